@@ -1,0 +1,28 @@
+// One jest run covers the UI views, the backend and the integration suites.
+// The project is CommonJS; the ESM-only packages below are transformed by ts-jest
+// (see ../shared/reference notes on SDK 9.2.1+ and openid-client 6).
+const esmPackages = ['@stripe/ui-extension-sdk', 'openid-client', 'oauth4webapi', 'jose'];
+
+module.exports = {
+  testEnvironment: 'node',
+  testMatch: ['<rootDir>/test/**/*.test.ts?(x)'],
+  transform: {
+    '^.+\\.[tj]sx?$': [
+      'ts-jest',
+      {
+        tsconfig: {
+          target: 'ES2022',
+          module: 'commonjs',
+          jsx: 'react-jsx',
+          allowJs: true,
+          esModuleInterop: true,
+          resolveJsonModule: true,
+          isolatedModules: true,
+        },
+      },
+    ],
+    '.+\\.(svg|css|png|jpg)$': 'jest-transform-stub',
+  },
+  transformIgnorePatterns: [`/node_modules/(?!(${esmPackages.join('|')})/)`],
+  testTimeout: 30000,
+};

@@ -1,0 +1,47 @@
+/** Starts one of the project's stand-alone commands as a child process and waits for its URL line. */
+import { ChildProcess, spawn } from 'node:child_process';
+import path from 'node:path';
+
+export const ROOT = path.resolve(__dirname, '..', '..');
+
+export interface RunningCommand {
+  url: string;
+  process: ChildProcess;
+  output: () => string;
+  /** SIGTERM, then wait; resolves with the exit code. */
+  stop: () => Promise<number | null>;
+}
+
+export function startCommand(script: string, args: string[], env: NodeJS.ProcessEnv = {}, timeoutMs = 20_000): Promise<RunningCommand> {
+  const child = spawn(process.execPath, ['--import', 'tsx', path.join(ROOT, script), ...args], {
+    cwd: ROOT,
+    env: { ...process.env, ...env },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  let output = '';
+  const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
+  const stop = async () => {
+    if (child.exitCode === null && child.signalCode === null) child.kill('SIGTERM');
+    return exited;
+  };
+  return new Promise((resolve, reject) => {
+    const timer = setTimeout(() => {
+      void stop();
+      reject(new Error(`${script} printed no URL within ${timeoutMs} ms:\n${output}`));
+    }, timeoutMs);
+    const onData = (chunk: Buffer) => {
+      output += chunk.toString();
+      const match = /(https?:\/\/127\.0\.0\.1:\d+\S*)/.exec(output);
+      if (match) {
+        clearTimeout(timer);
+        resolve({ url: match[1], process: child, output: () => output, stop });
+      }
+    };
+    child.stdout!.on('data', onData);
+    child.stderr!.on('data', (chunk: Buffer) => (output += chunk.toString()));
+    child.once('exit', (code) => {
+      clearTimeout(timer);
+      reject(new Error(`${script} exited with ${code} before printing its URL:\n${output}`));
+    });
+  });
+}
