@@ -131,7 +131,7 @@ describe('isolation', () => {
     await stripe.apps.secrets.create({ name: 'token', payload: 'alice-acct1', scope: alice }, { stripeAccount: 'acct_1' });
     await live.apps.secrets.create({ name: 'token', payload: 'alice-live', scope: alice });
 
-    const payload = async (client: Stripe, scope: Stripe.Apps.SecretFindParams.Scope, stripeAccount?: string) =>
+    const payload = async (client: Stripe, scope: typeof alice | { type: 'account' }, stripeAccount?: string) =>
       (await client.apps.secrets.find({ name: 'token', scope, expand: ['payload'] }, { stripeAccount })).payload;
     expect(await payload(stripe, alice)).toBe('alice-test');
     expect(await payload(stripe, alice, 'acct_1')).toBe('alice-acct1');
@@ -210,7 +210,7 @@ describe('bad input over raw HTTP', () => {
     expect(response.status).toBe(status);
     expect(response.headers.get('content-type')).toContain('application/json');
     expect(response.headers.get('request-id')).toMatch(/^req_/);
-    const body = await response.json();
+    const body = (await response.json()) as { error: unknown };
     expect(body.error).toMatchObject({ type: expect.any(String), message: expect.any(String), ...match });
   }
 

@@ -1,0 +1,112 @@
+/**
+ * The dev OAuth provider: oidc-provider with the two dev clients, refresh-token rotation,
+ * short configurable lifetimes, revocation, introspection, a login/consent page and SQLite
+ * persistence (grants, signing keys and cookie keys survive a restart).
+ */
+import Database from 'better-sqlite3';
+import express from 'express';
+import { generateKeyPairSync, randomBytes } from 'node:crypto';
+import http from 'node:http';
+import type { AddressInfo } from 'node:net';
+import Provider, { type JWK } from 'oidc-provider';
+import { DEV_SCOPES, devClients } from './clients';
+import { interactionRoutes } from './interactions';
+import { createSqliteAdapterClass } from './sqlite-adapter';
+import { TestControls } from './test-controls';
+import { DEV_USERS } from './users';
+
+export interface DevProviderOptions {
+  port?: number;
+  /** SQLite file; in memory when omitted. */
+  dbFile?: string;
+  accessTokenTtlSeconds?: number;
+  refreshTokenTtlSeconds?: number;
+  rotateRefreshTokens?: boolean;
+  redirectUris?: string[];
+  /** Mounts the `/dev/` knobs of test-controls.ts. Never on by default. */
+  testControls?: boolean;
+}
+
+export interface DevProvider {
+  issuer: string;
+  controls?: TestControls;
+  close(): Promise<void>;
+}
+
+/** Signing and cookie keys are made once and kept, so tokens and sessions outlive a restart. */
+function persistentKeys(db: Database.Database): { jwks: { keys: JWK[] }; cookieKeys: string[] } {
+  db.exec('CREATE TABLE IF NOT EXISTS dev_provider_keys (name TEXT PRIMARY KEY, value TEXT NOT NULL)');
+  const load = (name: string, make: () => unknown) => {
+    const row = db.prepare('SELECT value FROM dev_provider_keys WHERE name = ?').get(name) as { value: string } | undefined;
+    if (row) return JSON.parse(row.value);
+    const value = make();
+    db.prepare('INSERT INTO dev_provider_keys (name, value) VALUES (?, ?)').run(name, JSON.stringify(value));
+    return value;
+  };
+  const jwks = load('jwks', () => {
+    const { privateKey } = generateKeyPairSync('rsa', { modulusLength: 2048 });
+    return { keys: [{ ...privateKey.export({ format: 'jwk' }), kid: randomBytes(8).toString('hex'), use: 'sig', alg: 'RS256' }] };
+  });
+  const cookieKeys = load('cookies', () => [randomBytes(32).toString('hex')]);
+  return { jwks, cookieKeys };
+}
+
+export async function startDevProvider(options: DevProviderOptions = {}): Promise<DevProvider> {
+  const db = new Database(options.dbFile ?? ':memory:');
+  db.pragma('journal_mode = WAL');
+  const { jwks, cookieKeys } = persistentKeys(db);
+  const controls = new TestControls(options.rotateRefreshTokens ?? true);
+  const refreshTtl = options.refreshTokenTtlSeconds ?? 14 * 24 * 3600;
+
+  // The issuer needs the real port, so the server listens first and the routes come after.
+  const app = express();
+  app.disable('x-powered-by');
+  const server = http.createServer(app);
+  await new Promise<void>((resolve) => server.listen(options.port ?? 0, '127.0.0.1', resolve));
+  const issuer = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+
+  const provider = new Provider(issuer, {
+    adapter: createSqliteAdapterClass(db),
+    clients: devClients(options.redirectUris ?? []),
+    jwks,
+    cookies: { keys: cookieKeys },
+    scopes: DEV_SCOPES,
+    claims: { openid: ['sub'], profile: ['name'], email: ['email'] },
+    features: {
+      devInteractions: { enabled: false },
+      revocation: { enabled: true },
+      introspection: { enabled: true },
+    },
+    interactions: { url: (_ctx, interaction) => `/interaction/${interaction.uid}` },
+    rotateRefreshToken: () => controls.rotateRefreshTokens,
+    ttl: {
+      AccessToken: options.accessTokenTtlSeconds ?? 300,
+      AuthorizationCode: 60,
+      IdToken: 3600,
+      RefreshToken: refreshTtl,
+      Grant: refreshTtl,
+      Interaction: 3600,
+      Session: 24 * 3600,
+    },
+    findAccount: async (_ctx, sub) => {
+      const user = Object.hasOwn(DEV_USERS, sub) ? DEV_USERS[sub] : undefined;
+      if (!user) return undefined;
+      return { accountId: sub, claims: async () => ({ sub, name: user.name, email: user.email }) };
+    },
+  });
+  if (options.testControls) controls.install(provider);
+
+  if (options.testControls) app.use(controls.routes());
+  app.use(interactionRoutes(provider));
+  app.use(provider.callback());
+
+  return {
+    issuer,
+    controls: options.testControls ? controls : undefined,
+    close: async () => {
+      server.closeAllConnections();
+      await new Promise<void>((resolve) => server.close(() => resolve()));
+      db.close();
+    },
+  };
+}
