@@ -1,0 +1,113 @@
+/**
+ * The broker backend as an Express app, built from its parts so tests can mount it without
+ * listening and main.ts can wire it from configuration.
+ */
+import express, { type NextFunction, type Request, type Response } from 'express';
+import type { Connection } from './connection';
+import { connectionKey } from './connection';
+import { Connections } from './connections';
+import { HttpError } from './http-error';
+import { InProcessLocks, type LockManager } from './locks';
+import type { Logger } from './logger';
+import type { OAuthClient } from './oauth-client';
+import { DEFAULT_REFRESH_OPTIONS, RefreshEngine, type RefreshOptions } from './refresh-engine';
+import type { ConnectionRegistry } from './registry';
+import { apiRoutes } from './routes';
+import { verifySignedRequest } from './signature';
+import { describe, TokenStore } from './token-store';
+import type { SecretStoreClients } from './user-secrets';
+import { webhookRoutes } from './webhooks';
+
+export interface BrokerOptions {
+  appSigningSecret: string;
+  webhookSecret?: string;
+  oauth: OAuthClient;
+  secrets: SecretStoreClients;
+  registry: ConnectionRegistry;
+  logger: Logger;
+  locks?: LockManager;
+  refresh: Pick<RefreshOptions, 'marginSeconds' | 'defaultAccessLifetimeSeconds'> & Partial<RefreshOptions>;
+  /** First delay of the background retries of a Secret Store write that kept failing. */
+  storeRetryBaseMs?: number;
+}
+
+export interface Broker {
+  app: express.Express;
+  engine: RefreshEngine;
+  tokens: TokenStore;
+  close(): Promise<void>;
+}
+
+/** Body-parser failures carry a 4xx `status` and a `type`; they become JSON errors like any other. */
+function errorResponse(err: unknown): HttpError {
+  if (err instanceof HttpError) return err;
+  const parserError = err as { status?: number; type?: string };
+  if (parserError.type === 'entity.parse.failed') return new HttpError(400, 'invalid_json', 'The body is not valid JSON.');
+  if (parserError.type === 'entity.too.large') return new HttpError(413, 'body_too_large', 'The body is too large.');
+  if (typeof parserError.status === 'number' && parserError.status >= 400 && parserError.status < 500) {
+    return new HttpError(parserError.status, 'invalid_request', 'The request body could not be read.');
+  }
+  return new HttpError(500, 'internal_error', 'Something went wrong in the broker.');
+}
+
+export function createBroker(options: BrokerOptions): Broker {
+  const { logger, registry } = options;
+  const refreshOptions: RefreshOptions = { ...DEFAULT_REFRESH_OPTIONS, ...options.refresh };
+  const tokens = new TokenStore(options.secrets, logger, options.storeRetryBaseMs);
+  const engine = new RefreshEngine(tokens, options.oauth, options.locks ?? new InProcessLocks(), registry, logger, refreshOptions);
+  const connections = new Connections(tokens, options.oauth, engine, registry, logger, refreshOptions);
+
+  const app = express();
+  app.disable('x-powered-by');
+  app.set('trust proxy', false);
+
+  // One line per request: method, path, status, latency and, for signed routes, the connection.
+  app.use((req, res, next) => {
+    const started = process.hrtime.bigint();
+    res.on('finish', () => {
+      const connection = res.locals.connection as Connection | undefined;
+      logger.info({
+        method: req.method,
+        path: req.path,
+        status: res.statusCode,
+        latencyMs: Number((process.hrtime.bigint() - started) / 1_000_000n),
+        ...(connection && { connection: connectionKey(connection) }),
+      }, 'request');
+    });
+    next();
+  });
+
+  // The extension runs in a sandboxed iframe (Origin: null) and sends no cookies.
+  app.use((req, res, next) => {
+    res.set('Access-Control-Allow-Origin', '*');
+    if (req.method !== 'OPTIONS') return next();
+    res.set({
+      'Access-Control-Allow-Methods': 'GET, POST, OPTIONS',
+      'Access-Control-Allow-Headers': 'Content-Type, Stripe-Signature',
+      'Access-Control-Max-Age': '600',
+    });
+    res.status(204).end();
+  });
+
+  app.get('/healthz', (_req, res) => void res.json({ ok: true }));
+  if (options.webhookSecret) app.use(webhookRoutes(options.webhookSecret, registry, logger));
+  app.use('/api', express.json({ limit: '16kb', strict: true }), verifySignedRequest(options.appSigningSecret));
+  app.use(apiRoutes(connections, engine));
+
+  app.use((req, _res, next) => next(new HttpError(404, 'not_found', `No route for ${req.method} ${req.path}.`)));
+  app.use((err: unknown, req: Request, res: Response, _next: NextFunction) => {
+    const error = errorResponse(err);
+    if (error.status >= 500 && !(err instanceof HttpError)) logger.error({ path: req.path, err: describe(err) }, 'unhandled error');
+    res.status(error.status).json({ error: { code: error.code, message: error.message } });
+  });
+
+  return {
+    app,
+    engine,
+    tokens,
+    close: async () => {
+      await tokens.close();
+      await registry.close();
+    },
+  };
+}

@@ -1,0 +1,122 @@
+/**
+ * Configuration from the environment (DESIGN.md, Configuration). `loadConfig` throws a
+ * ConfigError naming the first missing or malformed variable; main.ts prints it as one line.
+ */
+import type { StripeMode } from '../src/lib/redirect-uri';
+
+export class ConfigError extends Error {}
+
+export interface ProviderConfig {
+  issuer?: URL;
+  tokenEndpoint?: URL;
+  revocationEndpoint?: URL;
+  clientId: string;
+  clientSecret?: string;
+  clientAuth: 'client_secret_post' | 'client_secret_basic';
+  timeoutSeconds: number;
+}
+
+export interface Config {
+  secretKeys: Partial<Record<StripeMode, string>>;
+  appSigningSecret: string;
+  webhookSecret?: string;
+  stripeApiBase?: string;
+  provider: ProviderConfig;
+  refreshMarginSeconds: number;
+  defaultAccessLifetimeSeconds: number;
+  dataDir: string;
+  port: number;
+  logLevel: string;
+}
+
+type Env = Record<string, string | undefined>;
+
+function optional(env: Env, name: string): string | undefined {
+  const value = env[name]?.trim();
+  return value ? value : undefined;
+}
+
+function required(env: Env, name: string): string {
+  const value = optional(env, name);
+  if (!value) throw new ConfigError(`${name} is not set`);
+  return value;
+}
+
+function url(env: Env, name: string): URL | undefined {
+  const value = optional(env, name);
+  if (!value) return undefined;
+  try {
+    const parsed = new URL(value);
+    if (parsed.protocol !== 'https:' && parsed.protocol !== 'http:') throw new Error();
+    return parsed;
+  } catch {
+    throw new ConfigError(`${name} is not an http(s) URL`);
+  }
+}
+
+function integer(env: Env, name: string, fallback: number, min: number, max: number): number {
+  const value = optional(env, name);
+  if (value === undefined) return fallback;
+  const n = Number(value);
+  if (!Number.isInteger(n) || n < min || n > max) throw new ConfigError(`${name} must be a whole number from ${min} to ${max}`);
+  return n;
+}
+
+const KEY_MODE = /^(sk|rk)_(test|live)_[A-Za-z0-9]+$/;
+
+function secretKeys(env: Env): Config['secretKeys'] {
+  const keys: Config['secretKeys'] = {};
+  for (const [name, mode] of [['STRIPE_SECRET_KEY_TEST', 'test'], ['STRIPE_SECRET_KEY_LIVE', 'live']] as const) {
+    const key = optional(env, name);
+    if (!key) continue;
+    if (KEY_MODE.exec(key)?.[2] !== mode) throw new ConfigError(`${name} must be a ${mode}-mode secret or restricted key (sk_${mode}_… or rk_${mode}_…)`);
+    keys[mode] = key;
+  }
+  const fallback = optional(env, 'STRIPE_SECRET_KEY');
+  if (fallback) {
+    const mode = KEY_MODE.exec(fallback)?.[2] as StripeMode | undefined;
+    if (!mode) throw new ConfigError('STRIPE_SECRET_KEY must be a secret or restricted key (sk_test_…, sk_live_…, rk_…)');
+    keys[mode] ??= fallback;
+  }
+  if (!keys.test && !keys.live) throw new ConfigError('STRIPE_SECRET_KEY_TEST or STRIPE_SECRET_KEY_LIVE (or STRIPE_SECRET_KEY) is not set');
+  return keys;
+}
+
+export function loadConfig(env: Env = process.env): Config {
+  const appSigningSecret = required(env, 'STRIPE_APP_SIGNING_SECRET');
+  if (!appSigningSecret.startsWith('absec_')) throw new ConfigError('STRIPE_APP_SIGNING_SECRET must be an app signing secret (absec_…)');
+  const webhookSecret = optional(env, 'STRIPE_WEBHOOK_SECRET');
+  if (webhookSecret && !webhookSecret.startsWith('whsec_')) throw new ConfigError('STRIPE_WEBHOOK_SECRET must be a webhook signing secret (whsec_…)');
+  if (optional(env, 'DATABASE_URL')) {
+    throw new ConfigError('DATABASE_URL is set, but this version keeps the registry in SQLite only; unset it');
+  }
+
+  const issuer = url(env, 'OAUTH_ISSUER');
+  const tokenEndpoint = url(env, 'OAUTH_TOKEN_ENDPOINT');
+  if (!issuer && !tokenEndpoint) throw new ConfigError('OAUTH_ISSUER or OAUTH_TOKEN_ENDPOINT is not set');
+  const clientAuth = optional(env, 'OAUTH_CLIENT_AUTH') ?? 'client_secret_post';
+  if (clientAuth !== 'client_secret_post' && clientAuth !== 'client_secret_basic') {
+    throw new ConfigError('OAUTH_CLIENT_AUTH must be client_secret_post or client_secret_basic');
+  }
+
+  return {
+    secretKeys: secretKeys(env),
+    appSigningSecret,
+    webhookSecret,
+    stripeApiBase: url(env, 'STRIPE_API_BASE')?.toString(),
+    provider: {
+      issuer,
+      tokenEndpoint,
+      revocationEndpoint: url(env, 'OAUTH_REVOCATION_ENDPOINT'),
+      clientId: required(env, 'OAUTH_CLIENT_ID'),
+      clientSecret: optional(env, 'OAUTH_CLIENT_SECRET'),
+      clientAuth,
+      timeoutSeconds: integer(env, 'OAUTH_TIMEOUT_SECONDS', 10, 1, 120),
+    },
+    refreshMarginSeconds: integer(env, 'REFRESH_MARGIN_SECONDS', 300, 0, 86_400),
+    defaultAccessLifetimeSeconds: integer(env, 'DEFAULT_ACCESS_TOKEN_LIFETIME_SECONDS', 3600, 60, 31 * 86_400),
+    dataDir: optional(env, 'DATA_DIR') ?? '.data',
+    port: integer(env, 'PORT', 8787, 0, 65_535),
+    logLevel: optional(env, 'LOG_LEVEL') ?? 'info',
+  };
+}

@@ -1,0 +1,89 @@
+/**
+ * The connection registry: which connections exist and in what state, with expiry times for
+ * status answers and keep-alive — never a token (tokens live in the Secret Store alone).
+ * The interface is async so that a PostgreSQL implementation can take the SQLite one's place.
+ */
+import Database from 'better-sqlite3';
+import type { Connection } from './connection';
+
+export type ConnectionStatus = 'connected' | 'reconnect_required';
+
+export interface ConnectionRecord extends Connection {
+  status: ConnectionStatus;
+  accessExpiresAt: number | null;
+  refreshExpiresAt: number | null;
+  lastRefreshAt: number | null;
+  updatedAt: number;
+}
+
+export type ConnectionUpdate = Pick<ConnectionRecord, 'status' | 'accessExpiresAt' | 'refreshExpiresAt' | 'lastRefreshAt'>;
+
+export interface ConnectionRegistry {
+  get(connection: Connection): Promise<ConnectionRecord | undefined>;
+  put(connection: Connection, update: ConnectionUpdate): Promise<void>;
+  remove(connection: Connection): Promise<void>;
+  /** Forgets every connection of an account (the app was uninstalled); returns how many. */
+  removeAccount(accountId: string): Promise<number>;
+  close(): Promise<void>;
+}
+
+interface Row {
+  account_id: string;
+  user_id: string;
+  mode: 'test' | 'live';
+  status: ConnectionStatus;
+  access_expires_at: number | null;
+  refresh_expires_at: number | null;
+  last_refresh_at: number | null;
+  updated_at: number;
+}
+
+export class SqliteRegistry implements ConnectionRegistry {
+  private readonly db: Database.Database;
+
+  constructor(file = ':memory:') {
+    this.db = new Database(file);
+    this.db.pragma('journal_mode = WAL');
+    this.db.exec(`CREATE TABLE IF NOT EXISTS connections (
+      account_id TEXT NOT NULL, user_id TEXT NOT NULL, mode TEXT NOT NULL,
+      status TEXT NOT NULL, access_expires_at INTEGER, refresh_expires_at INTEGER,
+      last_refresh_at INTEGER, updated_at INTEGER NOT NULL,
+      PRIMARY KEY (account_id, user_id, mode))`);
+  }
+
+  async get(c: Connection): Promise<ConnectionRecord | undefined> {
+    const row = this.db
+      .prepare('SELECT * FROM connections WHERE account_id = ? AND user_id = ? AND mode = ?')
+      .get(c.accountId, c.userId, c.mode) as Row | undefined;
+    return row && {
+      accountId: row.account_id,
+      userId: row.user_id,
+      mode: row.mode,
+      status: row.status,
+      accessExpiresAt: row.access_expires_at,
+      refreshExpiresAt: row.refresh_expires_at,
+      lastRefreshAt: row.last_refresh_at,
+      updatedAt: row.updated_at,
+    };
+  }
+
+  async put(c: Connection, u: ConnectionUpdate): Promise<void> {
+    this.db
+      .prepare(`INSERT OR REPLACE INTO connections
+        (account_id, user_id, mode, status, access_expires_at, refresh_expires_at, last_refresh_at, updated_at)
+        VALUES (?, ?, ?, ?, ?, ?, ?, ?)`)
+      .run(c.accountId, c.userId, c.mode, u.status, u.accessExpiresAt, u.refreshExpiresAt, u.lastRefreshAt, Math.floor(Date.now() / 1000));
+  }
+
+  async remove(c: Connection): Promise<void> {
+    this.db.prepare('DELETE FROM connections WHERE account_id = ? AND user_id = ? AND mode = ?').run(c.accountId, c.userId, c.mode);
+  }
+
+  async removeAccount(accountId: string): Promise<number> {
+    return this.db.prepare('DELETE FROM connections WHERE account_id = ?').run(accountId).changes;
+  }
+
+  async close(): Promise<void> {
+    this.db.close();
+  }
+}
