@@ -13,7 +13,6 @@ import type { OAuthClient } from './oauth-client';
 import { DEFAULT_REFRESH_OPTIONS, RefreshEngine, type RefreshOptions } from './refresh-engine';
 import type { ConnectionRegistry } from './registry';
 import { apiRoutes } from './routes';
-import { verifySignedRequest } from './signature';
 import { describe, TokenStore } from './token-store';
 import type { SecretStoreClients } from './user-secrets';
 import { webhookRoutes } from './webhooks';
@@ -91,8 +90,7 @@ export function createBroker(options: BrokerOptions): Broker {
 
   app.get('/healthz', (_req, res) => void res.json({ ok: true }));
   if (options.webhookSecret) app.use(webhookRoutes(options.webhookSecret, registry, logger));
-  app.use('/api', express.json({ limit: '16kb', strict: true }), verifySignedRequest(options.appSigningSecret));
-  app.use(apiRoutes(connections, engine));
+  app.use(apiRoutes(options.appSigningSecret, connections, engine));
 
   app.use((req, _res, next) => next(new HttpError(404, 'not_found', `No route for ${req.method} ${req.path}.`)));
   app.use((err: unknown, req: Request, res: Response, _next: NextFunction) => {

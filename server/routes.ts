@@ -1,10 +1,10 @@
 /** The signed API routes (DESIGN.md, Backend contract). Each answers JSON for the signed connection only. */
-import { Router, type Request, type Response } from 'express';
+import express, { Router, type Request, type Response } from 'express';
 import type { Connection } from './connection';
 import type { Connections } from './connections';
 import { badRequest } from './http-error';
 import type { RefreshEngine } from './refresh-engine';
-import { requestBody } from './signature';
+import { requestBody, verifySignedRequest } from './signature';
 
 const connectionOf = (res: Response) => res.locals.connection as Connection;
 
@@ -24,30 +24,32 @@ function redirectUri(req: Request): string {
   return value;
 }
 
-export function apiRoutes(connections: Connections, engine: RefreshEngine): Router {
+export function apiRoutes(signingSecret: string, connections: Connections, engine: RefreshEngine): Router {
   const router = Router();
+  const post = (path: string, handler: (req: Request, res: Response) => Promise<void>) =>
+    router.post(path, express.json({ limit: '16kb', strict: true }), verifySignedRequest(signingSecret), handler);
 
-  router.post('/api/oauth/exchange', async (req, res) => {
+  post('/api/oauth/exchange', async (req, res) => {
     const code = stringField(req, 'code', /^[\x21-\x7e]{1,2048}$/, 'the authorization code');
     // RFC 7636: 43-128 characters of [A-Za-z0-9-._~].
     const verifier = stringField(req, 'verifier', /^[A-Za-z0-9\-._~]{43,128}$/, 'the PKCE code verifier (43-128 characters)');
     res.json(await connections.exchange(connectionOf(res), code, verifier, redirectUri(req)));
   });
 
-  router.post('/api/connection', async (_req, res) => {
+  post('/api/connection', async (_req, res) => {
     res.json(await connections.register(connectionOf(res)));
   });
 
-  router.post('/api/token', async (_req, res) => {
+  post('/api/token', async (_req, res) => {
     const access = await engine.accessToken(connectionOf(res));
     res.json({ access_token: access.access_token, token_type: access.token_type, expires_at: access.expires_at, scope: access.scope ?? null });
   });
 
-  router.post('/api/connection/status', async (_req, res) => {
+  post('/api/connection/status', async (_req, res) => {
     res.json(await connections.status(connectionOf(res)));
   });
 
-  router.post('/api/oauth/disconnect', async (_req, res) => {
+  post('/api/oauth/disconnect', async (_req, res) => {
     res.json(await connections.disconnect(connectionOf(res)));
   });
 

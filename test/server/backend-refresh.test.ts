@@ -1,0 +1,249 @@
+import { InProcessLocks } from '../../server/locks';
+import { alice, call, connect, expectNoSecretsLogged, providerStats, refreshCount, startBroker, startStack, Stack, storedSecrets, TestBroker, User } from '../support/broker';
+
+let stack: Stack;
+let broker: TestBroker;
+let user: User;
+let users = 0;
+
+beforeAll(async () => {
+  stack = await startStack();
+});
+afterAll(async () => {
+  await stack.close();
+  expectNoSecretsLogged();
+});
+beforeEach(async () => {
+  await stack.provider.control('/dev/reset', {});
+  await stack.provider.control('/dev/settings', { rotateRefreshTokens: true });
+  stack.clock.offset = 0;
+  stack.emulator.faults.clear();
+  broker = await startBroker(stack);
+  // A user of their own per test, so no test sees another's connection.
+  user = { ...alice, user_id: `usr_refresh${++users}` };
+});
+afterEach(() => broker.stop());
+
+/** Moves the shared clock past the access token's expiry (the emulator then deletes its secret). */
+const expireAccess = () => (stack.clock.offset += 61);
+
+test('exchange writes both secrets in the user scope: access expiring with the token, refresh not', async () => {
+  const answer = await connect(stack, broker, user);
+  expect(answer.status).toBe(200);
+  expect(answer.body).toMatchObject({ status: 'connected', refresh_expires_at: null });
+  const now = stack.now();
+  const { access, refresh } = await storedSecrets(stack, user);
+  expect(access!.expires_at).toBeGreaterThanOrEqual(now + 59);
+  expect(access!.expires_at).toBeLessThanOrEqual(now + 60);
+  expect(access!.payload).toMatchObject({ token_type: 'bearer', generation: 1, expires_at: access!.expires_at });
+  expect(refresh!.expires_at).toBeNull();
+  expect(refresh!.payload).toMatchObject({ generation: 1, refresh_token: expect.any(String), access_lifetime: 60 });
+  expect(answer.body.access_expires_at).toBe(access!.expires_at);
+});
+
+test('a fresh access token is returned without calling the provider', async () => {
+  await connect(stack, broker, user);
+  const { access } = await storedSecrets(stack, user);
+  const answer = await call(broker, '/api/token', user);
+  expect(answer.status).toBe(200);
+  expect(answer.body).toMatchObject({ access_token: access!.payload.access_token, expires_at: access!.expires_at });
+  expect(await refreshCount(stack)).toBe(0);
+});
+
+test('an expired access token is refreshed on /api/token and both secrets are rewritten', async () => {
+  await connect(stack, broker, user);
+  const before = await storedSecrets(stack, user);
+  expireAccess();
+  expect((await storedSecrets(stack, user)).access).toBeUndefined();
+  const answer = await call(broker, '/api/token', user);
+  expect(answer.status).toBe(200);
+  const after = await storedSecrets(stack, user);
+  expect(answer.body.access_token).toBe(after.access!.payload.access_token);
+  expect(after.access!.payload.access_token).not.toBe(before.access!.payload.access_token);
+  expect(after.access!.payload.generation).toBe(2);
+  expect(after.refresh!.payload.generation).toBe(2);
+  expect(after.refresh!.payload.refresh_token).not.toBe(before.refresh!.payload.refresh_token);
+  expect(after.access!.expires_at).toBe(stack.now() + 60);
+  expect(await refreshCount(stack)).toBe(1);
+  expect(await broker.registry.get({ accountId: user.account_id, userId: user.user_id, mode: 'test' })).toMatchObject({ status: 'connected', lastRefreshAt: stack.now() });
+});
+
+test('a token within the refresh margin is refreshed ahead of expiry', async () => {
+  await connect(stack, broker, user);
+  stack.clock.offset += 45; // 15 s left of 60: inside min(300, 60 / 2) = 30 s
+  const answer = await call(broker, '/api/token', user);
+  expect(answer.status).toBe(200);
+  expect(await refreshCount(stack)).toBe(1);
+  stack.clock.offset += 10;
+  await call(broker, '/api/token', user);
+  expect(await refreshCount(stack)).toBe(1);
+});
+
+test('50 concurrent /api/token calls on an expiring connection make exactly one refresh', async () => {
+  await connect(stack, broker, user);
+  expireAccess();
+  const answers = await Promise.all(Array.from({ length: 50 }, () => call(broker, '/api/token', user)));
+  expect(answers.map((a) => a.status)).toEqual(Array(50).fill(200));
+  expect(new Set(answers.map((a) => a.body.access_token)).size).toBe(1);
+  const stats = await providerStats(stack);
+  expect(stats.token.refresh_token).toEqual({ 200: 1 });
+});
+
+test('two backend instances sharing a lock refresh once between them (the read after the lock)', async () => {
+  const locks = new InProcessLocks();
+  const first = await startBroker(stack, { locks });
+  const second = await startBroker(stack, { locks });
+  try {
+    await connect(stack, first, user);
+    expireAccess();
+    const answers = await Promise.all(Array.from({ length: 20 }, (_, i) => call(i % 2 ? second : first, '/api/token', user)));
+    expect(answers.map((a) => a.status)).toEqual(Array(20).fill(200));
+    expect(new Set(answers.map((a) => a.body.access_token)).size).toBe(1);
+    expect((await providerStats(stack)).token.refresh_token).toEqual({ 200: 1 });
+  } finally {
+    await first.stop();
+    await second.stop();
+  }
+});
+
+test('a refresh response without refresh_token keeps the old one', async () => {
+  await stack.provider.control('/dev/settings', { rotateRefreshTokens: false });
+  await connect(stack, broker, user);
+  const before = await storedSecrets(stack, user);
+  await stack.provider.control('/dev/faults', { kind: 'strip_refresh_token' });
+  expireAccess();
+  expect((await call(broker, '/api/token', user)).status).toBe(200);
+  const after = await storedSecrets(stack, user);
+  expect(after.refresh!.payload).toMatchObject({ refresh_token: before.refresh!.payload.refresh_token, generation: 2 });
+  expireAccess();
+  expect((await call(broker, '/api/token', user)).status).toBe(200);
+  expect(await refreshCount(stack)).toBe(2);
+});
+
+test('a refresh response without expires_in uses the last known lifetime, not "always expired"', async () => {
+  await connect(stack, broker, user);
+  await stack.provider.control('/dev/faults', { kind: 'strip_expires_in' });
+  expireAccess();
+  expect((await call(broker, '/api/token', user)).status).toBe(200);
+  const { access } = await storedSecrets(stack, user);
+  expect(access!.expires_at).toBe(stack.now() + 60);
+  for (let i = 0; i < 5; i++) expect((await call(broker, '/api/token', user)).status).toBe(200);
+  expect(await refreshCount(stack)).toBe(1);
+});
+
+test('a revoked grant makes the connection reconnect_required and removes its secrets', async () => {
+  await connect(stack, broker, user);
+  const { refresh } = await storedSecrets(stack, user);
+  const revoked = await fetch(`${stack.provider.issuer}/token/revocation`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/x-www-form-urlencoded' },
+    body: new URLSearchParams({ token: refresh!.payload.refresh_token, client_id: 'stripe-app-dev' }),
+  });
+  expect(revoked.status).toBe(200);
+  expireAccess();
+  const answer = await call(broker, '/api/token', user);
+  expect(answer.status).toBe(409);
+  expect(answer.body.error!.code).toBe('reconnect_required');
+  expect(await storedSecrets(stack, user)).toEqual({ access: undefined, refresh: undefined });
+  expect((await call(broker, '/api/connection/status', user)).body.status).toBe('reconnect_required');
+  expect((await call(broker, '/api/token', user)).status).toBe(409);
+});
+
+test('a provider outage (503) answers 503, keeps the tokens, and the next call after recovery succeeds', async () => {
+  await connect(stack, broker, user);
+  expireAccess();
+  const before = await storedSecrets(stack, user);
+  await stack.provider.control('/dev/faults', { kind: 'http503', count: 3 });
+  const failed = await call(broker, '/api/token', user);
+  expect(failed.status).toBe(503);
+  expect(failed.body.error!.code).toBe('provider_unavailable');
+  expect(await storedSecrets(stack, user)).toEqual(before);
+  const recovered = await call(broker, '/api/token', user);
+  expect(recovered.status).toBe(200);
+  expect((await storedSecrets(stack, user)).refresh!.payload.generation).toBe(2);
+});
+
+test('a transient 429 from the provider is retried within the call', async () => {
+  await connect(stack, broker, user);
+  expireAccess();
+  await stack.provider.control('/dev/faults', { kind: 'http429', count: 1 });
+  expect((await call(broker, '/api/token', user)).status).toBe(200);
+});
+
+test('a provider timeout answers 503 without a retry, keeps the tokens, and recovers', async () => {
+  await connect(stack, broker, user);
+  expireAccess();
+  const before = await storedSecrets(stack, user);
+  await stack.provider.control('/dev/faults', { kind: 'hang', delayMs: 2500 });
+  const failed = await call(broker, '/api/token', user);
+  expect(failed.status).toBe(503);
+  expect(await storedSecrets(stack, user)).toEqual(before);
+  await new Promise((resolve) => setTimeout(resolve, 1600)); // let the hung request finish at the provider
+  expect((await call(broker, '/api/token', user)).status).toBe(200);
+});
+
+test('Secret Store 500s on the rewrite are retried and nothing is lost', async () => {
+  await connect(stack, broker, user);
+  expireAccess();
+  stack.emulator.faults.inject({ kind: 'http500', count: 2, route: 'POST /v1/apps/secrets' });
+  const answer = await call(broker, '/api/token', user);
+  expect(answer.status).toBe(200);
+  const after = await storedSecrets(stack, user);
+  expect(after.access!.payload.access_token).toBe(answer.body.access_token);
+  expect(after.refresh!.payload.generation).toBe(2);
+});
+
+test('a lost Secret Store response on the rewrite is replayed by its idempotency key', async () => {
+  await connect(stack, broker, user);
+  expireAccess();
+  stack.emulator.faults.inject({ kind: 'drop_after', count: 1, route: 'POST /v1/apps/secrets' });
+  expect((await call(broker, '/api/token', user)).status).toBe(200);
+  expect((await storedSecrets(stack, user)).refresh!.payload.generation).toBe(2);
+});
+
+test('a Secret Store outage during the rewrite keeps the refreshed tokens in memory until they are written', async () => {
+  await connect(stack, broker, user);
+  expireAccess();
+  stack.emulator.faults.inject({ kind: 'http500', count: 8, route: 'POST /v1/apps/secrets' });
+  const answer = await call(broker, '/api/token', user);
+  expect(answer.status).toBe(200);
+  // The stored refresh token is stale now; the broker must serve and refresh from what it holds.
+  expect((await call(broker, '/api/token', user)).body.access_token).toBe(answer.body.access_token);
+  for (let i = 0; i < 100 && broker.tokens.isPending({ accountId: user.account_id, userId: user.user_id, mode: 'test' }); i++) {
+    await new Promise((resolve) => setTimeout(resolve, 50));
+  }
+  const after = await storedSecrets(stack, user);
+  expect(after.access!.payload.access_token).toBe(answer.body.access_token);
+  expect(after.refresh!.payload.generation).toBe(2);
+  expireAccess();
+  expect((await call(broker, '/api/token', user)).status).toBe(200);
+  expect((await providerStats(stack)).token.refresh_token).toEqual({ 200: 2 });
+});
+
+test('status follows the connection, and disconnect revokes, deletes both secrets and forgets', async () => {
+  expect((await call(broker, '/api/connection/status', user)).body.status).toBe('not_connected');
+  await connect(stack, broker, user);
+  const status = await call(broker, '/api/connection/status', user);
+  expect(status.body).toMatchObject({ status: 'connected', refresh_expires_at: null, access_expires_at: expect.any(Number) });
+  const { refresh } = await storedSecrets(stack, user);
+  const answer = await call(broker, '/api/oauth/disconnect', user);
+  expect(answer.body).toEqual({ status: 'not_connected', revoked: true });
+  expect((await providerStats(stack)).revocations).toBe(1);
+  expect(await storedSecrets(stack, user)).toEqual({ access: undefined, refresh: undefined });
+  expect((await call(broker, '/api/connection/status', user)).body.status).toBe('not_connected');
+  expect((await call(broker, '/api/token', user)).status).toBe(404);
+  // The revoked refresh token is dead at the provider.
+  const introspection = await fetch(`${stack.provider.issuer}/token/introspection`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/x-www-form-urlencoded' },
+    body: new URLSearchParams({ token: refresh!.payload.refresh_token, client_id: 'stripe-app-dev' }),
+  });
+  expect(((await introspection.json()) as { active: boolean }).active).toBe(false);
+});
+
+test('a replayed or wrong authorization code is a 400 invalid_code and changes nothing', async () => {
+  const answer = await call(broker, '/api/oauth/exchange', user, { code: 'not-a-real-code', verifier: 'v'.repeat(43), redirect_uri: 'http://127.0.0.1/oauth/callback' });
+  expect(answer.status).toBe(400);
+  expect(answer.body.error!.code).toBe('invalid_code');
+  expect(await storedSecrets(stack, user)).toEqual({ access: undefined, refresh: undefined });
+});
