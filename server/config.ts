@@ -25,6 +25,7 @@ export interface Config {
   refreshMarginSeconds: number;
   defaultAccessLifetimeSeconds: number;
   dataDir: string;
+  host: string;
   port: number;
   logLevel: string;
 }
@@ -116,6 +117,7 @@ export function loadConfig(env: Env = process.env): Config {
     refreshMarginSeconds: integer(env, 'REFRESH_MARGIN_SECONDS', 300, 0, 86_400),
     defaultAccessLifetimeSeconds: integer(env, 'DEFAULT_ACCESS_TOKEN_LIFETIME_SECONDS', 3600, 60, 31 * 86_400),
     dataDir: optional(env, 'DATA_DIR') ?? '.data',
+    host: optional(env, 'HOST') ?? '127.0.0.1',
     port: integer(env, 'PORT', 8787, 0, 65_535),
     logLevel: optional(env, 'LOG_LEVEL') ?? 'info',
   };

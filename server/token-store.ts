@@ -138,9 +138,12 @@ export class TokenStore {
     await secrets.remove(SECRET_NAMES.refresh);
   }
 
-  /** Stops background retries (shutdown). */
-  close(): void {
-    for (const key of [...this.pending.keys()]) this.cancelPending(key);
+  /** Shutdown: one last attempt at each held write, then the background retries stop. */
+  async close(): Promise<void> {
+    const held = [...this.pending.values()];
+    for (const entry of held) if (entry.timer) clearTimeout(entry.timer);
+    await Promise.allSettled(held.map((entry) => this.flush(entry)));
+    for (const entry of held) this.cancelPending(connectionKey(entry.connection));
   }
 }
 

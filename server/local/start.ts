@@ -1,22 +1,53 @@
 /**
- * `npm start`: the offline stack on 127.0.0.1 — the Secret Store emulator and the dev OAuth
- * provider — with state kept under DATA_DIR (default .data/, git-ignored), and their URLs printed.
+ * `npm start`: the offline stack on 127.0.0.1 — the Secret Store emulator, the dev OAuth
+ * provider, and the broker backend wired to both — with state kept under DATA_DIR (default
+ * .data/, git-ignored), and their URLs printed. Ports: SECRET_STORE_PORT (12111),
+ * OAUTH_PROVIDER_PORT (9090), PORT (8787). The local app signing secret is made once and
+ * kept in DATA_DIR/local-secrets.json, for tools that sign requests as the Dashboard would.
  */
-import { mkdirSync } from 'node:fs';
+import { randomBytes } from 'node:crypto';
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
-import { runCommand } from './cli';
+import { startBackend } from '../backend';
+import { loadConfig } from '../config';
+import { parsePort, runCommand } from './cli';
+import { PUBLIC_CLIENT_ID } from './oauth-provider/clients';
 import { startDevProvider } from './oauth-provider/provider';
 import { SecretStoreEmulator } from './secret-store/emulator';
+
+function localSigningSecret(dataDir: string): { file: string; secret: string } {
+  const file = path.join(dataDir, 'local-secrets.json');
+  if (!existsSync(file)) {
+    writeFileSync(file, JSON.stringify({ appSigningSecret: `absec_local${randomBytes(16).toString('hex')}` }), { mode: 0o600 });
+  }
+  return { file, secret: (JSON.parse(readFileSync(file, 'utf8')) as { appSigningSecret: string }).appSigningSecret };
+}
 
 runCommand(async () => {
   const dataDir = process.env.DATA_DIR ?? '.data';
   mkdirSync(dataDir, { recursive: true });
   const secretStore = new SecretStoreEmulator({ dbFile: path.join(dataDir, 'secret-store.sqlite') });
-  const secretStoreUrl = await secretStore.listen(12111);
-  const provider = await startDevProvider({ port: 9090, dbFile: path.join(dataDir, 'oauth-provider.sqlite') });
+  const secretStoreUrl = await secretStore.listen(parsePort(process.env.SECRET_STORE_PORT, 12111));
+  const provider = await startDevProvider({ port: parsePort(process.env.OAUTH_PROVIDER_PORT, 9090), dbFile: path.join(dataDir, 'oauth-provider.sqlite') });
+  const signing = localSigningSecret(dataDir);
+  const backend = await startBackend(
+    loadConfig({
+      STRIPE_SECRET_KEY_TEST: 'sk_test_local',
+      STRIPE_SECRET_KEY_LIVE: 'sk_live_local',
+      STRIPE_APP_SIGNING_SECRET: signing.secret,
+      STRIPE_API_BASE: secretStoreUrl,
+      OAUTH_ISSUER: provider.issuer,
+      OAUTH_CLIENT_ID: PUBLIC_CLIENT_ID,
+      DATA_DIR: dataDir,
+      PORT: process.env.PORT ?? '8787',
+      LOG_LEVEL: process.env.LOG_LEVEL ?? 'info',
+    }),
+  );
   console.log(`Secret Store emulator  ${secretStoreUrl}`);
-  console.log(`Dev OAuth provider     ${provider.issuer}`);
+  console.log(`Dev OAuth provider     ${provider.issuer}  (users alice, bob; password dev-password)`);
+  console.log(`Broker backend         ${backend.url}  (app signing secret in ${signing.file})`);
   return async () => {
+    await backend.stop();
     await provider.close();
     await secretStore.close();
   };

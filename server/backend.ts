@@ -1,0 +1,52 @@
+/** Wires a listening broker backend from a loaded configuration (used by `npm run backend` and `npm start`). */
+import { mkdirSync } from 'node:fs';
+import type { AddressInfo } from 'node:net';
+import path from 'node:path';
+import { createBroker } from './app';
+import { Config, ConfigError } from './config';
+import { createLogger } from './logger';
+import { OAuthClient } from './oauth-client';
+import { SqliteRegistry } from './registry';
+import { createStripeClient } from './stripe-client';
+import { SecretStoreClients } from './user-secrets';
+
+export interface RunningBackend {
+  url: string;
+  stop(): Promise<void>;
+}
+
+export async function startBackend(config: Config): Promise<RunningBackend> {
+  const logger = createLogger(config.logLevel);
+  let oauth: OAuthClient;
+  try {
+    oauth = await OAuthClient.create(config.provider);
+  } catch {
+    const where = config.provider.issuer ? `OAUTH_ISSUER: discovery at ${config.provider.issuer}` : `OAUTH_TOKEN_ENDPOINT: ${config.provider.tokenEndpoint}`;
+    throw new ConfigError(`${where} failed`);
+  }
+  mkdirSync(config.dataDir, { recursive: true });
+  // The SDK's own retries are off: user-secrets.ts retries with one idempotency key per write.
+  const clients = Object.fromEntries(
+    Object.entries(config.secretKeys).map(([mode, key]) => [mode, createStripeClient(key, { apiBase: config.stripeApiBase, maxNetworkRetries: 0 })]),
+  );
+  const broker = createBroker({
+    appSigningSecret: config.appSigningSecret,
+    webhookSecret: config.webhookSecret,
+    oauth,
+    secrets: new SecretStoreClients(clients, { attempts: 4, baseDelayMs: 250 }),
+    registry: new SqliteRegistry(path.join(config.dataDir, 'registry.sqlite')),
+    logger,
+    refresh: { marginSeconds: config.refreshMarginSeconds, defaultAccessLifetimeSeconds: config.defaultAccessLifetimeSeconds },
+  });
+  const server = broker.app.listen(config.port, config.host);
+  await new Promise<void>((resolve, reject) => server.once('listening', resolve).once('error', reject));
+  const { port } = server.address() as AddressInfo;
+  return {
+    url: `http://${config.host.includes(':') ? `[${config.host}]` : config.host}:${port}`,
+    stop: async () => {
+      server.closeAllConnections();
+      await new Promise<void>((resolve) => server.close(() => resolve()));
+      await broker.close();
+    },
+  };
+}

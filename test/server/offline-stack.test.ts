@@ -1,0 +1,28 @@
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { createStripeClient } from '../../server/stripe-client';
+import { startCommand } from '../support/commands';
+
+test('`npm start` brings up emulator, provider and backend on loopback, wired together, and keeps state in DATA_DIR', async () => {
+  const dataDir = mkdtempSync(path.join(os.tmpdir(), 'offline-stack-'));
+  const stack = await startCommand('server/local/start.ts', [], { DATA_DIR: dataDir, SECRET_STORE_PORT: '0', OAUTH_PROVIDER_PORT: '0', PORT: '0', LOG_LEVEL: 'warn' });
+  try {
+    // Wait for the last of the three lines.
+    for (let i = 0; i < 100 && !/Broker backend/.test(stack.output()); i++) await new Promise((r) => setTimeout(r, 50));
+    const url = (label: string) => new RegExp(`${label}\\s+(http://127\\.0\\.0\\.1:\\d+)`).exec(stack.output())![1];
+    const store = url('Secret Store emulator');
+    const issuer = url('Dev OAuth provider');
+    const backend = url('Broker backend');
+    expect(await (await fetch(`${backend}/healthz`)).json()).toEqual({ ok: true });
+    expect(((await (await fetch(`${issuer}/.well-known/openid-configuration`)).json()) as { issuer: string }).issuer).toBe(issuer);
+    const stripe = createStripeClient('sk_test_local', { apiBase: store, maxNetworkRetries: 0 });
+    await expect(stripe.apps.secrets.list({ scope: { type: 'account' } })).resolves.toMatchObject({ object: 'list' });
+    const secrets = JSON.parse(readFileSync(path.join(dataDir, 'local-secrets.json'), 'utf8'));
+    expect(secrets.appSigningSecret).toMatch(/^absec_local[0-9a-f]{32}$/);
+    expect(stack.output()).not.toContain(secrets.appSigningSecret);
+  } finally {
+    expect(await stack.stop()).toBe(0);
+    rmSync(dataDir, { recursive: true, force: true });
+  }
+});
