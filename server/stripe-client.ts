@@ -3,14 +3,15 @@
  * switch (`STRIPE_API_BASE`) that points it at the local Secret Store emulator.
  */
 import Stripe from 'stripe';
-
-export const STRIPE_API_VERSION = '2026-10-28.endive' as const;
+import { STRIPE_API_VERSION } from '../src/lib/stripe-api-version';
 
 export interface StripeClientOptions {
   /** e.g. `http://127.0.0.1:12111`; the real API when omitted. */
   apiBase?: string;
   maxNetworkRetries?: number;
   timeoutMs?: number;
+  /** Acts on this account by default (`Stripe-Account`), as the Dashboard's own client does. */
+  stripeAccount?: string;
 }
 
 export function createStripeClient(secretKey: string, options: StripeClientOptions = {}): Stripe {
@@ -20,6 +21,7 @@ export function createStripeClient(secretKey: string, options: StripeClientOptio
     telemetry: false,
     maxNetworkRetries: options.maxNetworkRetries ?? 2,
     timeout: options.timeoutMs ?? 20_000,
+    stripeAccount: options.stripeAccount,
     ...(base && {
       host: base.hostname,
       port: base.port || (base.protocol === 'https:' ? '443' : '80'),

@@ -4,10 +4,15 @@
  *
  * Two user-scoped secrets per connection, because the store deletes a secret at `expires_at`:
  * the access secret expires with the access token, the refresh secret only with the refresh
- * token (or never), so the refresh token never vanishes with the access token.
+ * token (or never), so the refresh token never vanishes with the access token. A third,
+ * short-lived one holds the OAuth state of a sign-in in progress (the extension's memory does
+ * not survive the redirect through the provider).
  */
 
-export const SECRET_NAMES = { access: 'oauth.access', refresh: 'oauth.refresh' } as const;
+export const SECRET_NAMES = { access: 'oauth.access', refresh: 'oauth.refresh', state: 'oauth.state' } as const;
+
+/** How long an issued OAuth state stays valid in its secret (the sign-in must finish by then). */
+export const STATE_LIFETIME_SECONDS = 15 * 60;
 
 /** The Secret Store's payload limit (spec `maxLength`); a bigger token is an error, never truncated. */
 export const MAX_PAYLOAD_CHARS = 5000;

@@ -77,7 +77,11 @@ export interface TestBroker extends Broker {
   stop: () => Promise<void>;
 }
 
-export async function startBroker(stack: Stack, overrides: Partial<BrokerOptions> & { locks?: LockManager; provider?: Partial<ProviderConfig> } = {}): Promise<TestBroker> {
+export async function startBroker(
+  stack: Stack,
+  overrides: Partial<BrokerOptions> & { locks?: LockManager; provider?: Partial<ProviderConfig> } = {},
+  port = 0,
+): Promise<TestBroker> {
   const oauth = await OAuthClient.create({
     issuer: new URL(stack.provider.issuer),
     clientId: PUBLIC_CLIENT_ID,
@@ -101,7 +105,7 @@ export async function startBroker(stack: Stack, overrides: Partial<BrokerOptions
     ...overrides,
     refresh: { marginSeconds: 300, defaultAccessLifetimeSeconds: 3600, now: stack.now, providerRetry: { attempts: 3, baseDelayMs: 20 }, ...overrides.refresh },
   });
-  const server = broker.app.listen(0, '127.0.0.1');
+  const server = broker.app.listen(port, '127.0.0.1');
   await new Promise((resolve) => server.once('listening', resolve));
   const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
   return {

@@ -1,0 +1,112 @@
+/**
+ * The extension's configuration, from the manifest's `constants` (environment.constants):
+ *
+ *   PROVIDER        a preset of providers.ts (default "generic")
+ *   CLIENT_ID       the provider client id (required)
+ *   BACKEND_URL     the broker backend's origin, e.g. https://broker.example.com (required)
+ *   AUTHORIZE_URL, TOKEN_URL, PROFILE_URL, SCOPES, EXCHANGE_MODE ("backend" | "extension"),
+ *   AUTHORIZE_PARAMS (an object), DEFAULT_ACCESS_TOKEN_LIFETIME_SECONDS — override the preset.
+ *
+ * Problems are collected, not thrown, so the view can show all of them in one Banner.
+ */
+import { ExchangeMode, PROVIDER_PRESETS, ProviderName, ProviderPreset } from './providers';
+
+export interface AppConfig extends Required<Omit<ProviderPreset, 'tokenUrl' | 'profileUrl' | 'profileMethod'>> {
+  provider: ProviderName;
+  clientId: string;
+  backendUrl: string;
+  tokenUrl?: string;
+  profileUrl?: string;
+  profileMethod: 'GET' | 'POST';
+  defaultAccessLifetimeSeconds: number;
+}
+
+export type ConfigResult = { ok: true; config: AppConfig } | { ok: false; problems: string[] };
+
+const isUrl = (value: string) => {
+  if (!URL.canParse(value)) return false;
+  const url = new URL(value);
+  return url.protocol === 'https:' || (url.protocol === 'http:' && ['127.0.0.1', 'localhost'].includes(url.hostname));
+};
+
+export function readAppConfig(constants: unknown): ConfigResult {
+  const c = (typeof constants === 'object' && constants !== null && !Array.isArray(constants) ? constants : {}) as Record<string, unknown>;
+  const problems: string[] = [];
+  const text = (name: string): string | undefined => {
+    const value = c[name];
+    if (value === undefined || value === null || value === '') return undefined;
+    if (typeof value !== 'string') {
+      problems.push(`${name} must be a string.`);
+      return undefined;
+    }
+    return value;
+  };
+  const url = (name: string, fallback?: string): string | undefined => {
+    const value = text(name) ?? fallback;
+    if (value !== undefined && !isUrl(value)) problems.push(`${name} must be an https URL (http only on localhost).`);
+    return value;
+  };
+
+  const providerName = text('PROVIDER') ?? 'generic';
+  if (!Object.hasOwn(PROVIDER_PRESETS, providerName)) {
+    return { ok: false, problems: [`PROVIDER must be one of ${Object.keys(PROVIDER_PRESETS).join(', ')}.`] };
+  }
+  const preset: ProviderPreset = PROVIDER_PRESETS[providerName as ProviderName];
+
+  const clientId = text('CLIENT_ID');
+  if (!clientId) problems.push('CLIENT_ID is not set.');
+  const backendUrl = url('BACKEND_URL')?.replace(/\/+$/, '');
+  if (!backendUrl) problems.push('BACKEND_URL is not set.');
+  const authorizeUrl = url('AUTHORIZE_URL', preset.authorizeUrl);
+  if (!authorizeUrl) problems.push('AUTHORIZE_URL is not set (the generic preset has none).');
+  const exchangeMode = (text('EXCHANGE_MODE') ?? preset.exchangeMode) as ExchangeMode;
+  if (exchangeMode !== 'backend' && exchangeMode !== 'extension') problems.push('EXCHANGE_MODE must be "backend" or "extension".');
+  const tokenUrl = url('TOKEN_URL', preset.tokenUrl);
+  if (exchangeMode === 'extension' && !tokenUrl) problems.push('TOKEN_URL is needed in extension exchange mode.');
+  const extraParams = c.AUTHORIZE_PARAMS ?? {};
+  if (typeof extraParams !== 'object' || extraParams === null || Array.isArray(extraParams) || Object.values(extraParams).some((v) => typeof v !== 'string')) {
+    problems.push('AUTHORIZE_PARAMS must be an object of strings.');
+  }
+  const lifetime = c.DEFAULT_ACCESS_TOKEN_LIFETIME_SECONDS ?? 3600;
+  if (typeof lifetime !== 'number' || !Number.isInteger(lifetime) || lifetime < 60) {
+    problems.push('DEFAULT_ACCESS_TOKEN_LIFETIME_SECONDS must be a whole number of seconds, at least 60.');
+  }
+  const profileUrl = url('PROFILE_URL', preset.profileUrl);
+
+  if (problems.length > 0) return { ok: false, problems };
+  return {
+    ok: true,
+    config: {
+      provider: providerName as ProviderName,
+      label: preset.label,
+      clientId: clientId!,
+      backendUrl: backendUrl!,
+      authorizeUrl: authorizeUrl!,
+      tokenUrl,
+      profileUrl,
+      profileMethod: preset.profileMethod ?? 'GET',
+      scopes: text('SCOPES') ?? preset.scopes,
+      authorizeParams: { ...preset.authorizeParams, ...(extraParams as Record<string, string>) },
+      refreshTokens: preset.refreshTokens,
+      exchangeMode,
+      defaultAccessLifetimeSeconds: lifetime as number,
+    },
+  };
+}
+
+/** The provider's authorize URL for a PKCE authorization-code request. */
+export function authorizeUrl(config: AppConfig, p: { state: string; challenge: string; redirectUri: string }): string {
+  const url = new URL(config.authorizeUrl);
+  const params = {
+    ...config.authorizeParams,
+    response_type: 'code',
+    client_id: config.clientId,
+    redirect_uri: p.redirectUri,
+    state: p.state,
+    code_challenge: p.challenge,
+    code_challenge_method: 'S256',
+    ...(config.scopes && { scope: config.scopes }),
+  };
+  for (const [key, value] of Object.entries(params)) url.searchParams.set(key, value);
+  return url.toString();
+}

@@ -1,0 +1,45 @@
+/**
+ * The settings view: connection status, expiry and Disconnect. Connecting happens in the
+ * drawer, because only the drawer receives the provider's answer (`oauthContext`).
+ */
+import type { ExtensionContextValue } from '@stripe/ui-extension-sdk/context';
+import { Badge, Box, Button, Inline, SettingsView, Spinner } from '@stripe/ui-extension-sdk/ui';
+import { ConnectionDetails } from '../components/ConnectionDetails';
+import { StatusBanner } from '../components/StatusBanner';
+import { useConnection } from '../hooks/useConnection';
+import { APP_ID } from '../lib/app-id';
+
+const AppSettings = (context: ExtensionContextValue) => {
+  const { state, config, retry, disconnect } = useConnection(context, { signIn: false, appId: APP_ID });
+  const provider = config?.label ?? 'OAuth provider';
+
+  return (
+    <SettingsView>
+      <Box css={{ stack: 'y', gap: 'medium' }}>
+        <StatusBanner state={state} onRetry={retry} />
+        {(state.phase === 'loading' || state.phase === 'disconnecting') && <Spinner />}
+        {state.phase === 'connected' && (
+          <>
+            <Inline>
+              <Badge type="positive">Connected</Badge>
+            </Inline>
+            <ConnectionDetails state={state} provider={provider} />
+            <Box>
+              <Button type="destructive" onPress={disconnect}>Disconnect</Button>
+            </Box>
+          </>
+        )}
+        {state.phase === 'signed_out' && (
+          <>
+            <Inline>
+              <Badge type={state.reconnect ? 'warning' : 'neutral'}>{state.reconnect ? 'Reconnect required' : 'Not connected'}</Badge>
+            </Inline>
+            <Inline>To connect your {provider} account, open this app from the Dashboard&apos;s app drawer and choose Connect.</Inline>
+          </>
+        )}
+      </Box>
+    </SettingsView>
+  );
+};
+
+export default AppSettings;

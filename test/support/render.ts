@@ -1,0 +1,36 @@
+/** Rendering a view with the SDK's test renderer and waiting for its async effects to settle. */
+import { getMockContextProps, render } from '@stripe/ui-extension-sdk/testing';
+import type { ExtensionContextValue } from '@stripe/ui-extension-sdk/context';
+import type { ComponentType } from 'react';
+import { createElement } from 'react';
+
+export interface ViewUser {
+  userId?: string;
+  accountId: string;
+  mode: 'test' | 'live';
+}
+
+export function contextFor(user: ViewUser, constants: Record<string, string>, oauthContext?: ExtensionContextValue['oauthContext']): ExtensionContextValue {
+  const props = getMockContextProps({
+    userContext: { id: user.userId, account: { id: user.accountId } },
+    environment: { mode: user.mode, constants },
+  });
+  // getMockContextProps fills a default user id; a test of the "no user" state removes it again.
+  if (user.userId === undefined) delete props.userContext.id;
+  return { ...props, oauthContext };
+}
+
+export async function renderView(View: ComponentType<ExtensionContextValue>, context: ExtensionContextValue) {
+  const rendered = render(createElement(View, context));
+  /** Flushes effects until `done()` holds: the views wait on real HTTP calls. */
+  const until = async (done: () => boolean, timeoutMs = 10_000) => {
+    const deadline = Date.now() + timeoutMs;
+    for (;;) {
+      await rendered.update();
+      if (done()) return;
+      if (Date.now() > deadline) throw new Error(`view did not settle:\n${rendered.wrapper.debug()}`);
+      await new Promise((resolve) => setTimeout(resolve, 10));
+    }
+  };
+  return { ...rendered, until };
+}
