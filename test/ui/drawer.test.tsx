@@ -3,7 +3,7 @@ import { APP_ID } from '../../src/lib/app-id';
 import { setDashboardAdapter } from '../../src/lib/dashboard';
 import { dashboardRedirectUri } from '../../src/lib/redirect-uri';
 import App from '../../src/views/App';
-import { providerStats, startBroker, startStack, Stack, storedSecrets, TestBroker } from '../support/broker';
+import { expectNoSecretsLogged, providerStats, startBroker, startStack, Stack, storedSecrets, TestBroker } from '../support/broker';
 import { dashboardDouble, DashboardDouble } from '../support/dashboard-double';
 import { contextFor, renderView, ViewUser } from '../support/render';
 import { authorizeInProvider } from '../support/user-agent';
@@ -39,6 +39,7 @@ afterAll(async () => {
   setDashboardAdapter(undefined);
   await broker.stop();
   await stack.close();
+  expectNoSecretsLogged();
 });
 beforeEach(() => {
   stack.clock.offset = 0;

@@ -1,0 +1,59 @@
+import { Badge, Banner, Button, PropertyListItem } from '@stripe/ui-extension-sdk/ui';
+import { setDashboardAdapter } from '../../src/lib/dashboard';
+import AppSettings from '../../src/views/AppSettings';
+import { SECRET_NAMES } from '../../src/lib/token-layout';
+import { createStripeClient } from '../../server/stripe-client';
+import { connect, expectNoSecretsLogged, KEYS, startBroker, startStack, Stack, storedSecrets, TestBroker } from '../support/broker';
+import { dashboardDouble } from '../support/dashboard-double';
+import { contextFor, renderView } from '../support/render';
+
+let stack: Stack;
+let broker: TestBroker;
+
+beforeAll(async () => {
+  stack = await startStack();
+  broker = await startBroker(stack);
+});
+afterAll(async () => {
+  setDashboardAdapter(undefined);
+  await broker.stop();
+  await stack.close();
+  expectNoSecretsLogged();
+});
+
+const user = (id: string) => ({ userId: id, accountId: 'acct_settings', mode: 'test' as const });
+const constants = () => ({ PROVIDER: 'dev', CLIENT_ID: 'stripe-app-dev', BACKEND_URL: broker.url, PROFILE_URL: `${stack.provider.issuer}/me` });
+
+function asUser(u: ReturnType<typeof user>) {
+  setDashboardAdapter(dashboardDouble({ ...u, emulatorUrl: stack.emulatorUrl }));
+}
+
+test('not connected: a status badge and where to connect, and no state secret is written', async () => {
+  const u = user('usr_settings_new');
+  asUser(u);
+  const view = await renderView(AppSettings, contextFor(u, constants()));
+  await view.until(() => view.wrapper.find(Badge) !== null);
+  expect(view.wrapper).toContainComponent(Badge, { type: 'neutral' });
+  expect(view.wrapper.find(Badge)!.text).toBe('Not connected');
+  expect(view.wrapper).toContainText("open this app from the Dashboard's app drawer");
+  expect(view.wrapper).not.toContainComponent(Banner);
+  const stateSecret = createStripeClient(KEYS.test, { apiBase: stack.emulatorUrl, maxNetworkRetries: 0, stripeAccount: u.accountId })
+    .apps.secrets.find({ name: SECRET_NAMES.state, scope: { type: 'user', user: u.userId } });
+  await expect(stateSecret).rejects.toMatchObject({ statusCode: 404 });
+});
+
+test('connected: status, expiry and Disconnect, which removes the connection', async () => {
+  const u = user('usr_settings_on');
+  asUser(u);
+  const brokerUser = { user_id: u.userId, account_id: u.accountId, mode: u.mode };
+  expect((await connect(stack, broker, brokerUser, 'bob')).status).toBe(200);
+  const view = await renderView(AppSettings, contextFor(u, constants()));
+  await view.until(() => view.wrapper.findAll(PropertyListItem).length > 0);
+  expect(view.wrapper.find(Badge)!.text).toBe('Connected');
+  expect(view.wrapper).toContainComponent(PropertyListItem, { label: 'Dev provider account', value: 'Bob Example' });
+  expect(view.wrapper).toContainComponent(PropertyListItem, { label: 'Scope', value: 'openid profile offline_access' });
+  expect(view.wrapper).toContainComponent(PropertyListItem, { label: 'Access token expires' });
+  await view.wrapper.act(async () => view.wrapper.find(Button, { type: 'destructive' })!.trigger('onPress'));
+  await view.until(() => view.wrapper.find(Badge)?.text === 'Not connected');
+  expect(await storedSecrets(stack, brokerUser)).toEqual({ access: undefined, refresh: undefined });
+});
