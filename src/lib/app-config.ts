@@ -32,17 +32,20 @@ const isUrl = (value: string) => {
 export function readAppConfig(constants: unknown): ConfigResult {
   const c = (typeof constants === 'object' && constants !== null && !Array.isArray(constants) ? constants : {}) as Record<string, unknown>;
   const problems: string[] = [];
-  const text = (name: string): string | undefined => {
+  const text = (name: string, required = false): string | undefined => {
     const value = c[name];
-    if (value === undefined || value === null || value === '') return undefined;
+    if (value === undefined || value === null || value === '') {
+      if (required) problems.push(`${name} is not set.`);
+      return undefined;
+    }
     if (typeof value !== 'string') {
       problems.push(`${name} must be a string.`);
       return undefined;
     }
     return value;
   };
-  const url = (name: string, fallback?: string): string | undefined => {
-    const value = text(name) ?? fallback;
+  const url = (name: string, fallback?: string, required = false): string | undefined => {
+    const value = text(name, required && !fallback) ?? fallback;
     if (value !== undefined && !isUrl(value)) problems.push(`${name} must be an https URL (http only on localhost).`);
     return value;
   };
@@ -53,12 +56,9 @@ export function readAppConfig(constants: unknown): ConfigResult {
   }
   const preset: ProviderPreset = PROVIDER_PRESETS[providerName as ProviderName];
 
-  const clientId = text('CLIENT_ID');
-  if (!clientId) problems.push('CLIENT_ID is not set.');
-  const backendUrl = url('BACKEND_URL')?.replace(/\/+$/, '');
-  if (!backendUrl) problems.push('BACKEND_URL is not set.');
-  const authorizeUrl = url('AUTHORIZE_URL', preset.authorizeUrl);
-  if (!authorizeUrl) problems.push('AUTHORIZE_URL is not set (the generic preset has none).');
+  const clientId = text('CLIENT_ID', true);
+  const backendUrl = url('BACKEND_URL', undefined, true)?.replace(/\/+$/, '');
+  const authorizeUrl = url('AUTHORIZE_URL', preset.authorizeUrl, true);
   const exchangeMode = (text('EXCHANGE_MODE') ?? preset.exchangeMode) as ExchangeMode;
   if (exchangeMode !== 'backend' && exchangeMode !== 'extension') problems.push('EXCHANGE_MODE must be "backend" or "extension".');
   const tokenUrl = url('TOKEN_URL', preset.tokenUrl);

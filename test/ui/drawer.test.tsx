@@ -197,5 +197,5 @@ test('a configuration problem is shown, all problems at once', async () => {
   const description = view.wrapper.find(Banner)!.prop('description') as string;
   expect(description).toContain('CLIENT_ID is not set.');
   expect(description).toContain('BACKEND_URL must be an https URL');
-  expect(description).toContain('AUTHORIZE_URL is not set');
+  expect(description).toContain('AUTHORIZE_URL is not set.');
 });
