@@ -5,13 +5,12 @@ import {
   alice,
   call,
   connect,
-  expectNoSecretsLogged,
   KEYS,
   seenSecrets,
   sign,
   SIGNING_SECRET,
-  startBroker,
-  startStack,
+  brokerSuite,
+ 
   Stack,
   storedSecrets,
   TestBroker,
@@ -22,15 +21,7 @@ import {
 let stack: Stack;
 let broker: TestBroker;
 
-beforeAll(async () => {
-  stack = await startStack();
-  broker = await startBroker(stack);
-});
-afterAll(async () => {
-  await broker.stop();
-  await stack.close();
-  expectNoSecretsLogged();
-});
+brokerSuite((started) => ({ stack, broker } = started));
 
 describe('isolation between users, accounts and modes', () => {
   const owner: User = { ...alice, user_id: 'usr_owner' };

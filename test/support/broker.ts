@@ -197,4 +197,22 @@ export function expectNoSecretsLogged(): void {
   expect(leaks).toEqual([]);
 }
 
+/**
+ * A suite's emulator, provider and backend: started before its tests, stopped after them, and
+ * the log scan run last. `use` receives them once they are up.
+ */
+export function brokerSuite(use: (started: { stack: Stack; broker: TestBroker }) => void): void {
+  let started: { stack: Stack; broker: TestBroker } | undefined;
+  beforeAll(async () => {
+    const stack = await startStack();
+    started = { stack, broker: await startBroker(stack) };
+    use(started);
+  });
+  afterAll(async () => {
+    await started?.broker.stop();
+    await started?.stack.close();
+    expectNoSecretsLogged();
+  });
+}
+
 export const refreshCount = async (stack: Stack, status = '200') => (await providerStats(stack)).token.refresh_token?.[status] ?? 0;

@@ -3,7 +3,7 @@ import { APP_ID } from '../../src/lib/app-id';
 import { setDashboardAdapter } from '../../src/lib/dashboard';
 import { dashboardRedirectUri } from '../../src/lib/redirect-uri';
 import App from '../../src/views/App';
-import { expectNoSecretsLogged, providerStats, startBroker, startStack, Stack, storedSecrets, TestBroker } from '../support/broker';
+import { brokerSuite, providerStats, startBroker, Stack, storedSecrets, TestBroker } from '../support/broker';
 import { dashboardDouble, DashboardDouble } from '../support/dashboard-double';
 import { contextFor, renderView, ViewUser } from '../support/render';
 import { authorizeInProvider } from '../support/user-agent';
@@ -31,16 +31,8 @@ function useUser(mode: 'test' | 'live' = 'test', permissions?: string[]) {
   setDashboardAdapter(double);
 }
 
-beforeAll(async () => {
-  stack = await startStack();
-  broker = await startBroker(stack);
-});
-afterAll(async () => {
-  setDashboardAdapter(undefined);
-  await broker.stop();
-  await stack.close();
-  expectNoSecretsLogged();
-});
+brokerSuite((started) => ({ stack, broker } = started));
+afterAll(() => setDashboardAdapter(undefined));
 beforeEach(() => {
   stack.clock.offset = 0;
   useUser();
@@ -93,6 +85,8 @@ test('Connect → provider → return with code → exchange → connected → d
   expect(ret.code).toBeDefined();
 
   const back = await renderView(App, contextFor(user, constants(), ret));
+  await back.until(() => back.wrapper.text.includes('Finishing sign-in…'));
+  expect(back.wrapper).toContainComponent(Spinner);
   await back.until(() => back.wrapper.findAll(PropertyListItem).length > 0);
   expect(back.wrapper).toContainComponent(PropertyListItem, { label: 'Dev provider account', value: 'Alice Example (alice@example.test)' });
   const secrets = await storedSecrets(stack, asBrokerUser(user));

@@ -3,23 +3,15 @@ import { setDashboardAdapter } from '../../src/lib/dashboard';
 import AppSettings from '../../src/views/AppSettings';
 import { SECRET_NAMES } from '../../src/lib/token-layout';
 import { createStripeClient } from '../../server/stripe-client';
-import { connect, expectNoSecretsLogged, KEYS, startBroker, startStack, Stack, storedSecrets, TestBroker } from '../support/broker';
+import { brokerSuite, connect, KEYS, Stack, storedSecrets, TestBroker } from '../support/broker';
 import { dashboardDouble } from '../support/dashboard-double';
 import { contextFor, renderView } from '../support/render';
 
 let stack: Stack;
 let broker: TestBroker;
 
-beforeAll(async () => {
-  stack = await startStack();
-  broker = await startBroker(stack);
-});
-afterAll(async () => {
-  setDashboardAdapter(undefined);
-  await broker.stop();
-  await stack.close();
-  expectNoSecretsLogged();
-});
+brokerSuite((started) => ({ stack, broker } = started));
+afterAll(() => setDashboardAdapter(undefined));
 
 const user = (id: string) => ({ userId: id, accountId: 'acct_settings', mode: 'test' as const });
 const constants = () => ({ PROVIDER: 'dev', CLIENT_ID: 'stripe-app-dev', BACKEND_URL: broker.url, PROFILE_URL: `${stack.provider.issuer}/me` });
