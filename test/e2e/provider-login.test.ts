@@ -1,0 +1,69 @@
+/** The dev provider's login and consent pages, used the way a person does: in Chromium. */
+import type { Browser, Page } from 'playwright-core';
+import * as client from 'openid-client';
+import { PUBLIC_CLIENT_ID, TEST_REDIRECT_URI } from '../../server/local/oauth-provider/clients';
+import { launchBrowser } from '../support/browser';
+import { discover, startTestProvider, TestProvider } from '../support/dev-provider';
+
+let provider: TestProvider;
+let browser: Browser;
+let config: client.Configuration;
+
+beforeAll(async () => {
+  provider = await startTestProvider();
+  config = await discover(provider.issuer, PUBLIC_CLIENT_ID);
+  browser = await launchBrowser();
+});
+afterAll(async () => {
+  await browser?.close();
+  await provider?.stop();
+});
+
+async function startSignIn(page: Page) {
+  const verifier = client.randomPKCECodeVerifier();
+  const url = client.buildAuthorizationUrl(config, {
+    redirect_uri: TEST_REDIRECT_URI,
+    scope: 'openid profile offline_access',
+    prompt: 'consent',
+    state: 'browser-state',
+    code_challenge: await client.calculatePKCECodeChallenge(verifier),
+    code_challenge_method: 'S256',
+  });
+  // Nothing listens at the redirect URI; the browser's arrival there is the result.
+  await page.route(`${TEST_REDIRECT_URI}**`, (route) => route.fulfill({ status: 200, contentType: 'text/plain', body: 'back at the client' }));
+  await page.goto(url.toString());
+  return verifier;
+}
+
+test('a person signs in, allows access, and the client gets a code it can exchange for tokens', async () => {
+  const page = await browser.newPage();
+  const verifier = await startSignIn(page);
+  await page.getByRole('heading', { name: 'Sign in to the dev provider' }).waitFor();
+  await page.getByLabel('User').fill('alice');
+  await page.getByLabel('Password').fill('dev-password');
+  await page.getByRole('button', { name: 'Sign in' }).click();
+  await page.getByRole('heading', { name: 'Allow access?' }).waitFor();
+  expect(await page.locator('li').allTextContents()).toEqual(expect.arrayContaining(['offline_access']));
+  await page.getByRole('button', { name: 'Allow' }).click();
+  await page.waitForURL(`${TEST_REDIRECT_URI}**`);
+  const callback = new URL(page.url());
+  expect(callback.searchParams.get('state')).toBe('browser-state');
+  const tokens = await client.genericGrantRequest(config, 'authorization_code', {
+    code: callback.searchParams.get('code')!,
+    code_verifier: verifier,
+    redirect_uri: TEST_REDIRECT_URI,
+  });
+  expect(tokens.refresh_token).toEqual(expect.any(String));
+  await page.close();
+});
+
+test('a wrong password keeps the person on the login page with an error', async () => {
+  const page = await browser.newPage();
+  await startSignIn(page);
+  await page.getByLabel('User').fill('alice');
+  await page.getByLabel('Password').fill('wrong');
+  await page.getByRole('button', { name: 'Sign in' }).click();
+  await expect(page.getByRole('alert').textContent()).resolves.toBe('Unknown user or wrong password.');
+  expect(page.url()).toContain('/interaction/');
+  await page.close();
+});
