@@ -3,18 +3,17 @@
  * listening and main.ts can wire it from configuration.
  */
 import express, { type NextFunction, type Request, type Response } from 'express';
-import type { Connection } from './connection';
-import { connectionKey } from './connection';
+import { type Connection, connectionKey } from './connection';
 import { Connections } from './connections';
-import { HttpError } from './http-error';
+import { HttpError, secretStoreUnavailable } from './http-error';
 import { InProcessLocks, type LockManager } from './locks';
 import type { Logger } from './logger';
 import type { OAuthClient } from './oauth-client';
 import { DEFAULT_REFRESH_OPTIONS, RefreshEngine, type RefreshOptions } from './refresh-engine';
 import type { ConnectionRegistry } from './registry';
 import { apiRoutes } from './routes';
-import { describe, TokenStore } from './token-store';
-import type { SecretStoreClients } from './user-secrets';
+import { describeError, TokenStore } from './token-store';
+import { isTransientStripeError, type SecretStoreClients } from './user-secrets';
 import { webhookRoutes } from './webhooks';
 
 export interface BrokerOptions {
@@ -40,6 +39,7 @@ export interface Broker {
 /** Body-parser failures carry a 4xx `status` and a `type`; they become JSON errors like any other. */
 function errorResponse(err: unknown): HttpError {
   if (err instanceof HttpError) return err;
+  if (isTransientStripeError(err)) return secretStoreUnavailable();
   const parserError = err as { status?: number; type?: string };
   if (parserError.type === 'entity.parse.failed') return new HttpError(400, 'invalid_json', 'The body is not valid JSON.');
   if (parserError.type === 'entity.too.large') return new HttpError(413, 'body_too_large', 'The body is too large.');
@@ -95,7 +95,7 @@ export function createBroker(options: BrokerOptions): Broker {
   app.use((req, _res, next) => next(new HttpError(404, 'not_found', `No route for ${req.method} ${req.path}.`)));
   app.use((err: unknown, req: Request, res: Response, _next: NextFunction) => {
     const error = errorResponse(err);
-    if (error.status >= 500 && !(err instanceof HttpError)) logger.error({ path: req.path, err: describe(err) }, 'unhandled error');
+    if (error.status >= 500 && !(err instanceof HttpError)) logger.error({ path: req.path, err: describeError(err) }, 'request failed');
     res.status(error.status).json({ error: { code: error.code, message: error.message } });
   });
 

@@ -91,7 +91,7 @@ export class TokenStore {
       await this.store(connection, tokens, idempotencyKey);
       return 'stored';
     } catch (err) {
-      this.logger.error({ connection: key, err: describe(err) }, 'Secret Store write failed; holding the tokens in memory and retrying');
+      this.logger.error({ connection: key, err: describeError(err) }, 'Secret Store write failed; holding the tokens in memory and retrying');
       const entry: PendingWrite = { connection, tokens, idempotencyKey, attempts: 0 };
       this.pending.set(key, entry);
       this.schedule(entry);
@@ -115,7 +115,7 @@ export class TokenStore {
       this.logger.info({ connection: key, attempts: entry.attempts }, 'held tokens written to the Secret Store');
     } catch (err) {
       if (this.pending.get(key) !== entry) return;
-      this.logger.warn({ connection: key, attempts: entry.attempts, err: describe(err) }, 'Secret Store write retry failed');
+      this.logger.warn({ connection: key, attempts: entry.attempts, err: describeError(err) }, 'Secret Store write retry failed');
       this.schedule(entry);
     }
   }
@@ -148,7 +148,7 @@ export class TokenStore {
 }
 
 /** Error class and status only: Stripe error messages can echo parameters. */
-export function describe(err: unknown): string {
+export function describeError(err: unknown): string {
   if (err && typeof err === 'object' && 'type' in err) {
     const e = err as { type: string; statusCode?: number; code?: string };
     return `${e.type}${e.statusCode ? ` ${e.statusCode}` : ''}${e.code ? ` ${e.code}` : ''}`;

@@ -14,7 +14,7 @@ export interface RetryPolicy {
   baseDelayMs: number;
 }
 
-const isTransient = (err: unknown) =>
+export const isTransientStripeError = (err: unknown) =>
   err instanceof Stripe.errors.StripeAPIError ||
   err instanceof Stripe.errors.StripeConnectionError ||
   err instanceof Stripe.errors.StripeRateLimitError;
@@ -63,7 +63,7 @@ export class UserSecrets {
   async read(name: string): Promise<string | undefined> {
     try {
       const secret = await withRetries(this.retry, () =>
-        this.stripe.apps.secrets.find({ name, scope: this.scope, expand: ['payload'] }, this.options), isTransient);
+        this.stripe.apps.secrets.find({ name, scope: this.scope, expand: ['payload'] }, this.options), isTransientStripeError);
       return secret.payload ?? undefined;
     } catch (err) {
       if (isMissing(err)) return undefined;
@@ -76,17 +76,15 @@ export class UserSecrets {
       this.stripe.apps.secrets.create(
         { name, payload, scope: this.scope, ...(expiresAt !== null && { expires_at: expiresAt }) },
         { ...this.options, idempotencyKey },
-      ), isTransient);
+      ), isTransientStripeError);
   }
 
   /** Deletes the secret; one that is already gone is fine. */
   async remove(name: string): Promise<void> {
     try {
-      await withRetries(this.retry, () => this.stripe.apps.secrets.deleteWhere({ name, scope: this.scope }, this.options), isTransient);
+      await withRetries(this.retry, () => this.stripe.apps.secrets.deleteWhere({ name, scope: this.scope }, this.options), isTransientStripeError);
     } catch (err) {
       if (!isMissing(err)) throw err;
     }
   }
 }
-
-export { isTransient as isTransientStripeError };

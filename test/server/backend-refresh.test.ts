@@ -220,6 +220,17 @@ test('a Secret Store outage during the rewrite keeps the refreshed tokens in mem
   expect((await providerStats(stack)).token.refresh_token).toEqual({ 200: 2 });
 });
 
+test('a Secret Store that stays down on reads is a 503 secret_store_unavailable, and nothing changes', async () => {
+  await connect(stack, broker, user);
+  const before = await storedSecrets(stack, user);
+  stack.emulator.faults.inject({ kind: 'http500', count: 3, route: 'GET /v1/apps/secrets/find' });
+  const answer = await call(broker, '/api/token', user);
+  expect(answer.status).toBe(503);
+  expect(answer.body.error!.code).toBe('secret_store_unavailable');
+  expect(await storedSecrets(stack, user)).toEqual(before);
+  expect((await call(broker, '/api/token', user)).status).toBe(200);
+});
+
 test('status follows the connection, and disconnect revokes, deletes both secrets and forgets', async () => {
   expect((await call(broker, '/api/connection/status', user)).body.status).toBe('not_connected');
   await connect(stack, broker, user);
