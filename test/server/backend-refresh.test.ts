@@ -1,3 +1,4 @@
+import { CONFIDENTIAL_CLIENT_ID, CONFIDENTIAL_CLIENT_SECRET } from '../../server/local/oauth-provider/clients';
 import { InProcessLocks } from '../../server/locks';
 import { alice, call, connect, expectNoSecretsLogged, providerStats, refreshCount, startBroker, startStack, Stack, storedSecrets, TestBroker, User } from '../support/broker';
 
@@ -250,6 +251,33 @@ test('status follows the connection, and disconnect revokes, deletes both secret
     body: new URLSearchParams({ token: refresh!.payload.refresh_token, client_id: 'stripe-app-dev' }),
   });
   expect(((await introspection.json()) as { active: boolean }).active).toBe(false);
+});
+
+test('a provider that issues no refresh token: the access token serves until it expires, then reconnect', async () => {
+  const answer = await connect(stack, broker, user, { scope: 'openid profile' });
+  expect(answer.status).toBe(200);
+  const { refresh } = await storedSecrets(stack, user);
+  expect(refresh!.payload.refresh_token).toBeNull();
+  stack.clock.offset += 45; // inside the refresh margin, not yet expired: nothing to refresh with, so serve it
+  expect((await call(broker, '/api/token', user)).status).toBe(200);
+  expireAccess();
+  const expired = await call(broker, '/api/token', user);
+  expect(expired.status).toBe(409);
+  expect(expired.body.error!.code).toBe('reconnect_required');
+  expect(await refreshCount(stack)).toBe(0);
+  expect((await call(broker, '/api/connection/status', user)).body.status).toBe('reconnect_required');
+});
+
+test('a confidential client exchanges and refreshes with its secret', async () => {
+  const confidential = await startBroker(stack, { provider: { clientId: CONFIDENTIAL_CLIENT_ID, clientSecret: CONFIDENTIAL_CLIENT_SECRET } });
+  try {
+    expect((await connect(stack, confidential, user, { login: 'bob', clientId: CONFIDENTIAL_CLIENT_ID })).status).toBe(200);
+    expireAccess();
+    expect((await call(confidential, '/api/token', user)).status).toBe(200);
+    expect((await storedSecrets(stack, user)).refresh!.payload.generation).toBe(2);
+  } finally {
+    await confidential.stop();
+  }
 });
 
 test('a replayed or wrong authorization code is a 400 invalid_code and changes nothing', async () => {

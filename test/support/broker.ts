@@ -12,7 +12,7 @@ import { createBroker, Broker, BrokerOptions } from '../../server/app';
 import type { ProviderConfig } from '../../server/config';
 import type { LockManager } from '../../server/locks';
 import { createLogger } from '../../server/logger';
-import { PUBLIC_CLIENT_ID, TEST_REDIRECT_URI } from '../../server/local/oauth-provider/clients';
+import { CONFIDENTIAL_CLIENT_SECRET, PUBLIC_CLIENT_ID, TEST_REDIRECT_URI } from '../../server/local/oauth-provider/clients';
 import { SecretStoreEmulator } from '../../server/local/secret-store/emulator';
 import { OAuthClient } from '../../server/oauth-client';
 import { SqliteRegistry } from '../../server/registry';
@@ -143,17 +143,25 @@ export async function call(broker: { url: string }, path: string, user: User, ex
 }
 
 /** Every token, code and verifier a suite handled, for the log scan. */
-export const seenSecrets = new Set<string>([SIGNING_SECRET, WEBHOOK_SECRET, KEYS.test, KEYS.live]);
+export const seenSecrets = new Set<string>([SIGNING_SECRET, WEBHOOK_SECRET, KEYS.test, KEYS.live, CONFIDENTIAL_CLIENT_SECRET]);
 
 /** Runs the provider's login and consent, then the backend exchange; returns the exchange answer. */
-export async function connect(stack: Stack, broker: { url: string }, user: User, login = 'alice'): Promise<ApiAnswer> {
-  const config = await client.discovery(new URL(stack.provider.issuer), PUBLIC_CLIENT_ID, undefined, client.None(), {
+export interface ConnectOptions {
+  login?: string;
+  clientId?: string;
+  /** Without offline_access the dev provider issues no refresh token. */
+  scope?: string;
+}
+
+export async function connect(stack: Stack, broker: { url: string }, user: User, options: ConnectOptions = {}): Promise<ApiAnswer> {
+  const { login = 'alice', clientId = PUBLIC_CLIENT_ID, scope = 'openid profile offline_access' } = options;
+  const config = await client.discovery(new URL(stack.provider.issuer), clientId, undefined, client.None(), {
     execute: [client.allowInsecureRequests],
   });
   const verifier = client.randomPKCECodeVerifier();
   const url = client.buildAuthorizationUrl(config, {
     redirect_uri: TEST_REDIRECT_URI,
-    scope: 'openid profile offline_access',
+    scope,
     prompt: 'consent',
     code_challenge: await client.calculatePKCECodeChallenge(verifier),
     code_challenge_method: 'S256',

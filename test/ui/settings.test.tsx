@@ -38,7 +38,7 @@ test('connected: status, expiry and Disconnect, which removes the connection', a
   const u = user('usr_settings_on');
   asUser(u);
   const brokerUser = { user_id: u.userId, account_id: u.accountId, mode: u.mode };
-  expect((await connect(stack, broker, brokerUser, 'bob')).status).toBe(200);
+  expect((await connect(stack, broker, brokerUser, { login: 'bob' })).status).toBe(200);
   const view = await renderView(AppSettings, contextFor(u, constants()));
   await view.until(() => view.wrapper.findAll(PropertyListItem).length > 0);
   expect(view.wrapper.find(Badge)!.text).toBe('Connected');
