@@ -1,6 +1,10 @@
-import { CONFIDENTIAL_CLIENT_ID, CONFIDENTIAL_CLIENT_SECRET } from '../../server/local/oauth-provider/clients';
+import * as client from 'openid-client';
+import { SECRET_NAMES, TokenResponse, tokenPayloads } from '../../src/lib/token-layout';
+import { CONFIDENTIAL_CLIENT_ID, CONFIDENTIAL_CLIENT_SECRET, PUBLIC_CLIENT_ID } from '../../server/local/oauth-provider/clients';
+import { createStripeClient } from '../../server/stripe-client';
+import { discover } from '../support/dev-provider';
 import { InProcessLocks } from '../../server/locks';
-import { alice, call, connect, expectNoSecretsLogged, providerStats, refreshCount, startBroker, startStack, Stack, storedSecrets, TestBroker, User } from '../support/broker';
+import { alice, call, connect, expectNoSecretsLogged, KEYS, seenSecrets, providerStats, refreshCount, startBroker, startStack, Stack, storedSecrets, TestBroker, User } from '../support/broker';
 
 let stack: Stack;
 let broker: TestBroker;
@@ -148,6 +152,30 @@ test('a revoked grant makes the connection reconnect_required and removes its se
   expect(await storedSecrets(stack, user)).toEqual({ access: undefined, refresh: undefined });
   expect((await call(broker, '/api/connection/status', user)).body.status).toBe('reconnect_required');
   expect((await call(broker, '/api/token', user)).status).toBe(409);
+});
+
+test('an invalid_grant caused by a concurrent refresh elsewhere is not a disconnection', async () => {
+  await connect(stack, broker, user);
+  expireAccess();
+  const before = await storedSecrets(stack, user);
+  // The broker's refresh reaches the provider, which answers invalid_grant after 800 ms.
+  await stack.provider.control('/dev/faults', { kind: 'invalid_grant', delayMs: 800 });
+  const pending = call(broker, '/api/token', user);
+  await new Promise((resolve) => setTimeout(resolve, 300));
+  // Meanwhile "another instance" refreshes the same grant and rewrites the secrets.
+  const config = await discover(stack.provider.issuer, PUBLIC_CLIENT_ID);
+  const response = await client.refreshTokenGrant(config, before.refresh!.payload.refresh_token);
+  const tokens = tokenPayloads({ ...response, expires_in: 60 } as TokenResponse, before.refresh!.payload, stack.now(), 3600);
+  seenSecrets.add(tokens.access.access_token).add(tokens.refresh.refresh_token!);
+  const sdk = createStripeClient(KEYS.test, { apiBase: stack.emulatorUrl, maxNetworkRetries: 0, stripeAccount: user.account_id });
+  const scope = { type: 'user' as const, user: user.user_id };
+  await sdk.apps.secrets.create({ name: SECRET_NAMES.refresh, payload: JSON.stringify(tokens.refresh), scope });
+  await sdk.apps.secrets.create({ name: SECRET_NAMES.access, payload: JSON.stringify(tokens.access), scope, expires_at: tokens.access.expires_at });
+  const answer = await pending;
+  expect(answer.status).toBe(200);
+  expect(answer.body.access_token).toBe(tokens.access.access_token);
+  expect((await storedSecrets(stack, user)).refresh!.payload.refresh_token).toBe(tokens.refresh.refresh_token);
+  expect((await call(broker, '/api/connection/status', user)).body.status).toBe('connected');
 });
 
 test('a provider outage (503) answers 503, keeps the tokens, and the next call after recovery succeeds', async () => {

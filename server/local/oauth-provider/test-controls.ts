@@ -1,19 +1,21 @@
 /**
  * Knobs for tests, mounted under `/dev/` only when the provider is started with test
- * controls: token-endpoint faults (an outage, a 429, a request that hangs, a response without
- * `refresh_token` or `expires_in`), the rotation switch, and counts of token requests, so a
+ * controls: token-endpoint faults (an outage, a 429, a request that hangs, an `invalid_grant`
+ * the provider did not process, a response without `refresh_token` or `expires_in`), each
+ * optionally after `delayMs`; the rotation switch; and counts of token requests, so a
  * test can prove how many refreshes really reached the provider.
  */
 import express, { Router } from 'express';
 import type Provider from 'oidc-provider';
 
-export type TokenFaultKind = 'http503' | 'http429' | 'hang' | 'strip_refresh_token' | 'strip_expires_in';
-const KINDS: TokenFaultKind[] = ['http503', 'http429', 'hang', 'strip_refresh_token', 'strip_expires_in'];
+export type TokenFaultKind = 'http503' | 'http429' | 'hang' | 'invalid_grant' | 'strip_refresh_token' | 'strip_expires_in';
+const ANSWERED: TokenFaultKind[] = ['http503', 'http429', 'hang', 'invalid_grant'];
+const KINDS: TokenFaultKind[] = [...ANSWERED, 'strip_refresh_token', 'strip_expires_in'];
 
 export interface TokenFault {
   kind: TokenFaultKind;
   count: number;
-  /** For `hang`: how long the request waits before it fails with a 503. */
+  /** How long the request waits first (`hang`: then fails with a 503). */
   delayMs: number;
 }
 
@@ -22,6 +24,13 @@ export interface TokenStats {
   token: Record<string, Record<number, number>>;
   revocations: number;
 }
+
+const FAULT_ANSWERS: Record<string, [number, object]> = {
+  http429: [429, { error: 'slow_down', error_description: 'Too many requests (injected fault).' }],
+  http503: [503, { error: 'temporarily_unavailable', error_description: 'The provider is unavailable (injected fault).' }],
+  hang: [503, { error: 'temporarily_unavailable', error_description: 'The provider is unavailable (injected fault).' }],
+  invalid_grant: [400, { error: 'invalid_grant', error_description: 'grant request is invalid (injected fault)' }],
+};
 
 export class TestControls {
   faults: TokenFault[] = [];
@@ -43,13 +52,10 @@ export class TestControls {
     provider.use(async (ctx, next) => {
       if (ctx.method === 'POST' && ctx.path === '/token/revocation') this.stats.revocations++;
       if (ctx.method !== 'POST' || ctx.path !== '/token') return next();
-      const before = this.take(['http503', 'http429', 'hang']);
+      const before = this.take(ANSWERED);
       if (before) {
-        if (before.kind === 'hang') await new Promise((resolve) => setTimeout(resolve, before.delayMs));
-        ctx.status = before.kind === 'http429' ? 429 : 503;
-        ctx.body = before.kind === 'http429'
-          ? { error: 'slow_down', error_description: 'Too many requests (injected fault).' }
-          : { error: 'temporarily_unavailable', error_description: 'The provider is unavailable (injected fault).' };
+        await new Promise((resolve) => setTimeout(resolve, before.delayMs));
+        [ctx.status, ctx.body] = FAULT_ANSWERS[before.kind];
         return;
       }
       await next();
