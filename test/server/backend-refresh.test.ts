@@ -308,6 +308,22 @@ test('a confidential client exchanges and refreshes with its secret', async () =
   }
 });
 
+test('explicit endpoints instead of discovery: exchange, refresh and revocation work the same', async () => {
+  const issuer = stack.provider.issuer;
+  const explicit = await startBroker(stack, {
+    provider: { issuer: undefined, tokenEndpoint: new URL(`${issuer}/token`), revocationEndpoint: new URL(`${issuer}/token/revocation`) },
+  });
+  try {
+    expect((await connect(stack, explicit, user)).status).toBe(200);
+    expireAccess();
+    expect((await call(explicit, '/api/token', user)).status).toBe(200);
+    expect(await refreshCount(stack)).toBe(1);
+    expect((await call(explicit, '/api/oauth/disconnect', user)).body).toEqual({ status: 'not_connected', revoked: true });
+  } finally {
+    await explicit.stop();
+  }
+});
+
 test('a replayed or wrong authorization code is a 400 invalid_code and changes nothing', async () => {
   const answer = await call(broker, '/api/oauth/exchange', user, { code: 'not-a-real-code', verifier: 'v'.repeat(43), redirect_uri: 'http://127.0.0.1/oauth/callback' });
   expect(answer.status).toBe(400);
