@@ -51,10 +51,16 @@ const handledCodes = new Set<string>();
 
 export const redirectUri = (ctx: FlowContext) => dashboardRedirectUri(ctx.appId, ctx.caller.mode);
 
-/** A new PKCE state, kept in a short-lived secret, and the provider URL to send the user to. */
+function randomNonce(): string {
+  const bytes = crypto.getRandomValues(new Uint8Array(16));
+  return Array.from(bytes, (b) => b.toString(16).padStart(2, '0')).join('');
+}
+
+/** A new PKCE state with our nonce in it, kept in a short-lived secret, and the provider URL to send the user to. */
 export async function prepareSignIn(ctx: FlowContext): Promise<string> {
-  const { state, challenge } = await dashboard().createOAuthState();
-  await new ExtensionSecrets(ctx.caller.userId).writeState(state, (ctx.now ?? unixNow)() + STATE_LIFETIME_SECONDS);
+  const nonce = randomNonce();
+  const { state, challenge } = await dashboard().createOAuthState(nonce);
+  await new ExtensionSecrets(ctx.caller.userId).writeState({ state, nonce }, (ctx.now ?? unixNow)() + STATE_LIFETIME_SECONDS);
   return authorizeUrl(ctx.config, { state, challenge, redirectUri: redirectUri(ctx) });
 }
 
@@ -73,8 +79,11 @@ export async function completeSignIn(ctx: FlowContext, oauth: OAuthReturn): Prom
   }
   const { code } = oauth;
   handledCodes.add(code);
+  // The Dashboard hands back a verifier only for a state it issued; this check adds that the
+  // sign-in is the one this app started and not yet used. Stripe's docs leave open whether
+  // `oauthContext.state` is the whole state or the custom value embedded in it, so either matches.
   const issued = await new ExtensionSecrets(ctx.caller.userId).takeState();
-  if (!issued || issued !== oauth.state) {
+  if (!issued || (oauth.state !== issued.state && oauth.state !== issued.nonce)) {
     throw new FlowError('state_mismatch', 'This sign-in does not match the one this app started (or it expired). Connect again.');
   }
   if (!oauth.verifier) throw new FlowError('exchange_failed', 'The Dashboard returned no PKCE verifier. Connect again.');

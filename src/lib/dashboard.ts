@@ -11,8 +11,11 @@ import Stripe from 'stripe';
 import { STRIPE_API_VERSION } from './stripe-api-version';
 
 export interface DashboardAdapter {
-  /** `{state, challenge}`; the Dashboard keeps the verifier and returns it in `oauthContext`. */
-  createOAuthState(): Promise<{ state: string; challenge: string }>;
+  /**
+   * `{state, challenge}` with `nonce` embedded in the state; the Dashboard keeps the verifier
+   * and returns it, with the code and the state, in `oauthContext`.
+   */
+  createOAuthState(nonce: string): Promise<{ state: string; challenge: string }>;
   /** Signs `{user_id, account_id, ...payload}` with the app signing secret. */
   fetchStripeSignature(payload: { mode: 'test' | 'live' }): Promise<string>;
   /** A Stripe client acting as the current Dashboard user (it reaches only their user scope). */
@@ -23,7 +26,7 @@ export interface DashboardAdapter {
 let stripeClient: Stripe | undefined;
 
 const dashboardAdapter: DashboardAdapter = {
-  createOAuthState: () => createOAuthState(),
+  createOAuthState: (nonce) => createOAuthState(nonce),
   fetchStripeSignature: (payload) => fetchStripeSignature(payload),
   stripe: () =>
     (stripeClient ??= new Stripe(STRIPE_API_KEY, {

@@ -7,6 +7,12 @@ import type Stripe from 'stripe';
 import { dashboard } from './dashboard';
 import { AccessPayload, decodeAccess, encodePayload, RefreshPayload, SECRET_NAMES } from './token-layout';
 
+/** A sign-in in progress: the Dashboard's state and the nonce this app embedded in it. */
+export interface IssuedState {
+  state: string;
+  nonce: string;
+}
+
 const isMissing = (err: unknown) => (err as { statusCode?: number }).statusCode === 404;
 
 export class ExtensionSecrets {
@@ -61,18 +67,18 @@ export class ExtensionSecrets {
     await this.secrets.create({ name: SECRET_NAMES.access, payload: access, scope: this.scope, expires_at: tokens.access.expires_at });
   }
 
-  async writeState(state: string, expiresAt: number): Promise<void> {
-    await this.secrets.create({ name: SECRET_NAMES.state, payload: JSON.stringify({ v: 1, state }), scope: this.scope, expires_at: expiresAt });
+  async writeState(issued: IssuedState, expiresAt: number): Promise<void> {
+    await this.secrets.create({ name: SECRET_NAMES.state, payload: JSON.stringify({ v: 1, ...issued }), scope: this.scope, expires_at: expiresAt });
   }
 
   /** The issued state, removed as it is read: a state completes one sign-in only. */
-  async takeState(): Promise<string | undefined> {
+  async takeState(): Promise<IssuedState | undefined> {
     const text = await this.read(SECRET_NAMES.state);
     if (text === undefined) return undefined;
     await this.remove(SECRET_NAMES.state);
     try {
-      const parsed = JSON.parse(text) as { state?: unknown };
-      return typeof parsed.state === 'string' ? parsed.state : undefined;
+      const { state, nonce } = JSON.parse(text) as Partial<IssuedState>;
+      return typeof state === 'string' && typeof nonce === 'string' ? { state, nonce } : undefined;
     } catch {
       return undefined;
     }

@@ -18,7 +18,7 @@ const App = (context: ExtensionContextValue) => {
     return (
       <SignInView
         description={`Connect your ${provider} account. Your tokens are kept in the Stripe Secret Store, visible only to you.`}
-        primaryAction={state.authorizeUrl ? { label: `Connect ${provider}`, href: state.authorizeUrl, target: '_top' } : { label: 'Preparing…', onPress: () => undefined }}
+        primaryAction={state.authorizeUrl ? { label: `Connect ${provider}`, href: state.authorizeUrl, target: '_blank' } : { label: 'Preparing…', onPress: () => undefined }}
       />
     );
   }
@@ -33,7 +33,7 @@ const App = (context: ExtensionContextValue) => {
         </Box>
       )}
       {state.phase === 'signed_out' && (
-        <Button type="primary" href={state.authorizeUrl} target="_top" disabled={!state.authorizeUrl}>
+        <Button type="primary" href={state.authorizeUrl} target="_blank" disabled={!state.authorizeUrl}>
           Connect {provider} again
         </Button>
       )}

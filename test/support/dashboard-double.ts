@@ -12,8 +12,11 @@ import { createStripeClient } from '../../server/stripe-client';
 import { KEYS, SIGNING_SECRET } from './broker';
 
 export interface DashboardDouble extends DashboardAdapter {
-  /** The verifier the Dashboard would hand back in `oauthContext` for this state. */
-  verifierFor(state: string): string | undefined;
+  /**
+   * What the Dashboard hands the drawer after the provider's redirect: for a state it issued,
+   * the code, the verifier and the custom state value embedded by `createOAuthState(nonce)`.
+   */
+  oauthContextFor(callback: URL): { code?: string; state?: string; verifier?: string; error?: string };
 }
 
 export function dashboardDouble(options: {
@@ -23,13 +26,13 @@ export function dashboardDouble(options: {
   emulatorUrl: string;
   permissions?: string[];
 }): DashboardDouble {
-  const verifiers = new Map<string, string>();
+  const issued = new Map<string, { verifier: string; nonce: string }>();
   let client: Stripe | undefined;
   return {
-    createOAuthState: async () => {
+    createOAuthState: async (nonce) => {
       const verifier = randomBytes(32).toString('base64url');
-      const state = randomBytes(16).toString('base64url');
-      verifiers.set(state, verifier);
+      const state = `${randomBytes(16).toString('base64url')}.${nonce}`;
+      issued.set(state, { verifier, nonce });
       return { state, challenge: createHash('sha256').update(verifier).digest('base64url') };
     },
     fetchStripeSignature: async ({ mode }) =>
@@ -40,6 +43,13 @@ export function dashboardDouble(options: {
     stripe: () =>
       (client ??= createStripeClient(KEYS[options.mode], { apiBase: options.emulatorUrl, maxNetworkRetries: 0, stripeAccount: options.accountId })),
     isPermissionAuthorized: async (permission) => (options.permissions ?? ['secret_write', 'event_read']).includes(permission),
-    verifierFor: (state) => verifiers.get(state),
+    oauthContextFor: (callback) => {
+      const state = callback.searchParams.get('state') ?? '';
+      const known = issued.get(state);
+      const error = callback.searchParams.get('error') ?? undefined;
+      if (!known) return { error: error ?? 'invalid_state' };
+      const code = callback.searchParams.get('code') ?? undefined;
+      return { code, error, state: known.nonce, verifier: code ? known.verifier : undefined };
+    },
   };
 }

@@ -51,10 +51,7 @@ async function connectLink(extra: Record<string, string> = {}): Promise<string> 
 async function signInAtProvider(link: string, options: { decision?: 'allow' | 'deny' } = {}) {
   const redirect = dashboardRedirectUri(APP_ID, user.mode);
   const callback = await authorizeInProvider(link, redirect, { user: 'alice', decision: options.decision });
-  const state = callback.searchParams.get('state')!;
-  const code = callback.searchParams.get('code') ?? undefined;
-  const error = callback.searchParams.get('error') ?? undefined;
-  return { code, state, error, verifier: code ? double.verifierFor(state) : undefined };
+  return { oauthContext: double.oauthContextFor(callback), fullState: callback.searchParams.get('state')! };
 }
 
 test('signed out: loading first, then a Connect link to the provider with PKCE, state and the test-mode redirect URI', async () => {
@@ -71,7 +68,7 @@ test('signed out: loading first, then a Connect link to the provider with PKCE, 
     scope: 'openid profile email offline_access',
     prompt: 'consent',
   });
-  expect(double.verifierFor(link.searchParams.get('state')!)).toBeDefined();
+  expect(double.oauthContextFor(new URL(`https://x/?state=${encodeURIComponent(link.searchParams.get('state')!)}&code=c`)).verifier).toBeDefined();
 });
 
 test('live mode uses the live redirect URI', async () => {
@@ -81,7 +78,7 @@ test('live mode uses the live redirect URI', async () => {
 });
 
 test('Connect → provider → return with code → exchange → connected → disconnect', async () => {
-  const ret = await signInAtProvider(await connectLink());
+  const { oauthContext: ret } = await signInAtProvider(await connectLink());
   expect(ret.code).toBeDefined();
 
   const back = await renderView(App, contextFor(user, constants(), ret));
@@ -107,8 +104,15 @@ test('Connect → provider → return with code → exchange → connected → d
   expect(await storedSecrets(stack, asBrokerUser(user))).toEqual({ access: undefined, refresh: undefined });
 });
 
+test('a Dashboard that hands back the whole state (not just the embedded value) is accepted too', async () => {
+  const { oauthContext, fullState } = await signInAtProvider(await connectLink());
+  const view = await renderView(App, contextFor(user, constants(), { ...oauthContext, state: fullState }));
+  await view.until(() => view.wrapper.findAll(PropertyListItem).length > 0);
+  expect(view.wrapper).not.toContainComponent(Banner);
+});
+
 test('a provider error comes back as a critical Banner with a fresh Connect link', async () => {
-  const ret = await signInAtProvider(await connectLink(), { decision: 'deny' });
+  const { oauthContext: ret } = await signInAtProvider(await connectLink(), { decision: 'deny' });
   expect(ret.error).toBe('access_denied');
   const view = await renderView(App, contextFor(user, constants(), ret));
   await view.until(() => view.wrapper.find(Banner) !== null);
@@ -119,7 +123,7 @@ test('a provider error comes back as a critical Banner with a fresh Connect link
 });
 
 test('a state that this app did not issue is refused without an exchange', async () => {
-  const ret = await signInAtProvider(await connectLink());
+  const { oauthContext: ret } = await signInAtProvider(await connectLink());
   const before = (await providerStats(stack)).token.authorization_code?.[200] ?? 0;
   const forged = { ...ret, state: 'a-state-from-somewhere-else' };
   const view = await renderView(App, contextFor(user, constants(), forged));
@@ -130,7 +134,7 @@ test('a state that this app did not issue is refused without an exchange', async
 });
 
 test('a revoked connection shows "Reconnect required" with a Connect link', async () => {
-  const ret = await signInAtProvider(await connectLink());
+  const { oauthContext: ret } = await signInAtProvider(await connectLink());
   const connected = await renderView(App, contextFor(user, constants(), ret));
   await connected.until(() => connected.wrapper.findAll(PropertyListItem).length > 0);
   const { refresh } = await storedSecrets(stack, asBrokerUser(user));
@@ -148,7 +152,7 @@ test('a revoked connection shows "Reconnect required" with a Connect link', asyn
 });
 
 test('extension exchange mode: the view exchanges at the provider, stores the tokens itself and registers them', async () => {
-  const ret = await signInAtProvider(await connectLink({ EXCHANGE_MODE: 'extension' }));
+  const { oauthContext: ret } = await signInAtProvider(await connectLink({ EXCHANGE_MODE: 'extension' }));
   const view = await renderView(App, contextFor(user, constants({ EXCHANGE_MODE: 'extension' }), ret));
   await view.until(() => view.wrapper.findAll(PropertyListItem).length > 0);
   const secrets = await storedSecrets(stack, asBrokerUser(user));
