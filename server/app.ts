@@ -3,6 +3,7 @@
  * listening and main.ts can wire it from configuration.
  */
 import express, { type NextFunction, type Request, type Response } from 'express';
+import { TokenTooLargeError } from '../src/lib/token-layout';
 import { type Connection, connectionKey } from './connection';
 import { Connections } from './connections';
 import { HttpError, secretStoreUnavailable } from './http-error';
@@ -40,6 +41,7 @@ export interface Broker {
 function errorResponse(err: unknown): HttpError {
   if (err instanceof HttpError) return err;
   if (isTransientStripeError(err)) return secretStoreUnavailable();
+  if (err instanceof TokenTooLargeError) return new HttpError(502, 'token_too_large', err.message);
   const parserError = err as { status?: number; type?: string };
   if (parserError.type === 'entity.parse.failed') return new HttpError(400, 'invalid_json', 'The body is not valid JSON.');
   if (parserError.type === 'entity.too.large') return new HttpError(413, 'body_too_large', 'The body is too large.');

@@ -3,7 +3,7 @@
  * a connection the extension stored itself, status, and disconnect. Each holds the
  * connection's lock, so none of them interleaves with a refresh.
  */
-import { TokenTooLargeError, tokenPayloads } from '../src/lib/token-layout';
+import { tokenPayloads } from '../src/lib/token-layout';
 import { Connection, connectionKey } from './connection';
 import { HttpError, notConnected, providerRejected, providerUnavailable } from './http-error';
 import type { Logger } from './logger';
@@ -61,20 +61,11 @@ export class Connections {
         }
         throw failure === 'rejected' ? providerRejected() : providerUnavailable();
       }
-      const tokens = this.payloads(response);
+      const tokens = tokenPayloads(response, undefined, this.options.now(), this.options.defaultAccessLifetimeSeconds);
       await this.tokens.write(connection, tokens);
       this.logger.info({ connection: connectionKey(connection), outcome: 'connected', refreshable: tokens.refresh.refresh_token !== null }, 'exchange');
       return this.record(connection, tokens);
     });
-  }
-
-  private payloads(response: Parameters<typeof tokenPayloads>[0]): Tokens {
-    try {
-      return tokenPayloads(response, undefined, this.options.now(), this.options.defaultAccessLifetimeSeconds);
-    } catch (err) {
-      if (err instanceof TokenTooLargeError) throw new HttpError(502, 'token_too_large', err.message);
-      throw err;
-    }
   }
 
   /** Extension mode: the extension wrote both secrets in its user scope; check they are there, then record them. */

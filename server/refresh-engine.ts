@@ -129,9 +129,8 @@ export class RefreshEngine {
       const stored = await this.tokens.write(connection, tokens);
       log('refreshed', { stored, rotated: Boolean(response.refresh_token && response.refresh_token !== refresh.refresh_token) });
     } catch (err) {
-      if (!(err instanceof TokenTooLargeError)) throw err;
-      log('token_too_large');
-      throw new HttpError(502, 'token_too_large', err.message);
+      if (err instanceof TokenTooLargeError) log('token_too_large');
+      throw err;
     }
     await this.registry.put(connection, {
       status: 'connected',

@@ -14,6 +14,7 @@ import {
   MalformedPayloadError,
   RefreshPayload,
   SECRET_NAMES,
+  TokenTooLargeError,
 } from '../src/lib/token-layout';
 import { Connection, connectionKey } from './connection';
 import type { Logger } from './logger';
@@ -68,7 +69,7 @@ export class TokenStore {
     return this.decode(connection, 'refresh', text, decodeRefresh);
   }
 
-  /** Encodes first (a token too large for the store fails before anything is written). */
+  /** Both payloads are encoded before the first write, so a token too large for the store writes nothing. */
   private async store(connection: Connection, tokens: Tokens, idempotencyKey: string): Promise<void> {
     const refresh = encodePayload(SECRET_NAMES.refresh, tokens.refresh);
     const access = encodePayload(SECRET_NAMES.access, tokens.access);
@@ -85,12 +86,11 @@ export class TokenStore {
     const key = connectionKey(connection);
     this.cancelPending(key);
     const idempotencyKey = `tokens-${randomUUID()}`;
-    encodePayload(SECRET_NAMES.refresh, tokens.refresh);
-    encodePayload(SECRET_NAMES.access, tokens.access);
     try {
       await this.store(connection, tokens, idempotencyKey);
       return 'stored';
     } catch (err) {
+      if (err instanceof TokenTooLargeError) throw err;
       this.logger.error({ connection: key, err: describeError(err) }, 'Secret Store write failed; holding the tokens in memory and retrying');
       const entry: PendingWrite = { connection, tokens, idempotencyKey, attempts: 0 };
       this.pending.set(key, entry);

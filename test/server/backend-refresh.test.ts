@@ -324,6 +324,15 @@ test('explicit endpoints instead of discovery: exchange, refresh and revocation 
   }
 });
 
+test('a token too large for the Secret Store is a clear 502 on exchange, and nothing is written', async () => {
+  await stack.provider.control('/dev/faults', { kind: 'huge_access_token' });
+  const answer = await connect(stack, broker, user);
+  expect(answer.status).toBe(502);
+  expect(answer.body.error).toEqual({ code: 'token_too_large', message: expect.stringMatching(/oauth\.refresh|oauth\.access/) });
+  expect(answer.body.error!.message).toMatch(/at most 5000/);
+  expect(await storedSecrets(stack, user)).toEqual({ access: undefined, refresh: undefined });
+});
+
 test('a replayed or wrong authorization code is a 400 invalid_code and changes nothing', async () => {
   const answer = await call(broker, '/api/oauth/exchange', user, { code: 'not-a-real-code', verifier: 'v'.repeat(43), redirect_uri: 'http://127.0.0.1/oauth/callback' });
   expect(answer.status).toBe(400);

@@ -1,16 +1,18 @@
 /**
  * Knobs for tests, mounted under `/dev/` only when the provider is started with test
  * controls: token-endpoint faults (an outage, a 429, a request that hangs, an `invalid_grant`
- * the provider did not process, a response without `refresh_token` or `expires_in`), each
+ * the provider did not process, a response without `refresh_token` or `expires_in`, an access
+ * token too large for the Secret Store), each
  * optionally after `delayMs`; the rotation switch; and counts of token requests, so a
  * test can prove how many refreshes really reached the provider.
  */
 import express, { Router } from 'express';
 import type Provider from 'oidc-provider';
 
-export type TokenFaultKind = 'http503' | 'http429' | 'hang' | 'invalid_grant' | 'strip_refresh_token' | 'strip_expires_in';
+export type TokenFaultKind = 'http503' | 'http429' | 'hang' | 'invalid_grant' | 'strip_refresh_token' | 'strip_expires_in' | 'huge_access_token';
 const ANSWERED: TokenFaultKind[] = ['http503', 'http429', 'hang', 'invalid_grant'];
-const KINDS: TokenFaultKind[] = [...ANSWERED, 'strip_refresh_token', 'strip_expires_in'];
+const REWRITTEN: TokenFaultKind[] = ['strip_refresh_token', 'strip_expires_in', 'huge_access_token'];
+const KINDS: TokenFaultKind[] = [...ANSWERED, ...REWRITTEN];
 
 export interface TokenFault {
   kind: TokenFaultKind;
@@ -63,9 +65,11 @@ export class TestControls {
       const byStatus = (this.stats.token[grantType] ??= {});
       byStatus[ctx.status] = (byStatus[ctx.status] ?? 0) + 1;
       if (ctx.status !== 200 || typeof ctx.body !== 'object' || ctx.body === null) return;
-      const after = this.take(['strip_refresh_token', 'strip_expires_in']);
-      if (after?.kind === 'strip_refresh_token') delete (ctx.body as Record<string, unknown>).refresh_token;
-      if (after?.kind === 'strip_expires_in') delete (ctx.body as Record<string, unknown>).expires_in;
+      const body = ctx.body as Record<string, unknown>;
+      const after = this.take(REWRITTEN);
+      if (after?.kind === 'strip_refresh_token') delete body.refresh_token;
+      if (after?.kind === 'strip_expires_in') delete body.expires_in;
+      if (after?.kind === 'huge_access_token') body.access_token = `${body.access_token}${'x'.repeat(6000)}`;
     });
   }
 
