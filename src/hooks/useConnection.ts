@@ -49,6 +49,7 @@ export function useConnection(context: ExtensionContextValue, options: { signIn:
   const userId = context.userContext?.id;
   const accountId = context.userContext?.account?.id;
   const mode = context.environment.mode;
+  // Keyed by content, not identity: a new but equal constants object must not restart the flow.
   const constantsKey = JSON.stringify(context.environment.constants ?? {});
   const configResult = useMemo(() => readAppConfig(JSON.parse(constantsKey)), [constantsKey]);
   const oauth = context.oauthContext;
