@@ -32,6 +32,13 @@ afterEach(() => broker.stop());
 /** Moves the shared clock past the access token's expiry (the emulator then deletes its secret). */
 const expireAccess = () => (stack.clock.offset += 61);
 
+/** A connected user whose access token has just expired; returns the secrets as they were stored. */
+async function expiredConnection() {
+  expect((await connect(stack, broker, user)).status).toBe(200);
+  expireAccess();
+  return storedSecrets(stack, user);
+}
+
 test('exchange writes both secrets in the user scope: access expiring with the token, refresh not', async () => {
   const answer = await connect(stack, broker, user);
   expect(answer.status).toBe(200);
@@ -85,8 +92,7 @@ test('a token within the refresh margin is refreshed ahead of expiry', async () 
 });
 
 test('50 concurrent /api/token calls on an expiring connection make exactly one refresh', async () => {
-  await connect(stack, broker, user);
-  expireAccess();
+  await expiredConnection();
   const answers = await Promise.all(Array.from({ length: 50 }, () => call(broker, '/api/token', user)));
   expect(answers.map((a) => a.status)).toEqual(Array(50).fill(200));
   expect(new Set(answers.map((a) => a.body.access_token)).size).toBe(1);
@@ -155,9 +161,7 @@ test('a revoked grant makes the connection reconnect_required and removes its se
 });
 
 test('an invalid_grant caused by a concurrent refresh elsewhere is not a disconnection', async () => {
-  await connect(stack, broker, user);
-  expireAccess();
-  const before = await storedSecrets(stack, user);
+  const before = await expiredConnection();
   // The broker's refresh reaches the provider, which answers invalid_grant after 800 ms.
   await stack.provider.control('/dev/faults', { kind: 'invalid_grant', delayMs: 800 });
   const pending = call(broker, '/api/token', user);
@@ -179,9 +183,7 @@ test('an invalid_grant caused by a concurrent refresh elsewhere is not a disconn
 });
 
 test('a provider outage (503) answers 503, keeps the tokens, and the next call after recovery succeeds', async () => {
-  await connect(stack, broker, user);
-  expireAccess();
-  const before = await storedSecrets(stack, user);
+  const before = await expiredConnection();
   await stack.provider.control('/dev/faults', { kind: 'http503', count: 3 });
   const failed = await call(broker, '/api/token', user);
   expect(failed.status).toBe(503);
@@ -193,27 +195,24 @@ test('a provider outage (503) answers 503, keeps the tokens, and the next call a
 });
 
 test('a transient 429 from the provider is retried within the call', async () => {
-  await connect(stack, broker, user);
-  expireAccess();
+  await expiredConnection();
   await stack.provider.control('/dev/faults', { kind: 'http429', count: 1 });
   expect((await call(broker, '/api/token', user)).status).toBe(200);
 });
 
 test('a provider timeout answers 503 without a retry, keeps the tokens, and recovers', async () => {
-  await connect(stack, broker, user);
-  expireAccess();
-  const before = await storedSecrets(stack, user);
+  const before = await expiredConnection();
   await stack.provider.control('/dev/faults', { kind: 'hang', delayMs: 2500 });
   const failed = await call(broker, '/api/token', user);
   expect(failed.status).toBe(503);
   expect(await storedSecrets(stack, user)).toEqual(before);
+  expect(await refreshCount(stack, '200')).toBe(0); // no second attempt reached the provider
   await new Promise((resolve) => setTimeout(resolve, 1600)); // let the hung request finish at the provider
   expect((await call(broker, '/api/token', user)).status).toBe(200);
 });
 
 test('Secret Store 500s on the rewrite are retried and nothing is lost', async () => {
-  await connect(stack, broker, user);
-  expireAccess();
+  await expiredConnection();
   stack.emulator.faults.inject({ kind: 'http500', count: 2, route: 'POST /v1/apps/secrets' });
   const answer = await call(broker, '/api/token', user);
   expect(answer.status).toBe(200);
@@ -223,16 +222,14 @@ test('Secret Store 500s on the rewrite are retried and nothing is lost', async (
 });
 
 test('a lost Secret Store response on the rewrite is replayed by its idempotency key', async () => {
-  await connect(stack, broker, user);
-  expireAccess();
+  await expiredConnection();
   stack.emulator.faults.inject({ kind: 'drop_after', count: 1, route: 'POST /v1/apps/secrets' });
   expect((await call(broker, '/api/token', user)).status).toBe(200);
   expect((await storedSecrets(stack, user)).refresh!.payload.generation).toBe(2);
 });
 
 test('a Secret Store outage during the rewrite keeps the refreshed tokens in memory until they are written', async () => {
-  await connect(stack, broker, user);
-  expireAccess();
+  await expiredConnection();
   stack.emulator.faults.inject({ kind: 'http500', count: 8, route: 'POST /v1/apps/secrets' });
   const answer = await call(broker, '/api/token', user);
   expect(answer.status).toBe(200);
