@@ -248,6 +248,11 @@ describe('bad input over raw HTTP', () => {
 
   test('malformed bodies, other content types and huge bodies get a 4xx, never a 5xx', async () => {
     await expectError(await post('/v1/apps/secrets', 'name=%E0%A4%A&payload=x'), 400);
+    const badValue = await post('/v1/apps/secrets', 'name=x&payload=tok_secret_value%ZZ&scope[type]=account');
+    const badBody = await badValue.clone().text();
+    await expectError(badValue, 400);
+    expect(badBody).toContain('the value of payload');
+    expect(badBody).not.toContain('tok_secret_value');
     await expectError(await post('/v1/apps/secrets', 'name[=x&payload=x'), 400);
     await expectError(await post('/v1/apps/secrets', 'a[b][c][d][e]=1'), 400);
     await expectError(await post('/v1/apps/secrets', '{"name":"x"}', { ...auth, 'Content-Type': 'application/json' }), 400);

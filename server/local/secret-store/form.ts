@@ -23,11 +23,12 @@ const MAX_PARAMS = 1000;
 const MAX_DEPTH = 4;
 const KEY_PATTERN = /^([^[\]]+)((?:\[[^[\]]*\])*)$/;
 
-function decode(part: string): string {
+/** The message names the parameter, never the value: a value may be a token. */
+function decode(part: string, what: string): string {
   try {
     return decodeURIComponent(part.replace(/\+/g, ' '));
   } catch {
-    throw new FormError(`Invalid percent-encoding in request body: ${part.slice(0, 40)}`);
+    throw new FormError(`Invalid percent-encoding in ${what}.`);
   }
 }
 
@@ -89,8 +90,8 @@ export function parseForm(text: string): FormObject {
   if (parts.length > MAX_PARAMS) throw new FormError(`Too many parameters (more than ${MAX_PARAMS})`);
   for (const part of parts) {
     const eq = part.indexOf('=');
-    const key = decode(eq === -1 ? part : part.slice(0, eq));
-    const value = eq === -1 ? '' : decode(part.slice(eq + 1));
+    const key = decode(eq === -1 ? part : part.slice(0, eq), 'a parameter name');
+    const value = eq === -1 ? '' : decode(part.slice(eq + 1), `the value of ${key.slice(0, 80)}`);
     assign(root, splitKey(key), value, key);
   }
   return finish(root) as FormObject;
