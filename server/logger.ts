@@ -6,7 +6,7 @@ import pino, { type DestinationStream, type Logger } from 'pino';
 
 export type { Logger };
 
-export const REDACTED_FIELDS = [
+const REDACTED_FIELDS = [
   '*.access_token', '*.refresh_token', '*.code', '*.code_verifier', '*.verifier', '*.client_secret',
   '*.authorization', '*.payload', 'req.headers', 'req.body',
 ];

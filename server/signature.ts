@@ -9,7 +9,7 @@ import Stripe from 'stripe';
 import type { Connection } from './connection';
 import { badRequest, HttpError } from './http-error';
 
-export const SIGNATURE_TOLERANCE_SECONDS = 300;
+const SIGNATURE_TOLERANCE_SECONDS = 300;
 
 const USER_ID = /^[A-Za-z0-9_]{1,255}$/;
 const ACCOUNT_ID = /^acct_[A-Za-z0-9]{1,255}$/;

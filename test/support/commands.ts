@@ -1,12 +1,11 @@
 /** Starts one of the project's stand-alone commands as a child process and waits for its URL line. */
-import { ChildProcess, spawn } from 'node:child_process';
+import { spawn } from 'node:child_process';
 import path from 'node:path';
 
 export const ROOT = path.resolve(__dirname, '..', '..');
 
 export interface RunningCommand {
   url: string;
-  process: ChildProcess;
   output: () => string;
   /** SIGTERM, then wait; resolves with the exit code. */
   stop: () => Promise<number | null>;
@@ -34,7 +33,7 @@ export function startCommand(script: string, args: string[], env: NodeJS.Process
       const match = /(https?:\/\/127\.0\.0\.1:\d+\S*)/.exec(output);
       if (match) {
         clearTimeout(timer);
-        resolve({ url: match[1], process: child, output: () => output, stop });
+        resolve({ url: match[1], output: () => output, stop });
       }
     };
     child.stdout!.on('data', onData);

@@ -3,11 +3,10 @@
  * command does), with helpers for its test controls.
  */
 import * as client from 'openid-client';
-import { startCommand, RunningCommand } from './commands';
+import { startCommand } from './commands';
 
 export interface TestProvider {
   issuer: string;
-  command: RunningCommand;
   control: (path: string, body?: object) => Promise<unknown>;
   stop: () => Promise<number | null>;
 }
@@ -19,7 +18,7 @@ export async function startTestProvider(args: string[] = []): Promise<TestProvid
     if (!res.ok) throw new Error(`${path}: ${res.status} ${await res.text()}`);
     return res.json();
   };
-  return { issuer: command.url, command, control, stop: command.stop };
+  return { issuer: command.url, control, stop: command.stop };
 }
 
 export function discover(issuer: string, clientId: string, clientSecret?: string): Promise<client.Configuration> {

@@ -29,7 +29,6 @@ export interface DevProviderOptions {
 
 export interface DevProvider {
   issuer: string;
-  controls?: TestControls;
   close(): Promise<void>;
 }
 
@@ -102,7 +101,6 @@ export async function startDevProvider(options: DevProviderOptions = {}): Promis
 
   return {
     issuer,
-    controls: options.testControls ? controls : undefined,
     close: async () => {
       server.closeAllConnections();
       await new Promise<void>((resolve) => server.close(() => resolve()));

@@ -95,10 +95,6 @@ export class SecretStoreEmulator {
     return `http://${host}:${(this.server.address() as AddressInfo).port}`;
   }
 
-  get port(): number {
-    return (this.server.address() as AddressInfo).port;
-  }
-
   async close(): Promise<void> {
     this.server.closeAllConnections();
     await new Promise<void>((resolve) => this.server.close(() => resolve()));

@@ -6,7 +6,7 @@
 import { FormObject, FormValue } from './form';
 import { invalid, missingParam, unknownParam } from './errors';
 
-export const MAX_STRING = 5000;
+const MAX_STRING = 5000;
 
 export type Scope = { type: 'account' } | { type: 'user'; user: string };
 
