@@ -4,7 +4,7 @@
  */
 import express, { type NextFunction, type Request, type Response } from 'express';
 import { TokenTooLargeError } from '../src/lib/token-layout';
-import { type Connection, connectionKey } from './connection';
+import { type ConnectionId, connectionKey } from '../src/lib/connection-id';
 import { Connections } from './connections';
 import { HttpError, secretStoreUnavailable } from './http-error';
 import { InProcessLocks, type LockManager } from './locks';
@@ -14,12 +14,20 @@ import { DEFAULT_REFRESH_OPTIONS, RefreshEngine, type RefreshOptions } from './r
 import type { ConnectionRegistry } from './registry';
 import { apiRoutes } from './routes';
 import { describeError, TokenStore } from './token-store';
+import type { TokenSealer } from './token-sealing';
 import { isTransientStripeError, type SecretStoreClients } from './user-secrets';
 import { webhookRoutes } from './webhooks';
 
 export interface BrokerOptions {
   appSigningSecret: string;
   webhookSecret?: string;
+  /** STRIPE_APP_ID: the redirect URIs allowed are the Dashboard's return URLs for it. */
+  appId: string;
+  /** Only the local stack: its console's return URL is on loopback. */
+  allowLoopbackRedirects?: boolean;
+  sealer: TokenSealer;
+  /** Code exchanges per connection and window (default 10 a minute). */
+  exchangeLimit?: { max: number; windowMs: number };
   oauth: OAuthClient;
   secrets: SecretStoreClients;
   registry: ConnectionRegistry;
@@ -54,7 +62,7 @@ function errorResponse(err: unknown): HttpError {
 export function createBroker(options: BrokerOptions): Broker {
   const { logger, registry } = options;
   const refreshOptions: RefreshOptions = { ...DEFAULT_REFRESH_OPTIONS, ...options.refresh };
-  const tokens = new TokenStore(options.secrets, logger, options.storeRetryBaseMs);
+  const tokens = new TokenStore(options.secrets, options.sealer, !options.oauth.hasClientSecret, logger, options.storeRetryBaseMs);
   const engine = new RefreshEngine(tokens, options.oauth, options.locks ?? new InProcessLocks(), registry, logger, refreshOptions);
   const connections = new Connections(tokens, options.oauth, engine, registry, logger, refreshOptions);
 
@@ -66,7 +74,7 @@ export function createBroker(options: BrokerOptions): Broker {
   app.use((req, res, next) => {
     const started = process.hrtime.bigint();
     res.on('finish', () => {
-      const connection = res.locals.connection as Connection | undefined;
+      const connection = res.locals.connection as ConnectionId | undefined;
       logger.info({
         method: req.method,
         path: req.path,
@@ -91,8 +99,14 @@ export function createBroker(options: BrokerOptions): Broker {
   });
 
   app.get('/healthz', (_req, res) => void res.json({ ok: true }));
-  if (options.webhookSecret) app.use(webhookRoutes(options.webhookSecret, registry, logger));
-  app.use(apiRoutes(options.appSigningSecret, connections, engine));
+  if (options.webhookSecret) app.use(webhookRoutes(options.webhookSecret, connections, registry, logger));
+  app.use(apiRoutes({
+    signingSecret: options.appSigningSecret,
+    appId: options.appId,
+    allowLoopbackRedirects: options.allowLoopbackRedirects ?? false,
+    extensionExchange: !options.oauth.hasClientSecret,
+    exchangeLimit: options.exchangeLimit ?? { max: 10, windowMs: 60_000 },
+  }, connections, engine, logger));
 
   app.use((req, _res, next) => next(new HttpError(404, 'not_found', `No route for ${req.method} ${req.path}.`)));
   app.use((err: unknown, req: Request, res: Response, _next: NextFunction) => {

@@ -1,5 +1,6 @@
 /** Wires a listening broker backend from a loaded configuration (used by `npm run backend` and `npm start`). */
 import { mkdirSync } from 'node:fs';
+import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import path from 'node:path';
 import { createBroker } from './app';
@@ -7,6 +8,7 @@ import { Config, ConfigError } from './config';
 import { createLogger } from './logger';
 import { OAuthClient } from './oauth-client';
 import { SqliteRegistry } from './registry';
+import { TokenSealer } from './token-sealing';
 import { createStripeClient } from './stripe-client';
 import { SecretStoreClients } from './user-secrets';
 
@@ -24,7 +26,8 @@ export async function startBackend(config: Config): Promise<RunningBackend> {
     const where = config.provider.issuer ? `OAUTH_ISSUER: discovery at ${config.provider.issuer}` : `OAUTH_TOKEN_ENDPOINT: ${config.provider.tokenEndpoint}`;
     throw new ConfigError(`${where} failed`);
   }
-  mkdirSync(config.dataDir, { recursive: true });
+  // The registry's database is the backend's alone: no other user on the machine reads it.
+  mkdirSync(config.dataDir, { recursive: true, mode: 0o700 });
   // The SDK's own retries are off: user-secrets.ts retries with one idempotency key per write.
   const clients = Object.fromEntries(
     Object.entries(config.secretKeys).map(([mode, key]) => [mode, createStripeClient(key, { apiBase: config.stripeApiBase, maxNetworkRetries: 0 })]),
@@ -32,13 +35,19 @@ export async function startBackend(config: Config): Promise<RunningBackend> {
   const broker = createBroker({
     appSigningSecret: config.appSigningSecret,
     webhookSecret: config.webhookSecret,
+    appId: config.appId,
+    allowLoopbackRedirects: config.allowLoopbackRedirects,
+    sealer: new TokenSealer(config.sealingKeys),
     oauth,
     secrets: new SecretStoreClients(clients, { attempts: 4, baseDelayMs: 250 }),
     registry: new SqliteRegistry(path.join(config.dataDir, 'registry.sqlite')),
     logger,
     refresh: { marginSeconds: config.refreshMarginSeconds, defaultAccessLifetimeSeconds: config.defaultAccessLifetimeSeconds },
   });
-  const server = broker.app.listen(config.port, config.host);
+  // Slow or stalled clients are cut off: headers within 10 s, the whole request within the limit.
+  const timeoutMs = config.requestTimeoutSeconds * 1000;
+  const server = createServer({ headersTimeout: Math.min(10_000, timeoutMs), requestTimeout: timeoutMs, connectionsCheckingInterval: 1000 }, broker.app);
+  server.listen(config.port, config.host);
   await new Promise<void>((resolve, reject) => server.once('listening', resolve).once('error', reject));
   const { port } = server.address() as AddressInfo;
   return {

@@ -3,6 +3,7 @@
  * ConfigError naming the first missing or malformed variable; main.ts prints it as one line.
  */
 import type { StripeMode } from '../src/lib/redirect-uri';
+import { parseSealingKeys, type SealingKey } from './token-sealing';
 
 export class ConfigError extends Error {}
 
@@ -19,6 +20,12 @@ export interface ProviderConfig {
 export interface Config {
   secretKeys: Partial<Record<StripeMode, string>>;
   appSigningSecret: string;
+  appId: string;
+  sealingKeys: SealingKey[];
+  /** Set by the local stack only (never from the environment): http loopback redirect URIs. */
+  allowLoopbackRedirects: boolean;
+  /** Whole-request limit; headers must arrive within min(10 s, this). */
+  requestTimeoutSeconds: number;
   webhookSecret?: string;
   stripeApiBase?: string;
   provider: ProviderConfig;
@@ -100,9 +107,23 @@ export function loadConfig(env: Env = process.env): Config {
     throw new ConfigError('OAUTH_CLIENT_AUTH must be client_secret_post or client_secret_basic');
   }
 
+  const appId = required(env, 'STRIPE_APP_ID');
+  if (!/^[A-Za-z0-9_.-]{1,255}$/.test(appId)) throw new ConfigError('STRIPE_APP_ID must be the app id of stripe-app.json (letters, digits, ., _ and -)');
+  let sealingKeys: SealingKey[];
+  try {
+    sealingKeys = parseSealingKeys(required(env, 'TOKEN_SEALING_KEYS'));
+  } catch (err) {
+    if (err instanceof ConfigError) throw err;
+    throw new ConfigError(`TOKEN_SEALING_KEYS: ${(err as Error).message}`);
+  }
+
   return {
     secretKeys: secretKeys(env),
     appSigningSecret,
+    appId,
+    sealingKeys,
+    allowLoopbackRedirects: false,
+    requestTimeoutSeconds: integer(env, 'HTTP_REQUEST_TIMEOUT_SECONDS', 30, 1, 300),
     webhookSecret,
     stripeApiBase: url(env, 'STRIPE_API_BASE')?.toString(),
     provider: {

@@ -4,13 +4,14 @@
  * connection's lock, so none of them interleaves with a refresh.
  */
 import { tokenPayloads } from '../src/lib/token-layout';
-import { Connection, connectionKey } from './connection';
+import { ConnectionId, connectionKey } from '../src/lib/connection-id';
 import { HttpError, notConnected, providerRejected, providerUnavailable } from './http-error';
 import type { Logger } from './logger';
 import { classifyOAuthError, describeOAuthError, OAuthClient } from './oauth-client';
 import type { RefreshEngine } from './refresh-engine';
 import type { ConnectionRegistry } from './registry';
-import type { Tokens, TokenStore } from './token-store';
+import type { StripeMode } from '../src/lib/redirect-uri';
+import { describeError, type Tokens, type TokenStore, UNUSABLE } from './token-store';
 
 export interface ConnectionState {
   status: 'connected' | 'reconnect_required' | 'not_connected';
@@ -32,7 +33,7 @@ export class Connections {
     private readonly options: { defaultAccessLifetimeSeconds: number; now: () => number },
   ) {}
 
-  private async record(connection: Connection, tokens: Tokens): Promise<ConnectionState> {
+  private async record(connection: ConnectionId, tokens: Tokens): Promise<ConnectionState> {
     await this.registry.put(connection, {
       status: 'connected',
       accessExpiresAt: tokens.access.expires_at,
@@ -48,7 +49,7 @@ export class Connections {
     };
   }
 
-  async exchange(connection: Connection, code: string, verifier: string, redirectUri: string): Promise<ConnectionState> {
+  async exchange(connection: ConnectionId, code: string, verifier: string, redirectUri: string): Promise<ConnectionState> {
     return this.engine.withLock(connection, async () => {
       let response;
       try {
@@ -62,27 +63,31 @@ export class Connections {
         throw failure === 'rejected' ? providerRejected() : providerUnavailable();
       }
       const tokens = tokenPayloads(response, undefined, this.options.now(), this.options.defaultAccessLifetimeSeconds);
+      const previous = await this.usableRefreshToken(connection).catch(() => undefined);
       await this.tokens.write(connection, tokens);
       this.logger.info({ connection: connectionKey(connection), outcome: 'connected', refreshable: tokens.refresh.refresh_token !== null }, 'exchange');
+      // The new grant replaces the old one, which would otherwise stay valid at the provider.
+      if (previous && previous !== tokens.refresh.refresh_token) await this.revoke(connection, previous);
       return this.record(connection, tokens);
     });
   }
 
   /** Extension mode: the extension wrote both secrets in its user scope; check they are there, then record them. */
-  async register(connection: Connection): Promise<ConnectionState> {
+  async register(connection: ConnectionId): Promise<ConnectionState> {
     return this.engine.withLock(connection, async () => {
       const [access, refresh] = await Promise.all([this.tokens.readAccess(connection), this.tokens.readRefresh(connection)]);
-      if (!access || !refresh) throw notConnected();
+      if (!access || !refresh || refresh === UNUSABLE) throw notConnected();
       return this.record(connection, { access, refresh });
     });
   }
 
-  async status(connection: Connection): Promise<ConnectionState> {
+  async status(connection: ConnectionId): Promise<ConnectionState> {
     const [record, refresh, access] = await Promise.all([
       this.registry.get(connection),
       this.tokens.readRefresh(connection),
       this.tokens.readAccess(connection),
     ]);
+    if (refresh === UNUSABLE) return { ...NOT_CONNECTED, status: 'reconnect_required', last_refresh_at: record?.lastRefreshAt ?? null };
     const ended = refresh?.refresh_token === null && (!access || access.expires_at <= this.options.now());
     if (refresh && !ended) {
       return {
@@ -101,23 +106,49 @@ export class Connections {
     return { ...NOT_CONNECTED, status: 'reconnect_required', last_refresh_at: record.lastRefreshAt };
   }
 
-  /** Best-effort revocation (RFC 7009) of the refresh token, then both secrets go and the registry forgets. */
-  async disconnect(connection: Connection): Promise<{ status: 'not_connected'; revoked: boolean }> {
+  /** The stored refresh token, when there is one the backend would redeem. */
+  private async usableRefreshToken(connection: ConnectionId): Promise<string | undefined> {
+    const refresh = await this.tokens.readRefresh(connection);
+    return refresh && refresh !== UNUSABLE ? (refresh.refresh_token ?? undefined) : undefined;
+  }
+
+  /** Best-effort revocation (RFC 7009): true when the provider confirmed it. */
+  private async revoke(connection: ConnectionId, refreshToken: string): Promise<boolean> {
+    if (!this.oauth.canRevoke) return false;
+    try {
+      await this.oauth.revoke(refreshToken, 'refresh_token');
+      return true;
+    } catch (err) {
+      this.logger.warn({ connection: connectionKey(connection), error: describeOAuthError(err) }, 'revocation failed');
+      return false;
+    }
+  }
+
+  /** Best-effort revocation of the grant, then both secrets go and the registry forgets. */
+  async disconnect(connection: ConnectionId): Promise<{ status: 'not_connected'; revoked: boolean }> {
     return this.engine.withLock(connection, async () => {
-      const refresh = await this.tokens.readRefresh(connection).catch(() => undefined);
-      let revoked = false;
-      if (refresh?.refresh_token && this.oauth.canRevoke) {
-        try {
-          await this.oauth.revoke(refresh.refresh_token, 'refresh_token');
-          revoked = true;
-        } catch (err) {
-          this.logger.warn({ connection: connectionKey(connection), error: describeOAuthError(err) }, 'revocation failed; deleting the secrets anyway');
-        }
-      }
+      const refreshToken = await this.usableRefreshToken(connection).catch(() => undefined);
+      const revoked = refreshToken !== undefined && (await this.revoke(connection, refreshToken));
       await this.tokens.remove(connection);
       await this.registry.remove(connection);
       this.logger.info({ connection: connectionKey(connection), outcome: 'disconnected', revoked }, 'disconnect');
       return { status: 'not_connected', revoked };
     });
+  }
+
+  /**
+   * The app was uninstalled from an account in one mode: each known connection there is
+   * disconnected (revoked, secrets deleted, forgotten), each on its own and best effort, since
+   * the platform may no longer let the backend act on that account. Returns how many were known.
+   */
+  async disconnectAccount(accountId: string, mode: StripeMode): Promise<number> {
+    const known = await this.registry.listAccount(accountId, mode);
+    for (const connection of known) {
+      await this.disconnect(connection).catch(async (err: unknown) => {
+        this.logger.warn({ connection: connectionKey(connection), err: describeError(err) }, 'uninstall clean-up incomplete; forgetting the connection');
+        await this.registry.remove(connection);
+      });
+    }
+    return known.length;
   }
 }

@@ -3,6 +3,7 @@
  * failure classification that decides what a refresh error means for the connection.
  */
 import * as client from 'openid-client';
+import { isLoopbackUrl } from '../src/lib/loopback';
 import type { TokenResponse } from '../src/lib/token-layout';
 import type { ProviderConfig } from './config';
 
@@ -47,8 +48,6 @@ export function describeOAuthError(err: unknown): string {
   return 'unexpected error';
 }
 
-const isLoopback = (url: URL) => ['127.0.0.1', 'localhost', '[::1]'].includes(url.hostname);
-
 function numeric(value: unknown): number | undefined {
   const n = typeof value === 'string' ? Number(value) : value;
   return typeof n === 'number' && Number.isFinite(n) && n > 0 ? Math.floor(n) : undefined;
@@ -66,7 +65,11 @@ function toTokenResponse(response: client.TokenEndpointResponse): TokenResponse 
 }
 
 export class OAuthClient {
-  private constructor(private readonly config: client.Configuration) {}
+  private constructor(
+    private readonly config: client.Configuration,
+    /** A confidential client: its refresh tokens are worth stealing, so only sealed ones are redeemed. */
+    readonly hasClientSecret: boolean,
+  ) {}
 
   /** By OIDC discovery when an issuer is set, else from the explicit endpoints. http only on loopback. */
   static async create(provider: ProviderConfig): Promise<OAuthClient> {
@@ -76,7 +79,7 @@ export class OAuthClient {
         : client.ClientSecretPost(provider.clientSecret)
       : client.None();
     const target = provider.issuer ?? provider.tokenEndpoint!;
-    const insecure = target.protocol === 'http:' && isLoopback(target);
+    const insecure = target.protocol === 'http:' && isLoopbackUrl(target);
     let config: client.Configuration;
     if (provider.issuer) {
       config = await client.discovery(provider.issuer, provider.clientId, undefined, auth, {
@@ -93,7 +96,7 @@ export class OAuthClient {
       if (insecure) client.allowInsecureRequests(config);
     }
     config.timeout = provider.timeoutSeconds;
-    return new OAuthClient(config);
+    return new OAuthClient(config, Boolean(provider.clientSecret));
   }
 
   /** Stripe's PKCE flow hands back no `iss`, so the code is exchanged with a plain grant request. */

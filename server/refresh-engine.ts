@@ -4,7 +4,7 @@
  * a re-read (another holder may have refreshed), then the provider, then the rewrite.
  */
 import { AccessPayload, isDue, RefreshPayload, TokenTooLargeError, tokenPayloads } from '../src/lib/token-layout';
-import { Connection, connectionKey } from './connection';
+import { ConnectionId, connectionKey } from '../src/lib/connection-id';
 import {
   HttpError,
   notConnected,
@@ -16,7 +16,7 @@ import type { LockManager } from './locks';
 import type { Logger } from './logger';
 import { classifyOAuthError, describeOAuthError, OAuthClient } from './oauth-client';
 import type { ConnectionRegistry } from './registry';
-import type { TokenStore } from './token-store';
+import { type TokenStore, UNUSABLE } from './token-store';
 import { RetryPolicy, withRetries } from './user-secrets';
 
 export interface RefreshOptions {
@@ -48,7 +48,7 @@ export class RefreshEngine {
   ) {}
 
   /** Runs `fn` holding the connection's lock (exchange and disconnect take it too). */
-  async withLock<T>(connection: Connection, fn: () => Promise<T>): Promise<T> {
+  async withLock<T>(connection: ConnectionId, fn: () => Promise<T>): Promise<T> {
     let lease;
     try {
       lease = await this.locks.acquire(connectionKey(connection), this.options.lockLeaseMs, this.options.lockWaitMs);
@@ -67,7 +67,7 @@ export class RefreshEngine {
   }
 
   /** A usable access token, refreshed first when it is within the refresh margin. */
-  async accessToken(connection: Connection): Promise<AccessPayload> {
+  async accessToken(connection: ConnectionId): Promise<AccessPayload> {
     const access = await this.tokens.readAccess(connection);
     if (access && this.fresh(access, Math.random())) return access;
     const key = connectionKey(connection);
@@ -79,10 +79,15 @@ export class RefreshEngine {
     return flight;
   }
 
-  private async refreshIfDue(connection: Connection): Promise<AccessPayload> {
+  private async refreshIfDue(connection: ConnectionId): Promise<AccessPayload> {
     const access = await this.tokens.readAccess(connection);
     if (access && this.fresh(access)) return access;
     const refresh = await this.tokens.readRefresh(connection);
+    if (refresh === UNUSABLE) {
+      this.logger.info({ connection: connectionKey(connection), outcome: 'unusable_refresh_secret' }, 'refresh');
+      await this.dropConnection(connection);
+      throw reconnectRequired();
+    }
     if (!refresh) {
       const record = await this.registry.get(connection);
       if (!record) throw notConnected();
@@ -98,7 +103,7 @@ export class RefreshEngine {
     return this.refresh(connection, refresh, true);
   }
 
-  private async refresh(connection: Connection, refresh: RefreshPayload, mayRecheck: boolean): Promise<AccessPayload> {
+  private async refresh(connection: ConnectionId, refresh: RefreshPayload, mayRecheck: boolean): Promise<AccessPayload> {
     const key = connectionKey(connection);
     const started = Date.now();
     const log = (outcome: string, extra: object = {}) =>
@@ -113,7 +118,7 @@ export class RefreshEngine {
       if (failure === 'invalid_grant') {
         // A rotation by someone else looks the same at the provider; only an unchanged stored token means revoked.
         const current = await this.tokens.readRefresh(connection);
-        if (mayRecheck && current?.refresh_token && current.refresh_token !== refresh.refresh_token) {
+        if (mayRecheck && current && current !== UNUSABLE && current.refresh_token && current.refresh_token !== refresh.refresh_token) {
           const access = await this.tokens.readAccess(connection);
           return access && this.fresh(access) ? access : this.refresh(connection, current, false);
         }
@@ -141,12 +146,12 @@ export class RefreshEngine {
     return tokens.access;
   }
 
-  private async markReconnectRequired(connection: Connection): Promise<void> {
+  private async markReconnectRequired(connection: ConnectionId): Promise<void> {
     await this.registry.put(connection, { status: 'reconnect_required', accessExpiresAt: null, refreshExpiresAt: null, lastRefreshAt: null });
   }
 
   /** The provider will not refresh this grant again: remove its secrets, keep the state for status. */
-  private async dropConnection(connection: Connection): Promise<void> {
+  private async dropConnection(connection: ConnectionId): Promise<void> {
     await this.tokens.remove(connection);
     await this.markReconnectRequired(connection);
   }

@@ -1,12 +1,24 @@
-/** The signed API routes (DESIGN.md, Backend contract). Each answers JSON for the signed connection only. */
+/** The signed API routes (README, Backend contract). Each answers JSON for the signed connection only. */
 import express, { Router, type Request, type Response } from 'express';
-import type { Connection } from './connection';
+import { dashboardRedirectUri } from '../src/lib/redirect-uri';
 import type { Connections } from './connections';
-import { badRequest } from './http-error';
+import { badRequest, HttpError } from './http-error';
+import { isLoopbackUrl } from '../src/lib/loopback';
+import type { Logger } from './logger';
+import { RateLimiter } from './rate-limit';
 import type { RefreshEngine } from './refresh-engine';
-import { requestBody, verifySignedRequest } from './signature';
+import { requestBody, signedConnection, verifySignedRequest } from './signature';
 
-const connectionOf = (res: Response) => res.locals.connection as Connection;
+export interface RouteOptions {
+  signingSecret: string;
+  /** STRIPE_APP_ID: the only redirect URIs are the Dashboard's return URLs for this app. */
+  appId: string;
+  /** Only the local stack, whose console is its own return URL on loopback. */
+  allowLoopbackRedirects: boolean;
+  /** Extension exchange mode (`POST /api/connection`) is for public clients only. */
+  extensionExchange: boolean;
+  exchangeLimit: { max: number; windowMs: number };
+}
 
 function stringField(req: Request, name: string, pattern: RegExp, what: string): string {
   const value = requestBody(req)[name];
@@ -14,43 +26,58 @@ function stringField(req: Request, name: string, pattern: RegExp, what: string):
   return value;
 }
 
-/** https anywhere, http only on loopback (the local console). */
-function redirectUri(req: Request): string {
-  const value = stringField(req, 'redirect_uri', /^https?:\/\/\S{1,2040}$/, 'an http(s) URL');
-  const url = URL.canParse(value) ? new URL(value) : undefined;
-  if (!url || (url.protocol === 'http:' && !['127.0.0.1', 'localhost', '[::1]'].includes(url.hostname))) {
-    throw badRequest('redirect_uri must be an https URL (or http on loopback).');
-  }
-  return value;
-}
-
-export function apiRoutes(signingSecret: string, connections: Connections, engine: RefreshEngine): Router {
+export function apiRoutes(options: RouteOptions, connections: Connections, engine: RefreshEngine, logger: Logger): Router {
   const router = Router();
-  const post = (path: string, handler: (req: Request, res: Response) => Promise<void>) =>
-    router.post(path, express.json({ limit: '16kb', strict: true }), verifySignedRequest(signingSecret), handler);
+  const exchangeLimiter = new RateLimiter(options.exchangeLimit.max, options.exchangeLimit.windowMs);
+  const parseJson = express.json({ limit: '16kb', strict: true });
+  const verify = verifySignedRequest(options.signingSecret, logger);
+  const post = (path: string, handler: (req: Request, res: Response) => Promise<void>) => router.post(path, parseJson, verify, handler);
+
+  // Answers carry tokens or what is known about them: never cached anywhere.
+  router.use('/api', (_req, res, next) => {
+    res.set('Cache-Control', 'no-store');
+    next();
+  });
+
+  /** The Dashboard's return URL for this app in the request's mode; http loopback only for the local stack. */
+  const redirectUri = (req: Request, res: Response): string => {
+    const value = stringField(req, 'redirect_uri', /^https?:\/\/\S{1,2040}$/, 'an http(s) URL');
+    if (value === dashboardRedirectUri(options.appId, signedConnection(res).mode)) return value;
+    if (options.allowLoopbackRedirects && URL.canParse(value) && isLoopbackUrl(new URL(value))) return value;
+    throw badRequest(`redirect_uri must be the Dashboard's OAuth return URL for this app in ${signedConnection(res).mode} mode.`);
+  };
 
   post('/api/oauth/exchange', async (req, res) => {
+    const connection = signedConnection(res);
+    const retryAfter = exchangeLimiter.take(connection);
+    if (retryAfter > 0) {
+      res.set('Retry-After', String(retryAfter));
+      throw new HttpError(429, 'rate_limited', `Too many sign-in attempts for this connection; try again in ${retryAfter} s.`);
+    }
     const code = stringField(req, 'code', /^[\x21-\x7e]{1,2048}$/, 'the authorization code');
     // RFC 7636: 43-128 characters of [A-Za-z0-9-._~].
     const verifier = stringField(req, 'verifier', /^[A-Za-z0-9\-._~]{43,128}$/, 'the PKCE code verifier (43-128 characters)');
-    res.json(await connections.exchange(connectionOf(res), code, verifier, redirectUri(req)));
+    res.json(await connections.exchange(connection, code, verifier, redirectUri(req, res)));
   });
 
   post('/api/connection', async (_req, res) => {
-    res.json(await connections.register(connectionOf(res)));
+    if (!options.extensionExchange) {
+      throw new HttpError(403, 'extension_exchange_disabled', 'This backend has a client secret: codes are exchanged by the backend (EXCHANGE_MODE "backend").');
+    }
+    res.json(await connections.register(signedConnection(res)));
   });
 
   post('/api/token', async (_req, res) => {
-    const access = await engine.accessToken(connectionOf(res));
+    const access = await engine.accessToken(signedConnection(res));
     res.json({ access_token: access.access_token, token_type: access.token_type, expires_at: access.expires_at, scope: access.scope ?? null });
   });
 
   post('/api/connection/status', async (_req, res) => {
-    res.json(await connections.status(connectionOf(res)));
+    res.json(await connections.status(signedConnection(res)));
   });
 
   post('/api/oauth/disconnect', async (_req, res) => {
-    res.json(await connections.disconnect(connectionOf(res)));
+    res.json(await connections.disconnect(signedConnection(res)));
   });
 
   return router;

@@ -1,22 +1,36 @@
 /**
- * Signed requests from the extension. `fetchStripeSignature({mode})` signs the JSON
- * `{user_id, account_id, mode}` (keys in that order) with the app signing secret; the backend
- * rebuilds that string from the body and verifies it (300 s tolerance). A request that passes
- * acts only for that user, on that account, in that mode.
+ * Signed requests from the extension (src/lib/signed-request.ts says what is signed). Stripe
+ * documents the signed string as `JSON.stringify({...claims, user_id, account_id})`, the
+ * additional keys first; its server code is not public, so the other plausible order,
+ * `{user_id, account_id, ...claims}`, verifies too — nothing else does. The first verified
+ * request logs which order this install's Dashboard used. A request that passes acts only for
+ * that user, on that account, in that mode, on that route, with those parameters.
  */
 import type { NextFunction, Request, Response } from 'express';
 import Stripe from 'stripe';
-import type { Connection } from './connection';
+import { signatureClaims, type SignatureClaims } from '../src/lib/signed-request';
+import type { ConnectionId } from '../src/lib/connection-id';
 import { badRequest, HttpError } from './http-error';
+import type { Logger } from './logger';
 
-const SIGNATURE_TOLERANCE_SECONDS = 300;
+/** stripe-node's webhook tolerance: how old a signature may be. */
+const MAX_AGE_SECONDS = 300;
+/** stripe-node accepts any future timestamp; a clock more than this far ahead is refused. */
+const MAX_FUTURE_SECONDS = 60;
 
 const USER_ID = /^[A-Za-z0-9_]{1,255}$/;
 const ACCOUNT_ID = /^acct_[A-Za-z0-9]{1,255}$/;
+const TIMESTAMP = /(?:^|,)t=(\d{1,12})(?:,|$)/;
 
-/** The exact string that is signed; the extension's test double and the local console sign it too. */
-export function signedPayload(c: { user_id: string; account_id: string; mode: string }): string {
-  return JSON.stringify({ user_id: c.user_id, account_id: c.account_id, mode: c.mode });
+export type SignedOrder = 'claims_first' | 'ids_first';
+
+/** The two strings a signature may be over, documented order first. */
+export function signedStrings(ids: { user_id: string; account_id: string }, claims: SignatureClaims): Array<[SignedOrder, string]> {
+  const { user_id, account_id } = ids;
+  return [
+    ['claims_first', JSON.stringify({ ...claims, user_id, account_id })],
+    ['ids_first', JSON.stringify({ user_id, account_id, ...claims })],
+  ];
 }
 
 export function requestBody(req: Request): Record<string, unknown> {
@@ -25,22 +39,39 @@ export function requestBody(req: Request): Record<string, unknown> {
   return body as Record<string, unknown>;
 }
 
-export function verifySignedRequest(signingSecret: string) {
-  return (req: Request, res: Response, next: NextFunction) => {
-    const body = requestBody(req);
-    const { user_id, account_id, mode } = body;
+const invalidSignature = (why: string) => new HttpError(401, 'invalid_signature', why);
+
+export function verifySignedRequest(signingSecret: string, logger: Logger) {
+  let orderLogged = false;
+  return async (req: Request, res: Response, next: NextFunction) => {
+    const { user_id, account_id, mode, ...params } = requestBody(req);
     if (typeof user_id !== 'string' || !USER_ID.test(user_id)) throw badRequest('user_id must be a Dashboard user id.');
     if (typeof account_id !== 'string' || !ACCOUNT_ID.test(account_id)) throw badRequest('account_id must be an account id (acct_…).');
     if (mode !== 'test' && mode !== 'live') throw badRequest("mode must be 'test' or 'live'.");
     const header = req.get('stripe-signature');
-    if (!header) throw new HttpError(401, 'invalid_signature', 'The Stripe-Signature header is missing.');
-    try {
-      Stripe.webhooks.signature!.verifyHeader(signedPayload({ user_id, account_id, mode }), header, signingSecret, SIGNATURE_TOLERANCE_SECONDS);
-    } catch {
-      throw new HttpError(401, 'invalid_signature', 'The Stripe-Signature header does not verify for this user, account and mode.');
+    if (!header) throw invalidSignature('The Stripe-Signature header is missing.');
+    const timestamp = Number(TIMESTAMP.exec(header)?.[1]);
+    if (timestamp > Date.now() / 1000 + MAX_FUTURE_SECONDS) throw invalidSignature('The Stripe-Signature timestamp is in the future.');
+
+    const claims = await signatureClaims(mode, req.baseUrl + req.path, params);
+    const order = signedStrings({ user_id, account_id }, claims).find(([, payload]) => {
+      try {
+        return Stripe.webhooks.signature!.verifyHeader(payload, header, signingSecret, MAX_AGE_SECONDS);
+      } catch {
+        return false;
+      }
+    })?.[0];
+    if (!order) throw invalidSignature('The Stripe-Signature header does not verify for this user, account, mode, route and parameters.');
+    if (!orderLogged) {
+      orderLogged = true;
+      logger.info({ order }, `signed requests verify with ${order === 'claims_first' ? '{...claims, user_id, account_id} (as documented)' : '{user_id, account_id, ...claims}'}`);
     }
-    const connection: Connection = { userId: user_id, accountId: account_id, mode };
+    const connection: ConnectionId = { userId: user_id, accountId: account_id, mode };
     res.locals.connection = connection;
     next();
   };
 }
+
+/** The signed connection of a request that passed `verifySignedRequest`. */
+export const signedConnection = (res: Response) => res.locals.connection as ConnectionId;
+

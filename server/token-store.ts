@@ -1,7 +1,7 @@
 /**
- * A connection's tokens in the Secret Store, in the shared layout. Writes go refresh secret
- * first, access secret second: a crash between the two leaves a valid refresh token and an
- * old access token, never the reverse. A write that keeps failing is not dropped: the result
+ * A connection's tokens in the Secret Store, in the shared layout, the refresh payload sealed
+ * (token-sealing.ts). Writes go refresh secret first, access secret second: a crash between
+ * the two leaves a valid refresh token and an old access token, never the reverse. A write that keeps failing is not dropped: the result
  * stays in memory (and is what reads return) while it is retried in the background, because
  * the stored refresh token is stale once the provider has rotated it.
  */
@@ -11,14 +11,23 @@ import {
   decodeAccess,
   decodeRefresh,
   encodePayload,
+  fitPayload,
   MalformedPayloadError,
   RefreshPayload,
   SECRET_NAMES,
   TokenTooLargeError,
 } from '../src/lib/token-layout';
-import { Connection, connectionKey } from './connection';
+import { ConnectionId, connectionKey } from '../src/lib/connection-id';
 import type { Logger } from './logger';
+import { TokenSealer, UnsealError } from './token-sealing';
 import type { SecretStoreClients } from './user-secrets';
+
+/**
+ * A refresh secret the backend will not redeem: sealed for another connection or with an
+ * unknown key, altered, or unsealed where only sealed ones are accepted.
+ */
+export const UNUSABLE = 'unusable';
+export type StoredRefresh = RefreshPayload | typeof UNUSABLE;
 
 export interface Tokens {
   access: AccessPayload;
@@ -26,7 +35,7 @@ export interface Tokens {
 }
 
 interface PendingWrite {
-  connection: Connection;
+  connection: ConnectionId;
   tokens: Tokens;
   idempotencyKey: string;
   attempts: number;
@@ -40,11 +49,14 @@ export class TokenStore {
 
   constructor(
     private readonly secrets: SecretStoreClients,
+    private readonly sealer: TokenSealer,
+    /** Unsealed refresh payloads come from the extension's own exchange: public clients only. */
+    private readonly acceptUnsealed: boolean,
     private readonly logger: Logger,
     private readonly retryBaseMs = 1000,
   ) {}
 
-  private decode<T>(connection: Connection, kind: string, text: string | undefined, decode: (t: string) => T): T | undefined {
+  private decode<T>(connection: ConnectionId, kind: string, text: string | undefined, decode: (t: string) => T): T | undefined {
     if (text === undefined) return undefined;
     try {
       return decode(text);
@@ -55,23 +67,35 @@ export class TokenStore {
     }
   }
 
-  async readAccess(connection: Connection): Promise<AccessPayload | undefined> {
+  async readAccess(connection: ConnectionId): Promise<AccessPayload | undefined> {
     const pending = this.pending.get(connectionKey(connection));
     if (pending) return pending.tokens.access;
     const text = await this.secrets.forConnection(connection).read(SECRET_NAMES.access);
     return this.decode(connection, 'access', text, decodeAccess);
   }
 
-  async readRefresh(connection: Connection): Promise<RefreshPayload | undefined> {
+  async readRefresh(connection: ConnectionId): Promise<StoredRefresh | undefined> {
     const pending = this.pending.get(connectionKey(connection));
     if (pending) return pending.tokens.refresh;
     const text = await this.secrets.forConnection(connection).read(SECRET_NAMES.refresh);
-    return this.decode(connection, 'refresh', text, decodeRefresh);
+    if (text === undefined) return undefined;
+    if (!TokenSealer.isSealed(text) && !this.acceptUnsealed) {
+      this.logger.warn({ connection: connectionKey(connection) }, 'the refresh secret is not sealed by this backend; it will not be redeemed');
+      return UNUSABLE;
+    }
+    try {
+      const plain = TokenSealer.isSealed(text) ? this.sealer.open(text, connection, SECRET_NAMES.refresh) : text;
+      return this.decode(connection, 'refresh', plain, decodeRefresh) ?? UNUSABLE;
+    } catch (err) {
+      if (!(err instanceof UnsealError)) throw err;
+      this.logger.warn({ connection: connectionKey(connection) }, 'the refresh secret does not open with this backend\'s keys; it will not be redeemed');
+      return UNUSABLE;
+    }
   }
 
   /** Both payloads are encoded before the first write, so a token too large for the store writes nothing. */
-  private async store(connection: Connection, tokens: Tokens, idempotencyKey: string): Promise<void> {
-    const refresh = encodePayload(SECRET_NAMES.refresh, tokens.refresh);
+  private async store(connection: ConnectionId, tokens: Tokens, idempotencyKey: string): Promise<void> {
+    const refresh = fitPayload(SECRET_NAMES.refresh, this.sealer.seal(encodePayload(SECRET_NAMES.refresh, tokens.refresh), connection, SECRET_NAMES.refresh));
     const access = encodePayload(SECRET_NAMES.access, tokens.access);
     const secrets = this.secrets.forConnection(connection);
     await secrets.write(SECRET_NAMES.refresh, refresh, tokens.refresh.expires_at, `${idempotencyKey}:refresh`);
@@ -82,7 +106,7 @@ export class TokenStore {
    * Writes both secrets. Returns 'stored', or 'pending' when the store kept failing and the
    * tokens are held in memory for background retries. Throws only for tokens that cannot fit.
    */
-  async write(connection: Connection, tokens: Tokens): Promise<'stored' | 'pending'> {
+  async write(connection: ConnectionId, tokens: Tokens): Promise<'stored' | 'pending'> {
     const key = connectionKey(connection);
     this.cancelPending(key);
     const idempotencyKey = `tokens-${randomUUID()}`;
@@ -121,7 +145,7 @@ export class TokenStore {
   }
 
   /** True while a write for this connection is held in memory. */
-  isPending(connection: Connection): boolean {
+  isPending(connection: ConnectionId): boolean {
     return this.pending.has(connectionKey(connection));
   }
 
@@ -131,7 +155,7 @@ export class TokenStore {
     this.pending.delete(key);
   }
 
-  async remove(connection: Connection): Promise<void> {
+  async remove(connection: ConnectionId): Promise<void> {
     this.cancelPending(connectionKey(connection));
     const secrets = this.secrets.forConnection(connection);
     await secrets.remove(SECRET_NAMES.access);

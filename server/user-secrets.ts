@@ -6,7 +6,7 @@
  */
 import Stripe from 'stripe';
 import type { StripeMode } from '../src/lib/redirect-uri';
-import type { Connection } from './connection';
+import type { ConnectionId } from '../src/lib/connection-id';
 import { HttpError } from './http-error';
 
 export interface RetryPolicy {
@@ -39,7 +39,7 @@ export class SecretStoreClients {
     private readonly retry: RetryPolicy,
   ) {}
 
-  forConnection(connection: Connection): UserSecrets {
+  forConnection(connection: ConnectionId): UserSecrets {
     const stripe = this.clients[connection.mode];
     if (!stripe) throw new HttpError(400, 'mode_not_configured', `This backend has no Stripe key for ${connection.mode} mode.`);
     return new UserSecrets(stripe, connection, this.retry);
@@ -52,7 +52,7 @@ export class UserSecrets {
 
   constructor(
     private readonly stripe: Stripe,
-    connection: Connection,
+    connection: ConnectionId,
     private readonly retry: RetryPolicy,
   ) {
     this.scope = { type: 'user', user: connection.userId };

@@ -1,15 +1,17 @@
 /**
  * `POST /webhooks/stripe`: Stripe events, verified on the raw body with the webhook secret.
- * `account.application.deauthorized` (the app was uninstalled) forgets that account's
- * connections; a duplicate delivery finds nothing left to forget, which is fine.
+ * `account.application.deauthorized` (the app was uninstalled) disconnects that account's
+ * connections in the event's own mode — a test-mode uninstall leaves live connections alone.
+ * Each event id is handled once: Stripe may deliver an event more than once.
  */
 import express, { Router } from 'express';
 import Stripe from 'stripe';
+import type { Connections } from './connections';
 import { HttpError } from './http-error';
 import type { Logger } from './logger';
 import type { ConnectionRegistry } from './registry';
 
-export function webhookRoutes(webhookSecret: string, registry: ConnectionRegistry, logger: Logger): Router {
+export function webhookRoutes(webhookSecret: string, connections: Connections, registry: ConnectionRegistry, logger: Logger): Router {
   const router = Router();
   router.post('/webhooks/stripe', express.raw({ type: () => true, limit: '512kb' }), async (req, res) => {
     const signature = req.get('stripe-signature');
@@ -20,11 +22,15 @@ export function webhookRoutes(webhookSecret: string, registry: ConnectionRegistr
     } catch {
       throw new HttpError(400, 'invalid_webhook_signature', 'The webhook signature does not verify.');
     }
-    if (event.type === 'account.application.deauthorized' && event.account) {
-      const forgotten = await registry.removeAccount(event.account);
-      logger.info({ event: event.id, type: event.type, account: event.account, forgotten }, 'webhook');
-    } else {
+    if (event.type !== 'account.application.deauthorized' || !event.account) {
       logger.info({ event: event.id, type: event.type }, 'webhook ignored');
+    } else if (await registry.seenEvent(event.id)) {
+      logger.info({ event: event.id, type: event.type }, 'webhook already handled');
+    } else {
+      const mode = event.livemode ? 'live' : 'test';
+      const disconnected = await connections.disconnectAccount(event.account, mode);
+      await registry.recordEvent(event.id);
+      logger.info({ event: event.id, type: event.type, account: event.account, mode, disconnected }, 'webhook');
     }
     res.json({ received: true });
   });

@@ -1,12 +1,13 @@
 /**
  * The connection as view state, for the drawer and the settings view. The drawer (`signIn`)
- * also handles the provider's return and prepares the Connect link; the settings view only
- * shows and disconnects (it never receives `oauthContext`).
+ * also handles the provider's return and, when Connect is pressed, prepares the link to the
+ * provider; the settings view only shows and disconnects (it never receives `oauthContext`).
  */
 import type { ExtensionContextValue } from '@stripe/ui-extension-sdk/context';
 import { useCallback, useEffect, useMemo, useState } from 'react';
 import { AppConfig, readAppConfig } from '../lib/app-config';
-import { BackendError, Caller } from '../lib/backend-client';
+import { BackendError } from '../lib/backend-client';
+import type { ConnectionId } from '../lib/connection-id';
 import {
   completeSignIn,
   Connection,
@@ -27,7 +28,8 @@ export type ViewState =
   | { phase: 'no_user' }
   | { phase: 'needs_permission' }
   | { phase: 'exchanging' }
-  | { phase: 'signed_out'; authorizeUrl?: string; reconnect: boolean; error?: string }
+  /** `authorizeUrl` once Connect was pressed and the sign-in is prepared; `preparing` meanwhile. */
+  | { phase: 'signed_out'; authorizeUrl?: string; preparing?: boolean; reconnect: boolean; error?: string }
   | { phase: 'connected'; connection: Extract<Connection, { kind: 'connected' }>; profile?: Profile; profileError?: string }
   | { phase: 'disconnecting' }
   | { phase: 'unavailable'; message: string };
@@ -36,6 +38,8 @@ export interface ConnectionControls {
   state: ViewState;
   config?: AppConfig;
   retry: () => void;
+  /** Prepares a sign-in (a new state) and puts its provider link into the signed-out state. */
+  connect: () => void;
   disconnect: () => void;
   /** Calls the provider with the access token again (who is connected). */
   checkProvider: () => void;
@@ -59,7 +63,7 @@ export function useConnection(context: ExtensionContextValue, options: { signIn:
 
   const ctx = useMemo<FlowContext | undefined>(() => {
     if (!configResult.ok || !userId || !accountId) return undefined;
-    const caller: Caller = { userId, accountId, mode };
+    const caller: ConnectionId = { userId, accountId, mode };
     return { config: configResult.config, caller, appId };
   }, [configResult, userId, accountId, mode, appId]);
 
@@ -71,9 +75,8 @@ export function useConnection(context: ExtensionContextValue, options: { signIn:
         return { phase: 'connected', connection, profileError: messageOf(err) };
       }
     }
-    const authorizeUrl = signIn ? await prepareSignIn(flow) : undefined;
-    return { phase: 'signed_out', authorizeUrl, reconnect: connection.reconnect, error };
-  }, [signIn]);
+    return { phase: 'signed_out', reconnect: connection.reconnect, error };
+  }, []);
 
   useEffect(() => {
     let cancelled = false;
@@ -89,7 +92,10 @@ export function useConnection(context: ExtensionContextValue, options: { signIn:
           return set(await show(await completeSignIn(ctx, ret), ctx));
         } catch (err) {
           if (!(err instanceof FlowError)) throw err;
-          return set(await show({ kind: 'signed_out', reconnect: false }, ctx, err.message));
+          // A stale or replayed return over a working connection: show the connection.
+          const current = err.kind === 'state_mismatch' ? await loadConnection(ctx) : undefined;
+          if (current?.kind === 'connected') return set(await show(current, ctx));
+          return set(await show({ kind: 'signed_out', reconnect: current?.reconnect ?? false }, ctx, err.message));
         }
       }
       set(await show(await loadConnection(ctx), ctx));
@@ -100,6 +106,16 @@ export function useConnection(context: ExtensionContextValue, options: { signIn:
   }, [configResult, ctx, signIn, show, code, oauthState, verifier, oauthError, attempt]);
 
   const retry = useCallback(() => setAttempt((n) => n + 1), []);
+
+  const connect = useCallback(() => {
+    if (!ctx || !signIn || state.phase !== 'signed_out' || state.preparing) return;
+    const signedOut = state;
+    setState({ ...signedOut, preparing: true });
+    prepareSignIn(ctx).then(
+      (authorizeUrl) => setState({ ...signedOut, authorizeUrl, preparing: false }),
+      (err) => setState({ phase: 'unavailable', message: messageOf(err) }),
+    );
+  }, [ctx, signIn, state]);
 
   const onDisconnect = useCallback(() => {
     if (!ctx) return;
@@ -114,5 +130,5 @@ export function useConnection(context: ExtensionContextValue, options: { signIn:
       .then(setState, (err) => setState({ phase: 'unavailable', message: messageOf(err) }));
   }, [ctx, show]);
 
-  return { state, config: configResult.ok ? configResult.config : undefined, retry, disconnect: onDisconnect, checkProvider };
+  return { state, config: configResult.ok ? configResult.config : undefined, retry, connect, disconnect: onDisconnect, checkProvider };
 }

@@ -9,6 +9,7 @@
  *
  * Problems are collected, not thrown, so the view can show all of them in one Banner.
  */
+import { isLoopbackUrl } from './loopback';
 import { ExchangeMode, PROVIDER_PRESETS, ProviderName, ProviderPreset } from './providers';
 
 export interface AppConfig extends Required<Omit<ProviderPreset, 'tokenUrl' | 'profileUrl' | 'profileMethod'>> {
@@ -26,7 +27,7 @@ export type ConfigResult = { ok: true; config: AppConfig } | { ok: false; proble
 const isUrl = (value: string) => {
   if (!URL.canParse(value)) return false;
   const url = new URL(value);
-  return url.protocol === 'https:' || (url.protocol === 'http:' && ['127.0.0.1', 'localhost'].includes(url.hostname));
+  return url.protocol === 'https:' || (url.protocol === 'http:' && isLoopbackUrl(url));
 };
 
 export function readAppConfig(constants: unknown): ConfigResult {

@@ -1,16 +1,12 @@
 /**
  * Signed calls from the extension to the broker backend: a JSON POST carrying the user,
- * account and mode, with the Dashboard's `Stripe-Signature` over them.
+ * account, mode and the route's parameters, with the Dashboard's `Stripe-Signature` over the
+ * claims of signed-request.ts (mode, route, hash of the parameters).
  */
 import type { AppConfig } from './app-config';
+import type { ConnectionId } from './connection-id';
 import { dashboard } from './dashboard';
-import type { StripeMode } from './redirect-uri';
-
-export interface Caller {
-  userId: string;
-  accountId: string;
-  mode: StripeMode;
-}
+import { signatureClaims } from './signed-request';
 
 export class BackendError extends Error {
   /** `status` 0: the backend could not be reached at all. */
@@ -25,8 +21,8 @@ export class BackendError extends Error {
 
 const TIMEOUT_MS = 20_000;
 
-export async function callBackend<T>(config: AppConfig, caller: Caller, path: string, fields: Record<string, string> = {}): Promise<T> {
-  const signature = await dashboard().fetchStripeSignature({ mode: caller.mode });
+export async function callBackend<T>(config: AppConfig, caller: ConnectionId, path: string, fields: Record<string, string> = {}): Promise<T> {
+  const signature = await dashboard().fetchStripeSignature(await signatureClaims(caller.mode, path, fields));
   let response: Response;
   try {
     response = await fetch(`${config.backendUrl}${path}`, {

@@ -4,15 +4,16 @@
  */
 import type { AppConfig } from './app-config';
 import { authorizeUrl } from './app-config';
-import { BackendError, callBackend, Caller } from './backend-client';
+import { BackendError, callBackend } from './backend-client';
+import type { ConnectionId } from './connection-id';
 import { dashboard } from './dashboard';
 import { ExtensionSecrets } from './extension-secrets';
 import { dashboardRedirectUri } from './redirect-uri';
-import { STATE_LIFETIME_SECONDS, TokenResponse, tokenPayloads } from './token-layout';
+import { TokenResponse, tokenPayloads } from './token-layout';
 
 export interface FlowContext {
   config: AppConfig;
-  caller: Caller;
+  caller: ConnectionId;
   appId: string;
   now?: () => number;
 }
@@ -56,11 +57,14 @@ function randomNonce(): string {
   return Array.from(bytes, (b) => b.toString(16).padStart(2, '0')).join('');
 }
 
-/** A new PKCE state with our nonce in it, kept in a short-lived secret, and the provider URL to send the user to. */
+/**
+ * Called when the user presses Connect: a new PKCE state with our nonce in it, added to the
+ * pending sign-ins, and the provider URL to send the user to.
+ */
 export async function prepareSignIn(ctx: FlowContext): Promise<string> {
   const nonce = randomNonce();
   const { state, challenge } = await dashboard().createOAuthState(nonce);
-  await new ExtensionSecrets(ctx.caller.userId).writeState({ state, nonce }, (ctx.now ?? unixNow)() + STATE_LIFETIME_SECONDS);
+  await new ExtensionSecrets(ctx.caller.userId).addSignIn({ state, nonce }, (ctx.now ?? unixNow)());
   return authorizeUrl(ctx.config, { state, challenge, redirectUri: redirectUri(ctx) });
 }
 
@@ -71,21 +75,33 @@ export function isNewReturn(oauth: OAuthReturn | undefined): oauth is OAuthRetur
   return Boolean(oauth.error) && !handledCodes.has(`error:${oauth.state ?? ''}:${oauth.error}`);
 }
 
-/** Handles the provider's answer: checks it, exchanges the code once, and loads the connection. */
+/**
+ * What the user is told for the RFC 6749 (4.1.2.1) error codes. The provider's own text
+ * (`error_description`, or an unknown code) is never shown: it is not ours to vouch for.
+ */
+const PROVIDER_ERRORS: Record<string, string> = {
+  access_denied: 'Access was declined at the provider.',
+  invalid_request: 'The provider refused the sign-in request as malformed. Check the app configuration.',
+  unauthorized_client: 'The provider does not let this client sign in this way. Check the client configuration.',
+  unsupported_response_type: 'The provider does not support this sign-in flow.',
+  invalid_scope: 'The provider refused the requested scopes. Check SCOPES.',
+  server_error: 'The provider had an error. Try again.',
+  temporarily_unavailable: 'The provider is temporarily unavailable. Try again shortly.',
+};
+
+export const providerErrorMessage = (error: string | undefined) =>
+  (error && Object.hasOwn(PROVIDER_ERRORS, error) ? PROVIDER_ERRORS[error] : undefined) ?? 'The provider did not grant access.';
+
+/** Handles the provider's answer: checks the state, exchanges the code once, and loads the connection. */
 export async function completeSignIn(ctx: FlowContext, oauth: OAuthReturn): Promise<Connection> {
-  if (!oauth.code) {
-    handledCodes.add(`error:${oauth.state ?? ''}:${oauth.error}`);
-    throw new FlowError('provider_error', `The provider did not grant access (${(oauth.error ?? 'no code returned').slice(0, 100)}).`);
-  }
-  const { code } = oauth;
-  handledCodes.add(code);
+  handledCodes.add(oauth.code ?? `error:${oauth.state ?? ''}:${oauth.error}`);
   // The Dashboard hands back a verifier only for a state it issued; this check adds that the
-  // sign-in is the one this app started and not yet used. Stripe's docs leave open whether
-  // `oauthContext.state` is the whole state or the custom value embedded in it, so either matches.
-  const issued = await new ExtensionSecrets(ctx.caller.userId).takeState();
-  if (!issued || (oauth.state !== issued.state && oauth.state !== issued.nonce)) {
-    throw new FlowError('state_mismatch', 'This sign-in does not match the one this app started (or it expired). Connect again.');
-  }
+  // sign-in is one this app started and has not used yet — for errors too, so a forged error
+  // return cannot show anything.
+  const pending = await new ExtensionSecrets(ctx.caller.userId).takeSignIn(oauth.state, (ctx.now ?? unixNow)());
+  if (!pending) throw new FlowError('state_mismatch', 'This sign-in does not match one this app started (or it expired). Connect again.');
+  if (!oauth.code) throw new FlowError('provider_error', providerErrorMessage(oauth.error));
+  const { code } = oauth;
   if (!oauth.verifier) throw new FlowError('exchange_failed', 'The Dashboard returned no PKCE verifier. Connect again.');
   try {
     if (ctx.config.exchangeMode === 'backend') {
@@ -110,9 +126,9 @@ async function exchangeInExtension(ctx: FlowContext, code: string, verifier: str
   }).catch(() => {
     throw new FlowError('exchange_failed', 'The provider token endpoint cannot be reached from the Dashboard (CORS or network).');
   });
-  const body = (await response.json().catch(() => ({}))) as Partial<TokenResponse> & { error?: string };
+  const body = (await response.json().catch(() => ({}))) as Partial<TokenResponse>;
   if (!response.ok || typeof body.access_token !== 'string' || typeof body.token_type !== 'string') {
-    throw new FlowError('exchange_failed', `The provider refused the code (${String(body.error ?? response.status).slice(0, 60)}).`);
+    throw new FlowError('exchange_failed', `The provider refused the code (HTTP ${response.status}).`);
   }
   const expiresIn = Number(body.expires_in);
   const tokens = tokenPayloads(

@@ -1,14 +1,14 @@
 /**
  * The Dashboard-only calls, behind one adapter: the PKCE state, request signatures, the
- * extension's own Stripe client, and the permission check. In the Dashboard these are the
- * SDK's host calls; tests and the local console install their own with `setDashboardAdapter`.
+ * Dashboard-authenticated Stripe API (`stripeApiFetch`, which reaches only the current user's
+ * scope), and the permission check. In the Dashboard these are the SDK's host calls; the tests
+ * install their own with `setDashboardAdapter`.
  */
+import stripeApiFetch, { type StripeApiFetch } from '@stripe/ui-extension-sdk/api_fetch';
 import createOAuthState from '@stripe/ui-extension-sdk/oauth';
 import fetchStripeSignature from '@stripe/ui-extension-sdk/signature';
-import { createHttpClient, STRIPE_API_KEY } from '@stripe/ui-extension-sdk/http_client';
 import { isPermissionAuthorized } from '@stripe/ui-extension-sdk/utils';
-import Stripe from 'stripe';
-import { STRIPE_API_VERSION } from './stripe-api-version';
+import type { SignatureClaims } from './signed-request';
 
 export interface DashboardAdapter {
   /**
@@ -16,23 +16,17 @@ export interface DashboardAdapter {
    * and returns it, with the code and the state, in `oauthContext`.
    */
   createOAuthState(nonce: string): Promise<{ state: string; challenge: string }>;
-  /** Signs `{user_id, account_id, ...payload}` with the app signing secret. */
-  fetchStripeSignature(payload: { mode: 'test' | 'live' }): Promise<string>;
-  /** A Stripe client acting as the current Dashboard user (it reaches only their user scope). */
-  stripe(): Stripe;
+  /** The app signing secret's signature over the claims and the current user and account. */
+  fetchStripeSignature(claims: SignatureClaims): Promise<string>;
+  /** A Stripe API request as the current Dashboard user; `url` is a full https://api.stripe.com URL. */
+  stripeApiFetch: StripeApiFetch;
   isPermissionAuthorized(permission: string): Promise<boolean>;
 }
 
-let stripeClient: Stripe | undefined;
-
 const dashboardAdapter: DashboardAdapter = {
   createOAuthState: (nonce) => createOAuthState(nonce),
-  fetchStripeSignature: (payload) => fetchStripeSignature(payload),
-  stripe: () =>
-    (stripeClient ??= new Stripe(STRIPE_API_KEY, {
-      httpClient: createHttpClient() as Stripe.HttpClient,
-      apiVersion: STRIPE_API_VERSION,
-    })),
+  fetchStripeSignature: (claims) => fetchStripeSignature({ ...claims }),
+  stripeApiFetch: (url, init) => stripeApiFetch(url, init),
   isPermissionAuthorized: (permission) => isPermissionAuthorized(permission),
 };
 
@@ -42,7 +36,7 @@ export function dashboard(): DashboardAdapter {
   return current;
 }
 
-/** Replaces the Dashboard calls (tests, the local console); `undefined` restores the real ones. */
+/** Replaces the Dashboard calls (tests); `undefined` restores the real ones. */
 export function setDashboardAdapter(adapter: DashboardAdapter | undefined): void {
   current = adapter ?? dashboardAdapter;
 }

@@ -1,46 +1,55 @@
 /**
- * The extension's own reads and writes in its user's scope, through the Dashboard's Stripe
- * client: the access secret (read directly, so most views need no backend call), the tokens
- * in extension exchange mode, and the OAuth state of a sign-in in progress.
+ * The extension's own Secret Store access, in its user scope, through the Dashboard's
+ * `stripeApiFetch` (no `stripe` package in the view bundle): reading the access token, writing
+ * both secrets in extension exchange mode, and the pending sign-ins of `oauth.state`.
  */
-import type Stripe from 'stripe';
 import { dashboard } from './dashboard';
-import { AccessPayload, decodeAccess, encodePayload, RefreshPayload, SECRET_NAMES } from './token-layout';
+import { STRIPE_API_VERSION } from './stripe-api-version';
+import { AccessPayload, decodeAccess, encodePayload, RefreshPayload, SECRET_NAMES, STATE_LIFETIME_SECONDS } from './token-layout';
 
-/** A sign-in in progress: the Dashboard's state and the nonce this app embedded in it. */
-export interface IssuedState {
+/** A sign-in in progress: the Dashboard's state, the nonce this app embedded in it, and until when it counts. */
+export interface PendingSignIn {
   state: string;
   nonce: string;
+  expires_at: number;
 }
 
-const isMissing = (err: unknown) => (err as { statusCode?: number }).statusCode === 404;
+/** Sign-ins kept at once (two drawers, a reopened drawer); the oldest goes first. */
+export const MAX_PENDING_SIGN_INS = 5;
+
+const SECRETS_URL = 'https://api.stripe.com/v1/apps/secrets';
+
+export class SecretStoreError extends Error {
+  constructor(readonly status: number) {
+    super(`The Secret Store answered ${status}.`);
+  }
+}
 
 export class ExtensionSecrets {
-  private readonly scope: { type: 'user'; user: string };
+  constructor(private readonly userId: string) {}
 
-  constructor(userId: string) {
-    this.scope = { type: 'user', user: userId };
-  }
-
-  private get secrets(): Stripe['apps']['secrets'] {
-    return dashboard().stripe().apps.secrets;
+  private async request(path: string, method: 'GET' | 'POST', params: Record<string, string>): Promise<{ payload?: string } | undefined> {
+    const form = new URLSearchParams({ ...params, 'scope[type]': 'user', 'scope[user]': this.userId }).toString();
+    const response = await dashboard().stripeApiFetch(method === 'GET' ? `${SECRETS_URL}${path}?${form}` : `${SECRETS_URL}${path}`, {
+      method,
+      headers: { 'Content-Type': 'application/x-www-form-urlencoded', 'Stripe-Version': STRIPE_API_VERSION },
+      ...(method === 'POST' && { body: form }),
+    });
+    if (response.status === 404) return undefined;
+    if (!response.ok) throw new SecretStoreError(response.status);
+    return response.json as { payload?: string };
   }
 
   private async read(name: string): Promise<string | undefined> {
-    try {
-      return (await this.secrets.find({ name, scope: this.scope, expand: ['payload'] })).payload ?? undefined;
-    } catch (err) {
-      if (isMissing(err)) return undefined;
-      throw err;
-    }
+    return (await this.request('/find', 'GET', { name, 'expand[]': 'payload' }))?.payload ?? undefined;
+  }
+
+  private async write(name: string, payload: string, expiresAt: number | null): Promise<void> {
+    await this.request('', 'POST', { name, payload, ...(expiresAt !== null && { expires_at: String(expiresAt) }) });
   }
 
   private async remove(name: string): Promise<void> {
-    try {
-      await this.secrets.deleteWhere({ name, scope: this.scope });
-    } catch (err) {
-      if (!isMissing(err)) throw err;
-    }
+    await this.request('/delete', 'POST', { name });
   }
 
   /** The stored access token, or undefined when there is none (or it is not in our format). */
@@ -58,29 +67,44 @@ export class ExtensionSecrets {
   async writeTokens(tokens: { access: AccessPayload; refresh: RefreshPayload }): Promise<void> {
     const refresh = encodePayload(SECRET_NAMES.refresh, tokens.refresh);
     const access = encodePayload(SECRET_NAMES.access, tokens.access);
-    await this.secrets.create({
-      name: SECRET_NAMES.refresh,
-      payload: refresh,
-      scope: this.scope,
-      ...(tokens.refresh.expires_at !== null && { expires_at: tokens.refresh.expires_at }),
-    });
-    await this.secrets.create({ name: SECRET_NAMES.access, payload: access, scope: this.scope, expires_at: tokens.access.expires_at });
+    await this.write(SECRET_NAMES.refresh, refresh, tokens.refresh.expires_at);
+    await this.write(SECRET_NAMES.access, access, tokens.access.expires_at);
   }
 
-  async writeState(issued: IssuedState, expiresAt: number): Promise<void> {
-    await this.secrets.create({ name: SECRET_NAMES.state, payload: JSON.stringify({ v: 1, ...issued }), scope: this.scope, expires_at: expiresAt });
-  }
-
-  /** The issued state, removed as it is read: a state completes one sign-in only. */
-  async takeState(): Promise<IssuedState | undefined> {
+  private async pendingSignIns(now: number): Promise<PendingSignIn[]> {
     const text = await this.read(SECRET_NAMES.state);
-    if (text === undefined) return undefined;
-    await this.remove(SECRET_NAMES.state);
+    if (text === undefined) return [];
     try {
-      const { state, nonce } = JSON.parse(text) as Partial<IssuedState>;
-      return typeof state === 'string' && typeof nonce === 'string' ? { state, nonce } : undefined;
+      const parsed = JSON.parse(text) as { v?: number; pending?: unknown };
+      const pending = parsed.v === 2 && Array.isArray(parsed.pending) ? (parsed.pending as PendingSignIn[]) : [];
+      return pending.filter((p) => typeof p?.state === 'string' && typeof p.nonce === 'string' && typeof p.expires_at === 'number' && p.expires_at > now);
     } catch {
-      return undefined;
+      return [];
     }
+  }
+
+  private async savePendingSignIns(pending: PendingSignIn[]): Promise<void> {
+    if (pending.length === 0) return this.remove(SECRET_NAMES.state);
+    const expiresAt = Math.max(...pending.map((p) => p.expires_at));
+    await this.write(SECRET_NAMES.state, JSON.stringify({ v: 2, pending }), expiresAt);
+  }
+
+  /** Adds a sign-in beside those still pending (at most MAX_PENDING_SIGN_INS, the oldest dropped). */
+  async addSignIn(sign: { state: string; nonce: string }, now: number): Promise<void> {
+    const pending = await this.pendingSignIns(now);
+    pending.push({ ...sign, expires_at: now + STATE_LIFETIME_SECONDS });
+    await this.savePendingSignIns(pending.slice(-MAX_PENDING_SIGN_INS));
+  }
+
+  /**
+   * The pending sign-in whose state (whole, or the embedded nonce: Stripe's docs leave open which
+   * `oauthContext.state` carries) matches, removed as it is taken — the others stay.
+   */
+  async takeSignIn(state: string | undefined, now: number): Promise<PendingSignIn | undefined> {
+    if (!state) return undefined;
+    const pending = await this.pendingSignIns(now);
+    const match = pending.find((p) => p.state === state || p.nonce === state);
+    if (match) await this.savePendingSignIns(pending.filter((p) => p !== match));
+    return match;
   }
 }

@@ -48,10 +48,14 @@ export class TokenTooLargeError extends Error {
 
 export class MalformedPayloadError extends Error {}
 
-export function encodePayload(secret: string, payload: AccessPayload | RefreshPayload): string {
-  const text = JSON.stringify(payload);
+/** The payload as stored, or TokenTooLargeError when it does not fit. */
+export function fitPayload(secret: string, text: string): string {
   if (text.length > MAX_PAYLOAD_CHARS) throw new TokenTooLargeError(secret, text.length);
   return text;
+}
+
+export function encodePayload(secret: string, payload: AccessPayload | RefreshPayload): string {
+  return fitPayload(secret, JSON.stringify(payload));
 }
 
 function parse(text: string): Record<string, unknown> {

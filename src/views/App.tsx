@@ -10,19 +10,26 @@ import { useConnection } from '../hooks/useConnection';
 import { APP_ID } from '../lib/app-id';
 
 const App = (context: ExtensionContextValue) => {
-  const { state, config, retry, disconnect, checkProvider } = useConnection(context, { signIn: true, appId: APP_ID });
+  const { state, config, retry, connect, disconnect, checkProvider } = useConnection(context, { signIn: true, appId: APP_ID });
   const provider = config?.label ?? 'OAuth provider';
+
+  // Connect prepares a sign-in (a new state); the link to the provider then opens in a new tab, as Stripe's docs do.
+  const signInAction = (label: string) =>
+    state.phase !== 'signed_out' || !state.authorizeUrl
+      ? { label: state.phase === 'signed_out' && state.preparing ? 'Preparing…' : label, onPress: connect }
+      : { label: `Continue to ${provider}`, href: state.authorizeUrl, target: '_blank' as const };
 
   // First connection: the SDK's sign-in screen. After a failure or a revoked grant: the reason, and Connect again.
   if (state.phase === 'signed_out' && !state.error && !state.reconnect) {
     return (
       <SignInView
         description={`Connect your ${provider} account. Your tokens are kept in the Stripe Secret Store, visible only to you.`}
-        primaryAction={state.authorizeUrl ? { label: `Connect ${provider}`, href: state.authorizeUrl, target: '_blank' } : { label: 'Preparing…', onPress: () => undefined }}
+        primaryAction={signInAction(`Connect ${provider}`)}
       />
     );
   }
 
+  const again = state.phase === 'signed_out' ? signInAction(`Connect ${provider} again`) : undefined;
   return (
     <ContextView title={state.phase === 'connected' ? `Connected to ${provider}` : provider}>
       <StatusBanner state={state} onRetry={retry} />
@@ -32,11 +39,9 @@ const App = (context: ExtensionContextValue) => {
           <Inline>{state.phase === 'exchanging' ? 'Finishing sign-in…' : state.phase === 'disconnecting' ? 'Disconnecting…' : 'Loading…'}</Inline>
         </Box>
       )}
-      {state.phase === 'signed_out' && (
-        <Button type="primary" href={state.authorizeUrl} target="_blank" disabled={!state.authorizeUrl}>
-          Connect {provider} again
-        </Button>
-      )}
+      {again && ('href' in again
+        ? <Button type="primary" href={again.href} target="_blank">{again.label}</Button>
+        : <Button type="primary" onPress={again.onPress}>{again.label}</Button>)}
       {state.phase === 'connected' && (
         <Box css={{ stack: 'y', gap: 'medium' }}>
           <ConnectionDetails state={state} provider={provider} />

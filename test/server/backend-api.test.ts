@@ -8,9 +8,7 @@ import {
   KEYS,
   seenSecrets,
   sign,
-  SIGNING_SECRET,
   brokerSuite,
- 
   Stack,
   storedSecrets,
   TestBroker,
@@ -45,7 +43,7 @@ describe('isolation between users, accounts and modes', () => {
 
   test.each(others)("a signature of %s does not verify for the owner's ids", async (_label, other) => {
     for (const path of ['/api/token', '/api/connection/status', '/api/oauth/disconnect']) {
-      const answer = await call(broker, path, owner, {}, sign(other));
+      const answer = await call(broker, path, owner, {}, await sign(other, path));
       expect(answer.status).toBe(401);
       expect(answer.body.error!.code).toBe('invalid_signature');
     }
@@ -77,8 +75,8 @@ describe('extension mode: registering a connection the extension stored', () => 
 });
 
 describe('bad requests get a 4xx JSON error, never a 5xx', () => {
-  const post = (path: string, body: string, headers: Record<string, string> = {}) =>
-    fetch(`${broker.url}${path}`, { method: 'POST', headers: { 'content-type': 'application/json', 'stripe-signature': sign(alice), ...headers }, body });
+  const post = async (path: string, body: string, headers: Record<string, string> = {}) =>
+    fetch(`${broker.url}${path}`, { method: 'POST', headers: { 'content-type': 'application/json', 'stripe-signature': await sign(alice, path), ...headers }, body });
 
   async function expectError(res: Response, status: number, code?: string) {
     expect(res.status).toBe(status);
@@ -103,15 +101,18 @@ describe('bad requests get a 4xx JSON error, never a 5xx', () => {
 
   test('signatures: missing, tampered, expired, from another secret', async () => {
     await expectError(await fetch(`${broker.url}/api/token`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: valid }), 401, 'invalid_signature');
-    const good = sign(alice);
+    const good = await sign(alice, '/api/token');
     await expectError(await post('/api/token', valid, { 'stripe-signature': good.replace(/v1=./, (m) => (m.endsWith('0') ? 'v1=1' : 'v1=0')) }), 401, 'invalid_signature');
-    await expectError(await post('/api/token', valid, { 'stripe-signature': sign(alice, SIGNING_SECRET, Math.floor(Date.now() / 1000) - 400) }), 401, 'invalid_signature');
-    await expectError(await post('/api/token', valid, { 'stripe-signature': sign(alice, 'absec_someone_else') }), 401, 'invalid_signature');
+    await expectError(await post('/api/token', valid, { 'stripe-signature': await sign(alice, '/api/token', {}, { timestamp: Math.floor(Date.now() / 1000) - 400 }) }), 401, 'invalid_signature');
+    await expectError(await post('/api/token', valid, { 'stripe-signature': await sign(alice, '/api/token', {}, { secret: 'absec_someone_else' }) }), 401, 'invalid_signature');
     await expectError(await post('/api/token', valid, { 'stripe-signature': 'garbage' }), 401, 'invalid_signature');
   });
 
   test('exchange fields: missing, wrong types, a verifier outside RFC 7636, a non-https redirect', async () => {
-    const exchange = (fields: object) => post('/api/oauth/exchange', JSON.stringify({ ...alice, ...fields }));
+    const exchange = async (fields: object) => {
+      const params = JSON.parse(JSON.stringify(fields)) as object;
+      return post('/api/oauth/exchange', JSON.stringify({ ...alice, ...params }), { 'stripe-signature': await sign(alice, '/api/oauth/exchange', params) });
+    };
     const ok = { code: 'abc', verifier: 'v'.repeat(43), redirect_uri: 'https://dashboard.stripe.com/test/apps-oauth/x' };
     await expectError(await exchange({ ...ok, code: undefined }), 400, 'invalid_request');
     await expectError(await exchange({ ...ok, code: 12 }), 400, 'invalid_request');

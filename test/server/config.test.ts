@@ -1,14 +1,18 @@
 import { spawnSync } from 'node:child_process';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, rmSync, statSync } from 'node:fs';
+import { connect } from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { loadConfig } from '../../server/config';
 import { ROOT, startCommand } from '../support/commands';
 import { startTestProvider } from '../support/dev-provider';
 
+const SEALING_KEY_TEXT = `k1:${Buffer.alloc(32, 1).toString('base64')}`;
 const base = {
   STRIPE_SECRET_KEY_TEST: 'sk_test_abc',
   STRIPE_APP_SIGNING_SECRET: 'absec_abc',
+  STRIPE_APP_ID: 'com.example.oauth-broker',
+  TOKEN_SEALING_KEYS: SEALING_KEY_TEXT,
   OAUTH_ISSUER: 'https://login.example.com',
   OAUTH_CLIENT_ID: 'client-1',
 };
@@ -24,6 +28,24 @@ test('a minimal environment gives the documented defaults', () => {
     provider: { clientId: 'client-1', clientAuth: 'client_secret_post', timeoutSeconds: 10 },
   });
   expect(config.provider.issuer?.toString()).toBe('https://login.example.com/');
+  expect(config.allowLoopbackRedirects).toBe(false);
+  expect(config.sealingKeys.map((k) => k.id)).toEqual(['k1']);
+});
+
+test('TOKEN_SEALING_KEYS: the first key seals, all open; ids must be unique, keys 32 bytes, and no key is echoed', () => {
+  const second = `k0:${Buffer.alloc(32, 2).toString('base64')}`;
+  expect(loadConfig({ ...base, TOKEN_SEALING_KEYS: `${SEALING_KEY_TEXT}, ${second}` }).sealingKeys.map((k) => k.id)).toEqual(['k1', 'k0']);
+  const short = `k2:${Buffer.alloc(16, 3).toString('base64')}`;
+  for (const value of [short, `${SEALING_KEY_TEXT},${SEALING_KEY_TEXT}`, Buffer.alloc(32).toString('base64'), ' , ']) {
+    let message = '';
+    try {
+      loadConfig({ ...base, TOKEN_SEALING_KEYS: value });
+    } catch (err) {
+      message = (err as Error).message;
+    }
+    expect(message).toMatch(/^TOKEN_SEALING_KEYS/);
+    expect(message).not.toContain(Buffer.alloc(16, 3).toString('base64').slice(0, 12));
+  }
 });
 
 test('STRIPE_SECRET_KEY fills the mode its prefix names; explicit endpoints replace discovery', () => {
@@ -49,6 +71,10 @@ test.each([
   ['REFRESH_MARGIN_SECONDS', { REFRESH_MARGIN_SECONDS: 'soon' }],
   ['PORT', { PORT: '70000' }],
   ['DATABASE_URL', { DATABASE_URL: 'postgres://localhost/db' }],
+  ['STRIPE_APP_ID', { STRIPE_APP_ID: undefined }],
+  ['STRIPE_APP_ID', { STRIPE_APP_ID: 'has spaces/and slashes' }],
+  ['TOKEN_SEALING_KEYS', { TOKEN_SEALING_KEYS: undefined }],
+  ['HTTP_REQUEST_TIMEOUT_SECONDS', { HTTP_REQUEST_TIMEOUT_SECONDS: '0' }],
 ])('a missing or malformed %s is named', (name, change) => {
   expect(() => loadConfig({ ...base, ...change })).toThrow(new RegExp(`^${name}`));
 });
@@ -56,32 +82,48 @@ test.each([
 describe('npm run backend', () => {
   const script = 'server/main.ts';
 
-  test('stops at start-up with one line naming a missing setting', () => {
+  test.each(['OAUTH_CLIENT_ID', 'TOKEN_SEALING_KEYS'])('stops at start-up with one line naming a missing %s', (name) => {
     const result = spawnSync(process.execPath, ['--import', 'tsx', path.join(ROOT, script)], {
       cwd: ROOT,
-      env: { PATH: process.env.PATH, ...base, OAUTH_CLIENT_ID: '' },
+      env: { PATH: process.env.PATH, ...base, [name]: '' },
       encoding: 'utf8',
       timeout: 20_000,
     });
     expect(result.status).toBe(1);
     expect(result.stdout).toBe('');
-    expect(result.stderr.trim()).toBe('error: OAUTH_CLIENT_ID is not set');
+    expect(result.stderr.trim()).toBe(`error: ${name} is not set`);
   });
 
-  test('listens, prints its URL, answers healthz and stops cleanly on SIGTERM', async () => {
+  test('listens, prints its URL, answers healthz, makes DATA_DIR private, cuts off stalled requests, stops cleanly on SIGTERM', async () => {
     const provider = await startTestProvider();
-    const dataDir = mkdtempSync(path.join(os.tmpdir(), 'backend-'));
+    const parent = mkdtempSync(path.join(os.tmpdir(), 'backend-'));
+    const dataDir = path.join(parent, 'data');
     try {
-      const backend = await startCommand(script, [], { ...base, OAUTH_ISSUER: provider.issuer, PORT: '0', DATA_DIR: dataDir });
+      const backend = await startCommand(script, [], { ...base, OAUTH_ISSUER: provider.issuer, PORT: '0', DATA_DIR: dataDir, HTTP_REQUEST_TIMEOUT_SECONDS: '2' });
       try {
         expect(backend.output()).toMatch(/^Broker backend listening on http:\/\/127\.0\.0\.1:\d+\n/);
         expect(await (await fetch(`${backend.url}/healthz`)).json()).toEqual({ ok: true });
+        expect(statSync(dataDir).mode & 0o777).toBe(0o700);
+        // A client that never finishes its headers is disconnected (Node's defaults wait 60 s and more).
+        const { port } = new URL(backend.url);
+        const closedAfter = await new Promise<number>((resolve) => {
+          const started = Date.now();
+          const socket = connect(Number(port), '127.0.0.1', () => socket.write('POST /api/token HTTP/1.1\r\nHost: x\r\n'));
+          socket.on('close', () => resolve(Date.now() - started));
+          socket.on('error', () => undefined);
+          socket.resume(); // read the 408, so the close is seen
+          setTimeout(() => {
+            socket.destroy();
+            resolve(Infinity);
+          }, 8000).unref();
+        });
+        expect(closedAfter).toBeLessThan(8000);
       } finally {
         expect(await backend.stop()).toBe(0);
       }
     } finally {
       await provider.stop();
-      rmSync(dataDir, { recursive: true, force: true });
+      rmSync(parent, { recursive: true, force: true });
     }
   });
 });

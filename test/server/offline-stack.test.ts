@@ -20,7 +20,9 @@ test('`npm start` brings up emulator, provider and backend on loopback, wired to
     await expect(stripe.apps.secrets.list({ scope: { type: 'account' } })).resolves.toMatchObject({ object: 'list' });
     const secrets = JSON.parse(readFileSync(path.join(dataDir, 'local-secrets.json'), 'utf8'));
     expect(secrets.appSigningSecret).toMatch(/^absec_local[0-9a-f]{32}$/);
+    expect(secrets.tokenSealingKeys).toMatch(/^local1:[A-Za-z0-9+/]{43}=$/);
     expect(stack.output()).not.toContain(secrets.appSigningSecret);
+    expect(stack.output()).not.toContain(secrets.tokenSealingKeys.slice(7));
   } finally {
     expect(await stack.stop()).toBe(0);
     rmSync(dataDir, { recursive: true, force: true });

@@ -7,16 +7,19 @@ import type { AddressInfo } from 'node:net';
 import { Writable } from 'node:stream';
 import * as client from 'openid-client';
 import Stripe from 'stripe';
+import { APP_ID } from '../../src/lib/app-id';
+import { signatureClaims } from '../../src/lib/signed-request';
 import { SECRET_NAMES } from '../../src/lib/token-layout';
 import { createBroker, Broker, BrokerOptions } from '../../server/app';
 import type { ProviderConfig } from '../../server/config';
 import type { LockManager } from '../../server/locks';
 import { createLogger } from '../../server/logger';
 import { CONFIDENTIAL_CLIENT_SECRET, PUBLIC_CLIENT_ID, TEST_REDIRECT_URI } from '../../server/local/oauth-provider/clients';
+import { SigningOrder, stripeSignature } from '../../server/local/dashboard/host-calls';
 import { SecretStoreEmulator } from '../../server/local/secret-store/emulator';
 import { OAuthClient } from '../../server/oauth-client';
 import { SqliteRegistry } from '../../server/registry';
-import { signedPayload } from '../../server/signature';
+import { parseSealingKeys, TokenSealer } from '../../server/token-sealing';
 import { createStripeClient } from '../../server/stripe-client';
 import { SecretStoreClients } from '../../server/user-secrets';
 import { startTestProvider, TestProvider } from './dev-provider';
@@ -25,6 +28,8 @@ import { authorizeInProvider } from './user-agent';
 export const SIGNING_SECRET = 'absec_test_signing_secret_for_the_suite';
 export const WEBHOOK_SECRET = 'whsec_test_webhook_secret_for_the_suite';
 export const KEYS = { test: 'sk_test_brokersuite', live: 'sk_live_brokersuite' };
+/** The suites' sealing key (id `suite1`), and a second one for rotation tests (`suite2`). */
+export const [SEALING_KEY, ROTATED_SEALING_KEY] = parseSealingKeys(`suite1:${Buffer.alloc(32, 7).toString('base64')},suite2:${Buffer.alloc(32, 9).toString('base64')}`);
 
 export interface User {
   user_id: string;
@@ -97,6 +102,9 @@ export async function startBroker(
   const broker = createBroker({
     appSigningSecret: SIGNING_SECRET,
     webhookSecret: WEBHOOK_SECRET,
+    appId: APP_ID,
+    allowLoopbackRedirects: true,
+    sealer: new TokenSealer([SEALING_KEY]),
     oauth,
     secrets: new SecretStoreClients(clients, { attempts: 3, baseDelayMs: 20 }),
     registry,
@@ -120,8 +128,16 @@ export async function startBroker(
   };
 }
 
-export function sign(user: Pick<User, 'user_id' | 'account_id' | 'mode'>, secret = SIGNING_SECRET, timestamp?: number): string {
-  return Stripe.webhooks.generateTestHeaderString({ payload: signedPayload(user), secret, timestamp });
+export interface SignOptions {
+  secret?: string;
+  timestamp?: number;
+  order?: SigningOrder;
+}
+
+/** The Stripe-Signature the Dashboard would give the extension for this call. */
+export async function sign(user: User, path: string, params: object = {}, options: SignOptions = {}): Promise<string> {
+  const claims = await signatureClaims(user.mode, path, params as Record<string, unknown>);
+  return stripeSignature(options.secret ?? SIGNING_SECRET, { userId: user.user_id, accountId: user.account_id }, { ...claims }, options);
 }
 
 export interface ApiAnswer {
@@ -131,7 +147,8 @@ export interface ApiAnswer {
 }
 
 /** A signed POST as the extension sends it. */
-export async function call(broker: { url: string }, path: string, user: User, extra: object = {}, signature = sign(user)): Promise<ApiAnswer> {
+export async function call(broker: { url: string }, path: string, user: User, extra: object = {}, signature?: string): Promise<ApiAnswer> {
+  signature ??= await sign(user, path, extra);
   const res = await fetch(`${broker.url}${path}`, {
     method: 'POST',
     headers: { 'content-type': 'application/json', 'stripe-signature': signature, origin: 'null' },
@@ -173,19 +190,24 @@ export async function connect(stack: Stack, broker: { url: string }, user: User,
   return call(broker, '/api/oauth/exchange', user, { code, verifier, redirect_uri: TEST_REDIRECT_URI });
 }
 
-/** Reads a user's secrets straight from the emulator with the SDK, as Stripe would hold them. */
+/**
+ * Reads a user's secrets straight from the emulator with the SDK, as Stripe would hold them;
+ * a sealed payload is opened with the suite's key (`sealed` says it was sealed).
+ */
 export async function storedSecrets(stack: Stack, user: User) {
   const stripe = createStripeClient(KEYS[user.mode], { apiBase: stack.emulatorUrl, maxNetworkRetries: 0 });
+  const connection = { userId: user.user_id, accountId: user.account_id, mode: user.mode };
   const read = async (name: string) => {
     try {
       const secret = await stripe.apps.secrets.find(
         { name, scope: { type: 'user', user: user.user_id }, expand: ['payload'] },
         { stripeAccount: user.account_id },
       );
-      const payload = JSON.parse(secret.payload!);
+      const sealed = TokenSealer.isSealed(secret.payload!);
+      const payload = JSON.parse(sealed ? new TokenSealer([SEALING_KEY, ROTATED_SEALING_KEY]).open(secret.payload!, connection, name) : secret.payload!);
       if (payload.access_token) seenSecrets.add(payload.access_token);
       if (payload.refresh_token) seenSecrets.add(payload.refresh_token);
-      return { expires_at: secret.expires_at, payload };
+      return { expires_at: secret.expires_at, payload, sealed, raw: secret.payload! };
     } catch (err) {
       if ((err as Stripe.errors.StripeError).statusCode === 404) return undefined;
       throw err;

@@ -1,37 +1,25 @@
 /**
- * Every view in the manifest compiles to one browser bundle (what `stripe apps upload` has to
- * do too), with nothing left to load at run time and no Node-only code pulled in.
+ * Every view in the manifest builds the way `stripe apps upload` builds it (server/local/
+ * view-bundle.ts: an IIFE, ES2017, React and @remote-ui external), with no build error, no
+ * `stripe` package and no server code inside.
  */
 import { build } from 'esbuild';
-import { readFileSync } from 'node:fs';
-import path from 'node:path';
+import { gzipSync } from 'node:zlib';
+import { manifestViews, viewBuildOptions } from '../../server/local/view-bundle';
 
-const ROOT = path.resolve(__dirname, '..', '..');
-const views = (JSON.parse(readFileSync(path.join(ROOT, 'stripe-app.json'), 'utf8')) as { ui_extension: { views: Array<{ component: string }> } })
-  .ui_extension.views.map((v) => v.component);
-
-test.each(views)('%s bundles into a single ES module for the browser', async (component) => {
-  const result = await build({
-    entryPoints: [path.join(ROOT, 'src', 'views', `${component}.tsx`)],
-    bundle: true,
-    format: 'esm',
-    platform: 'browser',
-    jsx: 'automatic',
-    minify: true,
-    write: false,
-    metafile: true,
-    outdir: path.join(ROOT, '.build', 'views'),
-    logLevel: 'silent',
-  });
+test.each(manifestViews())('%s bundles as the Stripe CLI does, without the stripe package or server code', async (component) => {
+  const result = await build({ ...viewBuildOptions(component), write: false });
   expect(result.errors).toEqual([]);
+  expect(result.warnings).toEqual([]);
   expect(result.outputFiles).toHaveLength(1);
-  const inputs = Object.keys(result.metafile.inputs);
+  const inputs = Object.keys(result.metafile!.inputs);
   expect(inputs).toContain(`src/views/${component}.tsx`);
-  // The stripe SDK's web build (the extension's client talks through the Dashboard), not its Node build.
-  expect(inputs.some((f) => /stripe\/esm\/platform\/WebPlatformFunctions/.test(f))).toBe(true);
-  expect(inputs.filter((f) => /stripe\/\w+\/(stripe\.\w+\.node|platform\/NodePlatform)/.test(f))).toEqual([]);
-  expect(inputs.filter((f) => f.startsWith('server/'))).toEqual([]);
-  const code = result.outputFiles[0].text;
-  expect(code).not.toMatch(/\brequire\(["']node:/);
-  expect(code.length).toBeGreaterThan(10_000);
+  expect(inputs.filter((f) => f.startsWith('node_modules/stripe/') || f.startsWith('server/'))).toEqual([]);
+  expect(inputs.filter((f) => /node_modules\/(react|@remote-ui)\//.test(f))).toEqual([]);
+  const code = result.outputFiles![0].text;
+  // React comes from the Dashboard's runtime; nothing of Node's is asked for.
+  expect(/\("react\/jsx-runtime"\)/.test(code)).toBe(true);
+  expect(/\("node:/.test(code)).toBe(false);
+  // Small enough to read in review; the README gives the size.
+  expect(gzipSync(code).length).toBeLessThan(60_000);
 });

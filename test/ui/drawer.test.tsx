@@ -40,11 +40,19 @@ beforeEach(() => {
 
 const signInView = (wrapper: Awaited<ReturnType<typeof renderView>>['wrapper']) => wrapper.find(SignInView);
 
-/** Renders the drawer signed out and returns the Connect link once it is ready. */
-async function connectLink(extra: Record<string, string> = {}): Promise<string> {
-  const view = await renderView(App, contextFor(user, constants(extra)));
+type View = Awaited<ReturnType<typeof renderView>>;
+
+/** Presses Connect on a signed-out drawer and returns the link to the provider once it is ready. */
+async function pressConnect(view: View): Promise<string> {
+  await view.until(() => Boolean(signInView(view.wrapper)?.prop('primaryAction')?.onPress));
+  await view.wrapper.act(async () => signInView(view.wrapper)!.triggerKeypath('primaryAction.onPress'));
   await view.until(() => Boolean(signInView(view.wrapper)?.prop('primaryAction')?.href));
   return signInView(view.wrapper)!.prop('primaryAction')!.href!;
+}
+
+/** Renders the drawer signed out, presses Connect and returns the link. */
+async function connectLink(extra: Record<string, string> = {}): Promise<string> {
+  return pressConnect(await renderView(App, contextFor(user, constants(extra))));
 }
 
 /** Goes through the provider as the user would and returns the `oauthContext` the Dashboard hands back. */
@@ -54,11 +62,15 @@ async function signInAtProvider(link: string, options: { decision?: 'allow' | 'd
   return { oauthContext: double.oauthContextFor(callback), fullState: callback.searchParams.get('state')! };
 }
 
-test('signed out: loading first, then a Connect link to the provider with PKCE, state and the test-mode redirect URI', async () => {
+test('signed out: loading first, then Connect, which prepares the link to the provider with PKCE, state and the test-mode redirect URI', async () => {
   const view = await renderView(App, contextFor(user, constants()));
   expect(view.wrapper).toContainComponent(Spinner);
-  await view.until(() => Boolean(signInView(view.wrapper)?.prop('primaryAction')?.href));
-  const link = new URL(signInView(view.wrapper)!.prop('primaryAction')!.href!);
+  await view.until(() => signInView(view.wrapper) !== null);
+  // Rendering alone creates no sign-in state.
+  expect(signInView(view.wrapper)!.prop('primaryAction')!.href).toBeUndefined();
+  expect(await stateSecret()).toBeUndefined();
+  const link = new URL(await pressConnect(view));
+  expect(signInView(view.wrapper)!.prop('primaryAction')!.target).toBe('_blank');
   expect(`${link.origin}${link.pathname}`).toBe(`${stack.provider.issuer}/auth`);
   expect(Object.fromEntries(link.searchParams)).toMatchObject({
     response_type: 'code',
@@ -100,7 +112,7 @@ test('Connect → provider → return with code → exchange → connected → d
 
   const disconnect = replay.wrapper.findAll(Button).find((b) => b.prop('type') === 'destructive')!;
   await replay.wrapper.act(async () => disconnect.trigger('onPress'));
-  await replay.until(() => Boolean(signInView(replay.wrapper)?.prop('primaryAction')?.href));
+  await replay.until(() => Boolean(signInView(replay.wrapper)?.prop('primaryAction')?.onPress));
   expect(await storedSecrets(stack, asBrokerUser(user))).toEqual({ access: undefined, refresh: undefined });
 });
 
@@ -111,15 +123,65 @@ test('a Dashboard that hands back the whole state (not just the embedded value) 
   expect(view.wrapper).not.toContainComponent(Banner);
 });
 
-test('a provider error comes back as a critical Banner with a fresh Connect link', async () => {
+/** Presses the "Connect … again" button of a drawer that shows a Banner, and returns the new link. */
+async function pressConnectAgain(view: View): Promise<string> {
+  await view.until(() => Boolean(view.wrapper.find(Button, { type: 'primary' })?.prop('onPress')));
+  await view.wrapper.act(async () => view.wrapper.find(Button, { type: 'primary' })!.trigger('onPress'));
+  await view.until(() => Boolean(view.wrapper.find(Button, { type: 'primary' })?.prop('href')));
+  return view.wrapper.find(Button, { type: 'primary' })!.prop('href') as string;
+}
+
+/** The user's `oauth.state` secret (pending sign-ins), as stored. */
+async function stateSecret(): Promise<{ v: number; pending: Array<{ state: string; nonce: string }> } | undefined> {
+  const answer = await double.stripeApiFetch(
+    `https://api.stripe.com/v1/apps/secrets/find?name=oauth.state&scope[type]=user&scope[user]=${user.userId}&expand[]=payload`,
+  );
+  return answer.status === 404 ? undefined : JSON.parse((answer.json as { payload: string }).payload);
+}
+
+test('a provider error comes back as a critical Banner with a fixed message, and Connect again', async () => {
   const { oauthContext: ret } = await signInAtProvider(await connectLink(), { decision: 'deny' });
   expect(ret.error).toBe('access_denied');
   const view = await renderView(App, contextFor(user, constants(), ret));
   await view.until(() => view.wrapper.find(Banner) !== null);
-  expect(view.wrapper).toContainComponent(Banner, { type: 'critical', title: 'Connecting failed' });
-  expect(view.wrapper.find(Banner)!.prop('description')).toContain('access_denied');
-  // A fresh Connect link is ready for another try.
-  await view.until(() => Boolean(view.wrapper.find(Button, { type: 'primary' })?.prop('href')));
+  expect(view.wrapper).toContainComponent(Banner, { type: 'critical', title: 'Connecting failed', description: 'Access was declined at the provider.' });
+  expect(await pressConnectAgain(view)).toContain(`${stack.provider.issuer}/auth?`);
+});
+
+test("the provider's own error text is never shown, and an error for a state this app did not issue shows nothing of it", async () => {
+  const link = new URL(await connectLink());
+  const hostile = 'Call <b>+1 555 0100</b> to restore your account';
+  const matching = double.oauthContextFor(new URL(`https://x/?state=${encodeURIComponent(link.searchParams.get('state')!)}&error=${encodeURIComponent(hostile)}`));
+  const view = await renderView(App, contextFor(user, constants(), matching));
+  await view.until(() => view.wrapper.find(Banner) !== null);
+  expect(view.wrapper.find(Banner)!.prop('description')).toBe('The provider did not grant access.');
+
+  const unknownState = { error: 'access_denied', state: 'not-issued-here' };
+  const other = await renderView(App, contextFor(user, constants(), unknownState));
+  await other.until(() => other.wrapper.find(Banner) !== null);
+  expect(other.wrapper.find(Banner)!.prop('description')).toMatch(/does not match/);
+});
+
+test('two sign-ins at once (two drawers) do not break each other; only the matched one is used up', async () => {
+  const first = await connectLink();
+  const second = await connectLink();
+  expect((await stateSecret())!.pending).toHaveLength(2);
+  const { oauthContext: ret } = await signInAtProvider(first);
+  const view = await renderView(App, contextFor(user, constants(), ret));
+  await view.until(() => view.wrapper.findAll(PropertyListItem).length > 0);
+  expect(view.wrapper).not.toContainComponent(Banner);
+  const left = (await stateSecret())!.pending;
+  expect(left.map((p) => p.state)).toEqual([new URL(second).searchParams.get('state')]);
+});
+
+test('a stale or replayed return over a working connection shows the connection, not a failure', async () => {
+  const { oauthContext: ret } = await signInAtProvider(await connectLink());
+  const connected = await renderView(App, contextFor(user, constants(), ret));
+  await connected.until(() => connected.wrapper.findAll(PropertyListItem).length > 0);
+  const stale = { code: 'an-old-code-from-a-previous-sign-in', state: 'used-up-state', verifier: 'v'.repeat(43) };
+  const view = await renderView(App, contextFor(user, constants(), stale));
+  await view.until(() => view.wrapper.findAll(PropertyListItem).length > 0);
+  expect(view.wrapper).not.toContainComponent(Banner);
 });
 
 test('a state that this app did not issue is refused without an exchange', async () => {
@@ -147,8 +209,7 @@ test('a revoked connection shows "Reconnect required" with a Connect link', asyn
   const view = await renderView(App, contextFor(user, constants()));
   await view.until(() => view.wrapper.find(Banner) !== null);
   expect(view.wrapper).toContainComponent(Banner, { type: 'caution', title: 'Reconnect required' });
-  await view.until(() => Boolean(view.wrapper.find(Button, { type: 'primary' })?.prop('href')));
-  expect(view.wrapper.find(Button, { type: 'primary' })!.prop('href')).toContain(`${stack.provider.issuer}/auth?`);
+  expect(await pressConnectAgain(view)).toContain(`${stack.provider.issuer}/auth?`);
 });
 
 test('extension exchange mode: the view exchanges at the provider, stores the tokens itself and registers them', async () => {
@@ -170,7 +231,7 @@ test('backend unreachable: a critical Banner, and Retry recovers once the backen
   const back = await startBroker(stack, {}, port);
   try {
     await view.wrapper.act(async () => view.wrapper.findAll(Button).find((b) => b.text === 'Retry')!.trigger('onPress'));
-    await view.until(() => Boolean(signInView(view.wrapper)?.prop('primaryAction')?.href));
+    await view.until(() => Boolean(signInView(view.wrapper)?.prop('primaryAction')?.onPress));
   } finally {
     await back.stop();
   }

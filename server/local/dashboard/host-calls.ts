@@ -1,0 +1,109 @@
+/**
+ * The Dashboard's side of the SDK's host calls, written from Stripe's documentation and
+ * independently of the backend's code: the one implementation the tests (and any local host)
+ * use for `createOAuthState`, `fetchStripeSignature` and `stripeApiFetch`.
+ *
+ * - `createOAuthState(custom)`: a state with the custom value embedded and a S256 challenge;
+ *   the verifier stays here and comes back, with the code, in `oauthContext` — only for a
+ *   state this Dashboard issued.
+ * - `fetchStripeSignature(additional)`: Stripe's build-backend page signs
+ *   `JSON.stringify({...additional, user_id, account_id})` with the app signing secret, as
+ *   `t=<unix>,v1=<hex HMAC-SHA256 of "t.payload">` (the webhook scheme).
+ * - `stripeApiFetch`: the API as the current user, who can reach the account scope and their
+ *   own user scope only.
+ */
+import { createHash, createHmac, randomBytes } from 'node:crypto';
+
+export interface DashboardUser {
+  userId: string;
+  accountId: string;
+  mode: 'test' | 'live';
+}
+
+/** `claims_first` is Stripe's documented order; `ids_first` is the other plausible one. */
+export type SigningOrder = 'claims_first' | 'ids_first';
+
+export function stripeSignature(
+  secret: string,
+  user: Pick<DashboardUser, 'userId' | 'accountId'>,
+  additional: Record<string, unknown>,
+  options: { order?: SigningOrder; timestamp?: number } = {},
+): string {
+  const ids = { user_id: user.userId, account_id: user.accountId };
+  const payload = JSON.stringify(options.order === 'ids_first' ? { ...ids, ...additional } : { ...additional, ...ids });
+  const timestamp = options.timestamp ?? Math.floor(Date.now() / 1000);
+  return `t=${timestamp},v1=${createHmac('sha256', secret).update(`${timestamp}.${payload}`).digest('hex')}`;
+}
+
+export interface OAuthContext {
+  code?: string;
+  state?: string;
+  verifier?: string;
+  error?: string;
+}
+
+/** The Dashboard's PKCE bookkeeping: states it issued, with their verifiers. */
+export class OAuthStates {
+  private readonly issued = new Map<string, { verifier: string; custom: string }>();
+
+  create(custom = ''): { state: string; challenge: string } {
+    const verifier = randomBytes(32).toString('base64url');
+    const state = `${randomBytes(16).toString('base64url')}.${custom}`;
+    this.issued.set(state, { verifier, custom });
+    return { state, challenge: createHash('sha256').update(verifier).digest('base64url') };
+  }
+
+  /** What the drawer receives after the provider redirected to the Dashboard's return URL. */
+  contextFor(callback: URL): OAuthContext {
+    const state = callback.searchParams.get('state') ?? '';
+    const known = this.issued.get(state);
+    const error = callback.searchParams.get('error') ?? undefined;
+    if (!known) return { error: error ?? 'invalid_state' };
+    const code = callback.searchParams.get('code') ?? undefined;
+    return { code, error, state: known.custom, verifier: code ? known.verifier : undefined };
+  }
+}
+
+/** The SDK's `SerializableResponse` (what `stripeApiFetch` resolves to). */
+export interface ApiFetchResponse {
+  json?: object;
+  headers: Record<string, string>;
+  ok: boolean;
+  redirected: boolean;
+  status: number;
+  statusText: string;
+  type: string;
+  url: string;
+}
+
+const API_ORIGIN = 'https://api.stripe.com';
+
+function refused(status: number, type: string, message: string): ApiFetchResponse {
+  return { json: { error: { type, message } }, headers: { 'content-type': 'application/json' }, ok: false, redirected: false, status, statusText: '', type: 'basic', url: '' };
+}
+
+/**
+ * `stripeApiFetch` for one Dashboard user, answered by a Stripe API at `apiBase` (the Secret
+ * Store emulator) with the mode's key and the user's account. A `scope[user]` other than the
+ * current user is refused before anything is sent, as the Dashboard's session cannot reach it.
+ */
+export function stripeApiFetchAs(user: DashboardUser, apiBase: string, secretKey: string) {
+  return async (url: string, init: { method?: string; body?: string | URLSearchParams; headers?: object } = {}): Promise<ApiFetchResponse> => {
+    const target = new URL(url, API_ORIGIN);
+    if (target.origin !== API_ORIGIN) return refused(400, 'invalid_request_error', 'stripeApiFetch reaches the Stripe API only.');
+    const params = new URLSearchParams(init.body === undefined ? target.search : String(init.body));
+    const scopeUser = params.get('scope[user]');
+    if (scopeUser !== null && scopeUser !== user.userId) {
+      return refused(403, 'invalid_request_error', "A Dashboard user can reach only the account scope and their own user scope.");
+    }
+    const response = await fetch(new URL(target.pathname + target.search, apiBase), {
+      method: init.method ?? 'GET',
+      headers: { ...(init.headers as Record<string, string>), authorization: `Bearer ${secretKey}`, 'stripe-account': user.accountId },
+      body: init.body === undefined ? undefined : String(init.body),
+    });
+    const headers: Record<string, string> = {};
+    response.headers.forEach((value, key) => (headers[key] = value));
+    const json = response.headers.get('content-type')?.includes('application/json') ? ((await response.json()) as object) : undefined;
+    return { json, headers, ok: response.ok, redirected: false, status: response.status, statusText: response.statusText, type: 'basic', url: target.toString() };
+  };
+}

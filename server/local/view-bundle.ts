@@ -1,0 +1,44 @@
+/**
+ * The views bundled the way `stripe apps upload` bundles them: one IIFE per view in the
+ * manifest, an ES2017 target, and React and `@remote-ui/*` left to the Dashboard's runtime.
+ * Used by the bundle check and by `npm run build:views` (which writes to dist/views: .build/
+ * belongs to the Stripe CLI).
+ */
+import { build, type BuildOptions } from 'esbuild';
+import { readFileSync } from 'node:fs';
+import path from 'node:path';
+
+export const ROOT = path.resolve(__dirname, '..', '..');
+
+export function manifestViews(): string[] {
+  const manifest = JSON.parse(readFileSync(path.join(ROOT, 'stripe-app.json'), 'utf8')) as { ui_extension: { views: Array<{ component: string }> } };
+  return [...new Set(manifest.ui_extension.views.map((v) => v.component))];
+}
+
+export const viewBuildOptions = (component: string): BuildOptions => ({
+  entryPoints: [path.join(ROOT, 'src', 'views', `${component}.tsx`)],
+  bundle: true,
+  format: 'iife',
+  target: 'es2017',
+  platform: 'browser',
+  jsx: 'automatic',
+  external: ['react', 'react/jsx-runtime', 'react-dom', '@remote-ui/*'],
+  minify: true,
+  metafile: true,
+  outfile: path.join(ROOT, 'dist', 'views', `${component}.js`),
+  logLevel: 'silent',
+});
+
+if (require.main === module) {
+  Promise.all(manifestViews().map((component) => build(viewBuildOptions(component)))).then(
+    (results) => {
+      for (const result of results) {
+        for (const [file, output] of Object.entries(result.metafile!.outputs)) console.log(`${file}  ${(output.bytes / 1024).toFixed(1)} KB`);
+      }
+    },
+    (err: Error) => {
+      console.error(`error: ${err.message}`);
+      process.exit(1);
+    },
+  );
+}

@@ -1,0 +1,76 @@
+/**
+ * Refresh tokens are sealed before they go into the Secret Store: the user scope is writable by
+ * the Dashboard user too, and a refresh token the backend did not write must never be redeemed
+ * with the app's client secret. AES-256-GCM, with the connection and the secret name as
+ * associated data, so a sealed payload opens only where it was written. Keys come from
+ * TOKEN_SEALING_KEYS (`id:base64` entries, comma-separated): the first seals, all open, so a
+ * new key goes first and an old one is removed once nothing sealed with it is left.
+ */
+import { createCipheriv, createDecipheriv, randomBytes } from 'node:crypto';
+import { type ConnectionId } from '../src/lib/connection-id';
+
+export interface SealingKey {
+  id: string;
+  key: Buffer;
+}
+
+const PREFIX = 'sealed.v1.';
+const KEY_ID = /^[A-Za-z0-9_-]{1,32}$/;
+const BASE64 = /^[A-Za-z0-9+/_-]+={0,2}$/;
+
+/** Parses TOKEN_SEALING_KEYS; the message says what is wrong, never a key. */
+export function parseSealingKeys(text: string): SealingKey[] {
+  const keys = text.split(',').map((entry) => entry.trim()).filter(Boolean).map((entry) => {
+    const colon = entry.indexOf(':');
+    const id = entry.slice(0, colon);
+    const material = entry.slice(colon + 1);
+    if (colon < 1 || !KEY_ID.test(id)) throw new Error('each entry must be id:base64 with an id of letters, digits, _ or -');
+    const key = BASE64.test(material) ? Buffer.from(material, 'base64') : Buffer.alloc(0);
+    if (key.length !== 32) throw new Error(`key ${id} must be 32 bytes, base64-encoded`);
+    return { id, key };
+  });
+  if (keys.length === 0) throw new Error('no key given');
+  if (new Set(keys.map((k) => k.id)).size !== keys.length) throw new Error('key ids must be unique');
+  return keys;
+}
+
+/** A new entry for TOKEN_SEALING_KEYS. */
+export const newSealingKey = (id: string) => `${id}:${randomBytes(32).toString('base64')}`;
+
+export class UnsealError extends Error {}
+
+const associatedData = (c: ConnectionId, secretName: string) => Buffer.from(JSON.stringify([c.mode, c.accountId, c.userId, secretName]));
+
+export class TokenSealer {
+  private readonly byId: Map<string, Buffer>;
+
+  constructor(private readonly keys: SealingKey[]) {
+    this.byId = new Map(keys.map((k) => [k.id, k.key]));
+  }
+
+  static isSealed(text: string): boolean {
+    return text.startsWith(PREFIX);
+  }
+
+  seal(plaintext: string, connection: ConnectionId, secretName: string): string {
+    const { id, key } = this.keys[0];
+    const iv = randomBytes(12);
+    const cipher = createCipheriv('aes-256-gcm', key, iv).setAAD(associatedData(connection, secretName));
+    const sealed = Buffer.concat([cipher.update(plaintext, 'utf8'), cipher.final()]);
+    return `${PREFIX}${id}.${iv.toString('base64url')}.${sealed.toString('base64url')}.${cipher.getAuthTag().toString('base64url')}`;
+  }
+
+  /** The plaintext, or UnsealError for an unknown key, another connection or secret, or any change. */
+  open(text: string, connection: ConnectionId, secretName: string): string {
+    const [id, iv, sealed, tag] = text.slice(PREFIX.length).split('.');
+    const key = this.byId.get(id);
+    if (!TokenSealer.isSealed(text) || !key || !iv || !sealed || !tag) throw new UnsealError('not a sealed payload of a known key');
+    try {
+      const decipher = createDecipheriv('aes-256-gcm', key, Buffer.from(iv, 'base64url')).setAAD(associatedData(connection, secretName));
+      decipher.setAuthTag(Buffer.from(tag, 'base64url'));
+      return Buffer.concat([decipher.update(Buffer.from(sealed, 'base64url')), decipher.final()]).toString('utf8');
+    } catch {
+      throw new UnsealError('the sealed payload does not open here');
+    }
+  }
+}

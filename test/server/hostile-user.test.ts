@@ -1,0 +1,301 @@
+/**
+ * What a Dashboard user who turns against the app can try, through the real parts (the SDK
+ * over HTTP to the emulator, openid-client against the dev provider), and the signature
+ * contract as Stripe documents it, signed by the Dashboard double — not by the backend's code.
+ */
+import { createHash } from 'node:crypto';
+import Stripe from 'stripe';
+import { APP_ID } from '../../src/lib/app-id';
+import { dashboardRedirectUri } from '../../src/lib/redirect-uri';
+import { signatureClaims } from '../../src/lib/signed-request';
+import { SECRET_NAMES } from '../../src/lib/token-layout';
+import { stripeSignature } from '../../server/local/dashboard/host-calls';
+import { CONFIDENTIAL_CLIENT_ID, CONFIDENTIAL_CLIENT_SECRET } from '../../server/local/oauth-provider/clients';
+import { createStripeClient } from '../../server/stripe-client';
+import { TokenSealer } from '../../server/token-sealing';
+import {
+  alice,
+  call,
+  connect,
+  KEYS,
+  logLines,
+  providerStats,
+  refreshCount,
+  ROTATED_SEALING_KEY,
+  SEALING_KEY,
+  seenSecrets,
+  sign,
+  SIGNING_SECRET,
+  startBroker,
+  brokerSuite,
+  Stack,
+  storedSecrets,
+  TestBroker,
+  User,
+  WEBHOOK_SECRET,
+} from '../support/broker';
+import { discover } from '../support/dev-provider';
+import * as client from 'openid-client';
+
+let stack: Stack;
+let broker: TestBroker;
+let users = 0;
+const newUser = (extra: Partial<User> = {}): User => ({ ...alice, user_id: `usr_hostile${++users}`, ...extra });
+
+brokerSuite((started) => ({ stack, broker } = started));
+
+/** A raw signed POST: the body as given, the signature as given. */
+const post = (path: string, body: object, signature: string) =>
+  fetch(`${broker.url}${path}`, { method: 'POST', headers: { 'content-type': 'application/json', 'stripe-signature': signature }, body: JSON.stringify(body) });
+
+/** Writes a secret into a user's own scope, as the extension (and so the user) can. */
+async function writeOwnSecret(user: User, name: string, payload: string, expiresAt?: number) {
+  const stripe = createStripeClient(KEYS[user.mode], { apiBase: stack.emulatorUrl, maxNetworkRetries: 0 });
+  await stripe.apps.secrets.create(
+    { name, payload, scope: { type: 'user', user: user.user_id }, ...(expiresAt && { expires_at: expiresAt }) },
+    { stripeAccount: user.account_id },
+  );
+}
+
+describe('request signatures as Stripe documents them', () => {
+  const ids = (u: User) => ({ userId: u.user_id, accountId: u.account_id });
+
+  test('params_sha256 is the hex SHA-256 of the parameters as JSON with sorted keys', async () => {
+    const claims = await signatureClaims('test', '/api/oauth/exchange', { verifier: 'v', code: 'c', redirect_uri: 'r' });
+    expect(claims).toEqual({
+      mode: 'test',
+      action: '/api/oauth/exchange',
+      params_sha256: createHash('sha256').update('{"code":"c","redirect_uri":"r","verifier":"v"}').digest('hex'),
+    });
+    expect((await signatureClaims('live', '/api/token', {})).params_sha256).toBe(createHash('sha256').update('{}').digest('hex'));
+  });
+
+  test.each(['claims_first', 'ids_first'] as const)('the %s order verifies', async (order) => {
+    const user = newUser();
+    const claims = await signatureClaims(user.mode, '/api/connection/status', {});
+    const res = await post('/api/connection/status', user, stripeSignature(SIGNING_SECRET, ids(user), { ...claims }, { order }));
+    expect(res.status).toBe(200);
+  });
+
+  test('any other order of the same fields does not verify', async () => {
+    const user = newUser();
+    const claims = await signatureClaims(user.mode, '/api/connection/status', {});
+    const { user_id, account_id } = user;
+    const payloads = [
+      { user_id, ...claims, account_id },
+      { account_id, user_id, ...claims },
+      { ...claims, account_id, user_id },
+      { user_id, account_id, mode: claims.mode },
+    ];
+    for (const payload of payloads) {
+      const t = Math.floor(Date.now() / 1000);
+      const header = Stripe.webhooks.generateTestHeaderString({ payload: JSON.stringify(payload), secret: SIGNING_SECRET, timestamp: t });
+      expect((await post('/api/connection/status', user, header)).status).toBe(401);
+    }
+  });
+
+  test('a signature captured from one route does not work on another', async () => {
+    const user = newUser();
+    const captured = await sign(user, '/api/connection/status');
+    expect((await post('/api/connection/status', user, captured)).status).toBe(200);
+    for (const path of ['/api/token', '/api/oauth/disconnect', '/api/connection']) {
+      expect((await post(path, user, captured)).status).toBe(401);
+    }
+    const exchange = { code: 'someone-elses-code', verifier: 'v'.repeat(43), redirect_uri: dashboardRedirectUri(APP_ID, 'test') };
+    expect((await post('/api/oauth/exchange', { ...user, ...exchange }, captured)).status).toBe(401);
+  });
+
+  test('a signature for one set of parameters does not work with others', async () => {
+    const user = newUser();
+    const signed = { code: 'code-one', verifier: 'v'.repeat(43), redirect_uri: dashboardRedirectUri(APP_ID, 'test') };
+    const signature = await sign(user, '/api/oauth/exchange', signed);
+    const res = await post('/api/oauth/exchange', { ...user, ...signed, code: 'code-two' }, signature);
+    expect(res.status).toBe(401);
+    // The signed parameters pass the signature (and then fail at the provider: the code is made up).
+    const honest = await post('/api/oauth/exchange', { ...user, ...signed }, signature);
+    expect(((await honest.json()) as { error: { code: string } }).error.code).toBe('invalid_code');
+  });
+
+  test('a timestamp more than 60 s ahead is refused; a little skew is fine', async () => {
+    const user = newUser();
+    const now = Math.floor(Date.now() / 1000);
+    expect((await post('/api/connection/status', user, await sign(user, '/api/connection/status', {}, { timestamp: now + 120 }))).status).toBe(401);
+    expect((await post('/api/connection/status', user, await sign(user, '/api/connection/status', {}, { timestamp: now + 20 }))).status).toBe(200);
+  });
+
+  test('the backend logs which order the first verified request used, once', () => {
+    const lines = logLines.filter((line) => line.includes('signed requests verify with'));
+    expect(lines).toHaveLength(1);
+    expect(JSON.parse(lines[0]).order).toBe('claims_first');
+  });
+});
+
+describe('a refresh token the backend did not write is never redeemed', () => {
+  test('the refresh secret is sealed: no refresh token in the stored payload', async () => {
+    const user = newUser();
+    await connect(stack, broker, user);
+    const { refresh } = await storedSecrets(stack, user);
+    expect(refresh!.sealed).toBe(true);
+    expect(refresh!.raw).not.toContain(refresh!.payload.refresh_token);
+  });
+
+  describe('with a confidential client', () => {
+    let confidential: TestBroker;
+    beforeAll(async () => {
+      confidential = await startBroker(stack, { provider: { clientId: CONFIDENTIAL_CLIENT_ID, clientSecret: CONFIDENTIAL_CLIENT_SECRET } });
+    });
+    afterAll(() => confidential.stop());
+
+    async function victimRefreshToken(): Promise<string> {
+      const victim = newUser();
+      expect((await connect(stack, confidential, victim, { clientId: CONFIDENTIAL_CLIENT_ID })).status).toBe(200);
+      return (await storedSecrets(stack, victim)).refresh!.payload.refresh_token as string;
+    }
+
+    test('a stolen refresh token written unsealed into the thief\'s own scope is not sent to the provider', async () => {
+      const stolen = await victimRefreshToken();
+      const thief = newUser();
+      const now = stack.now();
+      await writeOwnSecret(thief, SECRET_NAMES.refresh, JSON.stringify({ v: 1, refresh_token: stolen, expires_at: null, generation: 1, refreshed_at: now, access_lifetime: 60 }));
+      const refreshes = await refreshCount(stack);
+      const answer = await call(confidential, '/api/token', thief);
+      expect(answer.status).toBe(409);
+      expect(answer.body.error!.code).toBe('reconnect_required');
+      expect(await refreshCount(stack)).toBe(refreshes);
+      // And it still works for its owner's client: nothing redeemed it.
+      const config = await discover(stack.provider.issuer, CONFIDENTIAL_CLIENT_ID, CONFIDENTIAL_CLIENT_SECRET);
+      const fresh = await client.refreshTokenGrant(config, stolen);
+      seenSecrets.add(fresh.access_token);
+      if (fresh.refresh_token) seenSecrets.add(fresh.refresh_token);
+    });
+
+    test("another user's sealed refresh secret copied into the thief's scope does not open there", async () => {
+      const victim = newUser();
+      await connect(stack, confidential, victim, { clientId: CONFIDENTIAL_CLIENT_ID });
+      const thief = newUser();
+      await writeOwnSecret(thief, SECRET_NAMES.refresh, (await storedSecrets(stack, victim)).refresh!.raw);
+      const refreshes = await refreshCount(stack);
+      expect((await call(confidential, '/api/token', thief)).body.error!.code).toBe('reconnect_required');
+      expect((await call(confidential, '/api/connection/status', thief)).body.status).toBe('reconnect_required');
+      expect(await refreshCount(stack)).toBe(refreshes);
+    });
+
+    test('extension exchange mode is refused: /api/connection answers 403', async () => {
+      const answer = await call(confidential, '/api/connection', newUser());
+      expect(answer.status).toBe(403);
+      expect(answer.body.error!.code).toBe('extension_exchange_disabled');
+    });
+  });
+
+  test('sealing keys rotate: a new first key seals, the old one still opens; without it the old payload is refused', async () => {
+    const user = newUser();
+    await connect(stack, broker, user);
+    stack.clock.offset += 61;
+    const newKey = ROTATED_SEALING_KEY;
+    const rotated = await startBroker(stack, { sealer: new TokenSealer([newKey, SEALING_KEY]) });
+    try {
+      expect((await call(rotated, '/api/token', user)).status).toBe(200);
+      expect((await storedSecrets(stack, user)).refresh!.raw).toMatch(/^sealed\.v1\.suite2\./);
+    } finally {
+      await rotated.stop();
+    }
+    const other = newUser();
+    await connect(stack, broker, other);
+    stack.clock.offset += 61;
+    const onlyNew = await startBroker(stack, { sealer: new TokenSealer([newKey]) });
+    try {
+      expect((await call(onlyNew, '/api/token', other)).body.error!.code).toBe('reconnect_required');
+    } finally {
+      await onlyNew.stop();
+      stack.clock.offset = 0;
+    }
+  });
+});
+
+describe('redirect URIs', () => {
+  let strict: TestBroker;
+  beforeAll(async () => {
+    strict = await startBroker(stack, { allowLoopbackRedirects: false });
+  });
+  afterAll(() => strict.stop());
+
+  const exchange = (user: User, redirect_uri: string) => call(strict, '/api/oauth/exchange', user, { code: 'made-up-code', verifier: 'v'.repeat(43), redirect_uri });
+
+  test("only the Dashboard's return URL for this app and mode passes", async () => {
+    const user = newUser();
+    for (const uri of ['http://127.0.0.1/oauth/callback', 'https://evil.example/apps-oauth/x', dashboardRedirectUri(APP_ID, 'live'), dashboardRedirectUri('com.other.app', 'test')]) {
+      const answer = await exchange(user, uri);
+      expect({ uri, status: answer.status, code: answer.body.error!.code }).toEqual({ uri, status: 400, code: 'invalid_request' });
+    }
+    // The right one reaches the provider, which rejects the made-up code.
+    expect((await exchange(user, dashboardRedirectUri(APP_ID, 'test'))).body.error!.code).toBe('invalid_code');
+  });
+});
+
+test('a new exchange over an existing connection revokes the previous grant', async () => {
+  const user = newUser();
+  await connect(stack, broker, user);
+  const first = (await storedSecrets(stack, user)).refresh!.payload.refresh_token as string;
+  const revocations = (await providerStats(stack)).revocations;
+  await connect(stack, broker, user);
+  expect((await providerStats(stack)).revocations).toBe(revocations + 1);
+  const config = await discover(stack.provider.issuer, 'stripe-app-dev');
+  await expect(client.refreshTokenGrant(config, first)).rejects.toMatchObject({ error: 'invalid_grant' });
+  expect((await call(broker, '/api/connection/status', user)).body.status).toBe('connected');
+});
+
+test('code exchanges are rate-limited per connection, with Retry-After', async () => {
+  const limited = await startBroker(stack, { exchangeLimit: { max: 3, windowMs: 60_000 } });
+  try {
+    const user = newUser();
+    const attempt = (u: User) => call(limited, '/api/oauth/exchange', u, { code: 'made-up-code', verifier: 'v'.repeat(43), redirect_uri: dashboardRedirectUri(APP_ID, 'test') });
+    for (let i = 0; i < 3; i++) expect((await attempt(user)).status).toBe(400);
+    const refused = await attempt(user);
+    expect(refused.status).toBe(429);
+    expect(refused.body.error!.code).toBe('rate_limited');
+    expect(Number(refused.headers.get('retry-after'))).toBeGreaterThan(0);
+    expect((await attempt(newUser())).status).toBe(400);
+  } finally {
+    await limited.stop();
+  }
+});
+
+test('answers of the API carry Cache-Control: no-store', async () => {
+  const user = newUser();
+  await connect(stack, broker, user);
+  for (const path of ['/api/token', '/api/connection/status']) {
+    expect((await call(broker, path, user)).headers.get('cache-control')).toBe('no-store');
+  }
+});
+
+describe('account.application.deauthorized', () => {
+  let events = 0;
+  const deauthorized = (account: string, livemode: boolean, id = `evt_deauth${++events}`) => {
+    const payload = JSON.stringify({ id, object: 'event', type: 'account.application.deauthorized', account, livemode, data: { object: {} } });
+    return fetch(`${broker.url}/webhooks/stripe`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', 'stripe-signature': Stripe.webhooks.generateTestHeaderString({ payload, secret: WEBHOOK_SECRET }) },
+      body: payload,
+    });
+  };
+
+  test("acts in the event's mode only: revokes each grant there and deletes its secrets; once per event id", async () => {
+    const account = 'acct_uninstalls';
+    const testUser = newUser({ account_id: account });
+    const liveUser = { ...testUser, mode: 'live' as const };
+    await connect(stack, broker, testUser);
+    await connect(stack, broker, liveUser);
+    const revocations = (await providerStats(stack)).revocations;
+
+    expect((await deauthorized(account, false, 'evt_once')).status).toBe(200);
+    expect(await storedSecrets(stack, testUser)).toEqual({ access: undefined, refresh: undefined });
+    expect((await providerStats(stack)).revocations).toBe(revocations + 1);
+    expect((await storedSecrets(stack, liveUser)).refresh).toBeDefined();
+    expect((await call(broker, '/api/connection/status', liveUser)).body.status).toBe('connected');
+
+    // The same event delivered again changes nothing, even for a connection made since.
+    await connect(stack, broker, testUser);
+    expect((await deauthorized(account, false, 'evt_once')).status).toBe(200);
+    expect((await call(broker, '/api/connection/status', testUser)).body.status).toBe('connected');
+  });
+});
