@@ -1,6 +1,6 @@
 // One jest run covers the UI views, the backend and the integration suites.
-// The project is CommonJS; the ESM-only packages below are transformed by ts-jest
-// (see ../shared/reference notes on SDK 9.2.1+ and openid-client 6).
+// The project is CommonJS; the ESM-only packages below (the UI extension SDK from 9.2.1 on,
+// openid-client 6 and its dependencies) are transformed by ts-jest.
 const esmPackages = ['@stripe/ui-extension-sdk', 'openid-client', 'oauth4webapi', 'jose'];
 
 module.exports = {

@@ -255,6 +255,10 @@ describe('bad input over raw HTTP', () => {
     expect(badBody).not.toContain('tok_secret_value');
     await expectError(await post('/v1/apps/secrets', 'name[=x&payload=x'), 400);
     await expectError(await post('/v1/apps/secrets', 'a[b][c][d][e]=1'), 400);
+    // Names that reach the prototype: with them a write could slip past the idempotency-key check.
+    for (const name of ['__proto__[name]', 'scope[__proto__][type]', 'constructor[prototype][x]', 'scope[constructor]', 'prototype']) {
+      await expectError(await post('/v1/apps/secrets', `${name}=x&name=n&payload=p&scope[type]=account`), 400);
+    }
     await expectError(await post('/v1/apps/secrets', '{"name":"x"}', { ...auth, 'Content-Type': 'application/json' }), 400);
     await expectError(await post('/v1/apps/secrets', `payload=${'a'.repeat(2 * 1024 * 1024)}`), 413);
     await expectError(await post('/v1/apps/secrets/delete', 'name=x&scope[type]=account&expand[0]=payload'), 400);

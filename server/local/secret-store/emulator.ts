@@ -1,6 +1,6 @@
 /**
  * A stateful, local emulator of the Stripe Secret Store API (`/v1/apps/secrets`), close
- * enough to the wire contract (shared/reference/secret-store-contract.md) that the official
+ * enough to the Secret Store's wire contract (Stripe's API reference for `apps.secrets`) that the official
  * `stripe` SDK, pointed at it with `host`/`port`/`protocol`, works unmodified.
  *
  * Partitions: the `Stripe-Account` header, else the key's own account (derived from the

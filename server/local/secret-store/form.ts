@@ -37,11 +37,15 @@ function splitKey(key: string): string[] {
   if (!match) throw new FormError(`Invalid parameter name: ${key.slice(0, 80)}`);
   const segments = [match[1]];
   for (const inner of match[2].matchAll(/\[([^[\]]*)\]/g)) segments.push(inner[1]);
+  if (segments.some((segment) => FORBIDDEN_SEGMENTS.has(segment))) throw new FormError(`Invalid parameter name: ${key.slice(0, 80)}`, segments[0]);
   if (segments.length > MAX_DEPTH) throw new FormError(`Parameter nested too deeply: ${key}`, segments[0]);
   return segments;
 }
 
 const isIndex = (segment: string) => segment === '' || /^\d{1,3}$/.test(segment);
+
+/** Names that would reach an object's prototype instead of a property of its own. */
+const FORBIDDEN_SEGMENTS = new Set(['__proto__', 'constructor', 'prototype']);
 
 /** Arrays are built as objects keyed by index, then turned into arrays at the end. */
 type Draft = { kind: 'array' | 'object'; entries: Map<string, Draft | string> };
@@ -79,7 +83,7 @@ function finish(draft: Draft): FormValue {
       .sort(([a], [b]) => Number(a) - Number(b))
       .map(([, v]) => (typeof v === 'string' ? v : finish(v)));
   }
-  const out: FormObject = {};
+  const out: FormObject = Object.create(null);
   for (const [k, v] of draft.entries) out[k] = typeof v === 'string' ? v : finish(v);
   return out;
 }
