@@ -8,6 +8,7 @@ import { type ConnectionId, connectionKey } from '../src/lib/connection-id';
 import { Connections } from './connections';
 import { HttpError, secretStoreUnavailable } from './http-error';
 import { InProcessLocks, type LockManager } from './locks';
+import { type BackgroundOptions, startBackground } from './background';
 import type { Logger } from './logger';
 import type { OAuthClient } from './oauth-client';
 import { DEFAULT_REFRESH_OPTIONS, RefreshEngine, type RefreshOptions } from './refresh-engine';
@@ -32,16 +33,17 @@ export interface BrokerOptions {
   secrets: SecretStoreClients;
   registry: ConnectionRegistry;
   logger: Logger;
+  /** In-process locks unless given (PostgreSQL's, for several instances). */
   locks?: LockManager;
   refresh: Pick<RefreshOptions, 'marginSeconds' | 'defaultAccessLifetimeSeconds'> & Partial<RefreshOptions>;
-  /** First delay of the background retries of a Secret Store write that kept failing. */
-  storeRetryBaseMs?: number;
+  background?: Partial<Omit<BackgroundOptions, 'lock' | 'now'>>;
 }
 
 export interface Broker {
   app: express.Express;
   engine: RefreshEngine;
   tokens: TokenStore;
+  /** Stops the background loops and closes the registry. */
   close(): Promise<void>;
 }
 
@@ -62,9 +64,18 @@ function errorResponse(err: unknown): HttpError {
 export function createBroker(options: BrokerOptions): Broker {
   const { logger, registry } = options;
   const refreshOptions: RefreshOptions = { ...DEFAULT_REFRESH_OPTIONS, ...options.refresh };
-  const tokens = new TokenStore(options.secrets, options.sealer, !options.oauth.hasClientSecret, logger, options.storeRetryBaseMs);
-  const engine = new RefreshEngine(tokens, options.oauth, options.locks ?? new InProcessLocks(), registry, logger, refreshOptions);
-  const connections = new Connections(tokens, options.oauth, engine, registry, logger, refreshOptions);
+  const locks = options.locks ?? new InProcessLocks();
+  const tokens = new TokenStore(options.secrets, registry, options.sealer, !options.oauth.hasClientSecret, logger);
+  const engine = new RefreshEngine(tokens, options.oauth, locks, registry, logger, refreshOptions);
+  const connections = new Connections(tokens, options.oauth, locks, registry, logger, refreshOptions);
+  const background = startBackground(registry, tokens, engine, locks, logger, {
+    flushIntervalMs: 1000,
+    keepAliveIdleSeconds: 86_400,
+    keepAliveIntervalMs: 60_000,
+    ...options.background,
+    lock: refreshOptions.lock,
+    now: refreshOptions.now,
+  });
 
   const app = express();
   app.disable('x-powered-by');
@@ -120,7 +131,7 @@ export function createBroker(options: BrokerOptions): Broker {
     engine,
     tokens,
     close: async () => {
-      await tokens.close();
+      await background.stop();
       await registry.close();
     },
   };

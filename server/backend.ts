@@ -7,7 +7,11 @@ import { createBroker } from './app';
 import { Config, ConfigError } from './config';
 import { createLogger } from './logger';
 import { OAuthClient } from './oauth-client';
-import { SqliteRegistry } from './registry';
+import { claimDataDir } from './instance-lock';
+import type { LockManager } from './locks';
+import { PostgresRegistry } from './postgres-registry';
+import type { ConnectionRegistry } from './registry';
+import { SqliteRegistry } from './sqlite-registry';
 import { TokenSealer } from './token-sealing';
 import { createStripeClient } from './stripe-client';
 import { SecretStoreClients } from './user-secrets';
@@ -28,10 +32,28 @@ export async function startBackend(config: Config): Promise<RunningBackend> {
   }
   // The registry's database is the backend's alone: no other user on the machine reads it.
   mkdirSync(config.dataDir, { recursive: true, mode: 0o700 });
-  // The SDK's own retries are off: user-secrets.ts retries with one idempotency key per write.
+  let registry: ConnectionRegistry;
+  let locks: LockManager | undefined;
+  let instance: { release(): void } | undefined;
+  if (config.databaseUrl) {
+    const postgres = await PostgresRegistry.connect(config.databaseUrl).catch(() => {
+      throw new ConfigError('DATABASE_URL: cannot connect to PostgreSQL or apply the migrations');
+    });
+    registry = postgres;
+    locks = postgres;
+  } else {
+    try {
+      instance = claimDataDir(config.dataDir);
+    } catch (err) {
+      throw new ConfigError((err as Error).message);
+    }
+    registry = new SqliteRegistry(path.join(config.dataDir, 'registry.sqlite'));
+  }
+  // stripe-node retries 5xx, 409 and network errors itself, with one idempotency key per write.
   const clients = Object.fromEntries(
-    Object.entries(config.secretKeys).map(([mode, key]) => [mode, createStripeClient(key, { apiBase: config.stripeApiBase, maxNetworkRetries: 0 })]),
+    Object.entries(config.secretKeys).map(([mode, key]) => [mode, createStripeClient(key, { apiBase: config.stripeApiBase, maxNetworkRetries: 2 })]),
   );
+  const providerAttempts = 3;
   const broker = createBroker({
     appSigningSecret: config.appSigningSecret,
     webhookSecret: config.webhookSecret,
@@ -39,10 +61,19 @@ export async function startBackend(config: Config): Promise<RunningBackend> {
     allowLoopbackRedirects: config.allowLoopbackRedirects,
     sealer: new TokenSealer(config.sealingKeys),
     oauth,
-    secrets: new SecretStoreClients(clients, { attempts: 4, baseDelayMs: 250 }),
-    registry: new SqliteRegistry(path.join(config.dataDir, 'registry.sqlite')),
+    secrets: new SecretStoreClients(clients),
+    registry,
+    locks,
     logger,
-    refresh: { marginSeconds: config.refreshMarginSeconds, defaultAccessLifetimeSeconds: config.defaultAccessLifetimeSeconds },
+    refresh: {
+      marginSeconds: config.refreshMarginSeconds,
+      defaultAccessLifetimeSeconds: config.defaultAccessLifetimeSeconds,
+      providerRetry: { attempts: providerAttempts, baseDelayMs: 300 },
+      // The lease outlasts every attempt at the provider (and is renewed while the refresh runs).
+      lock: { leaseMs: (config.provider.timeoutSeconds * providerAttempts + 10) * 1000, waitMs: (config.provider.timeoutSeconds * providerAttempts + 15) * 1000 },
+      callerWaitMs: config.refreshWaitSeconds * 1000,
+    },
+    background: { keepAliveIdleSeconds: config.keepAliveSeconds },
   });
   // Slow or stalled clients are cut off: headers within 10 s, the whole request within the limit.
   const timeoutMs = config.requestTimeoutSeconds * 1000;
@@ -56,6 +87,7 @@ export async function startBackend(config: Config): Promise<RunningBackend> {
       server.closeAllConnections();
       await new Promise<void>((resolve) => server.close(() => resolve()));
       await broker.close();
+      instance?.release();
     },
   };
 }

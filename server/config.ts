@@ -31,6 +31,12 @@ export interface Config {
   provider: ProviderConfig;
   refreshMarginSeconds: number;
   defaultAccessLifetimeSeconds: number;
+  /** How long `/api/token` waits for a refresh before a 503 (the refresh goes on). */
+  refreshWaitSeconds: number;
+  /** Refresh connections idle this long (0: only those whose refresh token nears expiry). */
+  keepAliveSeconds: number;
+  /** PostgreSQL for several instances; unset means SQLite in DATA_DIR, one instance. */
+  databaseUrl?: string;
   dataDir: string;
   host: string;
   port: number;
@@ -95,9 +101,8 @@ export function loadConfig(env: Env = process.env): Config {
   if (!appSigningSecret.startsWith('absec_')) throw new ConfigError('STRIPE_APP_SIGNING_SECRET must be an app signing secret (absec_…)');
   const webhookSecret = optional(env, 'STRIPE_WEBHOOK_SECRET');
   if (webhookSecret && !webhookSecret.startsWith('whsec_')) throw new ConfigError('STRIPE_WEBHOOK_SECRET must be a webhook signing secret (whsec_…)');
-  if (optional(env, 'DATABASE_URL')) {
-    throw new ConfigError('DATABASE_URL is set, but this version keeps the registry in SQLite only; unset it');
-  }
+  const databaseUrl = optional(env, 'DATABASE_URL');
+  if (databaseUrl && !/^postgres(ql)?:\/\//.test(databaseUrl)) throw new ConfigError('DATABASE_URL must be a postgres:// URL');
 
   const issuer = url(env, 'OAUTH_ISSUER');
   const tokenEndpoint = url(env, 'OAUTH_TOKEN_ENDPOINT');
@@ -133,10 +138,13 @@ export function loadConfig(env: Env = process.env): Config {
       clientId: required(env, 'OAUTH_CLIENT_ID'),
       clientSecret: optional(env, 'OAUTH_CLIENT_SECRET'),
       clientAuth,
-      timeoutSeconds: integer(env, 'OAUTH_TIMEOUT_SECONDS', 10, 1, 120),
+      timeoutSeconds: integer(env, 'OAUTH_TIMEOUT_SECONDS', 30, 1, 120),
     },
     refreshMarginSeconds: integer(env, 'REFRESH_MARGIN_SECONDS', 300, 0, 86_400),
     defaultAccessLifetimeSeconds: integer(env, 'DEFAULT_ACCESS_TOKEN_LIFETIME_SECONDS', 3600, 60, 31 * 86_400),
+    refreshWaitSeconds: integer(env, 'REFRESH_WAIT_SECONDS', 10, 1, 120),
+    keepAliveSeconds: integer(env, 'KEEP_ALIVE_SECONDS', 86_400, 0, 365 * 86_400),
+    databaseUrl,
     dataDir: optional(env, 'DATA_DIR') ?? '.data',
     host: optional(env, 'HOST') ?? '127.0.0.1',
     port: integer(env, 'PORT', 8787, 0, 65_535),

@@ -1,56 +1,71 @@
 /**
  * Connection lifecycle around the refresh engine: the backend-mode code exchange, registering
- * a connection the extension stored itself, status, and disconnect. Each holds the
- * connection's lock, so none of them interleaves with a refresh.
+ * a connection the extension stored itself, status, and disconnect. Each that changes tokens
+ * holds the connection's lock, so none of them interleaves with a refresh.
  */
+import { type ConnectionId, connectionKey } from '../src/lib/connection-id';
+import type { StripeMode } from '../src/lib/redirect-uri';
 import { tokenPayloads } from '../src/lib/token-layout';
-import { ConnectionId, connectionKey } from '../src/lib/connection-id';
 import { HttpError, notConnected, providerRejected, providerUnavailable } from './http-error';
+import { type LockManager, type LockTimes, withLock } from './locks';
 import type { Logger } from './logger';
 import { classifyOAuthError, describeOAuthError, OAuthClient } from './oauth-client';
-import type { RefreshEngine } from './refresh-engine';
-import type { ConnectionRegistry } from './registry';
-import type { StripeMode } from '../src/lib/redirect-uri';
+import { CONNECTED, type ConnectionRegistry, type LossReason } from './registry';
 import { describeError, type Tokens, type TokenStore, UNUSABLE } from './token-store';
 
-export interface ConnectionState {
+/** What `/api/connection/status` (and the exchange) answers. */
+export interface StatusAnswer {
   status: 'connected' | 'reconnect_required' | 'not_connected';
   access_expires_at: number | null;
   refresh_expires_at: number | null;
   last_refresh_at: number | null;
   scope: string | null;
+  /** Connected, but the last refreshes failed for passing reasons (the provider was down, slow…). */
+  degraded: boolean;
+  /** Why a reconnect is required, when known. */
+  reason: LossReason | null;
 }
 
-const NOT_CONNECTED: ConnectionState = { status: 'not_connected', access_expires_at: null, refresh_expires_at: null, last_refresh_at: null, scope: null };
+const NOT_CONNECTED: StatusAnswer = {
+  status: 'not_connected', access_expires_at: null, refresh_expires_at: null, last_refresh_at: null, scope: null, degraded: false, reason: null,
+};
+
+const connectedAnswer = (tokens: Partial<Tokens>, degraded = false): StatusAnswer => ({
+  status: 'connected',
+  access_expires_at: tokens.access?.expires_at ?? null,
+  refresh_expires_at: tokens.refresh?.expires_at ?? null,
+  last_refresh_at: tokens.refresh?.refreshed_at ?? null,
+  scope: tokens.access?.scope ?? null,
+  degraded,
+  reason: null,
+});
 
 export class Connections {
   constructor(
     private readonly tokens: TokenStore,
     private readonly oauth: OAuthClient,
-    private readonly engine: RefreshEngine,
+    private readonly locks: LockManager,
     private readonly registry: ConnectionRegistry,
     private readonly logger: Logger,
-    private readonly options: { defaultAccessLifetimeSeconds: number; now: () => number },
+    private readonly options: { defaultAccessLifetimeSeconds: number; now: () => number; lock: LockTimes },
   ) {}
 
-  private async record(connection: ConnectionId, tokens: Tokens): Promise<ConnectionState> {
+  private locked<T>(connection: ConnectionId, fn: () => Promise<T>): Promise<T> {
+    return withLock(this.locks, connectionKey(connection), this.options.lock, fn);
+  }
+
+  private async record(connection: ConnectionId, tokens: Tokens): Promise<StatusAnswer> {
     await this.registry.put(connection, {
-      status: 'connected',
+      ...CONNECTED,
       accessExpiresAt: tokens.access.expires_at,
       refreshExpiresAt: tokens.refresh.expires_at,
       lastRefreshAt: tokens.refresh.refreshed_at,
     });
-    return {
-      status: 'connected',
-      access_expires_at: tokens.access.expires_at,
-      refresh_expires_at: tokens.refresh.expires_at,
-      last_refresh_at: tokens.refresh.refreshed_at,
-      scope: tokens.access.scope ?? null,
-    };
+    return connectedAnswer(tokens);
   }
 
-  async exchange(connection: ConnectionId, code: string, verifier: string, redirectUri: string): Promise<ConnectionState> {
-    return this.engine.withLock(connection, async () => {
+  async exchange(connection: ConnectionId, code: string, verifier: string, redirectUri: string): Promise<StatusAnswer> {
+    return this.locked(connection, async () => {
       let response;
       try {
         response = await this.oauth.exchangeCode(code, verifier, redirectUri);
@@ -62,10 +77,13 @@ export class Connections {
         }
         throw failure === 'rejected' ? providerRejected() : providerUnavailable();
       }
-      const tokens = tokenPayloads(response, undefined, this.options.now(), this.options.defaultAccessLifetimeSeconds);
       const previous = await this.usableRefreshToken(connection).catch(() => undefined);
-      await this.tokens.write(connection, tokens);
-      this.logger.info({ connection: connectionKey(connection), outcome: 'connected', refreshable: tokens.refresh.refresh_token !== null }, 'exchange');
+      // A new grant continues the connection's generations, so no older write can replace it.
+      const generation = (await this.tokens.lastGeneration(connection)) + 1;
+      const fresh = tokenPayloads(response, undefined, this.options.now(), this.options.defaultAccessLifetimeSeconds);
+      const tokens: Tokens = { access: { ...fresh.access, generation }, refresh: { ...fresh.refresh, generation } };
+      const stored = await this.tokens.commit(connection, tokens);
+      this.logger.info({ connection: connectionKey(connection), outcome: 'connected', stored, refreshable: tokens.refresh.refresh_token !== null }, 'exchange');
       // The new grant replaces the old one, which would otherwise stay valid at the provider.
       if (previous && previous !== tokens.refresh.refresh_token) await this.revoke(connection, previous);
       return this.record(connection, tokens);
@@ -73,42 +91,39 @@ export class Connections {
   }
 
   /** Extension mode: the extension wrote both secrets in its user scope; check they are there, then record them. */
-  async register(connection: ConnectionId): Promise<ConnectionState> {
-    return this.engine.withLock(connection, async () => {
+  async register(connection: ConnectionId): Promise<StatusAnswer> {
+    return this.locked(connection, async () => {
       const [access, refresh] = await Promise.all([this.tokens.readAccess(connection), this.tokens.readRefresh(connection)]);
       if (!access || !refresh || refresh === UNUSABLE) throw notConnected();
       return this.record(connection, { access, refresh });
     });
   }
 
-  async status(connection: ConnectionId): Promise<ConnectionState> {
-    const [record, refresh, access] = await Promise.all([
+  async status(connection: ConnectionId): Promise<StatusAnswer> {
+    const [record, held, refresh, access] = await Promise.all([
       this.registry.get(connection),
+      this.tokens.outboxTokens(connection),
       this.tokens.readRefresh(connection),
       this.tokens.readAccess(connection),
     ]);
-    if (refresh === UNUSABLE) return { ...NOT_CONNECTED, status: 'reconnect_required', last_refresh_at: record?.lastRefreshAt ?? null };
+    const degraded = (record?.failures ?? 0) > 0;
+    if (held) return connectedAnswer(held, degraded);
+    const lost = { ...NOT_CONNECTED, status: 'reconnect_required' as const, last_refresh_at: record?.lastRefreshAt ?? null };
+    if (refresh === UNUSABLE) return { ...lost, reason: 'unusable_refresh_secret' };
     const ended = refresh?.refresh_token === null && (!access || access.expires_at <= this.options.now());
-    if (refresh && !ended) {
-      return {
-        status: 'connected',
-        access_expires_at: access?.expires_at ?? null,
-        refresh_expires_at: refresh.expires_at,
-        last_refresh_at: refresh.refreshed_at,
-        scope: access?.scope ?? null,
-      };
-    }
+    if (refresh && !ended) return connectedAnswer({ access, refresh }, degraded);
     if (!record) return NOT_CONNECTED;
     if (record.status === 'connected') {
       // Recorded but its secrets are gone (expired refresh token, removed elsewhere).
-      await this.registry.put(connection, { status: 'reconnect_required', accessExpiresAt: null, refreshExpiresAt: null, lastRefreshAt: record.lastRefreshAt });
+      await this.registry.put(connection, { ...record, status: 'reconnect_required', accessExpiresAt: null, refreshExpiresAt: null, reason: 'secrets_missing' });
+      return { ...lost, reason: 'secrets_missing' };
     }
-    return { ...NOT_CONNECTED, status: 'reconnect_required', last_refresh_at: record.lastRefreshAt };
+    return { ...lost, reason: record.reason };
   }
 
-  /** The stored refresh token, when there is one the backend would redeem. */
+  /** The newest refresh token, when there is one the backend would redeem. */
   private async usableRefreshToken(connection: ConnectionId): Promise<string | undefined> {
-    const refresh = await this.tokens.readRefresh(connection);
+    const { refresh } = await this.tokens.newest(connection);
     return refresh && refresh !== UNUSABLE ? (refresh.refresh_token ?? undefined) : undefined;
   }
 
@@ -126,7 +141,7 @@ export class Connections {
 
   /** Best-effort revocation of the grant, then both secrets go and the registry forgets. */
   async disconnect(connection: ConnectionId): Promise<{ status: 'not_connected'; revoked: boolean }> {
-    return this.engine.withLock(connection, async () => {
+    return this.locked(connection, async () => {
       const refreshToken = await this.usableRefreshToken(connection).catch(() => undefined);
       const revoked = refreshToken !== undefined && (await this.revoke(connection, refreshToken));
       await this.tokens.remove(connection);

@@ -1,24 +1,51 @@
 /**
  * Per-connection locks held with an owner token and a lease: only one refresh of a refresh
- * token at a time, even across instances (with a shared-store implementation). The lease
- * frees a lock whose holder died; the owner token keeps a late holder from freeing a lock
- * that someone else now holds.
+ * token at a time, even across instances (postgres-registry.ts has the shared implementation).
+ * The lease frees a lock whose holder died; the owner token keeps a late holder from freeing a
+ * lock that someone else now holds; `withLock` renews the lease while its work runs.
  */
 import { randomUUID } from 'node:crypto';
+import { HttpError } from './http-error';
 
 export interface Lease {
   readonly owner: string;
+  /** Extends the lease; false when the lock is no longer this holder's. */
+  renew(leaseMs: number): Promise<boolean>;
   release(): Promise<void>;
 }
 
 export interface LockManager {
-  /** Waits up to `waitMs` for the lock; the lease lapses after `leaseMs`. */
+  /** Waits up to `waitMs` for the lock; the lease lapses after `leaseMs` unless renewed. */
   acquire(key: string, leaseMs: number, waitMs: number): Promise<Lease>;
 }
 
 export class LockTimeoutError extends Error {
   constructor(key: string) {
     super(`Timed out waiting for the lock of ${key}`);
+  }
+}
+
+export interface LockTimes {
+  leaseMs: number;
+  waitMs: number;
+}
+
+/** Runs `fn` holding the lock of `key`, renewing its lease every third of it; 503 `busy` when it cannot be had in time. */
+export async function withLock<T>(locks: LockManager, key: string, times: LockTimes, fn: () => Promise<T>): Promise<T> {
+  let lease: Lease;
+  try {
+    lease = await locks.acquire(key, times.leaseMs, times.waitMs);
+  } catch (err) {
+    if (!(err instanceof LockTimeoutError)) throw err;
+    throw new HttpError(503, 'busy', 'Another operation on this connection is still running; try again shortly.');
+  }
+  const renewal = setInterval(() => void lease.renew(times.leaseMs).catch(() => undefined), times.leaseMs / 3);
+  renewal.unref();
+  try {
+    return await fn();
+  } finally {
+    clearInterval(renewal);
+    await lease.release().catch(() => undefined);
   }
 }
 
@@ -33,7 +60,7 @@ export class InProcessLocks implements LockManager {
       if (!current || current.until <= Date.now()) {
         const owner = randomUUID();
         this.held.set(key, { owner, until: Date.now() + leaseMs, wake: current?.wake ?? [] });
-        return { owner, release: async () => this.release(key, owner) };
+        return { owner, renew: async (ms) => this.renew(key, owner, ms), release: async () => this.release(key, owner) };
       }
       const remaining = Math.min(deadline, current.until) - Date.now();
       if (Date.now() >= deadline) throw new LockTimeoutError(key);
@@ -45,6 +72,13 @@ export class InProcessLocks implements LockManager {
         });
       });
     }
+  }
+
+  private renew(key: string, owner: string, leaseMs: number): boolean {
+    const current = this.held.get(key);
+    if (current?.owner !== owner) return false;
+    current.until = Date.now() + leaseMs;
+    return true;
   }
 
   private release(key: string, owner: string): void {

@@ -1,39 +1,44 @@
 /**
  * The only place that refreshes tokens. A fresh access token is returned as stored. A due one
  * is refreshed once per connection: in-process single-flight, then the connection's lock, then
- * a re-read (another holder may have refreshed), then the provider, then the rewrite.
+ * a re-read (another holder may have refreshed; the outbox may hold newer tokens), then the
+ * provider, then the commit (outbox first, Secret Store second: token-store.ts).
+ *
+ * A refresh outlives its caller: the provider call has its own timeout, and a caller that stops
+ * waiting gets 503 while the refresh completes and is stored. A spent refresh token is never
+ * sent twice by choice; when a refresh's answer never came (the provider may have rotated the
+ * token), the next `invalid_grant` is recorded as lost after an unknown outcome — never silently.
  */
+import { type ConnectionId, connectionKey } from '../src/lib/connection-id';
 import { AccessPayload, isDue, RefreshPayload, TokenTooLargeError, tokenPayloads } from '../src/lib/token-layout';
-import { ConnectionId, connectionKey } from '../src/lib/connection-id';
-import {
-  HttpError,
-  notConnected,
-  providerRejected,
-  providerUnavailable,
-  reconnectRequired,
-} from './http-error';
-import type { LockManager } from './locks';
+import { HttpError, notConnected, providerRejected, providerUnavailable, reconnectRequired } from './http-error';
+import { type LockManager, type LockTimes, withLock } from './locks';
 import type { Logger } from './logger';
 import { classifyOAuthError, describeOAuthError, OAuthClient } from './oauth-client';
-import type { ConnectionRegistry } from './registry';
+import { type ConnectionRegistry, type LossReason, updateState } from './registry';
+import { type RetryPolicy, withRetries } from './retry';
 import { type TokenStore, UNUSABLE } from './token-store';
-import { RetryPolicy, withRetries } from './user-secrets';
 
 export interface RefreshOptions {
   marginSeconds: number;
   defaultAccessLifetimeSeconds: number;
   providerRetry: RetryPolicy;
-  lockLeaseMs: number;
-  lockWaitMs: number;
+  /** The connection lock: its lease must outlast the provider timeout × attempts. */
+  lock: LockTimes;
+  /** How long a caller of `accessToken` waits for a refresh before a 503 (the refresh goes on). */
+  callerWaitMs: number;
   now: () => number;
 }
 
 export const DEFAULT_REFRESH_OPTIONS: Omit<RefreshOptions, 'marginSeconds' | 'defaultAccessLifetimeSeconds'> = {
   providerRetry: { attempts: 3, baseDelayMs: 300 },
-  lockLeaseMs: 60_000,
-  lockWaitMs: 65_000,
+  lock: { leaseMs: 120_000, waitMs: 125_000 },
+  callerWaitMs: 10_000,
   now: () => Math.floor(Date.now() / 1000),
 };
+
+export const refreshPending = () =>
+  new HttpError(503, 'refresh_pending', 'The token is being refreshed and the provider is slow; try again shortly. Nothing was lost.');
 
 export class RefreshEngine {
   private readonly inFlight = new Map<string, Promise<AccessPayload>>();
@@ -47,21 +52,6 @@ export class RefreshEngine {
     private readonly options: RefreshOptions,
   ) {}
 
-  /** Runs `fn` holding the connection's lock (exchange and disconnect take it too). */
-  async withLock<T>(connection: ConnectionId, fn: () => Promise<T>): Promise<T> {
-    let lease;
-    try {
-      lease = await this.locks.acquire(connectionKey(connection), this.options.lockLeaseMs, this.options.lockWaitMs);
-    } catch {
-      throw new HttpError(503, 'busy', 'Another operation on this connection is still running; try again shortly.');
-    }
-    try {
-      return await fn();
-    } finally {
-      await lease.release();
-    }
-  }
-
   private fresh(access: AccessPayload, jitter = 0): boolean {
     return !isDue(access, this.options.now(), this.options.marginSeconds, jitter);
   }
@@ -70,35 +60,55 @@ export class RefreshEngine {
   async accessToken(connection: ConnectionId): Promise<AccessPayload> {
     const access = await this.tokens.readAccess(connection);
     if (access && this.fresh(access, Math.random())) return access;
+    return this.waitFor(this.refreshOnce(connection, () => this.refreshIfDue(connection)));
+  }
+
+  /** Keep-alive: refreshes a connection that is idle or whose refresh token nears expiry, unless someone just did. */
+  async keepAlive(connection: ConnectionId, stillDue: (lastRefreshAt: number | null, refreshExpiresAt: number | null) => boolean): Promise<void> {
+    await this.refreshOnce(connection, async () => {
+      const { access, refresh } = await this.tokens.newest(connection);
+      if (!refresh || refresh === UNUSABLE || refresh.refresh_token === null || !stillDue(refresh.refreshed_at, refresh.expires_at)) {
+        return access ?? this.refreshIfDue(connection);
+      }
+      return this.refresh(connection, refresh, true);
+    });
+  }
+
+  /** In-process single-flight, then the connection's lock. */
+  private refreshOnce(connection: ConnectionId, work: () => Promise<AccessPayload>): Promise<AccessPayload> {
     const key = connectionKey(connection);
     let flight = this.inFlight.get(key);
     if (!flight) {
-      flight = this.withLock(connection, () => this.refreshIfDue(connection)).finally(() => this.inFlight.delete(key));
+      flight = withLock(this.locks, key, this.options.lock, work).finally(() => this.inFlight.delete(key));
       this.inFlight.set(key, flight);
     }
     return flight;
   }
 
-  private async refreshIfDue(connection: ConnectionId): Promise<AccessPayload> {
-    const access = await this.tokens.readAccess(connection);
-    if (access && this.fresh(access)) return access;
-    const refresh = await this.tokens.readRefresh(connection);
-    if (refresh === UNUSABLE) {
-      this.logger.info({ connection: connectionKey(connection), outcome: 'unusable_refresh_secret' }, 'refresh');
-      await this.dropConnection(connection);
-      throw reconnectRequired();
+  private async waitFor(flight: Promise<AccessPayload>): Promise<AccessPayload> {
+    let timer: NodeJS.Timeout | undefined;
+    const gaveUp = new Promise<never>((_resolve, reject) => {
+      timer = setTimeout(() => reject(refreshPending()), this.options.callerWaitMs);
+    });
+    try {
+      return await Promise.race([flight, gaveUp]);
+    } finally {
+      clearTimeout(timer);
     }
+  }
+
+  private async refreshIfDue(connection: ConnectionId): Promise<AccessPayload> {
+    const { access, refresh } = await this.tokens.newest(connection);
+    if (access && this.fresh(access)) return access;
+    if (refresh === UNUSABLE) return this.lose(connection, 'unusable_refresh_secret');
     if (!refresh) {
-      const record = await this.registry.get(connection);
-      if (!record) throw notConnected();
-      await this.markReconnectRequired(connection);
-      throw reconnectRequired();
+      if (!(await this.registry.get(connection))) throw notConnected();
+      return this.lose(connection, 'secrets_missing');
     }
     if (refresh.refresh_token === null) {
       // No refresh tokens from this provider: the access token serves until it really expires.
       if (access && access.expires_at > this.options.now()) return access;
-      await this.dropConnection(connection);
-      throw reconnectRequired();
+      return this.lose(connection, 'no_refresh_token');
     }
     return this.refresh(connection, refresh, true);
   }
@@ -116,43 +126,52 @@ export class RefreshEngine {
       const failure = classifyOAuthError(err);
       log(failure, { error: describeOAuthError(err) });
       if (failure === 'invalid_grant') {
-        // A rotation by someone else looks the same at the provider; only an unchanged stored token means revoked.
-        const current = await this.tokens.readRefresh(connection);
+        // A rotation by someone else looks the same at the provider; only an unchanged stored token means lost.
+        const current = (await this.tokens.newest(connection)).refresh;
         if (mayRecheck && current && current !== UNUSABLE && current.refresh_token && current.refresh_token !== refresh.refresh_token) {
-          const access = await this.tokens.readAccess(connection);
+          const { access } = await this.tokens.newest(connection);
           return access && this.fresh(access) ? access : this.refresh(connection, current, false);
         }
-        await this.dropConnection(connection);
-        throw reconnectRequired();
+        const record = await this.registry.get(connection);
+        return this.lose(connection, record?.outcomeUnknownAt ? 'lost_after_unknown_outcome' : 'invalid_grant');
       }
-      throw failure === 'rejected' ? providerRejected() : providerUnavailable();
+      if (failure === 'rejected') throw providerRejected();
+      // Connected but degraded; when the answer may have been lost, the provider may have rotated the token.
+      const record = await this.registry.get(connection);
+      await updateState(this.registry, connection, {
+        failures: (record?.failures ?? 0) + 1,
+        ...(failure === 'unknown_outcome' && { outcomeUnknownAt: this.options.now() }),
+      });
+      throw providerUnavailable();
     }
     const now = this.options.now();
     let tokens;
     try {
       tokens = tokenPayloads(response, refresh, now, this.options.defaultAccessLifetimeSeconds);
-      const stored = await this.tokens.write(connection, tokens);
+      const stored = await this.tokens.commit(connection, tokens);
       log('refreshed', { stored, rotated: Boolean(response.refresh_token && response.refresh_token !== refresh.refresh_token) });
     } catch (err) {
       if (err instanceof TokenTooLargeError) log('token_too_large');
       throw err;
     }
-    await this.registry.put(connection, {
+    await updateState(this.registry, connection, {
       status: 'connected',
       accessExpiresAt: tokens.access.expires_at,
       refreshExpiresAt: tokens.refresh.expires_at,
       lastRefreshAt: now,
+      failures: 0,
+      outcomeUnknownAt: null,
+      reason: null,
     });
     return tokens.access;
   }
 
-  private async markReconnectRequired(connection: ConnectionId): Promise<void> {
-    await this.registry.put(connection, { status: 'reconnect_required', accessExpiresAt: null, refreshExpiresAt: null, lastRefreshAt: null });
-  }
-
-  /** The provider will not refresh this grant again: remove its secrets, keep the state for status. */
-  private async dropConnection(connection: ConnectionId): Promise<void> {
+  /** The provider will not refresh this grant again: its secrets go, the state and the reason stay for status. */
+  private async lose(connection: ConnectionId, reason: LossReason): Promise<never> {
+    const level = reason === 'lost_after_unknown_outcome' ? 'error' : 'info';
+    this.logger[level]({ connection: connectionKey(connection), outcome: 'reconnect_required', reason }, 'connection lost');
     await this.tokens.remove(connection);
-    await this.markReconnectRequired(connection);
+    await updateState(this.registry, connection, { status: 'reconnect_required', accessExpiresAt: null, refreshExpiresAt: null, reason });
+    throw reconnectRequired();
   }
 }

@@ -1,103 +1,105 @@
 /**
  * The connection registry: which connections exist and in what state, with expiry times for
- * status answers and keep-alive — never a token (tokens live in the Secret Store alone).
- * The interface is async so that a PostgreSQL implementation can take the SQLite one's place.
+ * status answers and keep-alive; webhook event ids already handled; and the outbox. It holds
+ * no readable token: tokens live in the Secret Store, and the outbox holds a new token set only
+ * sealed and only until the Secret Store has taken it (token-store.ts).
+ * Two implementations: SQLite for one instance (sqlite-registry.ts), PostgreSQL for several
+ * (postgres-registry.ts).
  */
-import Database from 'better-sqlite3';
 import type { ConnectionId } from '../src/lib/connection-id';
 import type { StripeMode } from '../src/lib/redirect-uri';
 
 export type ConnectionStatus = 'connected' | 'reconnect_required';
 
-export interface ConnectionRecord extends ConnectionId {
+/** Why a connection needs a reconnect, for the status answer and the logs. */
+export type LossReason = 'invalid_grant' | 'lost_after_unknown_outcome' | 'unusable_refresh_secret' | 'secrets_missing' | 'no_refresh_token';
+
+export interface ConnectionState {
   status: ConnectionStatus;
   accessExpiresAt: number | null;
   refreshExpiresAt: number | null;
   lastRefreshAt: number | null;
+  /** Transient refresh failures in a row: connected but degraded while above 0. */
+  failures: number;
+  /** When a refresh was sent whose answer never came (the provider may have rotated the token). */
+  outcomeUnknownAt: number | null;
+  reason: LossReason | null;
+}
+
+export interface ConnectionRecord extends ConnectionId, ConnectionState {
   updatedAt: number;
 }
 
-export type ConnectionUpdate = Pick<ConnectionRecord, 'status' | 'accessExpiresAt' | 'refreshExpiresAt' | 'lastRefreshAt'>;
+export const CONNECTED: ConnectionState = {
+  status: 'connected', accessExpiresAt: null, refreshExpiresAt: null, lastRefreshAt: null, failures: 0, outcomeUnknownAt: null, reason: null,
+};
+
+/** A new token set the Secret Store has not taken yet: sealed, with the idempotency key of its writes. */
+export interface OutboxEntry {
+  generation: number;
+  writeId: string;
+  sealed: string;
+}
+
+/**
+ * Keep-alive: a connection is due when its refresh token has less than half its lifetime left
+ * (at most `expiryMarginSeconds`), or when it was last refreshed before `idleBefore` (null: never
+ * for idleness).
+ */
+export interface DueCriteria {
+  now: number;
+  expiryMarginSeconds: number;
+  idleBefore: number | null;
+}
+
+/** The same rule in code, for the re-check under the lock. */
+export function isKeepAliveDue(due: DueCriteria, lastRefreshAt: number | null, refreshExpiresAt: number | null): boolean {
+  if (refreshExpiresAt !== null && lastRefreshAt !== null) {
+    const margin = Math.min(due.expiryMarginSeconds, (refreshExpiresAt - lastRefreshAt) / 2);
+    if (refreshExpiresAt - due.now < margin) return true;
+  }
+  return due.idleBefore !== null && lastRefreshAt !== null && lastRefreshAt < due.idleBefore;
+}
 
 export interface ConnectionRegistry {
   get(connection: ConnectionId): Promise<ConnectionRecord | undefined>;
-  put(connection: ConnectionId, update: ConnectionUpdate): Promise<void>;
+  put(connection: ConnectionId, state: ConnectionState): Promise<void>;
   remove(connection: ConnectionId): Promise<void>;
   /** The connections known on an account in one mode. */
   listAccount(accountId: string, mode: StripeMode): Promise<ConnectionId[]>;
+
   /** Whether a webhook event was handled before (Stripe delivers at least once). */
   seenEvent(eventId: string): Promise<boolean>;
   recordEvent(eventId: string): Promise<void>;
+
+  /** Keeps the entry unless one of a newer generation is there already. */
+  putOutbox(connection: ConnectionId, entry: OutboxEntry): Promise<void>;
+  getOutbox(connection: ConnectionId): Promise<OutboxEntry | undefined>;
+  /** Removes the entry if its generation is at most `generation`. */
+  deleteOutbox(connection: ConnectionId, generation: number): Promise<void>;
+  outboxConnections(): Promise<ConnectionId[]>;
+
+  /**
+   * Connected connections due for a keep-alive refresh, each claimed for `claimSeconds` so that
+   * of several instances exactly one takes it.
+   */
+  claimDue(due: DueCriteria, limit: number, claimSeconds: number): Promise<ConnectionId[]>;
   close(): Promise<void>;
 }
 
-interface Row {
-  account_id: string;
-  user_id: string;
-  mode: 'test' | 'live';
-  status: ConnectionStatus;
-  access_expires_at: number | null;
-  refresh_expires_at: number | null;
-  last_refresh_at: number | null;
-  updated_at: number;
-}
-
-export class SqliteRegistry implements ConnectionRegistry {
-  private readonly db: Database.Database;
-
-  constructor(file = ':memory:') {
-    this.db = new Database(file);
-    this.db.pragma('journal_mode = WAL');
-    this.db.exec(`CREATE TABLE IF NOT EXISTS connections (
-      account_id TEXT NOT NULL, user_id TEXT NOT NULL, mode TEXT NOT NULL,
-      status TEXT NOT NULL, access_expires_at INTEGER, refresh_expires_at INTEGER,
-      last_refresh_at INTEGER, updated_at INTEGER NOT NULL,
-      PRIMARY KEY (account_id, user_id, mode));
-      CREATE TABLE IF NOT EXISTS webhook_events (id TEXT PRIMARY KEY, received_at INTEGER NOT NULL)`);
-  }
-
-  async get(c: ConnectionId): Promise<ConnectionRecord | undefined> {
-    const row = this.db
-      .prepare('SELECT * FROM connections WHERE account_id = ? AND user_id = ? AND mode = ?')
-      .get(c.accountId, c.userId, c.mode) as Row | undefined;
-    return row && {
-      accountId: row.account_id,
-      userId: row.user_id,
-      mode: row.mode,
-      status: row.status,
-      accessExpiresAt: row.access_expires_at,
-      refreshExpiresAt: row.refresh_expires_at,
-      lastRefreshAt: row.last_refresh_at,
-      updatedAt: row.updated_at,
-    };
-  }
-
-  async put(c: ConnectionId, u: ConnectionUpdate): Promise<void> {
-    this.db
-      .prepare(`INSERT OR REPLACE INTO connections
-        (account_id, user_id, mode, status, access_expires_at, refresh_expires_at, last_refresh_at, updated_at)
-        VALUES (?, ?, ?, ?, ?, ?, ?, ?)`)
-      .run(c.accountId, c.userId, c.mode, u.status, u.accessExpiresAt, u.refreshExpiresAt, u.lastRefreshAt, Math.floor(Date.now() / 1000));
-  }
-
-  async remove(c: ConnectionId): Promise<void> {
-    this.db.prepare('DELETE FROM connections WHERE account_id = ? AND user_id = ? AND mode = ?').run(c.accountId, c.userId, c.mode);
-  }
-
-  async listAccount(accountId: string, mode: StripeMode): Promise<ConnectionId[]> {
-    const rows = this.db.prepare('SELECT user_id FROM connections WHERE account_id = ? AND mode = ?').all(accountId, mode) as Array<{ user_id: string }>;
-    return rows.map((row) => ({ accountId, userId: row.user_id, mode }));
-  }
-
-  async seenEvent(eventId: string): Promise<boolean> {
-    return this.db.prepare('SELECT 1 FROM webhook_events WHERE id = ?').get(eventId) !== undefined;
-  }
-
-  async recordEvent(eventId: string): Promise<void> {
-    this.db.prepare('INSERT OR IGNORE INTO webhook_events (id, received_at) VALUES (?, ?)').run(eventId, Math.floor(Date.now() / 1000));
-  }
-
-  async close(): Promise<void> {
-    this.db.close();
-  }
+/** Changes some fields of a connection's state, keeping the others (a new connection starts from CONNECTED). */
+export async function updateState(registry: ConnectionRegistry, connection: ConnectionId, change: Partial<ConnectionState>): Promise<ConnectionState> {
+  const record = await registry.get(connection);
+  const state: ConnectionState = {
+    status: record?.status ?? CONNECTED.status,
+    accessExpiresAt: record?.accessExpiresAt ?? null,
+    refreshExpiresAt: record?.refreshExpiresAt ?? null,
+    lastRefreshAt: record?.lastRefreshAt ?? null,
+    failures: record?.failures ?? 0,
+    outcomeUnknownAt: record?.outcomeUnknownAt ?? null,
+    reason: record?.reason ?? null,
+    ...change,
+  };
+  await registry.put(connection, state);
+  return state;
 }

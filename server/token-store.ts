@@ -1,11 +1,20 @@
 /**
  * A connection's tokens in the Secret Store, in the shared layout, the refresh payload sealed
- * (token-sealing.ts). Writes go refresh secret first, access secret second: a crash between
- * the two leaves a valid refresh token and an old access token, never the reverse. A write that keeps failing is not dropped: the result
- * stays in memory (and is what reads return) while it is retried in the background, because
- * the stored refresh token is stale once the provider has rotated it.
+ * (token-sealing.ts), and the outbox that keeps a rotated refresh token from ever being lost.
+ *
+ * With rotation the newest refresh token is the connection: once the provider has issued it,
+ * the old one is spent. So a new token set is first committed to the outbox (the registry's
+ * database, sealed) and only then written to the Secret Store, refresh secret first and access
+ * secret second; the outbox entry goes once both are stored. A crash, or a Secret Store outage,
+ * between the provider's answer and the store's write leaves the tokens in the outbox, and any
+ * instance flushes them later under the connection's lock.
+ *
+ * Writes are fenced by generation: a flush re-reads the stored refresh secret under the lock
+ * and never replaces a newer generation, so a late flush cannot put a spent token back.
+ * Every method that changes or flushes tokens expects the caller to hold the connection's lock.
  */
 import { randomUUID } from 'node:crypto';
+import { type ConnectionId, connectionKey } from '../src/lib/connection-id';
 import {
   AccessPayload,
   decodeAccess,
@@ -15,12 +24,11 @@ import {
   MalformedPayloadError,
   RefreshPayload,
   SECRET_NAMES,
-  TokenTooLargeError,
 } from '../src/lib/token-layout';
-import { ConnectionId, connectionKey } from '../src/lib/connection-id';
 import type { Logger } from './logger';
+import type { ConnectionRegistry } from './registry';
 import { TokenSealer, UnsealError } from './token-sealing';
-import type { SecretStoreClients } from './user-secrets';
+import { isTransientStripeError, type SecretStoreClients } from './user-secrets';
 
 /**
  * A refresh secret the backend will not redeem: sealed for another connection or with an
@@ -34,30 +42,22 @@ export interface Tokens {
   refresh: RefreshPayload;
 }
 
-interface PendingWrite {
-  connection: ConnectionId;
-  tokens: Tokens;
-  idempotencyKey: string;
-  attempts: number;
-  timer?: NodeJS.Timeout;
-}
+export type FlushResult = 'stored' | 'superseded' | 'pending' | 'none';
 
-const RETRY_CAP_MS = 30_000;
+/** The outbox entry's associated data: it opens only for its connection. */
+const OUTBOX = 'outbox';
 
 export class TokenStore {
-  private readonly pending = new Map<string, PendingWrite>();
-
   constructor(
     private readonly secrets: SecretStoreClients,
+    private readonly registry: ConnectionRegistry,
     private readonly sealer: TokenSealer,
     /** Unsealed refresh payloads come from the extension's own exchange: public clients only. */
     private readonly acceptUnsealed: boolean,
     private readonly logger: Logger,
-    private readonly retryBaseMs = 1000,
   ) {}
 
-  private decode<T>(connection: ConnectionId, kind: string, text: string | undefined, decode: (t: string) => T): T | undefined {
-    if (text === undefined) return undefined;
+  private decode<T>(connection: ConnectionId, kind: string, text: string, decode: (t: string) => T): T | undefined {
     try {
       return decode(text);
     } catch (err) {
@@ -67,20 +67,19 @@ export class TokenStore {
     }
   }
 
+  /** The access secret as stored (the fast path: one Secret Store read, no outbox). */
   async readAccess(connection: ConnectionId): Promise<AccessPayload | undefined> {
-    const pending = this.pending.get(connectionKey(connection));
-    if (pending) return pending.tokens.access;
     const text = await this.secrets.forConnection(connection).read(SECRET_NAMES.access);
-    return this.decode(connection, 'access', text, decodeAccess);
+    return text === undefined ? undefined : this.decode(connection, 'access', text, decodeAccess);
   }
 
+  /** The refresh secret as stored, opened. */
   async readRefresh(connection: ConnectionId): Promise<StoredRefresh | undefined> {
-    const pending = this.pending.get(connectionKey(connection));
-    if (pending) return pending.tokens.refresh;
     const text = await this.secrets.forConnection(connection).read(SECRET_NAMES.refresh);
     if (text === undefined) return undefined;
+    const key = connectionKey(connection);
     if (!TokenSealer.isSealed(text) && !this.acceptUnsealed) {
-      this.logger.warn({ connection: connectionKey(connection) }, 'the refresh secret is not sealed by this backend; it will not be redeemed');
+      this.logger.warn({ connection: key }, 'the refresh secret is not sealed by this backend; it will not be redeemed');
       return UNUSABLE;
     }
     try {
@@ -88,86 +87,89 @@ export class TokenStore {
       return this.decode(connection, 'refresh', plain, decodeRefresh) ?? UNUSABLE;
     } catch (err) {
       if (!(err instanceof UnsealError)) throw err;
-      this.logger.warn({ connection: connectionKey(connection) }, 'the refresh secret does not open with this backend\'s keys; it will not be redeemed');
+      this.logger.warn({ connection: key }, "the refresh secret does not open with this backend's keys; it will not be redeemed");
       return UNUSABLE;
     }
   }
 
-  /** Both payloads are encoded before the first write, so a token too large for the store writes nothing. */
-  private async store(connection: ConnectionId, tokens: Tokens, idempotencyKey: string): Promise<void> {
-    const refresh = fitPayload(SECRET_NAMES.refresh, this.sealer.seal(encodePayload(SECRET_NAMES.refresh, tokens.refresh), connection, SECRET_NAMES.refresh));
-    const access = encodePayload(SECRET_NAMES.access, tokens.access);
-    const secrets = this.secrets.forConnection(connection);
-    await secrets.write(SECRET_NAMES.refresh, refresh, tokens.refresh.expires_at, `${idempotencyKey}:refresh`);
-    await secrets.write(SECRET_NAMES.access, access, tokens.access.expires_at, `${idempotencyKey}:access`);
+  /** Tokens committed but not yet taken by the Secret Store, if any. */
+  async outboxTokens(connection: ConnectionId): Promise<Tokens | undefined> {
+    const entry = await this.registry.getOutbox(connection);
+    return entry && (JSON.parse(this.sealer.open(entry.sealed, connection, OUTBOX)) as Tokens);
   }
 
   /**
-   * Writes both secrets. Returns 'stored', or 'pending' when the store kept failing and the
-   * tokens are held in memory for background retries. Throws only for tokens that cannot fit.
+   * The newest tokens of a connection: the outbox's when it holds some (they are newer than
+   * anything stored), else the store's. Under the lock.
    */
-  async write(connection: ConnectionId, tokens: Tokens): Promise<'stored' | 'pending'> {
+  async newest(connection: ConnectionId): Promise<{ access?: AccessPayload; refresh?: StoredRefresh }> {
+    const held = await this.outboxTokens(connection);
+    if (held) {
+      await this.flush(connection);
+      return held;
+    }
+    const [access, refresh] = await Promise.all([this.readAccess(connection), this.readRefresh(connection)]);
+    return { access, refresh };
+  }
+
+  /** The highest generation known for a connection (store or outbox), so a new grant continues the count. */
+  async lastGeneration(connection: ConnectionId): Promise<number> {
+    const [entry, stored] = await Promise.all([this.registry.getOutbox(connection), this.readRefresh(connection).catch(() => undefined)]);
+    return Math.max(entry?.generation ?? 0, stored && stored !== UNUSABLE ? stored.generation : 0);
+  }
+
+  /**
+   * Commits new tokens to the outbox, then writes them to the Secret Store. 'stored', or
+   * 'pending' when the store is failing (they stay in the outbox and are flushed later).
+   * Throws TokenTooLargeError, before anything is committed, for tokens that cannot fit.
+   */
+  async commit(connection: ConnectionId, tokens: Tokens): Promise<FlushResult> {
+    this.encode(connection, tokens);
+    const sealed = this.sealer.seal(JSON.stringify(tokens), connection, OUTBOX);
+    await this.registry.putOutbox(connection, { generation: tokens.refresh.generation, writeId: randomUUID(), sealed });
+    return this.flush(connection);
+  }
+
+  private encode(connection: ConnectionId, tokens: Tokens): { refresh: string; access: string } {
+    const refresh = fitPayload(SECRET_NAMES.refresh, this.sealer.seal(encodePayload(SECRET_NAMES.refresh, tokens.refresh), connection, SECRET_NAMES.refresh));
+    return { refresh, access: encodePayload(SECRET_NAMES.access, tokens.access) };
+  }
+
+  /**
+   * Writes the outbox entry to the Secret Store unless the store already holds its generation
+   * or a newer one, then removes it. Under the lock.
+   */
+  async flush(connection: ConnectionId): Promise<FlushResult> {
+    const entry = await this.registry.getOutbox(connection);
+    if (!entry) return 'none';
     const key = connectionKey(connection);
-    this.cancelPending(key);
-    const idempotencyKey = `tokens-${randomUUID()}`;
     try {
-      await this.store(connection, tokens, idempotencyKey);
+      const stored = await this.readRefresh(connection);
+      if (stored && stored !== UNUSABLE && stored.generation >= entry.generation) {
+        await this.registry.deleteOutbox(connection, entry.generation);
+        this.logger.info({ connection: key, generation: entry.generation, stored: stored.generation }, 'outbox entry superseded by a newer stored generation');
+        return 'superseded';
+      }
+      const tokens = JSON.parse(this.sealer.open(entry.sealed, connection, OUTBOX)) as Tokens;
+      const { refresh, access } = this.encode(connection, tokens);
+      const secrets = this.secrets.forConnection(connection);
+      await secrets.write(SECRET_NAMES.refresh, refresh, tokens.refresh.expires_at, `${entry.writeId}:refresh`);
+      await secrets.write(SECRET_NAMES.access, access, tokens.access.expires_at, `${entry.writeId}:access`);
+      await this.registry.deleteOutbox(connection, entry.generation);
       return 'stored';
     } catch (err) {
-      if (err instanceof TokenTooLargeError) throw err;
-      this.logger.error({ connection: key, err: describeError(err) }, 'Secret Store write failed; holding the tokens in memory and retrying');
-      const entry: PendingWrite = { connection, tokens, idempotencyKey, attempts: 0 };
-      this.pending.set(key, entry);
-      this.schedule(entry);
+      if (!isTransientStripeError(err)) throw err;
+      this.logger.warn({ connection: key, generation: entry.generation, err: describeError(err) }, 'Secret Store write failed; the tokens stay in the outbox');
       return 'pending';
     }
   }
 
-  private schedule(entry: PendingWrite): void {
-    const delay = Math.min(RETRY_CAP_MS, this.retryBaseMs * 2 ** entry.attempts);
-    entry.timer = setTimeout(() => void this.flush(entry), delay);
-    entry.timer.unref();
-  }
-
-  private async flush(entry: PendingWrite): Promise<void> {
-    const key = connectionKey(entry.connection);
-    if (this.pending.get(key) !== entry) return;
-    entry.attempts++;
-    try {
-      await this.store(entry.connection, entry.tokens, entry.idempotencyKey);
-      if (this.pending.get(key) === entry) this.pending.delete(key);
-      this.logger.info({ connection: key, attempts: entry.attempts }, 'held tokens written to the Secret Store');
-    } catch (err) {
-      if (this.pending.get(key) !== entry) return;
-      this.logger.warn({ connection: key, attempts: entry.attempts, err: describeError(err) }, 'Secret Store write retry failed');
-      this.schedule(entry);
-    }
-  }
-
-  /** True while a write for this connection is held in memory. */
-  isPending(connection: ConnectionId): boolean {
-    return this.pending.has(connectionKey(connection));
-  }
-
-  private cancelPending(key: string): void {
-    const entry = this.pending.get(key);
-    if (entry?.timer) clearTimeout(entry.timer);
-    this.pending.delete(key);
-  }
-
+  /** Both secrets and any outbox entry go. Under the lock. */
   async remove(connection: ConnectionId): Promise<void> {
-    this.cancelPending(connectionKey(connection));
+    await this.registry.deleteOutbox(connection, Number.MAX_SAFE_INTEGER);
     const secrets = this.secrets.forConnection(connection);
     await secrets.remove(SECRET_NAMES.access);
     await secrets.remove(SECRET_NAMES.refresh);
-  }
-
-  /** Shutdown: one last attempt at each held write, then the background retries stop. */
-  async close(): Promise<void> {
-    const held = [...this.pending.values()];
-    for (const entry of held) if (entry.timer) clearTimeout(entry.timer);
-    await Promise.allSettled(held.map((entry) => this.flush(entry)));
-    for (const entry of held) this.cancelPending(connectionKey(entry.connection));
   }
 }
 

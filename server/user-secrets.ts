@@ -1,18 +1,14 @@
 /**
  * Secret Store access confined to one connection: the mode's key, `stripeAccount` of the
  * account, and the user scope of the user — the backend never touches another scope.
- * Transient failures (5xx, 409, 429, network) are retried with backoff; writes carry one
- * idempotency key across all attempts, so a retry of a write that did land is a replay.
+ * Transient failures (5xx, 409, network) are retried by stripe-node itself
+ * (`maxNetworkRetries`), with one idempotency key across a write's attempts, so a retry of a
+ * write that did land is a replay.
  */
 import Stripe from 'stripe';
-import type { StripeMode } from '../src/lib/redirect-uri';
 import type { ConnectionId } from '../src/lib/connection-id';
+import type { StripeMode } from '../src/lib/redirect-uri';
 import { HttpError } from './http-error';
-
-export interface RetryPolicy {
-  attempts: number;
-  baseDelayMs: number;
-}
 
 export const isTransientStripeError = (err: unknown) =>
   err instanceof Stripe.errors.StripeAPIError ||
@@ -21,28 +17,13 @@ export const isTransientStripeError = (err: unknown) =>
 
 const isMissing = (err: unknown) => err instanceof Stripe.errors.StripeInvalidRequestError && err.statusCode === 404;
 
-export async function withRetries<T>(policy: RetryPolicy, fn: () => Promise<T>, retryable: (err: unknown) => boolean): Promise<T> {
-  for (let attempt = 1; ; attempt++) {
-    try {
-      return await fn();
-    } catch (err) {
-      if (attempt >= policy.attempts || !retryable(err)) throw err;
-      const delay = policy.baseDelayMs * 2 ** (attempt - 1);
-      await new Promise((resolve) => setTimeout(resolve, delay / 2 + Math.random() * (delay / 2)));
-    }
-  }
-}
-
 export class SecretStoreClients {
-  constructor(
-    private readonly clients: Partial<Record<StripeMode, Stripe>>,
-    private readonly retry: RetryPolicy,
-  ) {}
+  constructor(private readonly clients: Partial<Record<StripeMode, Stripe>>) {}
 
   forConnection(connection: ConnectionId): UserSecrets {
     const stripe = this.clients[connection.mode];
     if (!stripe) throw new HttpError(400, 'mode_not_configured', `This backend has no Stripe key for ${connection.mode} mode.`);
-    return new UserSecrets(stripe, connection, this.retry);
+    return new UserSecrets(stripe, connection);
   }
 }
 
@@ -53,7 +34,6 @@ export class UserSecrets {
   constructor(
     private readonly stripe: Stripe,
     connection: ConnectionId,
-    private readonly retry: RetryPolicy,
   ) {
     this.scope = { type: 'user', user: connection.userId };
     this.options = { stripeAccount: connection.accountId };
@@ -62,8 +42,7 @@ export class UserSecrets {
   /** The payload, or undefined when the secret does not exist (or has expired). */
   async read(name: string): Promise<string | undefined> {
     try {
-      const secret = await withRetries(this.retry, () =>
-        this.stripe.apps.secrets.find({ name, scope: this.scope, expand: ['payload'] }, this.options), isTransientStripeError);
+      const secret = await this.stripe.apps.secrets.find({ name, scope: this.scope, expand: ['payload'] }, this.options);
       return secret.payload ?? undefined;
     } catch (err) {
       if (isMissing(err)) return undefined;
@@ -72,17 +51,16 @@ export class UserSecrets {
   }
 
   async write(name: string, payload: string, expiresAt: number | null, idempotencyKey: string): Promise<void> {
-    await withRetries(this.retry, () =>
-      this.stripe.apps.secrets.create(
-        { name, payload, scope: this.scope, ...(expiresAt !== null && { expires_at: expiresAt }) },
-        { ...this.options, idempotencyKey },
-      ), isTransientStripeError);
+    await this.stripe.apps.secrets.create(
+      { name, payload, scope: this.scope, ...(expiresAt !== null && { expires_at: expiresAt }) },
+      { ...this.options, idempotencyKey },
+    );
   }
 
   /** Deletes the secret; one that is already gone is fine. */
   async remove(name: string): Promise<void> {
     try {
-      await withRetries(this.retry, () => this.stripe.apps.secrets.deleteWhere({ name, scope: this.scope }, this.options), isTransientStripeError);
+      await this.stripe.apps.secrets.deleteWhere({ name, scope: this.scope }, this.options);
     } catch (err) {
       if (!isMissing(err)) throw err;
     }

@@ -228,16 +228,18 @@ test('a lost Secret Store response on the rewrite is replayed by its idempotency
   expect((await storedSecrets(stack, user)).refresh!.payload.generation).toBe(2);
 });
 
-test('a Secret Store outage during the rewrite keeps the refreshed tokens in memory until they are written', async () => {
+test('a Secret Store outage during the rewrite keeps the refreshed tokens in the outbox until they are written', async () => {
   await expiredConnection();
-  stack.emulator.faults.inject({ kind: 'http500', count: 8, route: 'POST /v1/apps/secrets' });
+  stack.emulator.faults.inject({ kind: 'http500', count: 1000, route: 'POST /v1/apps/secrets' });
   const answer = await call(broker, '/api/token', user);
   expect(answer.status).toBe(200);
-  // The stored refresh token is stale now; the broker must serve and refresh from what it holds.
+  const id = { accountId: user.account_id, userId: user.user_id, mode: 'test' as const };
+  expect(await broker.registry.getOutbox(id)).toMatchObject({ generation: 2 });
+  // The stored refresh token is spent now; the broker must serve and refresh from the outbox.
   expect((await call(broker, '/api/token', user)).body.access_token).toBe(answer.body.access_token);
-  for (let i = 0; i < 100 && broker.tokens.isPending({ accountId: user.account_id, userId: user.user_id, mode: 'test' }); i++) {
-    await new Promise((resolve) => setTimeout(resolve, 50));
-  }
+  stack.emulator.faults.clear();
+  for (let i = 0; i < 100 && (await broker.registry.getOutbox(id)); i++) await new Promise((resolve) => setTimeout(resolve, 50));
+  expect(await broker.registry.getOutbox(id)).toBeUndefined();
   const after = await storedSecrets(stack, user);
   expect(after.access!.payload.access_token).toBe(answer.body.access_token);
   expect(after.refresh!.payload.generation).toBe(2);

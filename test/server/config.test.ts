@@ -25,7 +25,9 @@ test('a minimal environment gives the documented defaults', () => {
     defaultAccessLifetimeSeconds: 3600,
     dataDir: '.data',
     port: 8787,
-    provider: { clientId: 'client-1', clientAuth: 'client_secret_post', timeoutSeconds: 10 },
+    provider: { clientId: 'client-1', clientAuth: 'client_secret_post', timeoutSeconds: 30 },
+    refreshWaitSeconds: 10,
+    keepAliveSeconds: 86_400,
   });
   expect(config.provider.issuer?.toString()).toBe('https://login.example.com/');
   expect(config.allowLoopbackRedirects).toBe(false);
@@ -70,7 +72,7 @@ test.each([
   ['OAUTH_CLIENT_AUTH', { OAUTH_CLIENT_AUTH: 'private_key_jwt' }],
   ['REFRESH_MARGIN_SECONDS', { REFRESH_MARGIN_SECONDS: 'soon' }],
   ['PORT', { PORT: '70000' }],
-  ['DATABASE_URL', { DATABASE_URL: 'postgres://localhost/db' }],
+  ['DATABASE_URL', { DATABASE_URL: 'mysql://localhost/db' }],
   ['STRIPE_APP_ID', { STRIPE_APP_ID: undefined }],
   ['STRIPE_APP_ID', { STRIPE_APP_ID: 'has spaces/and slashes' }],
   ['TOKEN_SEALING_KEYS', { TOKEN_SEALING_KEYS: undefined }],

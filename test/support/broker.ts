@@ -18,7 +18,8 @@ import { CONFIDENTIAL_CLIENT_SECRET, PUBLIC_CLIENT_ID, TEST_REDIRECT_URI } from 
 import { SigningOrder, stripeSignature } from '../../server/local/dashboard/host-calls';
 import { SecretStoreEmulator } from '../../server/local/secret-store/emulator';
 import { OAuthClient } from '../../server/oauth-client';
-import { SqliteRegistry } from '../../server/registry';
+import type { ConnectionRegistry } from '../../server/registry';
+import { SqliteRegistry } from '../../server/sqlite-registry';
 import { parseSealingKeys, TokenSealer } from '../../server/token-sealing';
 import { createStripeClient } from '../../server/stripe-client';
 import { SecretStoreClients } from '../../server/user-secrets';
@@ -78,7 +79,7 @@ export async function startStack(providerArgs: string[] = ['--access-ttl', '60']
 
 export interface TestBroker extends Broker {
   url: string;
-  registry: SqliteRegistry;
+  registry: ConnectionRegistry;
   stop: () => Promise<void>;
 }
 
@@ -94,10 +95,10 @@ export async function startBroker(
     timeoutSeconds: 1,
     ...overrides.provider,
   });
-  const registry = new SqliteRegistry();
+  const registry = overrides.registry ?? new SqliteRegistry();
   const clients = {
-    test: createStripeClient(KEYS.test, { apiBase: stack.emulatorUrl, maxNetworkRetries: 0 }),
-    live: createStripeClient(KEYS.live, { apiBase: stack.emulatorUrl, maxNetworkRetries: 0 }),
+    test: createStripeClient(KEYS.test, { apiBase: stack.emulatorUrl, maxNetworkRetries: 2 }),
+    live: createStripeClient(KEYS.live, { apiBase: stack.emulatorUrl, maxNetworkRetries: 2 }),
   };
   const broker = createBroker({
     appSigningSecret: SIGNING_SECRET,
@@ -106,11 +107,11 @@ export async function startBroker(
     allowLoopbackRedirects: true,
     sealer: new TokenSealer([SEALING_KEY]),
     oauth,
-    secrets: new SecretStoreClients(clients, { attempts: 3, baseDelayMs: 20 }),
-    registry,
+    secrets: new SecretStoreClients(clients),
     logger: createLogger('info', logSink),
-    storeRetryBaseMs: 50,
     ...overrides,
+    registry,
+    background: { flushIntervalMs: 100, ...overrides.background },
     refresh: { marginSeconds: 300, defaultAccessLifetimeSeconds: 3600, now: stack.now, providerRetry: { attempts: 3, baseDelayMs: 20 }, ...overrides.refresh },
   });
   const server = broker.app.listen(port, '127.0.0.1');
