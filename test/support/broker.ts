@@ -29,8 +29,9 @@ import { authorizeInProvider } from './user-agent';
 export const SIGNING_SECRET = 'absec_test_signing_secret_for_the_suite';
 export const WEBHOOK_SECRET = 'whsec_test_webhook_secret_for_the_suite';
 export const KEYS = { test: 'sk_test_brokersuite', live: 'sk_live_brokersuite' };
-/** The suites' sealing key (id `suite1`), and a second one for rotation tests (`suite2`). */
-export const [SEALING_KEY, ROTATED_SEALING_KEY] = parseSealingKeys(`suite1:${Buffer.alloc(32, 7).toString('base64')},suite2:${Buffer.alloc(32, 9).toString('base64')}`);
+/** The suites' sealing key (id `suite1`, also as TOKEN_SEALING_KEYS text), and a second one for rotation tests (`suite2`). */
+export const SEALING_KEYS_TEXT = `suite1:${Buffer.alloc(32, 7).toString('base64')}`;
+export const [SEALING_KEY, ROTATED_SEALING_KEY] = parseSealingKeys(`${SEALING_KEYS_TEXT},suite2:${Buffer.alloc(32, 9).toString('base64')}`);
 
 export interface User {
   user_id: string;
@@ -169,26 +170,28 @@ export interface ConnectOptions {
   clientId?: string;
   /** Without offline_access the dev provider issues no refresh token. */
   scope?: string;
+  /** The loopback test URI by default; a backend started as in production takes the Dashboard's only. */
+  redirectUri?: string;
 }
 
 export async function connect(stack: Stack, broker: { url: string }, user: User, options: ConnectOptions = {}): Promise<ApiAnswer> {
-  const { login = 'alice', clientId = PUBLIC_CLIENT_ID, scope = 'openid profile offline_access' } = options;
+  const { login = 'alice', clientId = PUBLIC_CLIENT_ID, scope = 'openid profile offline_access', redirectUri = TEST_REDIRECT_URI } = options;
   const config = await client.discovery(new URL(stack.provider.issuer), clientId, undefined, client.None(), {
     execute: [client.allowInsecureRequests],
   });
   const verifier = client.randomPKCECodeVerifier();
   const url = client.buildAuthorizationUrl(config, {
-    redirect_uri: TEST_REDIRECT_URI,
+    redirect_uri: redirectUri,
     scope,
     prompt: 'consent',
     code_challenge: await client.calculatePKCECodeChallenge(verifier),
     code_challenge_method: 'S256',
   });
-  const callback = await authorizeInProvider(url, TEST_REDIRECT_URI, { user: login });
+  const callback = await authorizeInProvider(url, redirectUri, { user: login });
   const code = callback.searchParams.get('code')!;
   seenSecrets.add(code);
   seenSecrets.add(verifier);
-  return call(broker, '/api/oauth/exchange', user, { code, verifier, redirect_uri: TEST_REDIRECT_URI });
+  return call(broker, '/api/oauth/exchange', user, { code, verifier, redirect_uri: redirectUri });
 }
 
 /**

@@ -9,6 +9,8 @@ export interface RunningCommand {
   output: () => string;
   /** SIGTERM, then wait; resolves with the exit code. */
   stop: () => Promise<number | null>;
+  /** SIGKILL, then wait: a crash, with no chance to clean up. */
+  kill: () => Promise<void>;
 }
 
 export function startCommand(script: string, args: string[], env: NodeJS.ProcessEnv = {}, timeoutMs = 20_000): Promise<RunningCommand> {
@@ -30,10 +32,18 @@ export function startCommand(script: string, args: string[], env: NodeJS.Process
     }, timeoutMs);
     const onData = (chunk: Buffer) => {
       output += chunk.toString();
-      const match = /(https?:\/\/127\.0\.0\.1:\d+\S*)/.exec(output);
+      const match = /((?:https?|postgres):\/\/(?:[^@\s]+@)?127\.0\.0\.1:\d+\S*)/.exec(output);
       if (match) {
         clearTimeout(timer);
-        resolve({ url: match[1], output: () => output, stop });
+        resolve({
+          url: match[1],
+          output: () => output,
+          stop,
+          kill: async () => {
+            if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
+            await exited;
+          },
+        });
       }
     };
     child.stdout!.on('data', onData);

@@ -2,16 +2,17 @@
  * Knobs for tests, mounted under `/dev/` only when the provider is started with test
  * controls: token-endpoint faults (an outage, a 429, a request that hangs, an `invalid_grant`
  * the provider did not process, a response without `refresh_token` or `expires_in`, an access
- * token too large for the Secret Store), each
+ * token too large for the Secret Store, an answer held back after the refresh was processed), each
  * optionally after `delayMs`; the rotation switch; and counts of token requests, so a
  * test can prove how many refreshes really reached the provider.
  */
 import express, { Router } from 'express';
 import type Provider from 'oidc-provider';
 
-export type TokenFaultKind = 'http503' | 'http429' | 'hang' | 'invalid_grant' | 'strip_refresh_token' | 'strip_expires_in' | 'huge_access_token';
+export type TokenFaultKind = 'http503' | 'http429' | 'hang' | 'invalid_grant' | 'strip_refresh_token' | 'strip_expires_in' | 'huge_access_token' | 'late';
 const ANSWERED: TokenFaultKind[] = ['http503', 'http429', 'hang', 'invalid_grant'];
-const REWRITTEN: TokenFaultKind[] = ['strip_refresh_token', 'strip_expires_in', 'huge_access_token'];
+/** Applied after the provider processed the request: `late` holds the answer back for `delayMs`. */
+const REWRITTEN: TokenFaultKind[] = ['strip_refresh_token', 'strip_expires_in', 'huge_access_token', 'late'];
 const KINDS: TokenFaultKind[] = [...ANSWERED, ...REWRITTEN];
 
 export interface TokenFault {
@@ -70,6 +71,7 @@ export class TestControls {
       if (after?.kind === 'strip_refresh_token') delete body.refresh_token;
       if (after?.kind === 'strip_expires_in') delete body.expires_in;
       if (after?.kind === 'huge_access_token') body.access_token = `${body.access_token}${'x'.repeat(6000)}`;
+      if (after?.kind === 'late') await new Promise((resolve) => setTimeout(resolve, after.delayMs));
     });
   }
 

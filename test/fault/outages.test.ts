@@ -1,0 +1,147 @@
+/**
+ * "Never lose a connection" under outages, through the real parts: rotation on, short
+ * lifetimes, the Secret Store failing writes for seconds at a time, a provider that answers
+ * after the caller gave up, idle connections kept alive. A connection is lost when its stored
+ * refresh token is no longer accepted by the provider (with rotation, a spent token sent again
+ * revokes the whole grant).
+ */
+import * as client from 'openid-client';
+import type { ConnectionId } from '../../src/lib/connection-id';
+import { PUBLIC_CLIENT_ID } from '../../server/local/oauth-provider/clients';
+import {
+  alice,
+  call,
+  connect,
+  expectNoSecretsLogged,
+  refreshCount,
+  seenSecrets,
+  startBroker,
+  startStack,
+  Stack,
+  storedSecrets,
+  TestBroker,
+  User,
+} from '../support/broker';
+import { discover } from '../support/dev-provider';
+
+let stack: Stack;
+let users = 0;
+const newUser = (): User => ({ ...alice, user_id: `usr_outage${++users}` });
+const idOf = (u: User): ConnectionId => ({ accountId: u.account_id, userId: u.user_id, mode: u.mode });
+const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+
+beforeAll(async () => {
+  stack = await startStack(['--access-ttl', '4']);
+});
+afterAll(async () => {
+  await stack.close();
+  expectNoSecretsLogged();
+});
+
+/** Every user's stored refresh token is the live one: the provider still refreshes with it. */
+async function expectAllAlive(broker: TestBroker, all: User[]): Promise<void> {
+  for (let i = 0; i < 200 && (await broker.registry.outboxConnections()).length > 0; i++) await sleep(50);
+  expect(await broker.registry.outboxConnections()).toEqual([]);
+  const config = await discover(stack.provider.issuer, PUBLIC_CLIENT_ID);
+  const dead: string[] = [];
+  for (const user of all) {
+    const { refresh } = await storedSecrets(stack, user);
+    try {
+      const fresh = await client.refreshTokenGrant(config, refresh!.payload.refresh_token);
+      seenSecrets.add(fresh.access_token);
+      if (fresh.refresh_token) seenSecrets.add(fresh.refresh_token);
+    } catch {
+      dead.push(user.user_id);
+    }
+  }
+  expect(dead).toEqual([]);
+}
+
+test('Secret Store writes down 3 s of every 7 s during continuous refresh cycles: 0 connections lost', async () => {
+  const broker = await startBroker(stack);
+  const all = Array.from({ length: 8 }, newUser);
+  try {
+    for (const user of all) expect((await connect(stack, broker, user)).status).toBe(200);
+    const refreshesBefore = await refreshCount(stack);
+    const outcomes: Record<string, number> = {};
+    const deadline = Date.now() + 18_000;
+    // The outage: writes fail for 3 s, work for 4 s, and so on.
+    const outages = (async () => {
+      while (Date.now() < deadline) {
+        stack.emulator.faults.inject({ kind: 'http500', count: 1_000_000, route: 'POST /v1/apps/secrets' });
+        await sleep(3000);
+        stack.emulator.faults.clear();
+        await sleep(4000);
+      }
+    })();
+    const callers = all.flatMap((user) => [0, 1].map(async () => {
+      while (Date.now() < deadline) {
+        const answer = await call(broker, '/api/token', user);
+        const key = answer.status === 200 ? '200' : `${answer.status} ${answer.body.error?.code}`;
+        outcomes[key] = (outcomes[key] ?? 0) + 1;
+        await sleep(150 + Math.random() * 100);
+      }
+    }));
+    await Promise.all([outages, ...callers]);
+    stack.emulator.faults.clear();
+    // Nobody was told to reconnect, every stored refresh token is alive, and many refreshes happened.
+    expect(Object.keys(outcomes).filter((k) => k.includes('reconnect_required'))).toEqual([]);
+    for (const user of all) expect((await call(broker, '/api/connection/status', user)).body.status).toBe('connected');
+    await expectAllAlive(broker, all);
+    expect(outcomes['200']).toBeGreaterThan(0);
+    expect(await refreshCount(stack)).toBeGreaterThan(refreshesBefore + all.length * 2);
+  } finally {
+    stack.emulator.faults.clear();
+    await broker.stop();
+  }
+});
+
+test('a provider that answers after the caller gave up: the caller gets 503, the refresh completes and is stored', async () => {
+  const broker = await startBroker(stack, { provider: { timeoutSeconds: 10 }, refresh: { marginSeconds: 300, defaultAccessLifetimeSeconds: 3600, callerWaitMs: 500 } });
+  const user = newUser();
+  try {
+    await connect(stack, broker, user);
+    const before = await storedSecrets(stack, user);
+    const refreshes = await refreshCount(stack);
+    await stack.provider.control('/dev/faults', { kind: 'late', delayMs: 2500 });
+    stack.clock.offset += 5; // the access token expired
+    const gaveUp = await call(broker, '/api/token', user);
+    expect(gaveUp.status).toBe(503);
+    expect(gaveUp.body.error!.code).toBe('refresh_pending');
+    for (let i = 0; i < 100 && (await storedSecrets(stack, user)).refresh?.payload.generation !== 2; i++) await sleep(50);
+    const after = await storedSecrets(stack, user);
+    expect(after.refresh!.payload.generation).toBe(2);
+    expect(after.refresh!.payload.refresh_token).not.toBe(before.refresh!.payload.refresh_token);
+    const served = await call(broker, '/api/token', user);
+    expect(served.status).toBe(200);
+    expect(served.body.access_token).toBe(after.access!.payload.access_token);
+    expect(await refreshCount(stack)).toBe(refreshes + 1);
+    await expectAllAlive(broker, [user]);
+  } finally {
+    stack.clock.offset = 0;
+    await broker.stop();
+  }
+});
+
+test('keep-alive refreshes an idle connection in the background; failures leave it connected but degraded', async () => {
+  const broker = await startBroker(stack, { background: { keepAliveIntervalMs: 100, keepAliveIdleSeconds: 60 } });
+  const user = newUser();
+  try {
+    await connect(stack, broker, user);
+    await stack.provider.control('/dev/faults', { kind: 'http503', count: 6 });
+    stack.clock.offset += 120; // idle for two minutes
+    for (let i = 0; i < 100 && !(await broker.registry.get(idOf(user)))?.failures; i++) await sleep(50);
+    const degraded = await call(broker, '/api/connection/status', user);
+    expect(degraded.body).toMatchObject({ status: 'connected', degraded: true });
+    await stack.provider.control('/dev/reset', {});
+    stack.clock.offset += 130; // the failed attempt's claim lapses, and the loop tries again
+    for (let i = 0; i < 100 && (await refreshCount(stack)) === 0; i++) await sleep(50);
+    expect(await refreshCount(stack)).toBe(1);
+    for (let i = 0; i < 100 && (await broker.registry.get(idOf(user)))?.failures; i++) await sleep(50);
+    expect((await call(broker, '/api/connection/status', user)).body).toMatchObject({ status: 'connected', degraded: false });
+    expect((await storedSecrets(stack, user)).refresh!.payload.generation).toBe(2);
+  } finally {
+    stack.clock.offset = 0;
+    await broker.stop();
+  }
+});

@@ -1,0 +1,41 @@
+/**
+ * Backends started as in production (`npm run backend`, a child process each) against the
+ * suite's Secret Store emulator and dev provider, and a PostgreSQL for several of them: for
+ * the fault suites that crash, kill and scale the backend.
+ */
+import { APP_ID } from '../../src/lib/app-id';
+import { dashboardRedirectUri } from '../../src/lib/redirect-uri';
+import { PUBLIC_CLIENT_ID } from '../../server/local/oauth-provider/clients';
+import { KEYS, SEALING_KEYS_TEXT, seenSecrets, SIGNING_SECRET, Stack } from './broker';
+import { RunningCommand, startCommand } from './commands';
+
+/** What a backend started as in production takes: the Dashboard's redirect URI, never loopback. */
+export const DASHBOARD_REDIRECT = dashboardRedirectUri(APP_ID, 'test');
+
+export function backendEnv(stack: Stack, extra: Record<string, string>): Record<string, string> {
+  return {
+    STRIPE_SECRET_KEY_TEST: KEYS.test,
+    STRIPE_API_BASE: stack.emulatorUrl,
+    STRIPE_APP_SIGNING_SECRET: SIGNING_SECRET,
+    STRIPE_APP_ID: APP_ID,
+    TOKEN_SEALING_KEYS: SEALING_KEYS_TEXT,
+    OAUTH_ISSUER: stack.provider.issuer,
+    OAUTH_CLIENT_ID: PUBLIC_CLIENT_ID,
+    PORT: '0',
+    LOG_LEVEL: 'info',
+    ...extra,
+  };
+}
+
+export const startBackendProcess = (env: Record<string, string>): Promise<RunningCommand> => startCommand('server/main.ts', [], env);
+
+/** The leak check for child processes: nothing they printed contains a token, code or secret the suite saw. */
+export function expectNoSecretsPrinted(outputs: string[]): void {
+  const leaks = [...seenSecrets].filter((secret) => outputs.some((output) => output.includes(secret)));
+  expect(leaks).toEqual([]);
+}
+
+export async function startPostgres(): Promise<{ url: string; stop: () => Promise<number | null> }> {
+  const server = await startCommand('test/support/postgres-cli.ts', [], {}, 60_000);
+  return { url: server.url, stop: server.stop };
+}
