@@ -118,6 +118,10 @@ export class RefreshEngine {
     const started = Date.now();
     const log = (outcome: string, extra: object = {}) =>
       this.logger.info({ connection: key, outcome, latencyMs: Date.now() - started, generation: refresh.generation, ...extra }, 'refresh');
+    // The intent is recorded before the token leaves: if this process dies before the answer is
+    // committed, the provider may have rotated the token, and a later invalid_grant says so.
+    const earlier = await this.registry.get(connection);
+    await updateState(this.registry, connection, { outcomeUnknownAt: earlier?.outcomeUnknownAt ?? this.options.now() });
     let response;
     try {
       response = await withRetries(this.options.providerRetry, () => this.oauth.refresh(refresh.refresh_token!),
@@ -132,16 +136,16 @@ export class RefreshEngine {
           const { access } = await this.tokens.newest(connection);
           return access && this.fresh(access) ? access : this.refresh(connection, current, false);
         }
-        const record = await this.registry.get(connection);
-        return this.lose(connection, record?.outcomeUnknownAt ? 'lost_after_unknown_outcome' : 'invalid_grant');
+        return this.lose(connection, earlier?.outcomeUnknownAt ? 'lost_after_unknown_outcome' : 'invalid_grant');
       }
-      if (failure === 'rejected') throw providerRejected();
-      // Connected but degraded; when the answer may have been lost, the provider may have rotated the token.
-      const record = await this.registry.get(connection);
-      await updateState(this.registry, connection, {
-        failures: (record?.failures ?? 0) + 1,
-        ...(failure === 'unknown_outcome' && { outcomeUnknownAt: this.options.now() }),
-      });
+      // The provider answered, so it did not rotate; only a lost answer leaves the outcome unknown.
+      const outcomeUnknownAt = failure === 'unknown_outcome' ? (earlier?.outcomeUnknownAt ?? this.options.now()) : (earlier?.outcomeUnknownAt ?? null);
+      if (failure === 'rejected') {
+        await updateState(this.registry, connection, { outcomeUnknownAt });
+        throw providerRejected();
+      }
+      // Connected but degraded.
+      await updateState(this.registry, connection, { failures: (earlier?.failures ?? 0) + 1, outcomeUnknownAt });
       throw providerUnavailable();
     }
     const now = this.options.now();

@@ -1,0 +1,55 @@
+/**
+ * A pass-through for the provider's token endpoint, for the crash tests: it forwards every
+ * request and can hold new ones back until the refreshes under way have been answered and
+ * committed. A SIGKILL taken while the gate is held never lands while a refresh is at the
+ * provider — the one window no backend can close (see crash-restart.test.ts).
+ */
+import http from 'node:http';
+import type { AddressInfo } from 'node:net';
+
+export interface TokenGate {
+  url: string;
+  /** Holds new requests, waits until none is under way (and `settleMs` passed since the last), returns the release. */
+  hold(): Promise<() => void>;
+  close(): Promise<void>;
+}
+
+export async function startTokenGate(target: string, settleMs = 300): Promise<TokenGate> {
+  let active = 0;
+  let lastDone = 0;
+  let gate: Promise<void> | undefined;
+  let open: (() => void) | undefined;
+  const server = http.createServer(async (req, res) => {
+    while (gate) await gate;
+    active++;
+    try {
+      const chunks: Buffer[] = [];
+      for await (const chunk of req) chunks.push(chunk as Buffer);
+      const headers = Object.fromEntries(['content-type', 'authorization', 'accept'].flatMap((h) => (req.headers[h] ? [[h, String(req.headers[h])]] : [])));
+      const answer = await fetch(`${target}${req.url}`, { method: req.method, headers, body: chunks.length ? Buffer.concat(chunks) : undefined });
+      res.writeHead(answer.status, { 'content-type': answer.headers.get('content-type') ?? 'application/json' });
+      res.end(Buffer.from(await answer.arrayBuffer()));
+    } catch {
+      res.destroy();
+    } finally {
+      active--;
+      lastDone = Date.now();
+    }
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  return {
+    url: `http://127.0.0.1:${(server.address() as AddressInfo).port}`,
+    hold: async () => {
+      gate = new Promise((resolve) => (open = resolve));
+      while (active > 0 || Date.now() - lastDone < settleMs) await new Promise((resolve) => setTimeout(resolve, 10));
+      return () => {
+        gate = undefined;
+        open!();
+      };
+    },
+    close: async () => {
+      server.closeAllConnections();
+      await new Promise((resolve) => server.close(resolve));
+    },
+  };
+}
