@@ -70,7 +70,7 @@ export async function startBackend(config: Config): Promise<RunningBackend> {
       defaultAccessLifetimeSeconds: config.defaultAccessLifetimeSeconds,
       providerRetry: { attempts: providerAttempts, baseDelayMs: 300 },
       // The lease outlasts every attempt at the provider (and is renewed while the refresh runs).
-      lock: { leaseMs: (config.provider.timeoutSeconds * providerAttempts + 10) * 1000, waitMs: (config.provider.timeoutSeconds * providerAttempts + 15) * 1000 },
+      lock: { leaseMs: (config.provider.timeoutSeconds * providerAttempts + 2) * 1000, waitMs: (config.provider.timeoutSeconds * providerAttempts + 5) * 1000 },
       callerWaitMs: config.refreshWaitSeconds * 1000,
     },
     background: { keepAliveIdleSeconds: config.keepAliveSeconds },

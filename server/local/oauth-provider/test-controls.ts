@@ -1,7 +1,7 @@
 /**
  * Knobs for tests, mounted under `/dev/` only when the provider is started with test
  * controls: token-endpoint faults (an outage, a 429, a request that hangs, an `invalid_grant`
- * the provider did not process, a response without `refresh_token` or `expires_in`, an access
+ * the provider did not process, a request processed only after a wait, a response without `refresh_token` or `expires_in`, an access
  * token too large for the Secret Store, an answer held back after the refresh was processed), each
  * optionally after `delayMs`; the rotation switch; and counts of token requests, so a
  * test can prove how many refreshes really reached the provider.
@@ -9,8 +9,8 @@
 import express, { Router } from 'express';
 import type Provider from 'oidc-provider';
 
-export type TokenFaultKind = 'http503' | 'http429' | 'hang' | 'invalid_grant' | 'strip_refresh_token' | 'strip_expires_in' | 'huge_access_token' | 'late';
-const ANSWERED: TokenFaultKind[] = ['http503', 'http429', 'hang', 'invalid_grant'];
+export type TokenFaultKind = 'http503' | 'http429' | 'hang' | 'invalid_grant' | 'slow' | 'strip_refresh_token' | 'strip_expires_in' | 'huge_access_token' | 'late';
+const ANSWERED: TokenFaultKind[] = ['http503', 'http429', 'hang', 'invalid_grant', 'slow'];
 /** Applied after the provider processed the request: `late` holds the answer back for `delayMs`. */
 const REWRITTEN: TokenFaultKind[] = ['strip_refresh_token', 'strip_expires_in', 'huge_access_token', 'late'];
 const KINDS: TokenFaultKind[] = [...ANSWERED, ...REWRITTEN];
@@ -58,8 +58,11 @@ export class TestControls {
       const before = this.take(ANSWERED);
       if (before) {
         await new Promise((resolve) => setTimeout(resolve, before.delayMs));
-        [ctx.status, ctx.body] = FAULT_ANSWERS[before.kind];
-        return;
+        // `slow` only waits, then the request is processed as usual.
+        if (before.kind !== 'slow') {
+          [ctx.status, ctx.body] = FAULT_ANSWERS[before.kind];
+          return;
+        }
       }
       await next();
       const grantType = String(ctx.oidc?.params?.grant_type ?? 'unknown');
