@@ -51,14 +51,14 @@ export interface Broker {
 function errorResponse(err: unknown): HttpError {
   if (err instanceof HttpError) return err;
   if (isTransientStripeError(err)) return secretStoreUnavailable();
-  if (err instanceof TokenTooLargeError) return new HttpError(502, 'token_too_large', err.message);
+  if (err instanceof TokenTooLargeError) return new HttpError('token_too_large', err.message);
   const parserError = err as { status?: number; type?: string };
-  if (parserError.type === 'entity.parse.failed') return new HttpError(400, 'invalid_json', 'The body is not valid JSON.');
-  if (parserError.type === 'entity.too.large') return new HttpError(413, 'body_too_large', 'The body is too large.');
+  if (parserError.type === 'entity.parse.failed') return new HttpError('invalid_json', 'The body is not valid JSON.');
+  if (parserError.type === 'entity.too.large') return new HttpError('body_too_large', 'The body is too large.');
   if (typeof parserError.status === 'number' && parserError.status >= 400 && parserError.status < 500) {
-    return new HttpError(parserError.status, 'invalid_request', 'The request body could not be read.');
+    return new HttpError('invalid_request', 'The request body could not be read.');
   }
-  return new HttpError(500, 'internal_error', 'Something went wrong in the broker.');
+  return new HttpError('internal_error', 'Something went wrong in the broker.');
 }
 
 export function createBroker(options: BrokerOptions): Broker {
@@ -119,7 +119,7 @@ export function createBroker(options: BrokerOptions): Broker {
     exchangeLimit: options.exchangeLimit ?? { max: 10, windowMs: 60_000 },
   }, connections, engine, logger));
 
-  app.use((req, _res, next) => next(new HttpError(404, 'not_found', `No route for ${req.method} ${req.path}.`)));
+  app.use((req, _res, next) => next(new HttpError('not_found', `No route for ${req.method} ${req.path}.`)));
   app.use((err: unknown, req: Request, res: Response, _next: NextFunction) => {
     const error = errorResponse(err);
     if (error.status >= 500 && !(err instanceof HttpError)) logger.error({ path: req.path, err: describeError(err) }, 'request failed');

@@ -73,7 +73,7 @@ export class Connections {
         const failure = classifyOAuthError(err);
         this.logger.info({ connection: connectionKey(connection), outcome: failure, error: describeOAuthError(err) }, 'exchange');
         if (failure === 'invalid_grant') {
-          throw new HttpError(400, 'invalid_code', 'The provider rejected the authorization code (expired, already used, or a verifier or redirect URI mismatch).');
+          throw new HttpError('invalid_code', 'The provider rejected the authorization code (expired, already used, or a verifier or redirect URI mismatch).');
         }
         throw failure === 'rejected' ? providerRejected() : providerUnavailable();
       }

@@ -5,7 +5,7 @@
  * lock that someone else now holds; `withLock` renews the lease while its work runs.
  */
 import { randomUUID } from 'node:crypto';
-import { HttpError } from './http-error';
+import { busy } from './http-error';
 
 export interface Lease {
   readonly owner: string;
@@ -37,7 +37,7 @@ export async function withLock<T>(locks: LockManager, key: string, times: LockTi
     lease = await locks.acquire(key, times.leaseMs, times.waitMs);
   } catch (err) {
     if (!(err instanceof LockTimeoutError)) throw err;
-    throw new HttpError(503, 'busy', 'Another operation on this connection is still running; try again shortly.');
+    throw busy();
   }
   const renewal = setInterval(() => void lease.renew(times.leaseMs).catch(() => undefined), times.leaseMs / 3);
   renewal.unref();

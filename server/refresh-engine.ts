@@ -11,7 +11,7 @@
  */
 import { type ConnectionId, connectionKey } from '../src/lib/connection-id';
 import { AccessPayload, isDue, RefreshPayload, TokenTooLargeError, tokenPayloads } from '../src/lib/token-layout';
-import { HttpError, notConnected, providerRejected, providerUnavailable, reconnectRequired } from './http-error';
+import { notConnected, providerRejected, providerUnavailable, reconnectRequired, refreshPending } from './http-error';
 import { type LockManager, type LockTimes, withLock } from './locks';
 import type { Logger } from './logger';
 import { classifyOAuthError, describeOAuthError, OAuthClient } from './oauth-client';
@@ -36,9 +36,6 @@ export const DEFAULT_REFRESH_OPTIONS: Omit<RefreshOptions, 'marginSeconds' | 'de
   callerWaitMs: 10_000,
   now: () => Math.floor(Date.now() / 1000),
 };
-
-export const refreshPending = () =>
-  new HttpError(503, 'refresh_pending', 'The token is being refreshed and the provider is slow; try again shortly. Nothing was lost.');
 
 export class RefreshEngine {
   private readonly inFlight = new Map<string, Promise<AccessPayload>>();

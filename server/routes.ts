@@ -52,7 +52,7 @@ export function apiRoutes(options: RouteOptions, connections: Connections, engin
     const retryAfter = exchangeLimiter.take(connection);
     if (retryAfter > 0) {
       res.set('Retry-After', String(retryAfter));
-      throw new HttpError(429, 'rate_limited', `Too many sign-in attempts for this connection; try again in ${retryAfter} s.`);
+      throw new HttpError('rate_limited', `Too many sign-in attempts for this connection; try again in ${retryAfter} s.`);
     }
     const code = stringField(req, 'code', /^[\x21-\x7e]{1,2048}$/, 'the authorization code');
     // RFC 7636: 43-128 characters of [A-Za-z0-9-._~].
@@ -62,7 +62,7 @@ export function apiRoutes(options: RouteOptions, connections: Connections, engin
 
   post('/api/connection', async (_req, res) => {
     if (!options.extensionExchange) {
-      throw new HttpError(403, 'extension_exchange_disabled', 'This backend has a client secret: codes are exchanged by the backend (EXCHANGE_MODE "backend").');
+      throw new HttpError('extension_exchange_disabled', 'This backend has a client secret: codes are exchanged by the backend (EXCHANGE_MODE "backend").');
     }
     res.json(await connections.register(signedConnection(res)));
   });

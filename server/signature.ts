@@ -39,7 +39,7 @@ export function requestBody(req: Request): Record<string, unknown> {
   return body as Record<string, unknown>;
 }
 
-const invalidSignature = (why: string) => new HttpError(401, 'invalid_signature', why);
+const invalidSignature = (why: string) => new HttpError('invalid_signature', why);
 
 export function verifySignedRequest(signingSecret: string, logger: Logger) {
   let orderLogged = false;

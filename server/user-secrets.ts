@@ -22,7 +22,7 @@ export class SecretStoreClients {
 
   forConnection(connection: ConnectionId): UserSecrets {
     const stripe = this.clients[connection.mode];
-    if (!stripe) throw new HttpError(400, 'mode_not_configured', `This backend has no Stripe key for ${connection.mode} mode.`);
+    if (!stripe) throw new HttpError('mode_not_configured', `This backend has no Stripe key for ${connection.mode} mode.`);
     return new UserSecrets(stripe, connection);
   }
 }

@@ -20,7 +20,7 @@ export function webhookRoutes(webhookSecret: string, connections: Connections, r
       if (!signature || !Buffer.isBuffer(req.body)) throw new Error('unsigned');
       event = Stripe.webhooks.constructEvent(req.body, signature, webhookSecret);
     } catch {
-      throw new HttpError(400, 'invalid_webhook_signature', 'The webhook signature does not verify.');
+      throw new HttpError('invalid_webhook_signature', 'The webhook signature does not verify.');
     }
     if (event.type !== 'account.application.deauthorized' || !event.account) {
       logger.info({ event: event.id, type: event.type }, 'webhook ignored');
