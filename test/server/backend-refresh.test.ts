@@ -338,3 +338,24 @@ test('a replayed or wrong authorization code is a 400 invalid_code and changes n
   expect(answer.body.error!.code).toBe('invalid_code');
   expect(await storedSecrets(stack, user)).toEqual({ access: undefined, refresh: undefined });
 });
+
+test('generation fencing: a held token set never replaces a newer stored generation', async () => {
+  await connect(stack, broker, user);
+  const id = { accountId: user.account_id, userId: user.user_id, mode: 'test' as const };
+  const stored = await storedSecrets(stack, user);
+  const now = stack.now();
+  const older = tokenPayloads({ access_token: 'held-access-token-gen2', token_type: 'bearer', expires_in: 60, refresh_token: 'held-refresh-token-gen2' }, stored.refresh!.payload, now, 3600);
+  seenSecrets.add('held-access-token-gen2').add('held-refresh-token-gen2');
+  // The Secret Store refuses writes, so generation 2 stays in the outbox...
+  stack.emulator.faults.inject({ kind: 'http500', count: 1000, route: 'POST /v1/apps/secrets' });
+  expect(await broker.tokens.commit(id, older)).toBe('pending');
+  stack.emulator.faults.clear();
+  // ...while generation 3 reaches the store another way (another instance, an earlier flush).
+  const newer = tokenPayloads({ access_token: 'newer-access-token-gen3', token_type: 'bearer', expires_in: 60, refresh_token: 'newer-refresh-token-gen3' }, older.refresh, now, 3600);
+  seenSecrets.add('newer-access-token-gen3').add('newer-refresh-token-gen3');
+  const sdk = createStripeClient(KEYS.test, { apiBase: stack.emulatorUrl, maxNetworkRetries: 0, stripeAccount: user.account_id });
+  await sdk.apps.secrets.create({ name: SECRET_NAMES.refresh, payload: JSON.stringify(newer.refresh), scope: { type: 'user', user: user.user_id } });
+  expect(await broker.tokens.flush(id)).toBe('superseded');
+  expect((await storedSecrets(stack, user)).refresh!.payload).toMatchObject({ generation: 3, refresh_token: 'newer-refresh-token-gen3' });
+  expect(await broker.registry.getOutbox(id)).toBeUndefined();
+});
