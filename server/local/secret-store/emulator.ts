@@ -76,6 +76,8 @@ const sha256 = (text: string) => createHash('sha256').update(text).digest('hex')
 
 export class SecretStoreEmulator {
   readonly faults = new Faults();
+  /** Requests received, by `METHOD /path` (also at `GET /_emulator/stats`). */
+  readonly requests: Record<string, number> = {};
   readonly state: SecretStoreState;
   readonly server: http.Server;
   private readonly now: () => number;
@@ -110,6 +112,9 @@ export class SecretStoreEmulator {
     res.setHeader('Request-Id', randomId('req_', 14));
     const url = new URL(req.url ?? '/', 'http://emulator');
     const route = `${req.method} ${url.pathname}`;
+    // Not Stripe's: the emulator's own request counts, for the benchmark and tests.
+    if (route === 'GET /_emulator/stats') return this.send(res, 200, { requests: this.requests });
+    this.requests[route] = (this.requests[route] ?? 0) + 1;
     const operation = ROUTES[route];
     if (!operation) {
       const message = `Unrecognized request URL (${req.method}: ${url.pathname}).`;

@@ -67,7 +67,17 @@ export class SecretStoreState {
         owner TEXT NOT NULL, key TEXT NOT NULL,
         fingerprint TEXT NOT NULL, status INTEGER NOT NULL, body TEXT NOT NULL, created INTEGER NOT NULL,
         PRIMARY KEY (owner, key)
-      );`);
+      );
+      CREATE INDEX IF NOT EXISTS idempotency_created ON idempotency (created);`);
+  }
+
+  /** Statements are prepared once: preparing costs more than running them. */
+  private readonly statements = new Map<string, Database.Statement>();
+
+  private sql(text: string): Database.Statement {
+    let statement = this.statements.get(text);
+    if (!statement) this.statements.set(text, (statement = this.db.prepare(text)));
+    return statement;
   }
 
   close(): void {
@@ -79,10 +89,10 @@ export class SecretStoreState {
     return this.db.transaction(fn)();
   }
 
-  /** Expired secrets and old idempotent results are dropped before each request is served. */
+  /** Expired secrets and old idempotent results are dropped before each request is served (both by index). */
   purge(now: number): void {
-    this.db.prepare('DELETE FROM secrets WHERE expires_at IS NOT NULL AND expires_at <= ?').run(now);
-    this.db.prepare('DELETE FROM idempotency WHERE created <= ?').run(now - IDEMPOTENCY_TTL_SECONDS);
+    this.sql('DELETE FROM secrets WHERE expires_at IS NOT NULL AND expires_at <= ?').run(now);
+    this.sql('DELETE FROM idempotency WHERE created <= ?').run(now - IDEMPOTENCY_TTL_SECONDS);
   }
 
   private where(p: Partition) {
@@ -104,7 +114,7 @@ export class SecretStoreState {
   }
 
   count(p: Partition): number {
-    const row = this.db.prepare(`SELECT count(*) AS n FROM secrets WHERE ${SecretStoreState.PARTITION}`).get(this.where(p)) as { n: number };
+    const row = this.sql(`SELECT count(*) AS n FROM secrets WHERE ${SecretStoreState.PARTITION}`).get(this.where(p)) as { n: number };
     return row.n;
   }
 
@@ -119,11 +129,11 @@ export class SecretStoreState {
   }
 
   replace(seq: number, payload: string, expiresAt: number | null): void {
-    this.db.prepare('UPDATE secrets SET payload = ?, expires_at = ? WHERE seq = ?').run(payload, expiresAt, seq);
+    this.sql('UPDATE secrets SET payload = ?, expires_at = ? WHERE seq = ?').run(payload, expiresAt, seq);
   }
 
   delete(seq: number): void {
-    this.db.prepare('DELETE FROM secrets WHERE seq = ?').run(seq);
+    this.sql('DELETE FROM secrets WHERE seq = ?').run(seq);
   }
 
   /** One page, newest first: rows older than `after`, or the rows just newer than `before`. */
@@ -152,7 +162,7 @@ export class SecretStoreState {
   }
 
   storedResult(owner: string, key: string): StoredResult | undefined {
-    return this.db.prepare('SELECT fingerprint, status, body FROM idempotency WHERE owner = ? AND key = ?').get(owner, key) as
+    return this.sql('SELECT fingerprint, status, body FROM idempotency WHERE owner = ? AND key = ?').get(owner, key) as
       | StoredResult
       | undefined;
   }
