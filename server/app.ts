@@ -3,6 +3,10 @@
  * listening and main.ts can wire it from configuration.
  */
 import express, { type NextFunction, type Request, type Response } from 'express';
+import { timingSafeEqual } from 'node:crypto';
+import type Stripe from 'stripe';
+import type { StripeMode } from '../src/lib/redirect-uri';
+import { AccessCache } from './access-cache';
 import { TokenTooLargeError } from '../src/lib/token-layout';
 import { type ConnectionId, connectionKey } from '../src/lib/connection-id';
 import { Connections } from './connections';
@@ -10,13 +14,14 @@ import { HttpError, secretStoreUnavailable } from './http-error';
 import { InProcessLocks, type LockManager } from './locks';
 import { type BackgroundOptions, startBackground } from './background';
 import type { Logger } from './logger';
+import { Metrics } from './metrics';
 import type { OAuthClient } from './oauth-client';
 import { DEFAULT_REFRESH_OPTIONS, RefreshEngine, type RefreshOptions } from './refresh-engine';
 import type { ConnectionRegistry } from './registry';
 import { apiRoutes } from './routes';
 import { describeError, TokenStore } from './token-store';
 import type { TokenSealer } from './token-sealing';
-import { isTransientStripeError, type SecretStoreClients } from './user-secrets';
+import { isTransientStripeError, SecretStoreClients } from './user-secrets';
 import { webhookRoutes } from './webhooks';
 
 export interface BrokerOptions {
@@ -30,19 +35,26 @@ export interface BrokerOptions {
   /** Code exchanges per connection and window (default 10 a minute). */
   exchangeLimit?: { max: number; windowMs: number };
   oauth: OAuthClient;
-  secrets: SecretStoreClients;
+  /** The backend's `stripe` clients per mode (stripe-client.ts). */
+  stripe: Partial<Record<StripeMode, Stripe>>;
   registry: ConnectionRegistry;
   logger: Logger;
   /** In-process locks unless given (PostgreSQL's, for several instances). */
   locks?: LockManager;
   refresh: Pick<RefreshOptions, 'marginSeconds' | 'defaultAccessLifetimeSeconds'> & Partial<RefreshOptions>;
   background?: Partial<Omit<BackgroundOptions, 'lock' | 'now'>>;
+  /** Warm access tokens kept in memory (default 10,000; 0 turns the cache off). */
+  cacheEntries?: number;
+  /** `GET /metrics` answers only with `Authorization: Bearer <this>`; without it there is no such route. */
+  metricsToken?: string;
 }
 
 export interface Broker {
   app: express.Express;
   engine: RefreshEngine;
   tokens: TokenStore;
+  cache: AccessCache;
+  metrics: Metrics;
   /** Stops the background loops and closes the registry. */
   close(): Promise<void>;
 }
@@ -65,9 +77,13 @@ export function createBroker(options: BrokerOptions): Broker {
   const { logger, registry } = options;
   const refreshOptions: RefreshOptions = { ...DEFAULT_REFRESH_OPTIONS, ...options.refresh };
   const locks = options.locks ?? new InProcessLocks();
-  const tokens = new TokenStore(options.secrets, registry, options.sealer, !options.oauth.hasClientSecret, logger);
-  const engine = new RefreshEngine(tokens, options.oauth, locks, registry, logger, refreshOptions);
-  const connections = new Connections(tokens, options.oauth, locks, registry, logger, refreshOptions);
+  const metrics = new Metrics();
+  const cache = new AccessCache(options.cacheEntries ?? 10_000);
+  registry.onChange((key) => cache.invalidate(key));
+  const secrets = new SecretStoreClients(options.stripe, metrics);
+  const tokens = new TokenStore(secrets, registry, options.sealer, !options.oauth.hasClientSecret, cache, logger);
+  const engine = new RefreshEngine(tokens, options.oauth, locks, registry, cache, metrics, logger, refreshOptions);
+  const connections = new Connections(tokens, options.oauth, locks, registry, metrics, logger, refreshOptions);
   const background = startBackground(registry, tokens, engine, locks, logger, {
     flushIntervalMs: 1000,
     keepAliveIdleSeconds: 86_400,
@@ -110,6 +126,15 @@ export function createBroker(options: BrokerOptions): Broker {
   });
 
   app.get('/healthz', (_req, res) => void res.json({ ok: true }));
+  if (options.metricsToken) {
+    const expected = Buffer.from(`Bearer ${options.metricsToken}`);
+    app.get('/metrics', async (req, res) => {
+      const given = Buffer.from(req.get('authorization') ?? '');
+      if (given.length !== expected.length || !timingSafeEqual(given, expected)) throw new HttpError('unauthorized', 'GET /metrics needs Authorization: Bearer <METRICS_TOKEN>.');
+      metrics.outboxDepth.set((await registry.outboxConnections()).length);
+      res.type(metrics.registry.contentType).send(await metrics.registry.metrics());
+    });
+  }
   if (options.webhookSecret) app.use(webhookRoutes(options.webhookSecret, connections, registry, logger));
   app.use(apiRoutes({
     signingSecret: options.appSigningSecret,
@@ -130,6 +155,8 @@ export function createBroker(options: BrokerOptions): Broker {
     app,
     engine,
     tokens,
+    cache,
+    metrics,
     close: async () => {
       await background.stop();
       await registry.close();

@@ -14,7 +14,6 @@ import type { ConnectionRegistry } from './registry';
 import { SqliteRegistry } from './sqlite-registry';
 import { TokenSealer } from './token-sealing';
 import { createStripeClient } from './stripe-client';
-import { SecretStoreClients } from './user-secrets';
 
 export interface RunningBackend {
   url: string;
@@ -61,7 +60,9 @@ export async function startBackend(config: Config): Promise<RunningBackend> {
     allowLoopbackRedirects: config.allowLoopbackRedirects,
     sealer: new TokenSealer(config.sealingKeys),
     oauth,
-    secrets: new SecretStoreClients(clients),
+    stripe: clients,
+    metricsToken: config.metricsToken,
+    cacheEntries: config.cacheEntries,
     registry,
     locks,
     logger,

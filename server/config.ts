@@ -38,6 +38,10 @@ export interface Config {
   /** PostgreSQL for several instances; unset means SQLite in DATA_DIR, one instance. */
   databaseUrl?: string;
   dataDir: string;
+  /** Warm access tokens kept in memory. */
+  cacheEntries: number;
+  /** Bearer token for GET /metrics; no metrics route without it. */
+  metricsToken?: string;
   host: string;
   port: number;
   logLevel: string;
@@ -96,6 +100,12 @@ function secretKeys(env: Env): Config['secretKeys'] {
   return keys;
 }
 
+function metricsToken(env: Env): string | undefined {
+  const token = optional(env, 'METRICS_TOKEN');
+  if (token !== undefined && token.length < 16) throw new ConfigError('METRICS_TOKEN must be at least 16 characters');
+  return token;
+}
+
 export function loadConfig(env: Env = process.env): Config {
   const appSigningSecret = required(env, 'STRIPE_APP_SIGNING_SECRET');
   if (!appSigningSecret.startsWith('absec_')) throw new ConfigError('STRIPE_APP_SIGNING_SECRET must be an app signing secret (absec_…)');
@@ -146,6 +156,8 @@ export function loadConfig(env: Env = process.env): Config {
     keepAliveSeconds: integer(env, 'KEEP_ALIVE_SECONDS', 86_400, 0, 365 * 86_400),
     databaseUrl,
     dataDir: optional(env, 'DATA_DIR') ?? '.data',
+    cacheEntries: integer(env, 'ACCESS_CACHE_ENTRIES', 10_000, 0, 10_000_000),
+    metricsToken: metricsToken(env),
     host: optional(env, 'HOST') ?? '127.0.0.1',
     port: integer(env, 'PORT', 8787, 0, 65_535),
     logLevel: optional(env, 'LOG_LEVEL') ?? 'info',

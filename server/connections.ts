@@ -9,6 +9,7 @@ import { tokenPayloads } from '../src/lib/token-layout';
 import { HttpError, notConnected, providerRejected, providerUnavailable } from './http-error';
 import { type LockManager, type LockTimes, withLock } from './locks';
 import type { Logger } from './logger';
+import type { Metrics } from './metrics';
 import { classifyOAuthError, describeOAuthError, OAuthClient } from './oauth-client';
 import { CONNECTED, type ConnectionRegistry, type LossReason } from './registry';
 import { describeError, type Tokens, type TokenStore, UNUSABLE } from './token-store';
@@ -46,6 +47,7 @@ export class Connections {
     private readonly oauth: OAuthClient,
     private readonly locks: LockManager,
     private readonly registry: ConnectionRegistry,
+    private readonly metrics: Metrics,
     private readonly logger: Logger,
     private readonly options: { defaultAccessLifetimeSeconds: number; now: () => number; lock: LockTimes },
   ) {}
@@ -68,7 +70,7 @@ export class Connections {
     return this.locked(connection, async () => {
       let response;
       try {
-        response = await this.oauth.exchangeCode(code, verifier, redirectUri);
+        response = await this.metrics.providerCall('authorization_code', () => this.oauth.exchangeCode(code, verifier, redirectUri));
       } catch (err) {
         const failure = classifyOAuthError(err);
         this.logger.info({ connection: connectionKey(connection), outcome: failure, error: describeOAuthError(err) }, 'exchange');
@@ -95,6 +97,7 @@ export class Connections {
     return this.locked(connection, async () => {
       const [access, refresh] = await Promise.all([this.tokens.readAccess(connection), this.tokens.readRefresh(connection)]);
       if (!access || !refresh || refresh === UNUSABLE) throw notConnected();
+      await this.tokens.changed(connection);
       return this.record(connection, { access, refresh });
     });
   }
@@ -131,7 +134,7 @@ export class Connections {
   private async revoke(connection: ConnectionId, refreshToken: string): Promise<boolean> {
     if (!this.oauth.canRevoke) return false;
     try {
-      await this.oauth.revoke(refreshToken, 'refresh_token');
+      await this.metrics.providerCall('revocation', () => this.oauth.revoke(refreshToken, 'refresh_token'));
       return true;
     } catch (err) {
       this.logger.warn({ connection: connectionKey(connection), error: describeOAuthError(err) }, 'revocation failed');

@@ -11,6 +11,7 @@ export const ERROR_STATUS = {
   invalid_webhook_signature: 400,
   mode_not_configured: 400,
   invalid_signature: 401,
+  unauthorized: 401,
   extension_exchange_disabled: 403,
   not_found: 404,
   not_connected: 404,

@@ -6,8 +6,8 @@
  * connection goes to exactly one instance.
  */
 import { randomUUID } from 'node:crypto';
-import { Pool } from 'pg';
-import type { ConnectionId } from '../src/lib/connection-id';
+import { Client, Pool } from 'pg';
+import { type ConnectionId, connectionKey } from '../src/lib/connection-id';
 import type { StripeMode } from '../src/lib/redirect-uri';
 import { type Lease, type LockManager, LockTimeoutError } from './locks';
 import type { ConnectionRecord, ConnectionRegistry, ConnectionState, DueCriteria, OutboxEntry } from './registry';
@@ -21,7 +21,7 @@ const MIGRATIONS = [
   'CREATE TABLE IF NOT EXISTS broker_webhook_events (id text PRIMARY KEY, received_at bigint NOT NULL)',
   `CREATE TABLE IF NOT EXISTS broker_outbox (
     account_id text NOT NULL, user_id text NOT NULL, mode text NOT NULL,
-    generation integer NOT NULL, write_id text NOT NULL, sealed text NOT NULL,
+    generation bigint NOT NULL, write_id text NOT NULL, sealed text NOT NULL,
     PRIMARY KEY (account_id, user_id, mode))`,
   'CREATE TABLE IF NOT EXISTS broker_locks (key text PRIMARY KEY, owner text NOT NULL, expires_at timestamptz NOT NULL)',
 ];
@@ -32,8 +32,16 @@ const unixNow = () => Math.floor(Date.now() / 1000);
 const num = (v: unknown) => (v === null || v === undefined ? null : Number(v));
 const idOf = (row: { account_id: string; user_id: string; mode: StripeMode }): ConnectionId => ({ accountId: row.account_id, userId: row.user_id, mode: row.mode });
 
+const CHANNEL = 'broker_tokens';
+
 export class PostgresRegistry implements ConnectionRegistry, LockManager {
-  private constructor(private readonly pool: Pool) {}
+  private listener?: Client;
+  private closed = false;
+
+  private constructor(
+    private readonly pool: Pool,
+    private readonly databaseUrl: string,
+  ) {}
 
   static async connect(databaseUrl: string, poolSize = 10): Promise<PostgresRegistry> {
     const pool = new Pool({ connectionString: databaseUrl, max: poolSize });
@@ -51,7 +59,7 @@ export class PostgresRegistry implements ConnectionRegistry, LockManager {
     } finally {
       client.release();
     }
-    return new PostgresRegistry(pool);
+    return new PostgresRegistry(pool, databaseUrl);
   }
 
   async get(c: ConnectionId): Promise<ConnectionRecord | undefined> {
@@ -110,7 +118,7 @@ export class PostgresRegistry implements ConnectionRegistry, LockManager {
 
   async getOutbox(c: ConnectionId): Promise<OutboxEntry | undefined> {
     const { rows } = await this.pool.query(`SELECT generation, write_id, sealed FROM broker_outbox WHERE ${KEY}`, key(c));
-    return rows[0] && { generation: rows[0].generation, writeId: rows[0].write_id, sealed: rows[0].sealed };
+    return rows[0] && { generation: Number(rows[0].generation), writeId: rows[0].write_id, sealed: rows[0].sealed };
   }
 
   async deleteOutbox(c: ConnectionId, generation: number): Promise<void> {
@@ -159,7 +167,41 @@ export class PostgresRegistry implements ConnectionRegistry, LockManager {
     }
   }
 
+  async announceChange(c: ConnectionId): Promise<void> {
+    await this.pool.query('SELECT pg_notify($1, $2)', [CHANNEL, connectionKey(c)]);
+  }
+
+  /** LISTEN on a connection of its own; when it breaks, notices may have been missed: the listener hears "everything", then it reconnects. */
+  onChange(listener: (connectionKey?: string) => void): void {
+    const listen = async () => {
+      if (this.closed) return;
+      const client = new Client({ connectionString: this.databaseUrl });
+      const retry = () => {
+        if (this.listener !== client) return;
+        this.listener = undefined;
+        listener();
+        client.end().catch(() => undefined);
+        setTimeout(() => void listen(), 1000).unref();
+      };
+      this.listener = client;
+      client.on('notification', (message) => listener(message.payload));
+      client.on('error', retry);
+      client.on('end', retry);
+      try {
+        await client.connect();
+        await client.query(`LISTEN ${CHANNEL}`);
+      } catch {
+        retry();
+      }
+    };
+    void listen();
+  }
+
   async close(): Promise<void> {
+    this.closed = true;
+    const listener = this.listener;
+    this.listener = undefined;
+    await listener?.end().catch(() => undefined);
     await this.pool.end();
   }
 }

@@ -10,10 +10,12 @@
  * token), the next `invalid_grant` is recorded as lost after an unknown outcome — never silently.
  */
 import { type ConnectionId, connectionKey } from '../src/lib/connection-id';
-import { AccessPayload, isDue, RefreshPayload, TokenTooLargeError, tokenPayloads } from '../src/lib/token-layout';
+import { AccessPayload, isDue, RefreshPayload, refreshMargin, TokenTooLargeError, tokenPayloads } from '../src/lib/token-layout';
+import type { AccessCache } from './access-cache';
 import { notConnected, providerRejected, providerUnavailable, reconnectRequired, refreshPending } from './http-error';
 import { type LockManager, type LockTimes, withLock } from './locks';
 import type { Logger } from './logger';
+import type { Metrics } from './metrics';
 import { classifyOAuthError, describeOAuthError, OAuthClient } from './oauth-client';
 import { type ConnectionRegistry, type LossReason, updateState } from './registry';
 import { type RetryPolicy, withRetries } from './retry';
@@ -45,6 +47,8 @@ export class RefreshEngine {
     private readonly oauth: OAuthClient,
     private readonly locks: LockManager,
     private readonly registry: ConnectionRegistry,
+    private readonly cache: AccessCache,
+    private readonly metrics: Metrics,
     private readonly logger: Logger,
     private readonly options: RefreshOptions,
   ) {}
@@ -55,9 +59,22 @@ export class RefreshEngine {
 
   /** A usable access token, refreshed first when it is within the refresh margin. */
   async accessToken(connection: ConnectionId): Promise<AccessPayload> {
+    const key = connectionKey(connection);
+    const cached = this.cache.get(key, this.options.now());
+    this.metrics.cache.inc({ result: cached ? 'hit' : 'miss' });
+    if (cached) return cached;
+    const ticket = this.cache.ticket();
     const access = await this.tokens.readAccess(connection);
-    if (access && this.fresh(access, Math.random())) return access;
+    if (access && this.fresh(access, Math.random())) {
+      this.remember(key, access, ticket);
+      return access;
+    }
     return this.waitFor(this.refreshOnce(connection, () => this.refreshIfDue(connection)));
+  }
+
+  /** Served from memory until its refresh margin begins, then read (and refreshed) again. */
+  private remember(key: string, access: AccessPayload, ticket: number): void {
+    this.cache.set(key, access, access.expires_at - refreshMargin(access.expires_at - access.issued_at, this.options.marginSeconds), ticket);
   }
 
   /** Keep-alive: refreshes a connection that is idle or whose refresh token nears expiry, unless someone just did. */
@@ -76,7 +93,11 @@ export class RefreshEngine {
     const key = connectionKey(connection);
     let flight = this.inFlight.get(key);
     if (!flight) {
-      flight = withLock(this.locks, key, this.options.lock, work).finally(() => this.inFlight.delete(key));
+      const waiting = Date.now();
+      flight = withLock(this.locks, key, this.options.lock, () => {
+        this.metrics.lockWaitSeconds.observe((Date.now() - waiting) / 1000);
+        return work();
+      }).finally(() => this.inFlight.delete(key));
       this.inFlight.set(key, flight);
     }
     return flight;
@@ -113,15 +134,18 @@ export class RefreshEngine {
   private async refresh(connection: ConnectionId, refresh: RefreshPayload, mayRecheck: boolean): Promise<AccessPayload> {
     const key = connectionKey(connection);
     const started = Date.now();
-    const log = (outcome: string, extra: object = {}) =>
+    const log = (outcome: string, extra: object = {}) => {
+      this.metrics.refreshes.inc({ outcome });
+      this.metrics.refreshSeconds.observe((Date.now() - started) / 1000);
       this.logger.info({ connection: key, outcome, latencyMs: Date.now() - started, generation: refresh.generation, ...extra }, 'refresh');
+    };
     // The intent is recorded before the token leaves: if this process dies before the answer is
     // committed, the provider may have rotated the token, and a later invalid_grant says so.
     const earlier = await this.registry.get(connection);
     await updateState(this.registry, connection, { outcomeUnknownAt: earlier?.outcomeUnknownAt ?? this.options.now() });
     let response;
     try {
-      response = await withRetries(this.options.providerRetry, () => this.oauth.refresh(refresh.refresh_token!),
+      response = await withRetries(this.options.providerRetry, () => this.metrics.providerCall('refresh_token', () => this.oauth.refresh(refresh.refresh_token!)),
         (err) => classifyOAuthError(err) === 'retryable');
     } catch (err) {
       const failure = classifyOAuthError(err);
@@ -155,6 +179,7 @@ export class RefreshEngine {
       if (err instanceof TokenTooLargeError) log('token_too_large');
       throw err;
     }
+    const ticket = this.cache.ticket();
     await updateState(this.registry, connection, {
       status: 'connected',
       accessExpiresAt: tokens.access.expires_at,
@@ -164,11 +189,13 @@ export class RefreshEngine {
       outcomeUnknownAt: null,
       reason: null,
     });
+    this.remember(key, tokens.access, ticket);
     return tokens.access;
   }
 
   /** The provider will not refresh this grant again: its secrets go, the state and the reason stay for status. */
   private async lose(connection: ConnectionId, reason: LossReason): Promise<never> {
+    if (reason === 'lost_after_unknown_outcome') this.metrics.refreshes.inc({ outcome: reason });
     const level = reason === 'lost_after_unknown_outcome' ? 'error' : 'info';
     this.logger[level]({ connection: connectionKey(connection), outcome: 'reconnect_required', reason }, 'connection lost');
     await this.tokens.remove(connection);

@@ -84,6 +84,11 @@ export interface ConnectionRegistry {
    * of several instances exactly one takes it.
    */
   claimDue(due: DueCriteria, limit: number, claimSeconds: number): Promise<ConnectionId[]>;
+
+  /** Tells the other instances that a connection's tokens changed (their caches drop it). */
+  announceChange(connection: ConnectionId): Promise<void>;
+  /** `listener` hears each connection another instance changed, or nothing when notices may have been missed. */
+  onChange(listener: (connectionKey?: string) => void): void;
   close(): Promise<void>;
 }
 

@@ -132,6 +132,11 @@ export class SqliteRegistry implements ConnectionRegistry {
     })();
   }
 
+  /** One instance per SQLite file: nobody else to tell. */
+  async announceChange(): Promise<void> {}
+
+  onChange(): void {}
+
   async close(): Promise<void> {
     this.db.close();
   }

@@ -25,6 +25,7 @@ import {
   RefreshPayload,
   SECRET_NAMES,
 } from '../src/lib/token-layout';
+import type { AccessCache } from './access-cache';
 import type { Logger } from './logger';
 import type { ConnectionRegistry } from './registry';
 import { TokenSealer, UnsealError } from './token-sealing';
@@ -54,8 +55,15 @@ export class TokenStore {
     private readonly sealer: TokenSealer,
     /** Unsealed refresh payloads come from the extension's own exchange: public clients only. */
     private readonly acceptUnsealed: boolean,
+    private readonly cache: AccessCache,
     private readonly logger: Logger,
   ) {}
+
+  /** Every change of a connection's tokens (also the extension's own writes): this instance's cache and the others' drop it. */
+  async changed(connection: ConnectionId): Promise<void> {
+    this.cache.invalidate(connectionKey(connection));
+    await this.registry.announceChange(connection);
+  }
 
   private decode<T>(connection: ConnectionId, kind: string, text: string, decode: (t: string) => T): T | undefined {
     try {
@@ -127,6 +135,7 @@ export class TokenStore {
     this.encode(connection, tokens);
     const sealed = this.sealer.seal(JSON.stringify(tokens), connection, OUTBOX);
     await this.registry.putOutbox(connection, { generation: tokens.refresh.generation, writeId: randomUUID(), sealed });
+    await this.changed(connection);
     return this.flush(connection);
   }
 
@@ -156,6 +165,7 @@ export class TokenStore {
       await secrets.write(SECRET_NAMES.refresh, refresh, tokens.refresh.expires_at, `${entry.writeId}:refresh`);
       await secrets.write(SECRET_NAMES.access, access, tokens.access.expires_at, `${entry.writeId}:access`);
       await this.registry.deleteOutbox(connection, entry.generation);
+      await this.changed(connection);
       return 'stored';
     } catch (err) {
       if (!isTransientStripeError(err)) throw err;
@@ -166,10 +176,14 @@ export class TokenStore {
 
   /** Both secrets and any outbox entry go. Under the lock. */
   async remove(connection: ConnectionId): Promise<void> {
-    await this.registry.deleteOutbox(connection, Number.MAX_SAFE_INTEGER);
-    const secrets = this.secrets.forConnection(connection);
-    await secrets.remove(SECRET_NAMES.access);
-    await secrets.remove(SECRET_NAMES.refresh);
+    try {
+      await this.registry.deleteOutbox(connection, Number.MAX_SAFE_INTEGER);
+      const secrets = this.secrets.forConnection(connection);
+      await secrets.remove(SECRET_NAMES.access);
+      await secrets.remove(SECRET_NAMES.refresh);
+    } finally {
+      await this.changed(connection);
+    }
   }
 }
 

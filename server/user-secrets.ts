@@ -9,6 +9,7 @@ import Stripe from 'stripe';
 import type { ConnectionId } from '../src/lib/connection-id';
 import type { StripeMode } from '../src/lib/redirect-uri';
 import { HttpError } from './http-error';
+import type { Metrics } from './metrics';
 
 export const isTransientStripeError = (err: unknown) =>
   err instanceof Stripe.errors.StripeAPIError ||
@@ -18,12 +19,15 @@ export const isTransientStripeError = (err: unknown) =>
 const isMissing = (err: unknown) => err instanceof Stripe.errors.StripeInvalidRequestError && err.statusCode === 404;
 
 export class SecretStoreClients {
-  constructor(private readonly clients: Partial<Record<StripeMode, Stripe>>) {}
+  constructor(
+    private readonly clients: Partial<Record<StripeMode, Stripe>>,
+    private readonly metrics: Metrics,
+  ) {}
 
   forConnection(connection: ConnectionId): UserSecrets {
     const stripe = this.clients[connection.mode];
     if (!stripe) throw new HttpError('mode_not_configured', `This backend has no Stripe key for ${connection.mode} mode.`);
-    return new UserSecrets(stripe, connection);
+    return new UserSecrets(stripe, connection, this.metrics);
   }
 }
 
@@ -34,35 +38,42 @@ export class UserSecrets {
   constructor(
     private readonly stripe: Stripe,
     connection: ConnectionId,
+    private readonly metrics: Metrics,
   ) {
     this.scope = { type: 'user', user: connection.userId };
     this.options = { stripeAccount: connection.accountId };
   }
 
   /** The payload, or undefined when the secret does not exist (or has expired). */
-  async read(name: string): Promise<string | undefined> {
-    try {
-      const secret = await this.stripe.apps.secrets.find({ name, scope: this.scope, expand: ['payload'] }, this.options);
-      return secret.payload ?? undefined;
-    } catch (err) {
-      if (isMissing(err)) return undefined;
-      throw err;
-    }
+  read(name: string): Promise<string | undefined> {
+    return this.metrics.secretStoreCall('find', async () => {
+      try {
+        const secret = await this.stripe.apps.secrets.find({ name, scope: this.scope, expand: ['payload'] }, this.options);
+        return secret.payload ?? undefined;
+      } catch (err) {
+        if (isMissing(err)) return undefined;
+        throw err;
+      }
+    });
   }
 
-  async write(name: string, payload: string, expiresAt: number | null, idempotencyKey: string): Promise<void> {
-    await this.stripe.apps.secrets.create(
-      { name, payload, scope: this.scope, ...(expiresAt !== null && { expires_at: expiresAt }) },
-      { ...this.options, idempotencyKey },
-    );
+  write(name: string, payload: string, expiresAt: number | null, idempotencyKey: string): Promise<void> {
+    return this.metrics.secretStoreCall('create', async () => {
+      await this.stripe.apps.secrets.create(
+        { name, payload, scope: this.scope, ...(expiresAt !== null && { expires_at: expiresAt }) },
+        { ...this.options, idempotencyKey },
+      );
+    });
   }
 
   /** Deletes the secret; one that is already gone is fine. */
-  async remove(name: string): Promise<void> {
-    try {
-      await this.stripe.apps.secrets.deleteWhere({ name, scope: this.scope }, this.options);
-    } catch (err) {
-      if (!isMissing(err)) throw err;
-    }
+  remove(name: string): Promise<void> {
+    return this.metrics.secretStoreCall('delete', async () => {
+      try {
+        await this.stripe.apps.secrets.deleteWhere({ name, scope: this.scope }, this.options);
+      } catch (err) {
+        if (!isMissing(err)) throw err;
+      }
+    });
   }
 }

@@ -22,7 +22,6 @@ import type { ConnectionRegistry } from '../../server/registry';
 import { SqliteRegistry } from '../../server/sqlite-registry';
 import { parseSealingKeys, TokenSealer } from '../../server/token-sealing';
 import { createStripeClient } from '../../server/stripe-client';
-import { SecretStoreClients } from '../../server/user-secrets';
 import { startTestProvider, TestProvider } from './dev-provider';
 import { authorizeInProvider } from './user-agent';
 
@@ -108,7 +107,7 @@ export async function startBroker(
     allowLoopbackRedirects: true,
     sealer: new TokenSealer([SEALING_KEY]),
     oauth,
-    secrets: new SecretStoreClients(clients),
+    stripe: clients,
     logger: createLogger('info', logSink),
     ...overrides,
     registry,

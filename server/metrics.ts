@@ -1,0 +1,39 @@
+/**
+ * Prometheus metrics (`GET /metrics`, guarded by METRICS_TOKEN): refreshes by outcome and
+ * their latency, the access-token cache, Secret Store and provider calls and errors, lock
+ * waits, and the outbox depth. Labels carry outcomes and operations only, never a connection
+ * or a token.
+ */
+import { Counter, Gauge, Histogram, Registry } from 'prom-client';
+
+export class Metrics {
+  readonly registry = new Registry();
+  readonly refreshes = new Counter({ name: 'broker_refreshes_total', help: 'Refreshes by outcome (refreshed, invalid_grant, lost_after_unknown_outcome, retryable, unknown_outcome, rejected, …).', labelNames: ['outcome'], registers: [this.registry] });
+  readonly refreshSeconds = new Histogram({ name: 'broker_refresh_duration_seconds', help: 'Provider refresh latency, retries included.', buckets: [0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30], registers: [this.registry] });
+  readonly cache = new Counter({ name: 'broker_access_cache_total', help: 'Access-token cache lookups by result (hit, miss).', labelNames: ['result'], registers: [this.registry] });
+  readonly secretStore = new Counter({ name: 'broker_secret_store_requests_total', help: 'Secret Store requests by operation and result (ok, error).', labelNames: ['operation', 'result'], registers: [this.registry] });
+  readonly provider = new Counter({ name: 'broker_provider_requests_total', help: 'Provider requests by grant and result (ok, error).', labelNames: ['grant', 'result'], registers: [this.registry] });
+  readonly lockWaitSeconds = new Histogram({ name: 'broker_lock_wait_seconds', help: 'Time spent waiting for a connection lock.', buckets: [0.001, 0.01, 0.05, 0.1, 0.5, 1, 5, 30], registers: [this.registry] });
+  readonly outboxDepth = new Gauge({ name: 'broker_outbox_depth', help: 'Token sets committed but not yet taken by the Secret Store.', registers: [this.registry] });
+
+  /** Counts one provider call of `grant` around `call`. */
+  providerCall<T>(grant: string, call: () => Promise<T>): Promise<T> {
+    return counted(this.provider, { grant }, call);
+  }
+
+  /** Counts one Secret Store call of `operation` around `call`. */
+  secretStoreCall<T>(operation: string, call: () => Promise<T>): Promise<T> {
+    return counted(this.secretStore, { operation }, call);
+  }
+}
+
+async function counted<T>(counter: Counter, labels: Record<string, string>, call: () => Promise<T>): Promise<T> {
+  try {
+    const result = await call();
+    counter.inc({ ...labels, result: 'ok' });
+    return result;
+  } catch (err) {
+    counter.inc({ ...labels, result: 'error' });
+    throw err;
+  }
+}

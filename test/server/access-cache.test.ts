@@ -1,0 +1,165 @@
+/**
+ * The warm path: fresh access tokens served from memory with no Secret Store request, and
+ * never after a change — disconnect, deauthorization, refresh — on this instance or, through
+ * PostgreSQL LISTEN/NOTIFY, on another. Counted at the emulator, through the real parts.
+ */
+import Stripe from 'stripe';
+import type { ConnectionId } from '../../src/lib/connection-id';
+import { PostgresRegistry } from '../../server/postgres-registry';
+import {
+  alice,
+  call,
+  connect,
+  expectNoSecretsLogged,
+  startBroker,
+  startStack,
+  Stack,
+  TestBroker,
+  User,
+  WEBHOOK_SECRET,
+} from '../support/broker';
+import { startPostgres } from '../support/fleet';
+
+let stack: Stack;
+let broker: TestBroker;
+let users = 0;
+const newUser = (extra: Partial<User> = {}): User => ({ ...alice, user_id: `usr_cache${++users}`, ...extra });
+const findRequests = () => stack.emulator.requests['GET /v1/apps/secrets/find'] ?? 0;
+
+beforeAll(async () => {
+  stack = await startStack();
+  broker = await startBroker(stack, { metricsToken: 'metrics-token-for-the-suite' });
+});
+afterAll(async () => {
+  await broker.stop();
+  await stack.close();
+  expectNoSecretsLogged();
+});
+
+test('a warm /api/token makes no Secret Store request', async () => {
+  const user = newUser();
+  await connect(stack, broker, user);
+  const first = await call(broker, '/api/token', user);
+  const before = findRequests();
+  for (let i = 0; i < 20; i++) expect((await call(broker, '/api/token', user)).body.access_token).toBe(first.body.access_token);
+  expect(findRequests()).toBe(before);
+});
+
+test('a disconnect stops the cached token at once', async () => {
+  const user = newUser();
+  await connect(stack, broker, user);
+  await call(broker, '/api/token', user);
+  expect((await call(broker, '/api/oauth/disconnect', user)).status).toBe(200);
+  expect((await call(broker, '/api/token', user)).body.error!.code).toBe('not_connected');
+});
+
+test('an uninstall (deauthorization) stops the cached token at once', async () => {
+  const user = newUser({ account_id: 'acct_cacheuninstall' });
+  await connect(stack, broker, user);
+  await call(broker, '/api/token', user);
+  const payload = JSON.stringify({ id: 'evt_cache_deauth', object: 'event', type: 'account.application.deauthorized', account: user.account_id, livemode: false, data: { object: {} } });
+  const res = await fetch(`${broker.url}/webhooks/stripe`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json', 'stripe-signature': Stripe.webhooks.generateTestHeaderString({ payload, secret: WEBHOOK_SECRET }) },
+    body: payload,
+  });
+  expect(res.status).toBe(200);
+  expect((await call(broker, '/api/token', user)).body.error!.code).toBe('not_connected');
+});
+
+test('a cached token is not served into its refresh margin: the refreshed one is', async () => {
+  const user = newUser();
+  await connect(stack, broker, user);
+  const warm = await call(broker, '/api/token', user);
+  stack.clock.offset += 45; // 60 s tokens: the margin is the last 30 s
+  try {
+    const refreshed = await call(broker, '/api/token', user);
+    expect(refreshed.body.access_token).not.toBe(warm.body.access_token);
+    const before = findRequests();
+    expect((await call(broker, '/api/token', user)).body.access_token).toBe(refreshed.body.access_token);
+    expect(findRequests()).toBe(before);
+  } finally {
+    stack.clock.offset = 0;
+  }
+});
+
+test('the cache is bounded: the least recently used entry goes', async () => {
+  const small = await startBroker(stack, { cacheEntries: 2 });
+  try {
+    const three = [newUser(), newUser(), newUser()];
+    for (const user of three) {
+      await connect(stack, small, user);
+      await call(small, '/api/token', user);
+    }
+    expect(small.cache.size).toBe(2);
+    const before = findRequests();
+    await call(small, '/api/token', three[0]); // evicted: read again
+    expect(findRequests()).toBe(before + 1);
+  } finally {
+    await small.stop();
+  }
+});
+
+test('GET /metrics needs the bearer token and counts cache hits, refreshes and Secret Store calls', async () => {
+  expect((await fetch(`${broker.url}/metrics`)).status).toBe(401);
+  expect((await fetch(`${broker.url}/metrics`, { headers: { authorization: 'Bearer wrong' } })).status).toBe(401);
+  const res = await fetch(`${broker.url}/metrics`, { headers: { authorization: 'Bearer metrics-token-for-the-suite' } });
+  expect(res.status).toBe(200);
+  const text = await res.text();
+  expect(text).toMatch(/broker_access_cache_total\{result="hit"\} [1-9]/);
+  expect(text).toMatch(/broker_refreshes_total\{outcome="refreshed"\} [1-9]/);
+  expect(text).toMatch(/broker_secret_store_requests_total\{operation="find",result="ok"\} [1-9]/);
+  expect(text).toMatch(/broker_provider_requests_total\{grant="authorization_code",result="ok"\} [1-9]/);
+  expect(text).toMatch(/broker_outbox_depth 0/);
+  expect(text).toMatch(/broker_lock_wait_seconds_count [1-9]/);
+});
+
+describe('across instances on PostgreSQL', () => {
+  let postgres: Awaited<ReturnType<typeof startPostgres>>;
+  let a: TestBroker;
+  let b: TestBroker;
+  beforeAll(async () => {
+    postgres = await startPostgres();
+    const start = async () => {
+      const registry = await PostgresRegistry.connect(postgres.url);
+      return startBroker(stack, { registry, locks: registry });
+    };
+    [a, b] = [await start(), await start()];
+  });
+  afterAll(async () => {
+    await a?.stop();
+    await b?.stop();
+    await postgres?.stop();
+  });
+
+  /** Waits (bounded) until `b` answers differently from `warm`: the notice travels asynchronously. */
+  async function untilChanged(user: User, warm: string): Promise<{ status: number; token?: string; code?: string }> {
+    for (let i = 0; ; i++) {
+      const answer = await call(b, '/api/token', user);
+      const now = { status: answer.status, token: answer.body.access_token as string | undefined, code: answer.body.error?.code };
+      if (now.token !== warm || i >= 100) return now;
+      await new Promise((resolve) => setTimeout(resolve, 20));
+    }
+  }
+
+  test('a disconnect on one instance stops the others serving the cached token', async () => {
+    const user = newUser();
+    await connect(stack, a, user);
+    const warm = (await call(b, '/api/token', user)).body.access_token as string;
+    const id: ConnectionId = { accountId: user.account_id, userId: user.user_id, mode: 'test' };
+    expect(b.cache.get(`test/${id.accountId}/${id.userId}`, stack.now())).toBeDefined();
+    expect((await call(a, '/api/oauth/disconnect', user)).status).toBe(200);
+    expect(await untilChanged(user, warm)).toMatchObject({ status: 404, code: 'not_connected' });
+  });
+
+  test('a refresh on one instance replaces the token the others serve', async () => {
+    const user = newUser();
+    await connect(stack, a, user);
+    const warm = (await call(b, '/api/token', user)).body.access_token as string;
+    // Another instance refreshes (its own single-flight, the shared lock): keep-alive does this, for one.
+    await a.engine.keepAlive({ accountId: user.account_id, userId: user.user_id, mode: 'test' }, () => true);
+    const after = await untilChanged(user, warm);
+    expect(after.status).toBe(200);
+    expect(after.token).not.toBe(warm);
+  });
+});
