@@ -1,6 +1,13 @@
 import uiExtensionConfig from '@stripe/ui-extension-tools/eslint.config.ui-extension.mjs';
+import globals from 'globals';
 
 export default [
   { ignores: ['node_modules/', '.build/', '.data/', 'dist/', 'coverage/', 'jest.config.js'] },
   ...uiExtensionConfig,
+  // The production launcher is plain CommonJS for Node, so that it runs without a compiler.
+  {
+    files: ['server/**/*.js'],
+    languageOptions: { sourceType: 'commonjs', globals: globals.node },
+    rules: { '@typescript-eslint/no-require-imports': 'off' },
+  },
 ];

@@ -82,10 +82,10 @@ test.each([
 });
 
 describe('npm run backend', () => {
-  const script = 'server/main.ts';
+  const script = 'server/production.js';
 
   test.each(['OAUTH_CLIENT_ID', 'TOKEN_SEALING_KEYS'])('stops at start-up with one line naming a missing %s', (name) => {
-    const result = spawnSync(process.execPath, ['--import', 'tsx', path.join(ROOT, script)], {
+    const result = spawnSync(process.execPath, [path.join(ROOT, script)], {
       cwd: ROOT,
       env: { PATH: process.env.PATH, ...base, [name]: '' },
       encoding: 'utf8',

@@ -27,7 +27,8 @@ export function backendEnv(stack: Stack, extra: Record<string, string>): Record<
   };
 }
 
-export const startBackendProcess = (env: Record<string, string>): Promise<RunningCommand> => startCommand('server/main.ts', [], env);
+/** `npm run backend`: the compiled backend (server/production.js builds it when needed). */
+export const startBackendProcess = (env: Record<string, string>): Promise<RunningCommand> => startCommand('server/production.js', [], env);
 
 /** The leak check for child processes: nothing they printed contains a token, code or secret the suite saw. */
 export function expectNoSecretsPrinted(outputs: string[]): void {
