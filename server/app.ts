@@ -95,6 +95,8 @@ export function createBroker(options: BrokerOptions): Broker {
 
   const app = express();
   app.disable('x-powered-by');
+  // Answers are never cached (no-store), so hashing each one for an ETag is wasted work.
+  app.set('etag', false);
   app.set('trust proxy', false);
 
   // One line per request: method, path, status, latency and, for signed routes, the connection.

@@ -36,6 +36,8 @@ if (process.argv.includes('--build') || stale()) {
     format: 'cjs',
     target: 'node20',
     packages: 'external',
+    // The server's own settings: the root tsconfig extends the UI tools, a dev dependency.
+    tsconfig: path.join(root, 'server', 'tsconfig.json'),
     logLevel: 'warning',
   });
   fs.renameSync(temporary, out);

@@ -10,7 +10,7 @@
  * token), the next `invalid_grant` is recorded as lost after an unknown outcome — never silently.
  */
 import { type ConnectionId, connectionKey } from '../src/lib/connection-id';
-import { AccessPayload, isDue, RefreshPayload, refreshMargin, TokenTooLargeError, tokenPayloads } from '../src/lib/token-layout';
+import { AccessPayload, dueAt, isDue, RefreshPayload, TokenTooLargeError, tokenPayloads } from '../src/lib/token-layout';
 import type { AccessCache } from './access-cache';
 import { notConnected, providerRejected, providerUnavailable, reconnectRequired, refreshPending } from './http-error';
 import { type LockManager, type LockTimes, withLock } from './locks';
@@ -65,16 +65,17 @@ export class RefreshEngine {
     if (cached) return cached;
     const ticket = this.cache.ticket();
     const access = await this.tokens.readAccess(connection);
-    if (access && this.fresh(access, Math.random())) {
-      this.remember(key, access, ticket);
+    const jitter = Math.random();
+    if (access && this.fresh(access, jitter)) {
+      this.remember(key, access, ticket, jitter);
       return access;
     }
     return this.waitFor(this.refreshOnce(connection, () => this.refreshIfDue(connection)));
   }
 
-  /** Served from memory until its refresh margin begins, then read (and refreshed) again. */
-  private remember(key: string, access: AccessPayload, ticket: number): void {
-    this.cache.set(key, access, access.expires_at - refreshMargin(access.expires_at - access.issued_at, this.options.marginSeconds), ticket);
+  /** Served from memory until its (jittered) refresh margin begins, then read (and refreshed) again. */
+  private remember(key: string, access: AccessPayload, ticket: number, jitter = 0): void {
+    this.cache.set(key, access, dueAt(access, this.options.marginSeconds, jitter), ticket);
   }
 
   /** Keep-alive: refreshes a connection that is idle or whose refresh token nears expiry, unless someone just did. */

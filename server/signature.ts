@@ -7,6 +7,7 @@
  * that user, on that account, in that mode, on that route, with those parameters.
  */
 import type { NextFunction, Request, Response } from 'express';
+import { createHash } from 'node:crypto';
 import Stripe from 'stripe';
 import { signatureClaims, type SignatureClaims } from '../src/lib/signed-request';
 import type { ConnectionId } from '../src/lib/connection-id';
@@ -23,6 +24,8 @@ const ACCOUNT_ID = /^acct_[A-Za-z0-9]{1,255}$/;
 const TIMESTAMP = /(?:^|,)t=(\d{1,12})(?:,|$)/;
 
 export type SignedOrder = 'claims_first' | 'ids_first';
+
+const sha256Hex = (text: string) => createHash('sha256').update(text).digest('hex');
 
 /** The two strings a signature may be over, documented order first. */
 export function signedStrings(ids: { user_id: string; account_id: string }, claims: SignatureClaims): Array<[SignedOrder, string]> {
@@ -53,7 +56,7 @@ export function verifySignedRequest(signingSecret: string, logger: Logger) {
     const timestamp = Number(TIMESTAMP.exec(header)?.[1]);
     if (timestamp > Date.now() / 1000 + MAX_FUTURE_SECONDS) throw invalidSignature('The Stripe-Signature timestamp is in the future.');
 
-    const claims = await signatureClaims(mode, req.baseUrl + req.path, params);
+    const claims = await signatureClaims(mode, req.baseUrl + req.path, params, sha256Hex);
     const order = signedStrings({ user_id, account_id }, claims).find(([, payload]) => {
       try {
         return Stripe.webhooks.signature!.verifyHeader(payload, header, signingSecret, MAX_AGE_SECONDS);

@@ -6,6 +6,8 @@
  *   BACKEND_URL     the broker backend's origin, e.g. https://broker.example.com (required)
  *   AUTHORIZE_URL, TOKEN_URL, PROFILE_URL, SCOPES, EXCHANGE_MODE ("backend" | "extension"),
  *   AUTHORIZE_PARAMS (an object), DEFAULT_ACCESS_TOKEN_LIFETIME_SECONDS — override the preset.
+ *   OAUTH_RETURN_URL — only for the offline console (its own return URL on loopback); in the
+ *                   Dashboard the return URL is always the Dashboard's own for the app and mode.
  *
  * Problems are collected, not thrown, so the view can show all of them in one Banner.
  */
@@ -18,6 +20,8 @@ export interface AppConfig extends Required<Omit<ProviderPreset, 'tokenUrl' | 'p
   backendUrl: string;
   tokenUrl?: string;
   profileUrl?: string;
+  /** The offline console's return URL; undefined in the Dashboard. */
+  oauthReturnUrl?: string;
   profileMethod: 'GET' | 'POST';
   defaultAccessLifetimeSeconds: number;
 }
@@ -73,6 +77,10 @@ export function readAppConfig(constants: unknown): ConfigResult {
     problems.push('DEFAULT_ACCESS_TOKEN_LIFETIME_SECONDS must be a whole number of seconds, at least 60.');
   }
   const profileUrl = url('PROFILE_URL', preset.profileUrl);
+  const oauthReturnUrl = text('OAUTH_RETURN_URL');
+  if (oauthReturnUrl !== undefined && !(URL.canParse(oauthReturnUrl) && isLoopbackUrl(new URL(oauthReturnUrl)))) {
+    problems.push('OAUTH_RETURN_URL is for the offline console only and must be a loopback URL.');
+  }
 
   if (problems.length > 0) return { ok: false, problems };
   return {
@@ -85,6 +93,7 @@ export function readAppConfig(constants: unknown): ConfigResult {
       authorizeUrl: authorizeUrl!,
       tokenUrl,
       profileUrl,
+      oauthReturnUrl,
       profileMethod: preset.profileMethod ?? 'GET',
       scopes: text('SCOPES') ?? preset.scopes,
       authorizeParams: { ...preset.authorizeParams, ...(extraParams as Record<string, string>) },

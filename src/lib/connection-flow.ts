@@ -50,7 +50,8 @@ const unixNow = () => Math.floor(Date.now() / 1000);
  */
 const handledCodes = new Set<string>();
 
-export const redirectUri = (ctx: FlowContext) => dashboardRedirectUri(ctx.appId, ctx.caller.mode);
+/** The Dashboard's return URL for the app and mode (the offline console sets its own, app-config.ts). */
+export const redirectUri = (ctx: FlowContext) => ctx.config.oauthReturnUrl ?? dashboardRedirectUri(ctx.appId, ctx.caller.mode);
 
 function randomNonce(): string {
   const bytes = crypto.getRandomValues(new Uint8Array(16));

@@ -23,8 +23,11 @@ export function canonicalParams(params: Record<string, unknown>): string {
 
 const hex = (bytes: ArrayBuffer) => Array.from(new Uint8Array(bytes), (b) => b.toString(16).padStart(2, '0')).join('');
 
-/** WebCrypto, so the same code runs in the Dashboard's sandbox and in Node. */
-export async function signatureClaims(mode: StripeMode, action: string, params: Record<string, unknown>): Promise<SignatureClaims> {
-  const digest = await crypto.subtle.digest('SHA-256', new TextEncoder().encode(canonicalParams(params)));
-  return { mode, action, params_sha256: hex(digest) };
+/** Hex SHA-256 of a text: the Dashboard's sandbox has WebCrypto only; the backend passes Node's (synchronous, off the thread pool). */
+export type Sha256Hex = (text: string) => string | Promise<string>;
+
+const webCryptoSha256: Sha256Hex = async (text) => hex(await crypto.subtle.digest('SHA-256', new TextEncoder().encode(text)));
+
+export async function signatureClaims(mode: StripeMode, action: string, params: Record<string, unknown>, sha256: Sha256Hex = webCryptoSha256): Promise<SignatureClaims> {
+  return { mode, action, params_sha256: await sha256(canonicalParams(params)) };
 }

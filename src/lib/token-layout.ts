@@ -128,10 +128,14 @@ export function refreshMargin(lifetime: number, configuredMargin: number): numbe
   return Math.min(configuredMargin, Math.max(0, lifetime) / 2);
 }
 
-/** True when the access token is within its refresh margin (or past expiry). `jitter` in [0, 1) shortens the margin by up to 20 %. */
+/** When the access token enters its refresh margin. `jitter` in [0, 1) shortens the margin by up to 20 %. */
+export function dueAt(access: Pick<AccessPayload, 'issued_at' | 'expires_at'>, configuredMargin: number, jitter = 0): number {
+  return access.expires_at - refreshMargin(access.expires_at - access.issued_at, configuredMargin) * (1 - 0.2 * jitter);
+}
+
+/** True when the access token is within its refresh margin (or past expiry). */
 export function isDue(access: Pick<AccessPayload, 'issued_at' | 'expires_at'>, now: number, configuredMargin: number, jitter = 0): boolean {
-  const margin = refreshMargin(access.expires_at - access.issued_at, configuredMargin) * (1 - 0.2 * jitter);
-  return now >= access.expires_at - margin;
+  return now >= dueAt(access, configuredMargin, jitter);
 }
 
 /** The fields of a token endpoint response that the layout keeps. */

@@ -1,66 +1,192 @@
 /**
- * `npm run bench`: the broker's hot paths on this machine, against the real parts (emulator,
- * dev provider, backend over loopback HTTP). Prints a Markdown table for the README.
- * Timing goals live here, never in tests.
+ * `npm run bench`: the broker as users run it. The load generator (this process), the backend
+ * (`npm run backend`: compiled, a process of its own), the Secret Store emulator and the dev
+ * provider each run in their own process, on loopback. Warm `/api/token` is compared side by
+ * side with a direct `secrets.find` on the same emulator; Secret Store requests are counted at
+ * the emulator; refreshes at the provider. Timing goals live here, never in tests.
  */
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import http from 'node:http';
+import os from 'node:os';
+import path from 'node:path';
 import { performance } from 'node:perf_hooks';
-import { call, connect, refreshCount, startBroker, startStack, User } from '../support/broker';
+import { SECRET_NAMES } from '../../src/lib/token-layout';
+import { createStripeClient } from '../../server/stripe-client';
+import { alice, ApiAnswer, call, connect, KEYS, refreshCount, sign, User } from '../support/broker';
+import { RunningCommand, startCommand } from '../support/commands';
+import { startTestProvider, TestProvider } from '../support/dev-provider';
+import { backendEnv, DASHBOARD_REDIRECT, startBackendProcess, startPostgres } from '../support/fleet';
 
+const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 const percentile = (sorted: number[], p: number) => sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))];
+const median = (values: number[]) => [...values].sort((a, b) => a - b)[Math.floor(values.length / 2)];
+const rssMb = (pid: number) => Number(/VmRSS:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'))![1]) / 1024;
+/** The access tokens live 20 s, so a refresh is due 10 s after it was issued. */
+const ACCESS_TTL = 20;
 
-async function timed(n: number, concurrency: number, run: (i: number) => Promise<void>) {
+interface Run {
+  n: number;
+  perSecond: number;
+  p50: number;
+  p99: number;
+}
+
+async function timed(n: number, concurrency: number, run: () => Promise<void>): Promise<Run> {
   const latencies: number[] = [];
-  let next = 0;
-  const started = performance.now();
-  await Promise.all(
-    Array.from({ length: concurrency }, async () => {
-      while (next < n) {
-        const i = next++;
-        const t = performance.now();
-        await run(i);
-        latencies.push(performance.now() - t);
-      }
-    }),
-  );
-  const seconds = (performance.now() - started) / 1000;
+  let started = 0;
+  const begin = performance.now();
+  await Promise.all(Array.from({ length: concurrency }, async () => {
+    while (started++ < n) {
+      const t = performance.now();
+      await run();
+      latencies.push(performance.now() - t);
+    }
+  }));
+  const seconds = (performance.now() - begin) / 1000;
   latencies.sort((a, b) => a - b);
-  return { n, perSecond: n / seconds, p50: percentile(latencies, 50), p95: percentile(latencies, 95), p99: percentile(latencies, 99) };
+  return { n, perSecond: n / seconds, p50: percentile(latencies, 50), p99: percentile(latencies, 99) };
+}
+
+/** A lean keep-alive HTTP client, the same for both sides, so the comparison measures the servers. */
+const agent = new http.Agent({ keepAlive: true, maxSockets: 64 });
+function request(url: string, init: { method: 'GET' | 'POST'; headers: Record<string, string>; body?: string }): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const req = http.request(url, { method: init.method, headers: init.headers, agent }, (res) => {
+      res.resume();
+      res.on('end', () => resolve(res.statusCode!));
+    });
+    req.on('error', reject);
+    req.end(init.body);
+  });
+}
+
+async function emulatorRequests(url: string): Promise<number> {
+  const { requests } = (await (await fetch(`${url}/_emulator/stats`)).json()) as { requests: Record<string, number> };
+  return Object.values(requests).reduce((a, b) => a + b, 0);
 }
 
 async function main() {
-  const stack = await startStack(['--access-ttl', '3600']);
-  const broker = await startBroker(stack);
-  const rows: string[] = [];
-  const row = (name: string, r: Awaited<ReturnType<typeof timed>>, note = '') =>
-    rows.push(`| ${name} | ${r.n} | ${r.perSecond.toFixed(0)} | ${r.p50.toFixed(1)} | ${r.p95.toFixed(1)} | ${r.p99.toFixed(1)} | ${note} |`);
-  const ok = (answer: { status: number }) => {
-    if (answer.status !== 200) throw new Error(`unexpected ${answer.status}`);
+  const dataDir = mkdtempSync(path.join(os.tmpdir(), 'broker-bench-'));
+  const started: Array<{ stop: () => Promise<unknown> }> = [];
+  const emulator: RunningCommand = await startCommand('server/local/secret-store-cli.ts', ['--port', '0']);
+  started.push(emulator);
+  const provider: TestProvider = await startTestProvider(['--access-ttl', String(ACCESS_TTL)]);
+  started.push(provider);
+  const parts = { emulatorUrl: emulator.url, provider };
+  const backend = await startBackendProcess(backendEnv(parts, { DATA_DIR: path.join(dataDir, 'one'), LOG_LEVEL: 'warn' }));
+  started.push(backend);
+  const lines: string[] = [];
+  const say = (line: string) => {
+    lines.push(line);
+    console.log(line);
+  };
+  let users = 0;
+  const newUser = (): User => ({ ...alice, user_id: `usr_bench${++users}` });
+  const ok = (answer: ApiAnswer) => {
+    if (answer.status !== 200) throw new Error(`unexpected ${answer.status} ${answer.body.error?.code}`);
   };
 
   try {
-    const users: User[] = Array.from({ length: 50 }, (_, i) => ({ user_id: `usr_bench${i}`, account_id: 'acct_bench', mode: 'test' }));
-    const exchange = await timed(users.length, 5, async (i) => ok(await connect(stack, broker, users[i])));
-    row('connect (provider login + consent + exchange + 2 secret writes)', exchange);
+    say(`machine: ${os.cpus().length} × ${os.cpus()[0].model.trim()}, ${(os.totalmem() / 2 ** 30).toFixed(0)} GiB, Node ${process.version}`);
+    const idleRss = rssMb(backend.pid);
 
-    row('`/api/token`, fresh token, 1 client', await timed(2000, 1, async (i) => ok(await call(broker, '/api/token', users[i % users.length]))));
-    row('`/api/token`, fresh token, 20 concurrent clients', await timed(4000, 20, async (i) => ok(await call(broker, '/api/token', users[i % users.length]))));
+    // Warm /api/token against a direct secrets.find of the same secret on the same emulator.
+    const user = newUser();
+    ok(await connect(parts, backend, user, { redirectUri: DASHBOARD_REDIRECT }));
+    const tokenRequest = {
+      method: 'POST' as const,
+      headers: { 'content-type': 'application/json', 'stripe-signature': await sign(user, '/api/token') },
+      body: JSON.stringify(user),
+    };
+    const expect200 = (status: number) => {
+      if (status !== 200) throw new Error(`unexpected ${status}`);
+    };
+    const warm = async () => expect200(await request(`${backend.url}/api/token`, tokenRequest));
+    const stripe = createStripeClient(KEYS.test, { apiBase: emulator.url, maxNetworkRetries: 0, stripeAccount: user.account_id });
+    const sdk = async () => {
+      await stripe.apps.secrets.find({ name: SECRET_NAMES.access, scope: { type: 'user', user: user.user_id }, expand: ['payload'] });
+    };
+    const findQuery = new URLSearchParams({ name: SECRET_NAMES.access, 'scope[type]': 'user', 'scope[user]': user.user_id, 'expand[0]': 'payload' });
+    const findRequest = { method: 'GET' as const, headers: { authorization: `Bearer ${KEYS.test}`, 'stripe-account': user.account_id } };
+    const raw = async () => expect200(await request(`${emulator.url}/v1/apps/secrets/find?${findQuery}`, findRequest));
+    for (let i = 0; i < 300; i++) {
+      await warm();
+      await sdk();
+      await raw();
+    }
+    const table = ['| path | concurrency | requests | per second | p50 ms | p99 ms |', '|---|---|---|---|---|---|'];
+    const paths = [
+      ['direct `stripe.apps.secrets.find` (stripe-node)', sdk],
+      ['direct `GET /v1/apps/secrets/find` (raw HTTP)', raw],
+      ['warm `POST /api/token` (raw HTTP)', warm],
+    ] as const;
+    const p50s: Record<number, number[]> = {};
+    let loadRss = 0;
+    for (const concurrency of [1, 20]) {
+      const n = concurrency === 1 ? 1500 : 6000;
+      const runs: Run[][] = paths.map(() => []);
+      // Three rounds, the paths taking turns, so a slow moment of the machine hits all of them.
+      for (let round = 0; round < 3; round++) {
+        for (const [i, [, run]] of paths.entries()) runs[i].push(await timed(n, concurrency, run));
+        loadRss = Math.max(loadRss, rssMb(backend.pid));
+      }
+      p50s[concurrency] = runs.map((r) => median(r.map((x) => x.p50)));
+      for (const [i, [label]] of paths.entries()) {
+        const r = runs[i];
+        table.push(`| ${label} | ${concurrency} | ${n} × 3 | ${median(r.map((x) => x.perSecond)).toFixed(0)} | ${median(r.map((x) => x.p50)).toFixed(2)} | ${median(r.map((x) => x.p99)).toFixed(2)} |`);
+      }
+    }
+    for (const row of table) say(row);
+    const ratio = (c: number, base: number) => (p50s[c][2] / p50s[c][base]).toFixed(2);
+    say(`warm /api/token p50 ratio vs direct secrets.find: ${ratio(1, 0)} (c=1), ${ratio(20, 0)} (c=20)`);
+    say(`warm /api/token p50 ratio vs the same find over raw HTTP: ${ratio(1, 1)} (c=1), ${ratio(20, 1)} (c=20)`);
 
-    stack.clock.offset += 4000;
-    const before = await refreshCount(stack);
-    row('`/api/token` that refreshes (50 expired connections, 5 at a time)', await timed(users.length, 5, async (i) => ok(await call(broker, '/api/token', users[i]))),
-      `${(await refreshCount(stack)) - before} refreshes at the provider`);
+    const before = await emulatorRequests(emulator.url);
+    for (let i = 0; i < 1000; i++) await warm();
+    say(`Secret Store requests per warm /api/token: ${((await emulatorRequests(emulator.url)) - before) / 1000}`);
 
-    stack.clock.offset += 4000;
-    const stampedeBefore = await refreshCount(stack);
-    const stampede = await timed(200, 200, async () => ok(await call(broker, '/api/token', users[0])));
-    row('stampede: 200 concurrent `/api/token` on one expired connection', stampede, `${(await refreshCount(stack)) - stampedeBefore} refresh at the provider`);
+    // A burst of 400 concurrent calls on one connection whose access token is due.
+    const burst = async (targets: Array<{ url: string }>) => {
+      const bursting = newUser();
+      ok(await connect(parts, targets[0], bursting, { redirectUri: DASHBOARD_REDIRECT }));
+      await sleep((ACCESS_TTL / 2 + 1) * 1000);
+      const refreshes = await refreshCount(parts);
+      const answers = await Promise.all(Array.from({ length: 400 }, (_, i) => call(targets[i % targets.length], '/api/token', bursting)));
+      answers.forEach(ok);
+      return (await refreshCount(parts)) - refreshes;
+    };
+    say(`refreshes per burst: ${await burst([backend])} (400 concurrent calls, one instance)`);
+
+    // 10,000 connections registered (extension mode) and served warm once each.
+    const scope = (u: User) => ({ type: 'user' as const, user: u.user_id });
+    const account = createStripeClient(KEYS.test, { apiBase: emulator.url, maxNetworkRetries: 2, stripeAccount: alice.account_id });
+    const many = Array.from({ length: 10_000 }, newUser);
+    let next = 0;
+    const now = Math.floor(Date.now() / 1000);
+    await Promise.all(Array.from({ length: 20 }, async () => {
+      while (next < many.length) {
+        const u = many[next++];
+        const access = { v: 1, access_token: `bench-access-${u.user_id}`, token_type: 'bearer', issued_at: now, expires_at: now + 3600, generation: 1 };
+        const refresh = { v: 1, refresh_token: `bench-refresh-${u.user_id}`, expires_at: null, generation: 1, refreshed_at: now, access_lifetime: 3600 };
+        await account.apps.secrets.create({ name: SECRET_NAMES.refresh, payload: JSON.stringify(refresh), scope: scope(u) });
+        await account.apps.secrets.create({ name: SECRET_NAMES.access, payload: JSON.stringify(access), scope: scope(u), expires_at: access.expires_at });
+        ok(await call(backend, '/api/connection', u));
+        ok(await call(backend, '/api/token', u));
+      }
+    }));
+    say(`backend RSS: ${idleRss.toFixed(0)} MB idle, ${loadRss.toFixed(0)} MB under load, ${rssMb(backend.pid).toFixed(0)} MB with 10,000 registered connections (all cached)`);
+
+    // Four instances on PostgreSQL.
+    const postgres = await startPostgres();
+    started.push(postgres);
+    const fleet = await Promise.all(Array.from({ length: 4 }, () =>
+      startBackendProcess(backendEnv(parts, { DATABASE_URL: postgres.url, DATA_DIR: path.join(dataDir, 'fleet'), LOG_LEVEL: 'warn' }))));
+    started.push(...fleet);
+    say(`refreshes per burst: ${await burst(fleet)} (400 concurrent calls over four instances on PostgreSQL)`);
   } finally {
-    await broker.stop();
-    await stack.close();
+    for (const part of started.reverse()) await part.stop().catch(() => undefined);
+    rmSync(dataDir, { recursive: true, force: true });
   }
-  console.log('| operation | requests | per second | p50 ms | p95 ms | p99 ms | note |');
-  console.log('|---|---|---|---|---|---|---|');
-  for (const line of rows) console.log(line);
 }
 
 main().catch((err) => {

@@ -173,7 +173,7 @@ export interface ConnectOptions {
   redirectUri?: string;
 }
 
-export async function connect(stack: Stack, broker: { url: string }, user: User, options: ConnectOptions = {}): Promise<ApiAnswer> {
+export async function connect(stack: Pick<Stack, 'provider'>, broker: { url: string }, user: User, options: ConnectOptions = {}): Promise<ApiAnswer> {
   const { login = 'alice', clientId = PUBLIC_CLIENT_ID, scope = 'openid profile offline_access', redirectUri = TEST_REDIRECT_URI } = options;
   const config = await client.discovery(new URL(stack.provider.issuer), clientId, undefined, client.None(), {
     execute: [client.allowInsecureRequests],
@@ -219,7 +219,7 @@ export async function storedSecrets(stack: Stack, user: User) {
   return { access: await read(SECRET_NAMES.access), refresh: await read(SECRET_NAMES.refresh) };
 }
 
-export async function providerStats(stack: Stack): Promise<{ token: Record<string, Record<string, number>>; revocations: number }> {
+export async function providerStats(stack: Pick<Stack, 'provider'>): Promise<{ token: Record<string, Record<string, number>>; revocations: number }> {
   return (await stack.provider.control('/dev/stats')) as { token: Record<string, Record<string, number>>; revocations: number };
 }
 
@@ -248,4 +248,4 @@ export function brokerSuite(use: (started: { stack: Stack; broker: TestBroker })
   });
 }
 
-export const refreshCount = async (stack: Stack, status = '200') => (await providerStats(stack)).token.refresh_token?.[status] ?? 0;
+export const refreshCount = async (stack: Pick<Stack, 'provider'>, status = '200') => (await providerStats(stack)).token.refresh_token?.[status] ?? 0;

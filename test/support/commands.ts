@@ -6,6 +6,7 @@ export const ROOT = path.resolve(__dirname, '..', '..');
 
 export interface RunningCommand {
   url: string;
+  pid: number;
   output: () => string;
   /** SIGTERM, then wait; resolves with the exit code. */
   stop: () => Promise<number | null>;
@@ -39,6 +40,7 @@ export function startCommand(script: string, args: string[], env: NodeJS.Process
         clearTimeout(timer);
         resolve({
           url: match[1],
+          pid: child.pid!,
           output: () => output,
           stop,
           kill: async () => {

@@ -12,7 +12,7 @@ import { RunningCommand, startCommand } from './commands';
 /** What a backend started as in production takes: the Dashboard's redirect URI, never loopback. */
 export const DASHBOARD_REDIRECT = dashboardRedirectUri(APP_ID, 'test');
 
-export function backendEnv(stack: Stack, extra: Record<string, string>): Record<string, string> {
+export function backendEnv(stack: Pick<Stack, 'emulatorUrl' | 'provider'>, extra: Record<string, string>): Record<string, string> {
   return {
     STRIPE_SECRET_KEY_TEST: KEYS.test,
     STRIPE_API_BASE: stack.emulatorUrl,
