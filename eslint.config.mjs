@@ -4,6 +4,8 @@ import globals from 'globals';
 export default [
   { ignores: ['node_modules/', '.build/', '.data/', 'dist/', 'coverage/', 'jest.config.js'] },
   ...uiExtensionConfig,
+  // The offline console's host page renders the SDK components with DOM elements.
+  { files: ['server/local/console/browser/**'], rules: { 'no-restricted-syntax': 'off' } },
   // The production launcher is plain CommonJS for Node, so that it runs without a compiler.
   {
     files: ['server/**/*.js'],

@@ -3,7 +3,9 @@ import { mkdirSync } from 'node:fs';
 import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import path from 'node:path';
-import { createBroker } from './app';
+import pino from 'pino';
+import type { Writable } from 'node:stream';
+import { type Broker, createBroker } from './app';
 import { Config, ConfigError } from './config';
 import { createLogger } from './logger';
 import { OAuthClient } from './oauth-client';
@@ -17,11 +19,13 @@ import { createStripeClient } from './stripe-client';
 
 export interface RunningBackend {
   url: string;
+  broker: Broker;
   stop(): Promise<void>;
 }
 
-export async function startBackend(config: Config): Promise<RunningBackend> {
-  const logger = createLogger(config.logLevel);
+/** `logTap` also receives every log line (the offline console's refresh history). */
+export async function startBackend(config: Config, logTap?: Writable): Promise<RunningBackend> {
+  const logger = createLogger(config.logLevel, logTap && pino.multistream([{ stream: process.stdout }, { stream: logTap }]));
   let oauth: OAuthClient;
   try {
     oauth = await OAuthClient.create(config.provider);
@@ -84,6 +88,7 @@ export async function startBackend(config: Config): Promise<RunningBackend> {
   const { port } = server.address() as AddressInfo;
   return {
     url: `http://${config.host.includes(':') ? `[${config.host}]` : config.host}:${port}`,
+    broker,
     stop: async () => {
       server.closeAllConnections();
       await new Promise<void>((resolve) => server.close(() => resolve()));

@@ -1,10 +1,10 @@
 /**
- * `npm start`: the offline stack on 127.0.0.1 — the Secret Store emulator, the dev OAuth
- * provider, and the broker backend wired to both — with state kept under DATA_DIR (default
- * .data/, git-ignored), and their URLs printed. Ports: SECRET_STORE_PORT (12111),
- * OAUTH_PROVIDER_PORT (9090), PORT (8787). The local app signing secret is made once and
- * kept in DATA_DIR/local-secrets.json, for tools that sign requests as the Dashboard would, and
- * so is the local token sealing key.
+ * `npm start`: the offline stack on 127.0.0.1 — the offline Dashboard (console/), the Secret
+ * Store emulator, the dev OAuth provider, and the broker backend wired to them — with state kept
+ * under DATA_DIR (default .data/, git-ignored), and their URLs printed, the console's first.
+ * Ports: CONSOLE_PORT (8790), SECRET_STORE_PORT (12111), OAUTH_PROVIDER_PORT (9090), PORT (8787).
+ * The local app signing secret and token sealing key are made once and kept in
+ * DATA_DIR/local-secrets.json.
  */
 import { randomBytes } from 'node:crypto';
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
@@ -12,7 +12,10 @@ import path from 'node:path';
 import { APP_ID } from '../../src/lib/app-id';
 import { startBackend } from '../backend';
 import { loadConfig } from '../config';
-import { newSealingKey } from '../token-sealing';
+import { newSealingKey, TokenSealer } from '../token-sealing';
+import { connectionKey } from '../../src/lib/connection-id';
+import { OfflineConsole } from './console/console-server';
+import { RefreshHistory } from './console/refresh-history';
 import { parsePort, runCommand } from './cli';
 import { PUBLIC_CLIENT_ID } from './oauth-provider/clients';
 import { startDevProvider } from './oauth-provider/provider';
@@ -35,14 +38,32 @@ function localSecrets(dataDir: string): { file: string; secrets: LocalSecrets } 
   return { file, secrets };
 }
 
+/** A port that is taken stops start-up with one line naming the variable that moves it. */
+async function listening<T>(variable: string, port: number, start: () => Promise<T>): Promise<T> {
+  try {
+    return await start();
+  } catch (err) {
+    if ((err as { code?: string }).code === 'EADDRINUSE') throw new Error(`port ${port} is taken; set ${variable} to a free port`);
+    throw err;
+  }
+}
+
 runCommand(async () => {
   const dataDir = process.env.DATA_DIR ?? '.data';
   mkdirSync(dataDir, { recursive: true, mode: 0o700 });
+  const ports = {
+    console: parsePort(process.env.CONSOLE_PORT, 8790),
+    secretStore: parsePort(process.env.SECRET_STORE_PORT, 12111),
+    provider: parsePort(process.env.OAUTH_PROVIDER_PORT, 9090),
+  };
+  const offline = await listening('CONSOLE_PORT', ports.console, () => OfflineConsole.listen(ports.console));
   const secretStore = new SecretStoreEmulator({ dbFile: path.join(dataDir, 'secret-store.sqlite') });
-  const secretStoreUrl = await secretStore.listen(parsePort(process.env.SECRET_STORE_PORT, 12111));
-  const provider = await startDevProvider({ port: parsePort(process.env.OAUTH_PROVIDER_PORT, 9090), dbFile: path.join(dataDir, 'oauth-provider.sqlite') });
+  const secretStoreUrl = await listening('SECRET_STORE_PORT', ports.secretStore, () => secretStore.listen(ports.secretStore));
+  // Access tokens live a minute here, so the console shows a refresh soon.
+  const provider = await listening('OAUTH_PROVIDER_PORT', ports.provider, () =>
+    startDevProvider({ port: ports.provider, dbFile: path.join(dataDir, 'oauth-provider.sqlite'), accessTokenTtlSeconds: 60, redirectUris: [offline.returnUrl] }));
   const local = localSecrets(dataDir);
-  const backend = await startBackend({
+  const config = {
     ...loadConfig({
       STRIPE_SECRET_KEY_TEST: 'sk_test_local',
       STRIPE_SECRET_KEY_LIVE: 'sk_live_local',
@@ -57,11 +78,26 @@ runCommand(async () => {
       LOG_LEVEL: process.env.LOG_LEVEL ?? 'info',
     }),
     allowLoopbackRedirects: true,
+  };
+  const history = new RefreshHistory();
+  const backend = await listening('PORT', config.port, () => startBackend(config, history.tap));
+  offline.attach({
+    emulatorUrl: secretStoreUrl,
+    issuer: provider.issuer,
+    backendUrl: backend.url,
+    clientId: PUBLIC_CLIENT_ID,
+    secretKeys: { test: 'sk_test_local', live: 'sk_live_local' },
+    signingSecret: local.secrets.appSigningSecret,
+    sealer: new TokenSealer(config.sealingKeys),
+    history,
+    invalidate: (connection) => backend.broker.cache.invalidate(connectionKey(connection)),
   });
+  console.log(`Offline Dashboard      ${offline.url}  <- open this: the app's drawer and settings, with its secrets and refreshes beside them`);
   console.log(`Secret Store emulator  ${secretStoreUrl}`);
   console.log(`Dev OAuth provider     ${provider.issuer}  (users alice, bob; password dev-password)`);
   console.log(`Broker backend         ${backend.url}  (app signing secret and sealing key in ${local.file})`);
   return async () => {
+    await offline.close();
     await backend.stop();
     await provider.close();
     await secretStore.close();
