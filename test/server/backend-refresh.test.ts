@@ -340,6 +340,9 @@ test('a replayed or wrong authorization code is a 400 invalid_code and changes n
 });
 
 test('generation fencing: a held token set never replaces a newer stored generation', async () => {
+  // The newer generation is written around the broker, so its own background flush must stay out of the way.
+  await broker.stop();
+  broker = await startBroker(stack, { background: { flushIntervalMs: 3_600_000 } });
   await connect(stack, broker, user);
   const id = { accountId: user.account_id, userId: user.user_id, mode: 'test' as const };
   const stored = await storedSecrets(stack, user);

@@ -1,4 +1,5 @@
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { createServer, type AddressInfo } from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { createStripeClient } from '../../server/stripe-client';
@@ -6,7 +7,7 @@ import { startCommand } from '../support/commands';
 
 test('`npm start` brings up emulator, provider and backend on loopback, wired together, and keeps state in DATA_DIR', async () => {
   const dataDir = mkdtempSync(path.join(os.tmpdir(), 'offline-stack-'));
-  const stack = await startCommand('server/local/start.ts', [], { DATA_DIR: dataDir, SECRET_STORE_PORT: '0', OAUTH_PROVIDER_PORT: '0', PORT: '0', LOG_LEVEL: 'warn' });
+  const stack = await startCommand('server/local/start.ts', [], { DATA_DIR: dataDir, CONSOLE_PORT: '0', SECRET_STORE_PORT: '0', OAUTH_PROVIDER_PORT: '0', PORT: '0', LOG_LEVEL: 'warn' });
   try {
     // Wait for the last of the three lines.
     for (let i = 0; i < 100 && !/Broker backend/.test(stack.output()); i++) await new Promise((r) => setTimeout(r, 50));
@@ -14,6 +15,9 @@ test('`npm start` brings up emulator, provider and backend on loopback, wired to
     const store = url('Secret Store emulator');
     const issuer = url('Dev OAuth provider');
     const backend = url('Broker backend');
+    // The console's URL comes first, with what to do.
+    expect(stack.output().split('\n').find((line) => line.startsWith('Offline Dashboard'))).toMatch(/^Offline Dashboard\s+http:\/\/127\.0\.0\.1:\d+\s+<- open this/);
+    expect(stack.url).toBe(url('Offline Dashboard'));
     expect(await (await fetch(`${backend}/healthz`)).json()).toEqual({ ok: true });
     expect(((await (await fetch(`${issuer}/.well-known/openid-configuration`)).json()) as { issuer: string }).issuer).toBe(issuer);
     const stripe = createStripeClient('sk_test_local', { apiBase: store, maxNetworkRetries: 0 });
@@ -25,6 +29,21 @@ test('`npm start` brings up emulator, provider and backend on loopback, wired to
     expect(stack.output()).not.toContain(secrets.tokenSealingKeys.slice(7));
   } finally {
     expect(await stack.stop()).toBe(0);
+    rmSync(dataDir, { recursive: true, force: true });
+  }
+});
+
+test('`npm start` with a taken port stops with one line naming the variable that moves it', async () => {
+  const blocker = createServer().listen(0, '127.0.0.1');
+  await new Promise((resolve) => blocker.once('listening', resolve));
+  const { port } = blocker.address() as AddressInfo;
+  const dataDir = mkdtempSync(path.join(os.tmpdir(), 'offline-stack-'));
+  try {
+    await expect(startCommand('server/local/start.ts', [], { DATA_DIR: dataDir, CONSOLE_PORT: String(port) })).rejects.toThrow(
+      new RegExp(`error: port ${port} is taken; set CONSOLE_PORT to a free port\\n$`),
+    );
+  } finally {
+    blocker.close();
     rmSync(dataDir, { recursive: true, force: true });
   }
 });

@@ -109,7 +109,12 @@ function Console() {
   }, [identity?.user.id, identity?.account.id, identity?.mode, oauthContext, Boolean(snapshot)]);
 
   if (!snapshot || !identity || !contexts) return <p>Starting the offline Dashboard…</p>;
-  const act = (path: string, body: object = {}) => post(path, body).then(() => setMounts((n) => n + 1), (err: Error) => alert(err.message));
+  // Like a Dashboard reload: the views reopen, and the provider's return is no longer in their context.
+  const act = (path: string, body: object = {}) =>
+    post(path, body).then(() => {
+      setOauthContext(undefined);
+      setMounts((n) => n + 1);
+    }, (err: Error) => alert(err.message));
   const access = snapshot.secrets.find((s) => s.name === 'oauth.access');
   const left = access?.expires_at ? Math.max(0, access.expires_at - Math.floor(clock / 1000)) : undefined;
 
