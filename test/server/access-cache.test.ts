@@ -6,6 +6,7 @@
 import Stripe from 'stripe';
 import type { ConnectionId } from '../../src/lib/connection-id';
 import { PostgresRegistry } from '../../server/postgres-registry';
+import { CONNECTED } from '../../server/registry';
 import {
   alice,
   call,
@@ -150,6 +151,19 @@ describe('across instances on PostgreSQL', () => {
     expect(b.cache.get(`test/${id.accountId}/${id.userId}`, stack.now())).toBeDefined();
     expect((await call(a, '/api/oauth/disconnect', user)).status).toBe(200);
     expect(await untilChanged(user, warm)).toMatchObject({ status: 404, code: 'not_connected' });
+  });
+
+  test('keep-alive: two instances claiming due connections at once never get the same one', async () => {
+    const now = stack.now();
+    const due = Array.from({ length: 12 }, (_, i) => ({ accountId: 'acct_keepalive', userId: `usr_idle${i}`, mode: 'test' as const }));
+    for (const c of due) await a.registry.put(c, { ...CONNECTED, lastRefreshAt: now - 7200 });
+    const criteria = { now, expiryMarginSeconds: 86_400, idleBefore: now - 3600 };
+    const [fromA, fromB] = await Promise.all([a.registry.claimDue(criteria, 12, 60), b.registry.claimDue(criteria, 12, 60)]);
+    const keys = [...fromA, ...fromB].map((c) => c.userId).filter((id) => id.startsWith('usr_idle'));
+    expect(new Set(keys).size).toBe(keys.length);
+    expect(keys.sort()).toEqual(due.map((c) => c.userId).sort());
+    // Claimed: nobody gets them again until the claim lapses.
+    expect((await a.registry.claimDue(criteria, 12, 60)).filter((c) => c.userId.startsWith('usr_idle'))).toEqual([]);
   });
 
   test('a refresh on one instance replaces the token the others serve', async () => {
