@@ -112,10 +112,8 @@ export class TokenStore {
    */
   async newest(connection: ConnectionId): Promise<{ access?: AccessPayload; refresh?: StoredRefresh }> {
     const held = await this.outboxTokens(connection);
-    if (held) {
-      await this.flush(connection);
-      return held;
-    }
+    // A superseded entry is older than the store: then the store's tokens are the newest.
+    if (held && (await this.flush(connection)) !== 'superseded') return held;
     const [access, refresh] = await Promise.all([this.readAccess(connection), this.readRefresh(connection)]);
     return { access, refresh };
   }
