@@ -30,7 +30,7 @@ export async function startBackend(config: Config, logTap?: Writable): Promise<R
   try {
     oauth = await OAuthClient.create(config.provider);
   } catch {
-    const where = config.provider.issuer ? `OAUTH_ISSUER: discovery at ${config.provider.issuer}` : `OAUTH_TOKEN_ENDPOINT: ${config.provider.tokenEndpoint}`;
+    const where = config.provider.tokenEndpoint ? `OAUTH_TOKEN_ENDPOINT: ${config.provider.tokenEndpoint}` : `OAUTH_ISSUER: discovery at ${config.provider.issuer}`;
     throw new ConfigError(`${where} failed`);
   }
   // The registry's database is the backend's alone: no other user on the machine reads it.

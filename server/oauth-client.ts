@@ -71,25 +71,31 @@ export class OAuthClient {
     readonly hasClientSecret: boolean,
   ) {}
 
-  /** By OIDC discovery when an issuer is set, else from the explicit endpoints. http only on loopback. */
+  /**
+   * By OIDC discovery from the issuer, or from explicit endpoints when a token endpoint is set —
+   * then an issuer, if set too, is the `iss` the provider's ID tokens carry (it can differ from the
+   * token endpoint's host, as Google's does), checked without discovery. http only on loopback.
+   */
   static async create(provider: ProviderConfig): Promise<OAuthClient> {
     const auth = provider.clientSecret
       ? provider.clientAuth === 'client_secret_basic'
         ? client.ClientSecretBasic(provider.clientSecret)
         : client.ClientSecretPost(provider.clientSecret)
       : client.None();
-    const target = provider.issuer ?? provider.tokenEndpoint!;
+    const target = provider.tokenEndpoint ?? provider.issuer!;
     const insecure = target.protocol === 'http:' && isLoopbackUrl(target);
     let config: client.Configuration;
-    if (provider.issuer) {
-      config = await client.discovery(provider.issuer, provider.clientId, undefined, auth, {
+    if (!provider.tokenEndpoint) {
+      config = await client.discovery(provider.issuer!, provider.clientId, undefined, auth, {
         execute: insecure ? [client.allowInsecureRequests] : [],
         timeout: provider.timeoutSeconds,
       });
     } else {
+      // An issuer given as an origin is written without the slash URL parsing adds, as `iss` values are.
+      const issuer = provider.issuer ? (provider.issuer.pathname === '/' ? provider.issuer.origin : provider.issuer.href) : provider.tokenEndpoint.origin;
       const metadata: client.ServerMetadata = {
-        issuer: provider.tokenEndpoint!.origin,
-        token_endpoint: provider.tokenEndpoint!.toString(),
+        issuer,
+        token_endpoint: provider.tokenEndpoint.toString(),
         revocation_endpoint: provider.revocationEndpoint?.toString(),
       };
       config = new client.Configuration(metadata, provider.clientId, undefined, auth);

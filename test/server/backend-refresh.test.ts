@@ -3,6 +3,7 @@ import { SECRET_NAMES, TokenResponse, tokenPayloads } from '../../src/lib/token-
 import { CONFIDENTIAL_CLIENT_ID, CONFIDENTIAL_CLIENT_SECRET, PUBLIC_CLIENT_ID } from '../../server/local/oauth-provider/clients';
 import { createStripeClient } from '../../server/stripe-client';
 import { discover } from '../support/dev-provider';
+import { startTokenGate } from '../support/token-gate';
 import { InProcessLocks } from '../../server/locks';
 import { alice, call, connect, expectNoSecretsLogged, KEYS, seenSecrets, providerStats, refreshCount, startBroker, startStack, Stack, storedSecrets, TestBroker, User } from '../support/broker';
 
@@ -320,6 +321,27 @@ test('explicit endpoints instead of discovery: exchange, refresh and revocation 
     expect((await call(explicit, '/api/oauth/disconnect', user)).body).toEqual({ status: 'not_connected', revoked: true });
   } finally {
     await explicit.stop();
+  }
+});
+
+test('explicit endpoints on another host than the issuer (ID tokens checked against OAUTH_ISSUER, no discovery)', async () => {
+  // The token endpoint answers from another origin, as Google's token host differs from its issuer.
+  const gate = await startTokenGate(stack.provider.issuer);
+  const elsewhere = (issuer?: URL) => startBroker(stack, { provider: { issuer, tokenEndpoint: new URL(`${gate.url}/token`) } });
+  const named = await elsewhere(new URL(stack.provider.issuer));
+  const unnamed = await elsewhere(undefined);
+  try {
+    // The openid scope brings ID tokens, whose `iss` is the provider's issuer.
+    expect((await connect(stack, named, user)).status).toBe(200);
+    expireAccess();
+    expect((await call(named, '/api/token', user)).status).toBe(200);
+    // Without the issuer named, the ID token's `iss` does not match the token endpoint's host.
+    const other = { ...user, user_id: `${user.user_id}_unnamed` };
+    expect((await connect(stack, unnamed, other)).body.error?.code).toBe('provider_rejected');
+  } finally {
+    await named.stop();
+    await unnamed.stop();
+    await gate.close();
   }
 });
 
