@@ -7,8 +7,6 @@
 import Database from 'better-sqlite3';
 import path from 'node:path';
 
-export class DataDirInUseError extends Error {}
-
 export function claimDataDir(dataDir: string): { release(): void } {
   const db = new Database(path.join(dataDir, 'instance.lock'), { timeout: 0 });
   try {
@@ -17,7 +15,7 @@ export function claimDataDir(dataDir: string): { release(): void } {
     db.prepare('INSERT INTO holder (pid) VALUES (?)').run(process.pid);
   } catch {
     db.close();
-    throw new DataDirInUseError(
+    throw new Error(
       `DATA_DIR ${dataDir} is in use by another backend; run one instance per DATA_DIR, or several with DATABASE_URL (PostgreSQL)`,
     );
   }

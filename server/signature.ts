@@ -23,12 +23,12 @@ const USER_ID = /^[A-Za-z0-9_]{1,255}$/;
 const ACCOUNT_ID = /^acct_[A-Za-z0-9]{1,255}$/;
 const TIMESTAMP = /(?:^|,)t=(\d{1,12})(?:,|$)/;
 
-export type SignedOrder = 'claims_first' | 'ids_first';
+type SignedOrder = 'claims_first' | 'ids_first';
 
 const sha256Hex = (text: string) => createHash('sha256').update(text).digest('hex');
 
 /** The two strings a signature may be over, documented order first. */
-export function signedStrings(ids: { user_id: string; account_id: string }, claims: SignatureClaims): Array<[SignedOrder, string]> {
+function signedStrings(ids: { user_id: string; account_id: string }, claims: SignatureClaims): Array<[SignedOrder, string]> {
   const { user_id, account_id } = ids;
   return [
     ['claims_first', JSON.stringify({ ...claims, user_id, account_id })],

@@ -36,14 +36,14 @@ import { isTransientStripeError, type SecretStoreClients } from './user-secrets'
  * unknown key, altered, or unsealed where only sealed ones are accepted.
  */
 export const UNUSABLE = 'unusable';
-export type StoredRefresh = RefreshPayload | typeof UNUSABLE;
+type StoredRefresh = RefreshPayload | typeof UNUSABLE;
 
 export interface Tokens {
   access: AccessPayload;
   refresh: RefreshPayload;
 }
 
-export type FlushResult = 'stored' | 'superseded' | 'pending' | 'none';
+type FlushResult = 'stored' | 'superseded' | 'pending' | 'none';
 
 /** The outbox entry's associated data: it opens only for its connection. */
 const OUTBOX = 'outbox';

@@ -8,18 +8,18 @@ import { STRIPE_API_VERSION } from './stripe-api-version';
 import { AccessPayload, decodeAccess, encodePayload, RefreshPayload, SECRET_NAMES, STATE_LIFETIME_SECONDS } from './token-layout';
 
 /** A sign-in in progress: the Dashboard's state, the nonce this app embedded in it, and until when it counts. */
-export interface PendingSignIn {
+interface PendingSignIn {
   state: string;
   nonce: string;
   expires_at: number;
 }
 
 /** Sign-ins kept at once (two drawers, a reopened drawer); the oldest goes first. */
-export const MAX_PENDING_SIGN_INS = 5;
+const MAX_PENDING_SIGN_INS = 5;
 
 const SECRETS_URL = 'https://api.stripe.com/v1/apps/secrets';
 
-export class SecretStoreError extends Error {
+class SecretStoreError extends Error {
   constructor(readonly status: number) {
     super(`The Secret Store answered ${status}.`);
   }

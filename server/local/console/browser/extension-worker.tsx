@@ -13,7 +13,7 @@ import App from '../../../../src/views/App';
 import AppSettings from '../../../../src/views/AppSettings';
 
 const VIEWS = { App, AppSettings };
-export type ViewName = keyof typeof VIEWS;
+type ViewName = keyof typeof VIEWS;
 
 const endpoint = createEndpoint(fromWebWorker(self as unknown as Parameters<typeof fromWebWorker>[0]) as MessageEndpoint);
 (globalThis as { __StripeExtExports?: object }).__StripeExtExports = { endpoint };
