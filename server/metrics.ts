@@ -10,7 +10,10 @@ export class Metrics {
   readonly registry = new Registry();
   readonly refreshes = new Counter({ name: 'broker_refreshes_total', help: 'Refreshes by outcome (refreshed, invalid_grant, lost_after_unknown_outcome, retryable, unknown_outcome, rejected, …).', labelNames: ['outcome'], registers: [this.registry] });
   readonly refreshSeconds = new Histogram({ name: 'broker_refresh_duration_seconds', help: 'Provider refresh latency, retries included.', buckets: [0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30], registers: [this.registry] });
-  readonly cache = new Counter({ name: 'broker_access_cache_total', help: 'Access-token cache lookups by result (hit, miss).', labelNames: ['result'], registers: [this.registry] });
+  private readonly cache = new Counter({ name: 'broker_access_cache_total', help: 'Access-token cache lookups by result (hit, miss).', labelNames: ['result'], registers: [this.registry] });
+  /** Bound once: the lookup counts are on the hot path. */
+  readonly cacheHits = this.cache.labels('hit');
+  readonly cacheMisses = this.cache.labels('miss');
   readonly secretStore = new Counter({ name: 'broker_secret_store_requests_total', help: 'Secret Store requests by operation and result (ok, error).', labelNames: ['operation', 'result'], registers: [this.registry] });
   readonly provider = new Counter({ name: 'broker_provider_requests_total', help: 'Provider requests by grant and result (ok, error).', labelNames: ['grant', 'result'], registers: [this.registry] });
   readonly lockWaitSeconds = new Histogram({ name: 'broker_lock_wait_seconds', help: 'Time spent waiting for a connection lock.', buckets: [0.001, 0.01, 0.05, 0.1, 0.5, 1, 5, 30], registers: [this.registry] });

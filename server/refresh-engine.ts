@@ -61,7 +61,7 @@ export class RefreshEngine {
   async accessToken(connection: ConnectionId): Promise<AccessPayload> {
     const key = connectionKey(connection);
     const cached = this.cache.get(key, this.options.now());
-    this.metrics.cache.inc({ result: cached ? 'hit' : 'miss' });
+    (cached ? this.metrics.cacheHits : this.metrics.cacheMisses).inc();
     if (cached) return cached;
     const ticket = this.cache.ticket();
     const access = await this.tokens.readAccess(connection);
