@@ -6,6 +6,7 @@
  *   so idle grants survive; with several instances each due connection is claimed by one.
  */
 import { connectionKey } from '../src/lib/connection-id';
+import { HttpError } from './http-error';
 import { type LockManager, type LockTimes, withLock } from './locks';
 import type { Logger } from './logger';
 import type { RefreshEngine } from './refresh-engine';
@@ -93,7 +94,8 @@ export function startBackground(
     for (const connection of await registry.claimDue(due, 20, Math.ceil(options.lock.leaseMs / 1000))) {
       await engine.keepAlive(connection, (last, expires) => isKeepAliveDue({ ...due, now: options.now() }, last, expires)).catch((err: unknown) => {
         ok = false;
-        logger.warn({ connection: connectionKey(connection), err: err instanceof Error ? err.message : describeError(err) }, 'keep-alive refresh failed');
+        // Our own messages, or error classes only: a Stripe error's message can echo parameters.
+        logger.warn({ connection: connectionKey(connection), err: err instanceof HttpError ? err.code : describeError(err) }, 'keep-alive refresh failed');
       });
     }
     return ok;
