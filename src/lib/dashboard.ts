@@ -1,8 +1,8 @@
 /**
  * The Dashboard-only calls, behind one adapter: the PKCE state, request signatures, the
  * Dashboard-authenticated Stripe API (`stripeApiFetch`, which reaches only the current user's
- * scope), and the permission check. In the Dashboard these are the SDK's host calls; the tests
- * install their own with `setDashboardAdapter`.
+ * scope), and the permission check. They are the SDK's host calls; the tests and the offline
+ * Dashboard answer them where the SDK looks (`globalThis.__StripeExtExports.endpoint`).
  */
 import stripeApiFetch, { type StripeApiFetch } from '@stripe/ui-extension-sdk/api_fetch';
 import createOAuthState from '@stripe/ui-extension-sdk/oauth';
@@ -30,13 +30,6 @@ const dashboardAdapter: DashboardAdapter = {
   isPermissionAuthorized: (permission) => isPermissionAuthorized(permission),
 };
 
-let current: DashboardAdapter = dashboardAdapter;
-
 export function dashboard(): DashboardAdapter {
-  return current;
-}
-
-/** Replaces the Dashboard calls (tests); `undefined` restores the real ones. */
-export function setDashboardAdapter(adapter: DashboardAdapter | undefined): void {
-  current = adapter ?? dashboardAdapter;
+  return dashboardAdapter;
 }

@@ -1,10 +1,9 @@
 import { Banner, Button, PropertyListItem, SignInView, Spinner } from '@stripe/ui-extension-sdk/ui';
 import { APP_ID } from '../../src/lib/app-id';
-import { setDashboardAdapter } from '../../src/lib/dashboard';
 import { dashboardRedirectUri } from '../../src/lib/redirect-uri';
 import App from '../../src/views/App';
 import { brokerSuite, providerStats, startBroker, Stack, storedSecrets, TestBroker } from '../support/broker';
-import { dashboardDouble, DashboardDouble } from '../support/dashboard-double';
+import { DashboardDouble, installDashboard, uninstallDashboard } from '../support/dashboard-double';
 import { contextFor, renderView, ViewUser } from '../support/render';
 import { authorizeInProvider } from '../support/user-agent';
 
@@ -27,12 +26,11 @@ const asBrokerUser = (u: ViewUser & { userId: string }) => ({ user_id: u.userId,
 
 function useUser(mode: 'test' | 'live' = 'test', permissions?: string[]) {
   user = { userId: `usr_drawer${++users}`, accountId: 'acct_drawer', mode };
-  double = dashboardDouble({ ...user, emulatorUrl: stack.emulatorUrl, permissions });
-  setDashboardAdapter(double);
+  double = installDashboard({ ...user, emulatorUrl: stack.emulatorUrl, permissions });
 }
 
 brokerSuite((started) => ({ stack, broker } = started));
-afterAll(() => setDashboardAdapter(undefined));
+afterAll(uninstallDashboard);
 beforeEach(() => {
   stack.clock.offset = 0;
   useUser();

@@ -1,23 +1,22 @@
 import { Badge, Banner, Button, PropertyListItem } from '@stripe/ui-extension-sdk/ui';
-import { setDashboardAdapter } from '../../src/lib/dashboard';
 import AppSettings from '../../src/views/AppSettings';
 import { SECRET_NAMES } from '../../src/lib/token-layout';
 import { createStripeClient } from '../../server/stripe-client';
 import { brokerSuite, connect, KEYS, Stack, storedSecrets, TestBroker } from '../support/broker';
-import { dashboardDouble } from '../support/dashboard-double';
+import { installDashboard, uninstallDashboard } from '../support/dashboard-double';
 import { contextFor, renderView } from '../support/render';
 
 let stack: Stack;
 let broker: TestBroker;
 
 brokerSuite((started) => ({ stack, broker } = started));
-afterAll(() => setDashboardAdapter(undefined));
+afterAll(uninstallDashboard);
 
 const user = (id: string) => ({ userId: id, accountId: 'acct_settings', mode: 'test' as const });
 const constants = () => ({ PROVIDER: 'dev', CLIENT_ID: 'stripe-app-dev', BACKEND_URL: broker.url, PROFILE_URL: `${stack.provider.issuer}/me` });
 
 function asUser(u: ReturnType<typeof user>) {
-  setDashboardAdapter(dashboardDouble({ ...u, emulatorUrl: stack.emulatorUrl }));
+  installDashboard({ ...u, emulatorUrl: stack.emulatorUrl });
 }
 
 test('not connected: a status badge and where to connect, and no state secret is written', async () => {
