@@ -153,9 +153,10 @@ export class RefreshEngine {
       log(failure, { error: describeOAuthError(err) });
       if (failure === 'invalid_grant') {
         // A rotation by someone else looks the same at the provider; only an unchanged stored token means lost.
-        const current = (await this.tokens.newest(connection)).refresh;
+        const { access, refresh: current } = await this.tokens.newest(connection);
         if (mayRecheck && current && current !== UNUSABLE && current.refresh_token && current.refresh_token !== refresh.refresh_token) {
-          const { access } = await this.tokens.newest(connection);
+          // The provider answered, so this attempt's outcome is known: its intent mark goes before the next.
+          await updateState(this.registry, connection, { outcomeUnknownAt: earlier?.outcomeUnknownAt ?? null });
           return access && this.fresh(access) ? access : this.refresh(connection, current, false);
         }
         return this.lose(connection, earlier?.outcomeUnknownAt ? 'lost_after_unknown_outcome' : 'invalid_grant');

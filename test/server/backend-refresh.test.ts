@@ -183,6 +183,23 @@ test('an invalid_grant caused by a concurrent refresh elsewhere is not a disconn
   expect((await call(broker, '/api/connection/status', user)).body.status).toBe('connected');
 });
 
+test('an invalid_grant after a re-read is lost for a known reason, not as an unknown outcome', async () => {
+  const before = await expiredConnection();
+  await stack.provider.control('/dev/faults', { kind: 'invalid_grant', delayMs: 800 });
+  const pending = call(broker, '/api/token', user);
+  await new Promise((resolve) => setTimeout(resolve, 300));
+  // Another instance rotated the token (refresh secret only), and the new grant was then revoked.
+  const config = await discover(stack.provider.issuer, PUBLIC_CLIENT_ID);
+  const response = await client.refreshTokenGrant(config, before.refresh!.payload.refresh_token);
+  const tokens = tokenPayloads({ ...response, expires_in: 60 } as TokenResponse, before.refresh!.payload, stack.now(), 3600);
+  seenSecrets.add(tokens.access.access_token).add(tokens.refresh.refresh_token!);
+  const sdk = createStripeClient(KEYS.test, { apiBase: stack.emulatorUrl, maxNetworkRetries: 0, stripeAccount: user.account_id });
+  await sdk.apps.secrets.create({ name: SECRET_NAMES.refresh, payload: JSON.stringify(tokens.refresh), scope: { type: 'user', user: user.user_id } });
+  await client.tokenRevocation(config, tokens.refresh.refresh_token!, { token_type_hint: 'refresh_token' });
+  expect((await pending).body.error?.code).toBe('reconnect_required');
+  expect((await call(broker, '/api/connection/status', user)).body).toMatchObject({ status: 'reconnect_required', reason: 'invalid_grant' });
+});
+
 test('a provider outage (503) answers 503, keeps the tokens, and the next call after recovery succeeds', async () => {
   const before = await expiredConnection();
   await stack.provider.control('/dev/faults', { kind: 'http503', count: 3 });
