@@ -68,6 +68,11 @@ export class Connections {
 
   async exchange(connection: ConnectionId, code: string, verifier: string, redirectUri: string): Promise<StatusAnswer> {
     return this.locked(connection, async () => {
+      // Read before the code is spent (a Secret Store outage fails here, with the code still good):
+      // the grant this one replaces, and the generation the new one continues, so no older write
+      // can replace it.
+      const { refresh: before } = await this.tokens.newest(connection);
+      const previous = before && before !== UNUSABLE ? before : undefined;
       let response;
       try {
         response = await this.metrics.providerCall('authorization_code', () => this.oauth.exchangeCode(code, verifier, redirectUri));
@@ -79,15 +84,13 @@ export class Connections {
         }
         throw failure === 'rejected' ? providerRejected() : providerUnavailable();
       }
-      const previous = await this.usableRefreshToken(connection).catch(() => undefined);
-      // A new grant continues the connection's generations, so no older write can replace it.
-      const generation = (await this.tokens.lastGeneration(connection)) + 1;
+      const generation = (previous?.generation ?? 0) + 1;
       const fresh = tokenPayloads(response, undefined, this.options.now(), this.options.defaultAccessLifetimeSeconds);
       const tokens: Tokens = { access: { ...fresh.access, generation }, refresh: { ...fresh.refresh, generation } };
       const stored = await this.tokens.commit(connection, tokens);
       this.logger.info({ connection: connectionKey(connection), outcome: 'connected', stored, refreshable: tokens.refresh.refresh_token !== null }, 'exchange');
       // The new grant replaces the old one, which would otherwise stay valid at the provider.
-      if (previous && previous !== tokens.refresh.refresh_token) await this.revoke(connection, previous);
+      if (previous?.refresh_token && previous.refresh_token !== tokens.refresh.refresh_token) await this.revoke(connection, previous.refresh_token);
       return this.record(connection, tokens);
     });
   }

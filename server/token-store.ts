@@ -118,12 +118,6 @@ export class TokenStore {
     return { access, refresh };
   }
 
-  /** The highest generation known for a connection (store or outbox), so a new grant continues the count. */
-  async lastGeneration(connection: ConnectionId): Promise<number> {
-    const [entry, stored] = await Promise.all([this.registry.getOutbox(connection), this.readRefresh(connection).catch(() => undefined)]);
-    return Math.max(entry?.generation ?? 0, stored && stored !== UNUSABLE ? stored.generation : 0);
-  }
-
   /**
    * Commits new tokens to the outbox, then writes them to the Secret Store. 'stored', or
    * 'pending' when the store is failing (they stay in the outbox and are flushed later).
