@@ -8,13 +8,13 @@ import type { Writable } from 'node:stream';
 import { type Broker, createBroker } from './app';
 import { Config, ConfigError } from './config';
 import { createLogger } from './logger';
-import { OAuthClient } from './oauth-client';
-import { claimDataDir } from './instance-lock';
-import type { LockManager } from './locks';
-import { PostgresRegistry } from './postgres-registry';
-import type { ConnectionRegistry } from './registry';
-import { SqliteRegistry } from './sqlite-registry';
-import { TokenSealer } from './token-sealing';
+import { OAuthClient } from './broker/oauth-client';
+import { claimDataDir } from './storage/instance-lock';
+import type { LockManager } from './storage/locks';
+import { PostgresRegistry } from './storage/postgres';
+import type { ConnectionRegistry } from './storage/ports';
+import { SqliteRegistry } from './storage/sqlite';
+import { TokenSealer } from './broker/token-sealing';
 import { createStripeClient } from './stripe-client';
 
 export interface RunningBackend {

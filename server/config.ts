@@ -2,8 +2,8 @@
  * Configuration from the environment (DESIGN.md, Configuration). `loadConfig` throws a
  * ConfigError naming the first missing or malformed variable; main.ts prints it as one line.
  */
-import type { StripeMode } from '../src/lib/redirect-uri';
-import { parseSealingKeys, type SealingKey } from './token-sealing';
+import type { StripeMode } from '../src/shared/redirect-uri';
+import { parseSealingKeys, type SealingKey } from './broker/token-sealing';
 
 export class ConfigError extends Error {}
 

@@ -4,7 +4,7 @@
  */
 import { startBackend } from './backend';
 import { loadConfig } from './config';
-import { runCommand } from './local/cli';
+import { runCommand } from './command';
 
 runCommand(async () => {
   const backend = await startBackend(loadConfig());

@@ -21,7 +21,7 @@ function newestSource(dir) {
 
 function stale() {
   if (!fs.existsSync(out)) return true;
-  const sources = Math.max(newestSource(path.join(root, 'server')), newestSource(path.join(root, 'src', 'lib')), fs.statSync(path.join(root, 'stripe-app.json')).mtimeMs);
+  const sources = Math.max(newestSource(path.join(root, 'server')), newestSource(path.join(root, 'src', 'shared')), fs.statSync(path.join(root, 'stripe-app.json')).mtimeMs);
   return fs.statSync(out).mtimeMs < sources;
 }
 

@@ -5,7 +5,7 @@
  */
 import { mkdirSync } from 'node:fs';
 import path from 'node:path';
-import { parseArgs, parsePort, runCommand } from './cli';
+import { parseArgs, parsePort, runCommand } from '../command';
 import { startDevProvider } from './oauth-provider/provider';
 
 function seconds(value: string | undefined, name: string): number | undefined {

@@ -4,7 +4,7 @@
  */
 import { mkdirSync } from 'node:fs';
 import path from 'node:path';
-import { parseArgs, parsePort, runCommand } from './cli';
+import { parseArgs, parsePort, runCommand } from '../command';
 import { SecretStoreEmulator } from './secret-store/emulator';
 
 runCommand(async () => {

@@ -9,14 +9,14 @@
 import { randomBytes } from 'node:crypto';
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
-import { APP_ID } from '../../src/lib/app-id';
+import { APP_ID } from '../../src/shared/app-id';
 import { startBackend } from '../backend';
 import { loadConfig } from '../config';
-import { newSealingKey, TokenSealer } from '../token-sealing';
-import { connectionKey } from '../../src/lib/connection-id';
+import { newSealingKey, TokenSealer } from '../broker/token-sealing';
+import { connectionKey } from '../../src/shared/connection-id';
 import { OfflineConsole } from './console/console-server';
 import { RefreshHistory } from './console/refresh-history';
-import { parsePort, runCommand } from './cli';
+import { parsePort, runCommand } from '../command';
 import { PUBLIC_CLIENT_ID } from './oauth-provider/clients';
 import { startDevProvider } from './oauth-provider/provider';
 import { SecretStoreEmulator } from './secret-store/emulator';

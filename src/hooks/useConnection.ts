@@ -7,7 +7,7 @@ import type { ExtensionContextValue } from '@stripe/ui-extension-sdk/context';
 import { useCallback, useEffect, useMemo, useState } from 'react';
 import { AppConfig, readAppConfig } from '../lib/app-config';
 import { BackendError } from '../lib/backend-client';
-import type { ConnectionId } from '../lib/connection-id';
+import type { ConnectionId } from '../shared/connection-id';
 import {
   completeSignIn,
   Connection,

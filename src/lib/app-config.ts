@@ -11,7 +11,7 @@
  *
  * Problems are collected, not thrown, so the view can show all of them in one Banner.
  */
-import { isLoopbackUrl } from './loopback';
+import { isLoopbackUrl } from '../shared/loopback';
 import { ExchangeMode, PROVIDER_PRESETS, ProviderName, ProviderPreset } from './providers';
 
 export interface AppConfig extends Required<Omit<ProviderPreset, 'tokenUrl' | 'profileUrl' | 'profileMethod'>> {

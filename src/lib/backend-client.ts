@@ -4,9 +4,9 @@
  * claims of signed-request.ts (mode, route, hash of the parameters).
  */
 import type { AppConfig } from './app-config';
-import type { ConnectionId } from './connection-id';
+import type { ConnectionId } from '../shared/connection-id';
 import { dashboard } from './dashboard';
-import { signatureClaims } from './signed-request';
+import { signatureClaims } from '../shared/signed-request';
 
 export class BackendError extends Error {
   /** `status` 0: the backend could not be reached at all. */

@@ -5,11 +5,11 @@
 import type { AppConfig } from './app-config';
 import { authorizeUrl } from './app-config';
 import { BackendError, callBackend } from './backend-client';
-import type { ConnectionId } from './connection-id';
+import type { ConnectionId } from '../shared/connection-id';
 import { dashboard } from './dashboard';
 import { ExtensionSecrets } from './extension-secrets';
-import { dashboardRedirectUri } from './redirect-uri';
-import { TokenResponse, tokenPayloads } from './token-layout';
+import { dashboardRedirectUri } from '../shared/redirect-uri';
+import { TokenResponse, tokenPayloads } from '../shared/token-layout';
 
 export interface FlowContext {
   config: AppConfig;

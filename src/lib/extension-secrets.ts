@@ -4,8 +4,8 @@
  * both secrets in extension exchange mode, and the pending sign-ins of `oauth.state`.
  */
 import { dashboard } from './dashboard';
-import { STRIPE_API_VERSION } from './stripe-api-version';
-import { AccessPayload, decodeAccess, encodePayload, RefreshPayload, SECRET_NAMES, STATE_LIFETIME_SECONDS } from './token-layout';
+import { STRIPE_API_VERSION } from '../shared/stripe-api-version';
+import { AccessPayload, decodeAccess, encodePayload, RefreshPayload, SECRET_NAMES, STATE_LIFETIME_SECONDS } from '../shared/token-layout';
 
 /** A sign-in in progress: the Dashboard's state, the nonce this app embedded in it, and until when it counts. */
 interface PendingSignIn {

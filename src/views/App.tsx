@@ -7,7 +7,7 @@ import { Box, Button, ContextView, Inline, SignInView, Spinner } from '@stripe/u
 import { ConnectionDetails } from '../components/ConnectionDetails';
 import { StatusBanner } from '../components/StatusBanner';
 import { useConnection } from '../hooks/useConnection';
-import { APP_ID } from '../lib/app-id';
+import { APP_ID } from '../shared/app-id';
 
 const App = (context: ExtensionContextValue) => {
   const { state, config, retry, connect, disconnect, checkProvider } = useConnection(context, { signIn: true, appId: APP_ID });

@@ -10,7 +10,7 @@ import http from 'node:http';
 import os from 'node:os';
 import path from 'node:path';
 import { performance } from 'node:perf_hooks';
-import { SECRET_NAMES } from '../../src/lib/token-layout';
+import { SECRET_NAMES } from '../../src/shared/token-layout';
 import { createStripeClient } from '../../server/stripe-client';
 import { alice, ApiAnswer, call, connect, KEYS, refreshCount, sign, User } from '../support/broker';
 import { RunningCommand, startCommand } from '../support/commands';

@@ -6,7 +6,7 @@
  * revokes the whole grant).
  */
 import * as client from 'openid-client';
-import type { ConnectionId } from '../../src/lib/connection-id';
+import type { ConnectionId } from '../../src/shared/connection-id';
 import { PUBLIC_CLIENT_ID } from '../../server/local/oauth-provider/clients';
 import {
   alice,

@@ -4,9 +4,9 @@
  * PostgreSQL LISTEN/NOTIFY, on another. Counted at the emulator, through the real parts.
  */
 import Stripe from 'stripe';
-import type { ConnectionId } from '../../src/lib/connection-id';
-import { PostgresRegistry } from '../../server/postgres-registry';
-import { CONNECTED } from '../../server/registry';
+import type { ConnectionId } from '../../src/shared/connection-id';
+import { PostgresRegistry } from '../../server/storage/postgres';
+import { CONNECTED } from '../../server/storage/ports';
 import {
   alice,
   call,

@@ -1,5 +1,5 @@
 import Stripe from 'stripe';
-import { SECRET_NAMES } from '../../src/lib/token-layout';
+import { SECRET_NAMES } from '../../src/shared/token-layout';
 import { createStripeClient } from '../../server/stripe-client';
 import {
   alice,

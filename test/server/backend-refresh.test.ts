@@ -1,10 +1,10 @@
 import * as client from 'openid-client';
-import { SECRET_NAMES, TokenResponse, tokenPayloads } from '../../src/lib/token-layout';
+import { SECRET_NAMES, TokenResponse, tokenPayloads } from '../../src/shared/token-layout';
 import { CONFIDENTIAL_CLIENT_ID, CONFIDENTIAL_CLIENT_SECRET, PUBLIC_CLIENT_ID } from '../../server/local/oauth-provider/clients';
 import { createStripeClient } from '../../server/stripe-client';
 import { discover } from '../support/dev-provider';
 import { startTokenGate } from '../support/token-gate';
-import { InProcessLocks } from '../../server/locks';
+import { InProcessLocks } from '../../server/storage/locks';
 import { alice, call, connect, expectNoSecretsLogged, KEYS, seenSecrets, providerStats, refreshCount, startBroker, startStack, Stack, storedSecrets, TestBroker, User } from '../support/broker';
 
 let stack: Stack;

@@ -5,14 +5,14 @@
  */
 import { createHash } from 'node:crypto';
 import Stripe from 'stripe';
-import { APP_ID } from '../../src/lib/app-id';
-import { dashboardRedirectUri } from '../../src/lib/redirect-uri';
-import { signatureClaims } from '../../src/lib/signed-request';
-import { SECRET_NAMES } from '../../src/lib/token-layout';
+import { APP_ID } from '../../src/shared/app-id';
+import { dashboardRedirectUri } from '../../src/shared/redirect-uri';
+import { signatureClaims } from '../../src/shared/signed-request';
+import { SECRET_NAMES } from '../../src/shared/token-layout';
 import { stripeSignature } from '../../server/local/dashboard/host-calls';
 import { CONFIDENTIAL_CLIENT_ID, CONFIDENTIAL_CLIENT_SECRET } from '../../server/local/oauth-provider/clients';
 import { createStripeClient } from '../../server/stripe-client';
-import { TokenSealer } from '../../server/token-sealing';
+import { TokenSealer } from '../../server/broker/token-sealing';
 import {
   alice,
   call,

@@ -8,7 +8,7 @@ import { chmodSync, mkdtempSync, rmSync } from 'node:fs';
 import { createServer } from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
-import { runCommand } from '../../server/local/cli';
+import { runCommand } from '../../server/command';
 
 function freePort(): Promise<number> {
   return new Promise((resolve, reject) => {

@@ -1,6 +1,6 @@
 import { Banner, Button, PropertyListItem, SignInView, Spinner } from '@stripe/ui-extension-sdk/ui';
-import { APP_ID } from '../../src/lib/app-id';
-import { dashboardRedirectUri } from '../../src/lib/redirect-uri';
+import { APP_ID } from '../../src/shared/app-id';
+import { dashboardRedirectUri } from '../../src/shared/redirect-uri';
 import App from '../../src/views/App';
 import { brokerSuite, providerStats, startBroker, Stack, storedSecrets, TestBroker } from '../support/broker';
 import { DashboardDouble, installDashboard, uninstallDashboard } from '../support/dashboard-double';

@@ -1,6 +1,6 @@
 import { Badge, Banner, Button, PropertyListItem } from '@stripe/ui-extension-sdk/ui';
 import AppSettings from '../../src/views/AppSettings';
-import { SECRET_NAMES } from '../../src/lib/token-layout';
+import { SECRET_NAMES } from '../../src/shared/token-layout';
 import { createStripeClient } from '../../server/stripe-client';
 import { brokerSuite, connect, KEYS, Stack, storedSecrets, TestBroker } from '../support/broker';
 import { installDashboard, uninstallDashboard } from '../support/dashboard-double';

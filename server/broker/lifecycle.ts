@@ -3,15 +3,15 @@
  * a connection the extension stored itself, status, and disconnect. Each that changes tokens
  * holds the connection's lock, so none of them interleaves with a refresh.
  */
-import { type ConnectionId, connectionKey } from '../src/lib/connection-id';
-import type { StripeMode } from '../src/lib/redirect-uri';
-import { tokenPayloads } from '../src/lib/token-layout';
-import { HttpError, notConnected, providerRejected, providerUnavailable } from './http-error';
-import { type LockManager, type LockTimes, withLock } from './locks';
-import type { Logger } from './logger';
+import { type ConnectionId, connectionKey } from '../../src/shared/connection-id';
+import type { StripeMode } from '../../src/shared/redirect-uri';
+import { tokenPayloads } from '../../src/shared/token-layout';
+import { HttpError, notConnected, providerRejected, providerUnavailable } from './errors';
+import { type LockManager, type LockTimes, withLock } from '../storage/locks';
+import type { Logger } from '../logger';
 import type { Metrics } from './metrics';
 import { classifyOAuthError, describeOAuthError, OAuthClient } from './oauth-client';
-import { CONNECTED, type ConnectionRegistry, type LossReason } from './registry';
+import { CONNECTED, type ConnectionRegistry, type LossReason } from '../storage/ports';
 import { describeError, type Tokens, type TokenStore, UNUSABLE } from './token-store';
 
 /** What `/api/connection/status` (and the exchange) answers. */

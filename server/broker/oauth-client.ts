@@ -3,9 +3,9 @@
  * failure classification that decides what a refresh error means for the connection.
  */
 import * as client from 'openid-client';
-import { isLoopbackUrl } from '../src/lib/loopback';
-import type { TokenResponse } from '../src/lib/token-layout';
-import type { ProviderConfig } from './config';
+import { isLoopbackUrl } from '../../src/shared/loopback';
+import type { TokenResponse } from '../../src/shared/token-layout';
+import type { ProviderConfig } from '../config';
 
 
 /**

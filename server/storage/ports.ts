@@ -6,8 +6,8 @@
  * Two implementations: SQLite for one instance (sqlite-registry.ts), PostgreSQL for several
  * (postgres-registry.ts).
  */
-import type { ConnectionId } from '../src/lib/connection-id';
-import type { StripeMode } from '../src/lib/redirect-uri';
+import type { ConnectionId } from '../../src/shared/connection-id';
+import type { StripeMode } from '../../src/shared/redirect-uri';
 
 export type ConnectionStatus = 'connected' | 'reconnect_required';
 

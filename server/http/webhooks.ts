@@ -6,10 +6,10 @@
  */
 import express, { Router } from 'express';
 import Stripe from 'stripe';
-import type { Connections } from './connections';
-import { HttpError } from './http-error';
-import type { Logger } from './logger';
-import type { ConnectionRegistry } from './registry';
+import type { Connections } from '../broker/lifecycle';
+import { HttpError } from '../broker/errors';
+import type { Logger } from '../logger';
+import type { ConnectionRegistry } from '../storage/ports';
 
 export function webhookRoutes(webhookSecret: string, connections: Connections, registry: ConnectionRegistry, logger: Logger): Router {
   const router = Router();

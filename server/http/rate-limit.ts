@@ -3,7 +3,7 @@
  * hammering the provider's token endpoint through the backend. Windows of idle connections
  * are dropped as they lapse, so the map stays as small as the recent traffic.
  */
-import { type ConnectionId, connectionKey } from '../src/lib/connection-id';
+import { type ConnectionId, connectionKey } from '../../src/shared/connection-id';
 
 export class RateLimiter {
   private readonly windows = new Map<string, { start: number; count: number }>();

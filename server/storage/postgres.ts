@@ -7,10 +7,10 @@
  */
 import { randomUUID } from 'node:crypto';
 import { Client, Pool } from 'pg';
-import { type ConnectionId, connectionKey } from '../src/lib/connection-id';
-import type { StripeMode } from '../src/lib/redirect-uri';
+import { type ConnectionId, connectionKey } from '../../src/shared/connection-id';
+import type { StripeMode } from '../../src/shared/redirect-uri';
 import { type Lease, type LockManager, LockTimeoutError } from './locks';
-import type { ConnectionRecord, ConnectionRegistry, ConnectionState, DueCriteria, OutboxEntry } from './registry';
+import type { ConnectionRecord, ConnectionRegistry, ConnectionState, DueCriteria, OutboxEntry } from './ports';
 
 const MIGRATIONS = [
   `CREATE TABLE IF NOT EXISTS broker_connections (

@@ -9,15 +9,15 @@
  * sent twice by choice; when a refresh's answer never came (the provider may have rotated the
  * token), the next `invalid_grant` is recorded as lost after an unknown outcome — never silently.
  */
-import { type ConnectionId, connectionKey } from '../src/lib/connection-id';
-import { AccessPayload, dueAt, isDue, RefreshPayload, TokenTooLargeError, tokenPayloads } from '../src/lib/token-layout';
+import { type ConnectionId, connectionKey } from '../../src/shared/connection-id';
+import { AccessPayload, dueAt, isDue, RefreshPayload, TokenTooLargeError, tokenPayloads } from '../../src/shared/token-layout';
 import type { AccessCache } from './access-cache';
-import { notConnected, providerRejected, providerUnavailable, reconnectRequired, refreshPending } from './http-error';
-import { type LockManager, type LockTimes, withLock } from './locks';
-import type { Logger } from './logger';
+import { notConnected, providerRejected, providerUnavailable, reconnectRequired, refreshPending } from './errors';
+import { type LockManager, type LockTimes, withLock } from '../storage/locks';
+import type { Logger } from '../logger';
 import type { Metrics } from './metrics';
 import { classifyOAuthError, describeOAuthError, OAuthClient } from './oauth-client';
-import { type ConnectionRegistry, type LossReason, updateState } from './registry';
+import { type ConnectionRegistry, type LossReason, updateState } from '../storage/ports';
 import { type RetryPolicy, withRetries } from './retry';
 import { type TokenStore, UNUSABLE } from './token-store';
 

@@ -14,7 +14,7 @@
  * Every method that changes or flushes tokens expects the caller to hold the connection's lock.
  */
 import { randomUUID } from 'node:crypto';
-import { type ConnectionId, connectionKey } from '../src/lib/connection-id';
+import { type ConnectionId, connectionKey } from '../../src/shared/connection-id';
 import {
   AccessPayload,
   decodeAccess,
@@ -24,12 +24,12 @@ import {
   MalformedPayloadError,
   RefreshPayload,
   SECRET_NAMES,
-} from '../src/lib/token-layout';
+} from '../../src/shared/token-layout';
 import type { AccessCache } from './access-cache';
-import type { Logger } from './logger';
-import type { ConnectionRegistry } from './registry';
+import type { Logger } from '../logger';
+import type { ConnectionRegistry } from '../storage/ports';
 import { TokenSealer, UnsealError } from './token-sealing';
-import { isTransientStripeError, type SecretStoreClients } from './user-secrets';
+import { isTransientStripeError, type SecretStoreClients } from './secret-store';
 
 /**
  * A refresh secret the backend will not redeem: sealed for another connection or with an

@@ -1,8 +1,8 @@
 /** The registry in one SQLite file (better-sqlite3): the default, for one backend instance. */
 import Database from 'better-sqlite3';
-import type { ConnectionId } from '../src/lib/connection-id';
-import type { StripeMode } from '../src/lib/redirect-uri';
-import type { ConnectionRecord, ConnectionRegistry, ConnectionState, DueCriteria, OutboxEntry } from './registry';
+import type { ConnectionId } from '../../src/shared/connection-id';
+import type { StripeMode } from '../../src/shared/redirect-uri';
+import type { ConnectionRecord, ConnectionRegistry, ConnectionState, DueCriteria, OutboxEntry } from './ports';
 
 interface Row {
   account_id: string;

@@ -6,9 +6,9 @@
  * write that did land is a replay.
  */
 import Stripe from 'stripe';
-import type { ConnectionId } from '../src/lib/connection-id';
-import type { StripeMode } from '../src/lib/redirect-uri';
-import { HttpError } from './http-error';
+import type { ConnectionId } from '../../src/shared/connection-id';
+import type { StripeMode } from '../../src/shared/redirect-uri';
+import { HttpError } from './errors';
 import type { Metrics } from './metrics';
 
 export const isTransientStripeError = (err: unknown) =>

@@ -5,7 +5,7 @@
  * lock that someone else now holds; `withLock` renews the lease while its work runs.
  */
 import { randomUUID } from 'node:crypto';
-import { busy } from './http-error';
+import { busy } from '../broker/errors';
 
 export interface Lease {
   readonly owner: string;

@@ -1,12 +1,12 @@
 /** The signed API routes (README, Backend contract). Each answers JSON for the signed connection only. */
 import express, { Router, type Request, type Response } from 'express';
-import { dashboardRedirectUri } from '../src/lib/redirect-uri';
-import type { Connections } from './connections';
-import { badRequest, HttpError } from './http-error';
-import { isLoopbackUrl } from '../src/lib/loopback';
-import type { Logger } from './logger';
+import { dashboardRedirectUri } from '../../src/shared/redirect-uri';
+import type { Connections } from '../broker/lifecycle';
+import { badRequest, HttpError } from '../broker/errors';
+import { isLoopbackUrl } from '../../src/shared/loopback';
+import type { Logger } from '../logger';
 import { RateLimiter } from './rate-limit';
-import type { RefreshEngine } from './refresh-engine';
+import type { RefreshEngine } from '../broker/refresh-engine';
 import { requestBody, signedConnection, verifySignedRequest } from './signature';
 
 export interface RouteOptions {

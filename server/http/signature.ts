@@ -9,10 +9,10 @@
 import type { NextFunction, Request, Response } from 'express';
 import { createHash } from 'node:crypto';
 import Stripe from 'stripe';
-import { signatureClaims, type SignatureClaims } from '../src/lib/signed-request';
-import type { ConnectionId } from '../src/lib/connection-id';
-import { badRequest, HttpError } from './http-error';
-import type { Logger } from './logger';
+import { signatureClaims, type SignatureClaims } from '../../src/shared/signed-request';
+import type { ConnectionId } from '../../src/shared/connection-id';
+import { badRequest, HttpError } from '../broker/errors';
+import type { Logger } from '../logger';
 
 /** stripe-node's webhook tolerance: how old a signature may be. */
 const MAX_AGE_SECONDS = 300;

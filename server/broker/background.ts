@@ -5,12 +5,12 @@
  * - the keep-alive refreshes connections that are idle or whose refresh token nears its expiry,
  *   so idle grants survive; with several instances each due connection is claimed by one.
  */
-import { connectionKey } from '../src/lib/connection-id';
-import { HttpError } from './http-error';
-import { type LockManager, type LockTimes, withLock } from './locks';
-import type { Logger } from './logger';
+import { connectionKey } from '../../src/shared/connection-id';
+import { HttpError } from './errors';
+import { type LockManager, type LockTimes, withLock } from '../storage/locks';
+import type { Logger } from '../logger';
 import type { RefreshEngine } from './refresh-engine';
-import { type ConnectionRegistry, type DueCriteria, isKeepAliveDue } from './registry';
+import { type ConnectionRegistry, type DueCriteria, isKeepAliveDue } from '../storage/ports';
 import { describeError, type TokenStore } from './token-store';
 
 /** A loop that runs `tick` every `intervalMs`, doubling the pause (up to `maxDelayMs`) while ticks report trouble. */

@@ -6,7 +6,7 @@
  * A read that overlapped an invalidation is not cached (`ticket`), so a disconnect can never be
  * undone by a read that started before it. Nothing in it is ever logged.
  */
-import type { AccessPayload } from '../src/lib/token-layout';
+import type { AccessPayload } from '../../src/shared/token-layout';
 
 export class AccessCache {
   private readonly entries = new Map<string, { access: AccessPayload; dueAt: number }>();
