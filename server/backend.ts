@@ -6,15 +6,16 @@ import path from 'node:path';
 import pino from 'pino';
 import type { Writable } from 'node:stream';
 import { type Broker, createBroker } from './app';
-import { Config, ConfigError } from './config';
-import { createLogger } from './logger';
+import { lockTimes } from './broker/defaults';
 import { OAuthClient } from './broker/oauth-client';
-import { claimDataDir } from './storage/instance-lock';
-import type { LockManager } from './storage/locks';
-import { PostgresRegistry } from './storage/postgres';
-import type { ConnectionRegistry } from './storage/ports';
-import { SqliteRegistry } from './storage/sqlite';
 import { TokenSealer } from './broker/token-sealing';
+import { Config, ConfigError } from './config';
+import { closeServer } from './http/close-server';
+import { createLogger } from './logger';
+import { claimDataDir } from './storage/instance-lock';
+import type { Storage } from './storage/ports';
+import { connectPostgresStorage } from './storage/postgres';
+import { openSqliteStorage } from './storage/sqlite';
 import { createStripeClient } from './stripe-client';
 
 export interface RunningBackend {
@@ -33,30 +34,26 @@ export async function startBackend(config: Config, logTap?: Writable): Promise<R
     const where = config.provider.tokenEndpoint ? `OAUTH_TOKEN_ENDPOINT: ${config.provider.tokenEndpoint}` : `OAUTH_ISSUER: discovery at ${config.provider.issuer}`;
     throw new ConfigError(`${where} failed`);
   }
-  // The registry's database is the backend's alone: no other user on the machine reads it.
+  // The broker's database is the backend's alone: no other user on the machine reads it.
   mkdirSync(config.dataDir, { recursive: true, mode: 0o700 });
-  let registry: ConnectionRegistry;
-  let locks: LockManager | undefined;
+  let storage: Storage;
   let instance: { release(): void } | undefined;
   if (config.databaseUrl) {
-    const postgres = await PostgresRegistry.connect(config.databaseUrl).catch(() => {
+    storage = await connectPostgresStorage(config.databaseUrl).catch(() => {
       throw new ConfigError('DATABASE_URL: cannot connect to PostgreSQL or apply the migrations');
     });
-    registry = postgres;
-    locks = postgres;
   } else {
     try {
       instance = claimDataDir(config.dataDir);
     } catch (err) {
       throw new ConfigError((err as Error).message);
     }
-    registry = new SqliteRegistry(path.join(config.dataDir, 'registry.sqlite'));
+    storage = openSqliteStorage(path.join(config.dataDir, 'registry.sqlite'));
   }
   // stripe-node retries 5xx, 409 and network errors itself, with one idempotency key per write.
   const clients = Object.fromEntries(
     Object.entries(config.secretKeys).map(([mode, key]) => [mode, createStripeClient(key, { apiBase: config.stripeApiBase, maxNetworkRetries: 2 })]),
   );
-  const providerAttempts = 3;
   const broker = createBroker({
     appSigningSecret: config.appSigningSecret,
     webhookSecret: config.webhookSecret,
@@ -67,15 +64,12 @@ export async function startBackend(config: Config, logTap?: Writable): Promise<R
     stripe: clients,
     metricsToken: config.metricsToken,
     cacheEntries: config.cacheEntries,
-    registry,
-    locks,
+    storage,
     logger,
     refresh: {
       marginSeconds: config.refreshMarginSeconds,
       defaultAccessLifetimeSeconds: config.defaultAccessLifetimeSeconds,
-      providerRetry: { attempts: providerAttempts, baseDelayMs: 300 },
-      // The lease outlasts every attempt at the provider (and is renewed while the refresh runs).
-      lock: { leaseMs: (config.provider.timeoutSeconds * providerAttempts + 2) * 1000, waitMs: (config.provider.timeoutSeconds * providerAttempts + 5) * 1000 },
+      lock: lockTimes(config.provider.timeoutSeconds),
       callerWaitMs: config.refreshWaitSeconds * 1000,
     },
     background: { keepAliveIdleSeconds: config.keepAliveSeconds },
@@ -90,8 +84,7 @@ export async function startBackend(config: Config, logTap?: Writable): Promise<R
     url: `http://${config.host.includes(':') ? `[${config.host}]` : config.host}:${port}`,
     broker,
     stop: async () => {
-      server.closeAllConnections();
-      await new Promise<void>((resolve) => server.close(() => resolve()));
+      await closeServer(server);
       await broker.close();
       instance?.release();
     },

@@ -1,21 +1,14 @@
 /**
- * Configuration from the environment (DESIGN.md, Configuration). `loadConfig` throws a
- * ConfigError naming the first missing or malformed variable; main.ts prints it as one line.
+ * Configuration from the environment (README, Configuration), over the broker's defaults.
+ * `loadConfig` throws a ConfigError naming the first missing or malformed variable; main.ts
+ * prints it as one line.
  */
-import type { StripeMode } from '../src/shared/redirect-uri';
+import type { StripeMode } from '../src/shared/connection-id';
+import { DEFAULTS } from './broker/defaults';
+import type { ProviderOptions } from './broker/oauth-client';
 import { parseSealingKeys, type SealingKey } from './broker/token-sealing';
 
 export class ConfigError extends Error {}
-
-export interface ProviderConfig {
-  issuer?: URL;
-  tokenEndpoint?: URL;
-  revocationEndpoint?: URL;
-  clientId: string;
-  clientSecret?: string;
-  clientAuth: 'client_secret_post' | 'client_secret_basic';
-  timeoutSeconds: number;
-}
 
 export interface Config {
   secretKeys: Partial<Record<StripeMode, string>>;
@@ -28,7 +21,7 @@ export interface Config {
   requestTimeoutSeconds: number;
   webhookSecret?: string;
   stripeApiBase?: string;
-  provider: ProviderConfig;
+  provider: ProviderOptions;
   refreshMarginSeconds: number;
   defaultAccessLifetimeSeconds: number;
   /** How long `/api/token` waits for a refresh before a 503 (the refresh goes on). */
@@ -138,7 +131,7 @@ export function loadConfig(env: Env = process.env): Config {
     appId,
     sealingKeys,
     allowLoopbackRedirects: false,
-    requestTimeoutSeconds: integer(env, 'HTTP_REQUEST_TIMEOUT_SECONDS', 30, 1, 300),
+    requestTimeoutSeconds: integer(env, 'HTTP_REQUEST_TIMEOUT_SECONDS', DEFAULTS.requestTimeoutSeconds, 1, 300),
     webhookSecret,
     stripeApiBase: url(env, 'STRIPE_API_BASE')?.toString(),
     provider: {
@@ -148,15 +141,15 @@ export function loadConfig(env: Env = process.env): Config {
       clientId: required(env, 'OAUTH_CLIENT_ID'),
       clientSecret: optional(env, 'OAUTH_CLIENT_SECRET'),
       clientAuth,
-      timeoutSeconds: integer(env, 'OAUTH_TIMEOUT_SECONDS', 30, 1, 120),
+      timeoutSeconds: integer(env, 'OAUTH_TIMEOUT_SECONDS', DEFAULTS.providerTimeoutSeconds, 1, 120),
     },
-    refreshMarginSeconds: integer(env, 'REFRESH_MARGIN_SECONDS', 300, 0, 86_400),
-    defaultAccessLifetimeSeconds: integer(env, 'DEFAULT_ACCESS_TOKEN_LIFETIME_SECONDS', 3600, 60, 31 * 86_400),
-    refreshWaitSeconds: integer(env, 'REFRESH_WAIT_SECONDS', 10, 1, 120),
-    keepAliveSeconds: integer(env, 'KEEP_ALIVE_SECONDS', 86_400, 0, 365 * 86_400),
+    refreshMarginSeconds: integer(env, 'REFRESH_MARGIN_SECONDS', DEFAULTS.refreshMarginSeconds, 0, 86_400),
+    defaultAccessLifetimeSeconds: integer(env, 'DEFAULT_ACCESS_TOKEN_LIFETIME_SECONDS', DEFAULTS.defaultAccessLifetimeSeconds, 60, 31 * 86_400),
+    refreshWaitSeconds: integer(env, 'REFRESH_WAIT_SECONDS', DEFAULTS.refreshWaitSeconds, 1, 120),
+    keepAliveSeconds: integer(env, 'KEEP_ALIVE_SECONDS', DEFAULTS.keepAliveIdleSeconds, 0, 365 * 86_400),
     databaseUrl,
     dataDir: optional(env, 'DATA_DIR') ?? '.data',
-    cacheEntries: integer(env, 'ACCESS_CACHE_ENTRIES', 10_000, 0, 10_000_000),
+    cacheEntries: integer(env, 'ACCESS_CACHE_ENTRIES', DEFAULTS.cacheEntries, 0, 10_000_000),
     metricsToken: metricsToken(env),
     host: optional(env, 'HOST') ?? '127.0.0.1',
     port: integer(env, 'PORT', 8787, 0, 65_535),

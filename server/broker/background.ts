@@ -5,13 +5,14 @@
  * - the keep-alive refreshes connections that are idle or whose refresh token nears its expiry,
  *   so idle grants survive; with several instances each due connection is claimed by one.
  */
+import type { Logger } from 'pino';
 import { connectionKey } from '../../src/shared/connection-id';
-import { HttpError } from './errors';
-import { type LockManager, type LockTimes, withLock } from '../storage/locks';
-import type { Logger } from '../logger';
+import { type DueCriteria, isKeepAliveDue, type KeepAliveClaims, type Outbox } from '../storage/ports';
+import type { LockManager } from '../storage/locks';
+import { type LockTimes, withLock } from './connection-lock';
+import { describeError } from './errors';
 import type { RefreshEngine } from './refresh-engine';
-import { type ConnectionRegistry, type DueCriteria, isKeepAliveDue } from '../storage/ports';
-import { describeError, type TokenStore } from './token-store';
+import type { TokenStore } from './token-store';
 
 /** A loop that runs `tick` every `intervalMs`, doubling the pause (up to `maxDelayMs`) while ticks report trouble. */
 class Loop {
@@ -65,19 +66,22 @@ export interface BackgroundOptions {
 /** Refresh tokens with less than half their lifetime left, and at most a day, are refreshed ahead. */
 const EXPIRY_MARGIN_SECONDS = 86_400;
 
-export function startBackground(
-  registry: ConnectionRegistry,
-  tokens: TokenStore,
-  engine: RefreshEngine,
-  locks: LockManager,
-  logger: Logger,
-  options: BackgroundOptions,
-): { stop(): Promise<void> } {
+export interface BackgroundParts {
+  outbox: Outbox;
+  keepAlive: KeepAliveClaims;
+  tokens: TokenStore;
+  engine: RefreshEngine;
+  locks: LockManager;
+  logger: Logger;
+}
+
+export function startBackground(parts: BackgroundParts, options: BackgroundOptions): { stop(): Promise<void> } {
+  const { outbox, tokens, engine, locks, logger } = parts;
   const flusher = new Loop(async () => {
     let ok = true;
-    for (const connection of await registry.outboxConnections()) {
+    for (const connection of await outbox.connections()) {
       // A short wait: a busy connection's holder flushes it itself.
-      const result = await withLock(locks, connectionKey(connection), { ...options.lock, waitMs: 200 }, () => tokens.flush(connection)).catch(() => 'pending');
+      const result = await withLock(locks, connection, { ...options.lock, waitMs: 200 }, () => tokens.flush(connection)).catch(() => 'pending');
       if (result === 'pending') ok = false;
     }
     return ok;
@@ -91,11 +95,10 @@ export function startBackground(
       idleBefore: options.keepAliveIdleSeconds > 0 ? now - options.keepAliveIdleSeconds : null,
     };
     let ok = true;
-    for (const connection of await registry.claimDue(due, 20, Math.ceil(options.lock.leaseMs / 1000))) {
+    for (const connection of await parts.keepAlive.claimDue(due, 20, Math.ceil(options.lock.leaseMs / 1000))) {
       await engine.keepAlive(connection, (last, expires) => isKeepAliveDue({ ...due, now: options.now() }, last, expires)).catch((err: unknown) => {
         ok = false;
-        // Our own messages, or error classes only: a Stripe error's message can echo parameters.
-        logger.warn({ connection: connectionKey(connection), err: err instanceof HttpError ? err.code : describeError(err) }, 'keep-alive refresh failed');
+        logger.warn({ connection: connectionKey(connection), err: describeError(err) }, 'keep-alive refresh failed');
       });
     }
     return ok;

@@ -1,55 +1,67 @@
 /**
- * The one catalogue of errors the backend answers with: `{"error": {"code", "message"}}` and
- * the code's status (the README's list is checked against it). Messages are written here or at
- * the throw, never copied from a provider or the Secret Store, so no token, code or secret can
- * reach a response body.
+ * The broker's failures: one catalogue of codes, each with a message written here or at the
+ * throw — never copied from a provider or the Secret Store, so no token, code or secret can
+ * reach an answer. The HTTP layer (server/http/errors.ts) gives each code its status.
  */
-export const ERROR_STATUS = {
-  invalid_request: 400,
-  invalid_json: 400,
-  invalid_code: 400,
-  invalid_webhook_signature: 400,
-  mode_not_configured: 400,
-  invalid_signature: 401,
-  unauthorized: 401,
-  extension_exchange_disabled: 403,
-  not_found: 404,
-  not_connected: 404,
-  reconnect_required: 409,
-  body_too_large: 413,
-  rate_limited: 429,
-  internal_error: 500,
-  provider_rejected: 502,
-  token_too_large: 502,
-  provider_unavailable: 503,
-  secret_store_unavailable: 503,
-  busy: 503,
-  refresh_pending: 503,
-} as const;
+import Stripe from 'stripe';
+import { TokenTooLargeError } from '../../src/shared/token-layout';
 
-export type ErrorCode = keyof typeof ERROR_STATUS;
+export const BROKER_ERROR_CODES = [
+  'invalid_code',
+  'mode_not_configured',
+  'not_connected',
+  'reconnect_required',
+  'provider_rejected',
+  'token_too_large',
+  'provider_unavailable',
+  'secret_store_unavailable',
+  'busy',
+  'refresh_pending',
+] as const;
 
-export class HttpError extends Error {
-  readonly status: number;
+export type BrokerErrorCode = (typeof BROKER_ERROR_CODES)[number];
 
+export class BrokerError extends Error {
   constructor(
-    readonly code: ErrorCode,
+    readonly code: BrokerErrorCode,
     message: string,
   ) {
     super(message);
-    this.status = ERROR_STATUS[code];
   }
 }
 
-export const badRequest = (message: string) => new HttpError('invalid_request', message);
-export const notConnected = () => new HttpError('not_connected', 'No connection for this user; connect first.');
-export const reconnectRequired = () => new HttpError('reconnect_required', 'The provider no longer accepts this connection; connect again.');
+export const notConnected = () => new BrokerError('not_connected', 'No connection for this user; connect first.');
+export const reconnectRequired = () => new BrokerError('reconnect_required', 'The provider no longer accepts this connection; connect again.');
 export const providerUnavailable = () =>
-  new HttpError('provider_unavailable', 'The OAuth provider is unavailable; try again shortly. Tokens were kept.');
+  new BrokerError('provider_unavailable', 'The OAuth provider is unavailable; try again shortly. Tokens were kept.');
 export const providerRejected = () =>
-  new HttpError('provider_rejected', 'The OAuth provider rejected the request; check the client configuration.');
+  new BrokerError('provider_rejected', 'The OAuth provider rejected the request; check the client configuration.');
 export const secretStoreUnavailable = () =>
-  new HttpError('secret_store_unavailable', 'The Stripe Secret Store is unavailable; try again shortly.');
-export const busy = () => new HttpError('busy', 'Another operation on this connection is still running; try again shortly.');
+  new BrokerError('secret_store_unavailable', 'The Stripe Secret Store is unavailable; try again shortly.');
+export const busy = () => new BrokerError('busy', 'Another operation on this connection is still running; try again shortly.');
 export const refreshPending = () =>
-  new HttpError('refresh_pending', 'The token is being refreshed and the provider is slow; try again shortly. Nothing was lost.');
+  new BrokerError('refresh_pending', 'The token is being refreshed and the provider is slow; try again shortly. Nothing was lost.');
+
+/** A Secret Store failure that may pass (5xx, 409, 429, network): tokens are kept, the caller retries. */
+export const isTransientStripeError = (err: unknown) =>
+  err instanceof Stripe.errors.StripeAPIError ||
+  err instanceof Stripe.errors.StripeConnectionError ||
+  err instanceof Stripe.errors.StripeRateLimitError;
+
+/** The broker's meaning of an error from below it, when it has one. */
+export function asBrokerError(err: unknown): BrokerError | undefined {
+  if (err instanceof BrokerError) return err;
+  if (isTransientStripeError(err)) return secretStoreUnavailable();
+  if (err instanceof TokenTooLargeError) return new BrokerError('token_too_large', err.message);
+  return undefined;
+}
+
+/** For logs: an error's class, status and code only — a Stripe error's message can echo parameters. */
+export function describeError(err: unknown): string {
+  if (err instanceof BrokerError) return err.code;
+  if (err && typeof err === 'object' && 'type' in err) {
+    const e = err as { type: string; statusCode?: number; code?: string };
+    return `${e.type}${e.statusCode ? ` ${e.statusCode}` : ''}${e.code ? ` ${e.code}` : ''}`;
+  }
+  return err instanceof Error ? err.name : 'unknown error';
+}

@@ -3,16 +3,16 @@
  * a connection the extension stored itself, status, and disconnect. Each that changes tokens
  * holds the connection's lock, so none of them interleaves with a refresh.
  */
-import { type ConnectionId, connectionKey } from '../../src/shared/connection-id';
-import type { StripeMode } from '../../src/shared/redirect-uri';
+import type { Logger } from 'pino';
+import { type ConnectionId, connectionKey, type StripeMode } from '../../src/shared/connection-id';
 import { tokenPayloads } from '../../src/shared/token-layout';
-import { HttpError, notConnected, providerRejected, providerUnavailable } from './errors';
-import { type LockManager, type LockTimes, withLock } from '../storage/locks';
-import type { Logger } from '../logger';
+import { CONNECTED, type ConnectionRecords, type LossReason } from '../storage/ports';
+import { type LockTimes, withLock } from './connection-lock';
+import { BrokerError, describeError, notConnected, providerRejected, providerUnavailable } from './errors';
 import type { Metrics } from './metrics';
-import { classifyOAuthError, describeOAuthError, OAuthClient } from './oauth-client';
-import { CONNECTED, type ConnectionRegistry, type LossReason } from '../storage/ports';
-import { describeError, type Tokens, type TokenStore, UNUSABLE } from './token-store';
+import { classifyOAuthError, describeOAuthError, type OAuthClient } from './oauth-client';
+import type { BrokerParts } from './refresh-engine';
+import { type Tokens, type TokenStore, UNUSABLE } from './token-store';
 
 /** What `/api/connection/status` (and the exchange) answers. */
 export interface StatusAnswer {
@@ -41,23 +41,33 @@ const connectedAnswer = (tokens: Partial<Tokens>, degraded = false): StatusAnswe
   reason: null,
 });
 
-export class Connections {
+export interface LifecycleOptions {
+  defaultAccessLifetimeSeconds: number;
+  now: () => number;
+  lock: LockTimes;
+}
+
+/** A connection from exchange to disconnect, around the refresh engine. */
+export class Lifecycle {
+  private readonly tokens: TokenStore;
+  private readonly oauth: OAuthClient;
+  private readonly records: ConnectionRecords;
+  private readonly metrics: Metrics;
+  private readonly logger: Logger;
+
   constructor(
-    private readonly tokens: TokenStore,
-    private readonly oauth: OAuthClient,
-    private readonly locks: LockManager,
-    private readonly registry: ConnectionRegistry,
-    private readonly metrics: Metrics,
-    private readonly logger: Logger,
-    private readonly options: { defaultAccessLifetimeSeconds: number; now: () => number; lock: LockTimes },
-  ) {}
+    private readonly parts: BrokerParts,
+    private readonly options: LifecycleOptions,
+  ) {
+    ({ tokens: this.tokens, oauth: this.oauth, records: this.records, metrics: this.metrics, logger: this.logger } = parts);
+  }
 
   private locked<T>(connection: ConnectionId, fn: () => Promise<T>): Promise<T> {
-    return withLock(this.locks, connectionKey(connection), this.options.lock, fn);
+    return withLock(this.parts.locks, connection, this.options.lock, fn);
   }
 
   private async record(connection: ConnectionId, tokens: Tokens): Promise<StatusAnswer> {
-    await this.registry.put(connection, {
+    await this.records.put(connection, {
       ...CONNECTED,
       accessExpiresAt: tokens.access.expires_at,
       refreshExpiresAt: tokens.refresh.expires_at,
@@ -80,7 +90,7 @@ export class Connections {
         const failure = classifyOAuthError(err);
         this.logger.info({ connection: connectionKey(connection), outcome: failure, error: describeOAuthError(err) }, 'exchange');
         if (failure === 'invalid_grant') {
-          throw new HttpError('invalid_code', 'The provider rejected the authorization code (expired, already used, or a verifier or redirect URI mismatch).');
+          throw new BrokerError('invalid_code', 'The provider rejected the authorization code (expired, already used, or a verifier or redirect URI mismatch).');
         }
         throw failure === 'rejected' ? providerRejected() : providerUnavailable();
       }
@@ -105,26 +115,18 @@ export class Connections {
     });
   }
 
+  /** What is known of a connection, from its record and its newest tokens; a read only. */
   async status(connection: ConnectionId): Promise<StatusAnswer> {
-    const [record, held, refresh, access] = await Promise.all([
-      this.registry.get(connection),
-      this.tokens.outboxTokens(connection),
-      this.tokens.readRefresh(connection),
-      this.tokens.readAccess(connection),
-    ]);
+    const [record, newest] = await Promise.all([this.records.get(connection), this.tokens.newest(connection)]);
     const degraded = (record?.failures ?? 0) > 0;
-    if (held) return connectedAnswer(held, degraded);
-    const lost = { ...NOT_CONNECTED, status: 'reconnect_required' as const, last_refresh_at: record?.lastRefreshAt ?? null };
-    if (refresh === UNUSABLE) return { ...lost, reason: 'unusable_refresh_secret' };
+    const { access, refresh } = newest;
+    const lost = (reason: LossReason | null): StatusAnswer => ({ ...NOT_CONNECTED, status: 'reconnect_required', last_refresh_at: record?.lastRefreshAt ?? null, reason });
+    if (refresh === UNUSABLE) return lost('unusable_refresh_secret');
     const ended = refresh?.refresh_token === null && (!access || access.expires_at <= this.options.now());
     if (refresh && !ended) return connectedAnswer({ access, refresh }, degraded);
     if (!record) return NOT_CONNECTED;
-    if (record.status === 'connected') {
-      // Recorded but its secrets are gone (expired refresh token, removed elsewhere).
-      await this.registry.put(connection, { ...record, status: 'reconnect_required', accessExpiresAt: null, refreshExpiresAt: null, reason: 'secrets_missing' });
-      return { ...lost, reason: 'secrets_missing' };
-    }
-    return { ...lost, reason: record.reason };
+    // Recorded as connected but its secrets are gone (an expired refresh token, removed elsewhere).
+    return lost(record.status === 'connected' ? 'secrets_missing' : record.reason);
   }
 
   /** The newest refresh token, when there is one the backend would redeem. */
@@ -151,7 +153,7 @@ export class Connections {
       const refreshToken = await this.usableRefreshToken(connection).catch(() => undefined);
       const revoked = refreshToken !== undefined && (await this.revoke(connection, refreshToken));
       await this.tokens.remove(connection);
-      await this.registry.remove(connection);
+      await this.records.remove(connection);
       this.logger.info({ connection: connectionKey(connection), outcome: 'disconnected', revoked }, 'disconnect');
       return { status: 'not_connected', revoked };
     });
@@ -163,11 +165,11 @@ export class Connections {
    * the platform may no longer let the backend act on that account. Returns how many were known.
    */
   async disconnectAccount(accountId: string, mode: StripeMode): Promise<number> {
-    const known = await this.registry.listAccount(accountId, mode);
+    const known = await this.records.listAccount(accountId, mode);
     for (const connection of known) {
       await this.disconnect(connection).catch(async (err: unknown) => {
         this.logger.warn({ connection: connectionKey(connection), err: describeError(err) }, 'uninstall clean-up incomplete; forgetting the connection');
-        await this.registry.remove(connection);
+        await this.records.remove(connection);
       });
     }
     return known.length;

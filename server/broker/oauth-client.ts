@@ -5,8 +5,17 @@
 import * as client from 'openid-client';
 import { isLoopbackUrl } from '../../src/shared/loopback';
 import type { TokenResponse } from '../../src/shared/token-layout';
-import type { ProviderConfig } from '../config';
 
+/** The provider client: by discovery from `issuer`, or from explicit endpoints. */
+export interface ProviderOptions {
+  issuer?: URL;
+  tokenEndpoint?: URL;
+  revocationEndpoint?: URL;
+  clientId: string;
+  clientSecret?: string;
+  clientAuth: 'client_secret_post' | 'client_secret_basic';
+  timeoutSeconds: number;
+}
 
 /**
  * - `invalid_grant`: the refresh token (or code) is not accepted — permanent only once a re-read
@@ -76,7 +85,7 @@ export class OAuthClient {
    * then an issuer, if set too, is the `iss` the provider's ID tokens carry (it can differ from the
    * token endpoint's host, as Google's does), checked without discovery. http only on loopback.
    */
-  static async create(provider: ProviderConfig): Promise<OAuthClient> {
+  static async create(provider: ProviderOptions): Promise<OAuthClient> {
     const auth = provider.clientSecret
       ? provider.clientAuth === 'client_secret_basic'
         ? client.ClientSecretBasic(provider.clientSecret)

@@ -9,15 +9,19 @@
  * sent twice by choice; when a refresh's answer never came (the provider may have rotated the
  * token), the next `invalid_grant` is recorded as lost after an unknown outcome — never silently.
  */
+import type { Logger } from 'pino';
+import { unixNow } from '../../src/shared/clock';
 import { type ConnectionId, connectionKey } from '../../src/shared/connection-id';
-import { AccessPayload, dueAt, isDue, RefreshPayload, TokenTooLargeError, tokenPayloads } from '../../src/shared/token-layout';
+import { type AccessPayload, dueAt, isDue, type RefreshPayload, TokenTooLargeError, tokenPayloads } from '../../src/shared/token-layout';
+import type { LockManager } from '../storage/locks';
+import type { ConnectionRecords, LossReason } from '../storage/ports';
 import type { AccessCache } from './access-cache';
+import { type LockTimes, withLock } from './connection-lock';
+import { updateState } from './connection-state';
+import { DEFAULTS, lockTimes } from './defaults';
 import { notConnected, providerRejected, providerUnavailable, reconnectRequired, refreshPending } from './errors';
-import { type LockManager, type LockTimes, withLock } from '../storage/locks';
-import type { Logger } from '../logger';
 import type { Metrics } from './metrics';
-import { classifyOAuthError, describeOAuthError, OAuthClient } from './oauth-client';
-import { type ConnectionRegistry, type LossReason, updateState } from '../storage/ports';
+import { classifyOAuthError, describeOAuthError, type OAuthClient } from './oauth-client';
 import { type RetryPolicy, withRetries } from './retry';
 import { type TokenStore, UNUSABLE } from './token-store';
 
@@ -32,26 +36,41 @@ export interface RefreshOptions {
   now: () => number;
 }
 
-export const DEFAULT_REFRESH_OPTIONS: Omit<RefreshOptions, 'marginSeconds' | 'defaultAccessLifetimeSeconds'> = {
-  providerRetry: { attempts: 3, baseDelayMs: 300 },
-  lock: { leaseMs: 120_000, waitMs: 125_000 },
-  callerWaitMs: 10_000,
-  now: () => Math.floor(Date.now() / 1000),
+export const DEFAULT_REFRESH_OPTIONS: RefreshOptions = {
+  marginSeconds: DEFAULTS.refreshMarginSeconds,
+  defaultAccessLifetimeSeconds: DEFAULTS.defaultAccessLifetimeSeconds,
+  providerRetry: DEFAULTS.providerRetry,
+  lock: lockTimes(DEFAULTS.providerTimeoutSeconds),
+  callerWaitMs: DEFAULTS.refreshWaitSeconds * 1000,
+  now: unixNow,
 };
+
+/** What the refresh engine and the connection lifecycle work with. */
+export interface BrokerParts {
+  tokens: TokenStore;
+  oauth: OAuthClient;
+  locks: LockManager;
+  records: ConnectionRecords;
+  cache: AccessCache;
+  metrics: Metrics;
+  logger: Logger;
+}
 
 export class RefreshEngine {
   private readonly inFlight = new Map<string, Promise<AccessPayload>>();
+  private readonly tokens: TokenStore;
+  private readonly oauth: OAuthClient;
+  private readonly records: ConnectionRecords;
+  private readonly cache: AccessCache;
+  private readonly metrics: Metrics;
+  private readonly logger: Logger;
 
   constructor(
-    private readonly tokens: TokenStore,
-    private readonly oauth: OAuthClient,
-    private readonly locks: LockManager,
-    private readonly registry: ConnectionRegistry,
-    private readonly cache: AccessCache,
-    private readonly metrics: Metrics,
-    private readonly logger: Logger,
+    private readonly parts: BrokerParts,
     private readonly options: RefreshOptions,
-  ) {}
+  ) {
+    ({ tokens: this.tokens, oauth: this.oauth, records: this.records, cache: this.cache, metrics: this.metrics, logger: this.logger } = parts);
+  }
 
   private fresh(access: AccessPayload, jitter = 0): boolean {
     return !isDue(access, this.options.now(), this.options.marginSeconds, jitter);
@@ -81,7 +100,8 @@ export class RefreshEngine {
   /** Keep-alive: refreshes a connection that is idle or whose refresh token nears expiry, unless someone just did. */
   async keepAlive(connection: ConnectionId, stillDue: (lastRefreshAt: number | null, refreshExpiresAt: number | null) => boolean): Promise<void> {
     await this.refreshOnce(connection, async () => {
-      const { access, refresh } = await this.tokens.newest(connection);
+      const { access, refresh, held } = await this.tokens.newest(connection);
+      if (held) await this.tokens.flush(connection);
       if (!refresh || refresh === UNUSABLE || refresh.refresh_token === null || !stillDue(refresh.refreshed_at, refresh.expires_at)) {
         return access ?? this.refreshIfDue(connection);
       }
@@ -95,7 +115,7 @@ export class RefreshEngine {
     let flight = this.inFlight.get(key);
     if (!flight) {
       const waiting = Date.now();
-      flight = withLock(this.locks, key, this.options.lock, () => {
+      flight = withLock(this.parts.locks, connection, this.options.lock, () => {
         this.metrics.lockWaitSeconds.observe((Date.now() - waiting) / 1000);
         return work();
       }).finally(() => this.inFlight.delete(key));
@@ -117,11 +137,12 @@ export class RefreshEngine {
   }
 
   private async refreshIfDue(connection: ConnectionId): Promise<AccessPayload> {
-    const { access, refresh } = await this.tokens.newest(connection);
+    const { access, refresh, held } = await this.tokens.newest(connection);
+    if (held) await this.tokens.flush(connection);
     if (access && this.fresh(access)) return access;
     if (refresh === UNUSABLE) return this.lose(connection, 'unusable_refresh_secret');
     if (!refresh) {
-      if (!(await this.registry.get(connection))) throw notConnected();
+      if (!(await this.records.get(connection))) throw notConnected();
       return this.lose(connection, 'secrets_missing');
     }
     if (refresh.refresh_token === null) {
@@ -142,8 +163,8 @@ export class RefreshEngine {
     };
     // The intent is recorded before the token leaves: if this process dies before the answer is
     // committed, the provider may have rotated the token, and a later invalid_grant says so.
-    const earlier = await this.registry.get(connection);
-    await updateState(this.registry, connection, { outcomeUnknownAt: earlier?.outcomeUnknownAt ?? this.options.now() });
+    const earlier = await this.records.get(connection);
+    await updateState(this.records, connection, { outcomeUnknownAt: earlier?.outcomeUnknownAt ?? this.options.now() });
     let response;
     try {
       response = await withRetries(this.options.providerRetry, () => this.metrics.providerCall('refresh_token', () => this.oauth.refresh(refresh.refresh_token!)),
@@ -156,7 +177,7 @@ export class RefreshEngine {
         const { access, refresh: current } = await this.tokens.newest(connection);
         if (mayRecheck && current && current !== UNUSABLE && current.refresh_token && current.refresh_token !== refresh.refresh_token) {
           // The provider answered, so this attempt's outcome is known: its intent mark goes before the next.
-          await updateState(this.registry, connection, { outcomeUnknownAt: earlier?.outcomeUnknownAt ?? null });
+          await updateState(this.records, connection, { outcomeUnknownAt: earlier?.outcomeUnknownAt ?? null });
           return access && this.fresh(access) ? access : this.refresh(connection, current, false);
         }
         return this.lose(connection, earlier?.outcomeUnknownAt ? 'lost_after_unknown_outcome' : 'invalid_grant');
@@ -164,11 +185,11 @@ export class RefreshEngine {
       // The provider answered, so it did not rotate; only a lost answer leaves the outcome unknown.
       const outcomeUnknownAt = failure === 'unknown_outcome' ? (earlier?.outcomeUnknownAt ?? this.options.now()) : (earlier?.outcomeUnknownAt ?? null);
       if (failure === 'rejected') {
-        await updateState(this.registry, connection, { outcomeUnknownAt });
+        await updateState(this.records, connection, { outcomeUnknownAt });
         throw providerRejected();
       }
       // Connected but degraded.
-      await updateState(this.registry, connection, { failures: (earlier?.failures ?? 0) + 1, outcomeUnknownAt });
+      await updateState(this.records, connection, { failures: (earlier?.failures ?? 0) + 1, outcomeUnknownAt });
       throw providerUnavailable();
     }
     const now = this.options.now();
@@ -182,7 +203,7 @@ export class RefreshEngine {
       throw err;
     }
     const ticket = this.cache.ticket();
-    await updateState(this.registry, connection, {
+    await updateState(this.records, connection, {
       status: 'connected',
       accessExpiresAt: tokens.access.expires_at,
       refreshExpiresAt: tokens.refresh.expires_at,
@@ -201,7 +222,7 @@ export class RefreshEngine {
     const level = reason === 'lost_after_unknown_outcome' ? 'error' : 'info';
     this.logger[level]({ connection: connectionKey(connection), outcome: 'reconnect_required', reason }, 'connection lost');
     await this.tokens.remove(connection);
-    await updateState(this.registry, connection, { status: 'reconnect_required', accessExpiresAt: null, refreshExpiresAt: null, reason });
+    await updateState(this.records, connection, { status: 'reconnect_required', accessExpiresAt: null, refreshExpiresAt: null, reason });
     throw reconnectRequired();
   }
 }

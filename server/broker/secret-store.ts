@@ -6,15 +6,9 @@
  * write that did land is a replay.
  */
 import Stripe from 'stripe';
-import type { ConnectionId } from '../../src/shared/connection-id';
-import type { StripeMode } from '../../src/shared/redirect-uri';
-import { HttpError } from './errors';
+import type { ConnectionId, StripeMode } from '../../src/shared/connection-id';
+import { BrokerError } from './errors';
 import type { Metrics } from './metrics';
-
-export const isTransientStripeError = (err: unknown) =>
-  err instanceof Stripe.errors.StripeAPIError ||
-  err instanceof Stripe.errors.StripeConnectionError ||
-  err instanceof Stripe.errors.StripeRateLimitError;
 
 const isMissing = (err: unknown) => err instanceof Stripe.errors.StripeInvalidRequestError && err.statusCode === 404;
 
@@ -26,7 +20,7 @@ export class SecretStoreClients {
 
   forConnection(connection: ConnectionId): UserSecrets {
     const stripe = this.clients[connection.mode];
-    if (!stripe) throw new HttpError('mode_not_configured', `This backend has no Stripe key for ${connection.mode} mode.`);
+    if (!stripe) throw new BrokerError('mode_not_configured', `This backend has no Stripe key for ${connection.mode} mode.`);
     return new UserSecrets(stripe, connection, this.metrics);
   }
 }

@@ -3,7 +3,7 @@
  * (token-sealing.ts), and the outbox that keeps a rotated refresh token from ever being lost.
  *
  * With rotation the newest refresh token is the connection: once the provider has issued it,
- * the old one is spent. So a new token set is first committed to the outbox (the registry's
+ * the old one is spent. So a new token set is first committed to the outbox (the broker's
  * database, sealed) and only then written to the Secret Store, refresh secret first and access
  * secret second; the outbox entry goes once both are stored. A crash, or a Secret Store outage,
  * between the provider's answer and the store's write leaves the tokens in the outbox, and any
@@ -11,58 +11,71 @@
  *
  * Writes are fenced by generation: a flush re-reads the stored refresh secret under the lock
  * and never replaces a newer generation, so a late flush cannot put a spent token back.
- * Every method that changes or flushes tokens expects the caller to hold the connection's lock.
+ * Reads only read; every method that changes or flushes tokens expects the caller to hold the
+ * connection's lock.
  */
 import { randomUUID } from 'node:crypto';
+import type { Logger } from 'pino';
 import { type ConnectionId, connectionKey } from '../../src/shared/connection-id';
 import {
-  AccessPayload,
+  type AccessPayload,
   decodeAccess,
   decodeRefresh,
   encodePayload,
   fitPayload,
   MalformedPayloadError,
-  RefreshPayload,
+  type RefreshPayload,
   SECRET_NAMES,
 } from '../../src/shared/token-layout';
+import type { ChangeNotices, Outbox, OutboxEntry } from '../storage/ports';
 import type { AccessCache } from './access-cache';
-import type { Logger } from '../logger';
-import type { ConnectionRegistry } from '../storage/ports';
+import { describeError, isTransientStripeError } from './errors';
+import type { SecretStoreClients } from './secret-store';
 import { TokenSealer, UnsealError } from './token-sealing';
-import { isTransientStripeError, type SecretStoreClients } from './secret-store';
 
 /**
  * A refresh secret the backend will not redeem: sealed for another connection or with an
  * unknown key, altered, or unsealed where only sealed ones are accepted.
  */
 export const UNUSABLE = 'unusable';
-type StoredRefresh = RefreshPayload | typeof UNUSABLE;
+export type StoredRefresh = RefreshPayload | typeof UNUSABLE;
 
+/** A token set: what one exchange or refresh produced. */
 export interface Tokens {
   access: AccessPayload;
   refresh: RefreshPayload;
 }
 
-type FlushResult = 'stored' | 'superseded' | 'pending' | 'none';
+/** A connection's newest tokens; `held` when they are the outbox's, not yet in the Secret Store. */
+export interface Newest {
+  access?: AccessPayload;
+  refresh?: StoredRefresh;
+  held: boolean;
+}
+
+export type FlushResult = 'stored' | 'superseded' | 'pending' | 'none';
 
 /** The outbox entry's associated data: it opens only for its connection. */
 const OUTBOX = 'outbox';
 
+export interface TokenStoreParts {
+  secrets: SecretStoreClients;
+  outbox: Outbox;
+  notices: ChangeNotices;
+  sealer: TokenSealer;
+  /** Unsealed refresh payloads come from the extension's own exchange: public clients only. */
+  acceptUnsealed: boolean;
+  cache: AccessCache;
+  logger: Logger;
+}
+
 export class TokenStore {
-  constructor(
-    private readonly secrets: SecretStoreClients,
-    private readonly registry: ConnectionRegistry,
-    private readonly sealer: TokenSealer,
-    /** Unsealed refresh payloads come from the extension's own exchange: public clients only. */
-    private readonly acceptUnsealed: boolean,
-    private readonly cache: AccessCache,
-    private readonly logger: Logger,
-  ) {}
+  constructor(private readonly parts: TokenStoreParts) {}
 
   /** Every change of a connection's tokens (also the extension's own writes): this instance's cache and the others' drop it. */
   async changed(connection: ConnectionId): Promise<void> {
-    this.cache.invalidate(connectionKey(connection));
-    await this.registry.announceChange(connection);
+    this.parts.cache.invalidate(connectionKey(connection));
+    await this.parts.notices.announce(connection);
   }
 
   private decode<T>(connection: ConnectionId, kind: string, text: string, decode: (t: string) => T): T | undefined {
@@ -70,52 +83,52 @@ export class TokenStore {
       return decode(text);
     } catch (err) {
       if (!(err instanceof MalformedPayloadError)) throw err;
-      this.logger.warn({ connection: connectionKey(connection), secret: kind }, 'ignoring a stored payload in an unknown format');
+      this.parts.logger.warn({ connection: connectionKey(connection), secret: kind }, 'ignoring a stored payload in an unknown format');
       return undefined;
     }
   }
 
   /** The access secret as stored (the fast path: one Secret Store read, no outbox). */
   async readAccess(connection: ConnectionId): Promise<AccessPayload | undefined> {
-    const text = await this.secrets.forConnection(connection).read(SECRET_NAMES.access);
+    const text = await this.parts.secrets.forConnection(connection).read(SECRET_NAMES.access);
     return text === undefined ? undefined : this.decode(connection, 'access', text, decodeAccess);
   }
 
   /** The refresh secret as stored, opened. */
   async readRefresh(connection: ConnectionId): Promise<StoredRefresh | undefined> {
-    const text = await this.secrets.forConnection(connection).read(SECRET_NAMES.refresh);
+    const text = await this.parts.secrets.forConnection(connection).read(SECRET_NAMES.refresh);
     if (text === undefined) return undefined;
     const key = connectionKey(connection);
-    if (!TokenSealer.isSealed(text) && !this.acceptUnsealed) {
-      this.logger.warn({ connection: key }, 'the refresh secret is not sealed by this backend; it will not be redeemed');
+    if (!TokenSealer.isSealed(text) && !this.parts.acceptUnsealed) {
+      this.parts.logger.warn({ connection: key }, 'the refresh secret is not sealed by this backend; it will not be redeemed');
       return UNUSABLE;
     }
     try {
-      const plain = TokenSealer.isSealed(text) ? this.sealer.open(text, connection, SECRET_NAMES.refresh) : text;
+      const plain = TokenSealer.isSealed(text) ? this.parts.sealer.open(text, connection, SECRET_NAMES.refresh) : text;
       return this.decode(connection, 'refresh', plain, decodeRefresh) ?? UNUSABLE;
     } catch (err) {
       if (!(err instanceof UnsealError)) throw err;
-      this.logger.warn({ connection: key }, "the refresh secret does not open with this backend's keys; it will not be redeemed");
+      this.parts.logger.warn({ connection: key }, "the refresh secret does not open with this backend's keys; it will not be redeemed");
       return UNUSABLE;
     }
   }
 
-  /** Tokens committed but not yet taken by the Secret Store, if any. */
-  async outboxTokens(connection: ConnectionId): Promise<Tokens | undefined> {
-    const entry = await this.registry.getOutbox(connection);
-    return entry && (JSON.parse(this.sealer.open(entry.sealed, connection, OUTBOX)) as Tokens);
+  private openEntry(connection: ConnectionId, entry: OutboxEntry): Tokens {
+    return JSON.parse(this.parts.sealer.open(entry.sealed, connection, OUTBOX)) as Tokens;
   }
 
   /**
-   * The newest tokens of a connection: the outbox's when it holds some (they are newer than
-   * anything stored), else the store's. Under the lock.
+   * The newest tokens of a connection: the outbox's when it holds a generation newer than the
+   * stored one (they have not reached the Secret Store yet), else the store's.
    */
-  async newest(connection: ConnectionId): Promise<{ access?: AccessPayload; refresh?: StoredRefresh }> {
-    const held = await this.outboxTokens(connection);
-    // A superseded entry is older than the store: then the store's tokens are the newest.
-    if (held && (await this.flush(connection)) !== 'superseded') return held;
-    const [access, refresh] = await Promise.all([this.readAccess(connection), this.readRefresh(connection)]);
-    return { access, refresh };
+  async newest(connection: ConnectionId): Promise<Newest> {
+    const [entry, access, refresh] = await Promise.all([
+      this.parts.outbox.get(connection),
+      this.readAccess(connection),
+      this.readRefresh(connection),
+    ]);
+    if (entry && !supersedes(refresh, entry)) return { ...this.openEntry(connection, entry), held: true };
+    return { access, refresh, held: false };
   }
 
   /**
@@ -125,14 +138,14 @@ export class TokenStore {
    */
   async commit(connection: ConnectionId, tokens: Tokens): Promise<FlushResult> {
     this.encode(connection, tokens);
-    const sealed = this.sealer.seal(JSON.stringify(tokens), connection, OUTBOX);
-    await this.registry.putOutbox(connection, { generation: tokens.refresh.generation, writeId: randomUUID(), sealed });
+    const sealed = this.parts.sealer.seal(JSON.stringify(tokens), connection, OUTBOX);
+    await this.parts.outbox.put(connection, { generation: tokens.refresh.generation, writeId: randomUUID(), sealed });
     await this.changed(connection);
     return this.flush(connection);
   }
 
   private encode(connection: ConnectionId, tokens: Tokens): { refresh: string; access: string } {
-    const refresh = fitPayload(SECRET_NAMES.refresh, this.sealer.seal(encodePayload(SECRET_NAMES.refresh, tokens.refresh), connection, SECRET_NAMES.refresh));
+    const refresh = fitPayload(SECRET_NAMES.refresh, this.parts.sealer.seal(encodePayload(SECRET_NAMES.refresh, tokens.refresh), connection, SECRET_NAMES.refresh));
     return { refresh, access: encodePayload(SECRET_NAMES.access, tokens.access) };
   }
 
@@ -141,27 +154,27 @@ export class TokenStore {
    * or a newer one, then removes it. Under the lock.
    */
   async flush(connection: ConnectionId): Promise<FlushResult> {
-    const entry = await this.registry.getOutbox(connection);
+    const entry = await this.parts.outbox.get(connection);
     if (!entry) return 'none';
     const key = connectionKey(connection);
     try {
       const stored = await this.readRefresh(connection);
-      if (stored && stored !== UNUSABLE && stored.generation >= entry.generation) {
-        await this.registry.deleteOutbox(connection, entry.generation);
-        this.logger.info({ connection: key, generation: entry.generation, stored: stored.generation }, 'outbox entry superseded by a newer stored generation');
+      if (supersedes(stored, entry)) {
+        await this.parts.outbox.delete(connection, entry.generation);
+        this.parts.logger.info({ connection: key, generation: entry.generation }, 'outbox entry superseded by a newer stored generation');
         return 'superseded';
       }
-      const tokens = JSON.parse(this.sealer.open(entry.sealed, connection, OUTBOX)) as Tokens;
+      const tokens = this.openEntry(connection, entry);
       const { refresh, access } = this.encode(connection, tokens);
-      const secrets = this.secrets.forConnection(connection);
+      const secrets = this.parts.secrets.forConnection(connection);
       await secrets.write(SECRET_NAMES.refresh, refresh, tokens.refresh.expires_at, `${entry.writeId}:refresh`);
       await secrets.write(SECRET_NAMES.access, access, tokens.access.expires_at, `${entry.writeId}:access`);
-      await this.registry.deleteOutbox(connection, entry.generation);
+      await this.parts.outbox.delete(connection, entry.generation);
       await this.changed(connection);
       return 'stored';
     } catch (err) {
       if (!isTransientStripeError(err)) throw err;
-      this.logger.warn({ connection: key, generation: entry.generation, err: describeError(err) }, 'Secret Store write failed; the tokens stay in the outbox');
+      this.parts.logger.warn({ connection: key, generation: entry.generation, err: describeError(err) }, 'Secret Store write failed; the tokens stay in the outbox');
       return 'pending';
     }
   }
@@ -169,8 +182,8 @@ export class TokenStore {
   /** Both secrets and any outbox entry go. Under the lock. */
   async remove(connection: ConnectionId): Promise<void> {
     try {
-      await this.registry.deleteOutbox(connection, Number.MAX_SAFE_INTEGER);
-      const secrets = this.secrets.forConnection(connection);
+      await this.parts.outbox.delete(connection, Number.MAX_SAFE_INTEGER);
+      const secrets = this.parts.secrets.forConnection(connection);
       await secrets.remove(SECRET_NAMES.access);
       await secrets.remove(SECRET_NAMES.refresh);
     } finally {
@@ -179,11 +192,6 @@ export class TokenStore {
   }
 }
 
-/** Error class and status only: Stripe error messages can echo parameters. */
-export function describeError(err: unknown): string {
-  if (err && typeof err === 'object' && 'type' in err) {
-    const e = err as { type: string; statusCode?: number; code?: string };
-    return `${e.type}${e.statusCode ? ` ${e.statusCode}` : ''}${e.code ? ` ${e.code}` : ''}`;
-  }
-  return err instanceof Error ? err.name : 'unknown error';
-}
+/** The stored refresh secret already holds the entry's generation or a newer one. */
+const supersedes = (stored: StoredRefresh | undefined, entry: OutboxEntry) =>
+  stored !== undefined && stored !== UNUSABLE && stored.generation >= entry.generation;

@@ -1,16 +1,14 @@
-/** The signed API routes (README, Backend contract). Each answers JSON for the signed connection only. */
+/** The signed API routes (README, The backend). Each answers JSON for the signed connection only. */
 import express, { Router, type Request, type Response } from 'express';
-import { dashboardRedirectUri } from '../../src/shared/redirect-uri';
-import type { Connections } from '../broker/lifecycle';
-import { badRequest, HttpError } from '../broker/errors';
 import { isLoopbackUrl } from '../../src/shared/loopback';
-import type { Logger } from '../logger';
+import { dashboardRedirectUri } from '../../src/shared/redirect-uri';
+import type { BrokerCore } from '../broker/broker';
+import { badRequest, HttpError } from './errors';
 import { RateLimiter } from './rate-limit';
-import type { RefreshEngine } from '../broker/refresh-engine';
 import { requestBody, signedConnection, verifySignedRequest } from './signature';
 
 export interface RouteOptions {
-  signingSecret: string;
+  appSigningSecret: string;
   /** STRIPE_APP_ID: the only redirect URIs are the Dashboard's return URLs for this app. */
   appId: string;
   /** Only the local stack, whose console is its own return URL on loopback. */
@@ -26,11 +24,12 @@ function stringField(req: Request, name: string, pattern: RegExp, what: string):
   return value;
 }
 
-export function apiRoutes(options: RouteOptions, connections: Connections, engine: RefreshEngine, logger: Logger): Router {
+export function apiRoutes(options: RouteOptions, core: BrokerCore): Router {
+  const { lifecycle, engine, logger } = core;
   const router = Router();
   const exchangeLimiter = new RateLimiter(options.exchangeLimit.max, options.exchangeLimit.windowMs);
   const parseJson = express.json({ limit: '16kb', strict: true });
-  const verify = verifySignedRequest(options.signingSecret, logger);
+  const verify = verifySignedRequest(options.appSigningSecret, logger);
   const post = (path: string, handler: (req: Request, res: Response) => Promise<void>) => router.post(path, parseJson, verify, handler);
 
   // Answers carry tokens or what is known about them: never cached anywhere.
@@ -57,14 +56,14 @@ export function apiRoutes(options: RouteOptions, connections: Connections, engin
     const code = stringField(req, 'code', /^[\x21-\x7e]{1,2048}$/, 'the authorization code');
     // RFC 7636: 43-128 characters of [A-Za-z0-9-._~].
     const verifier = stringField(req, 'verifier', /^[A-Za-z0-9\-._~]{43,128}$/, 'the PKCE code verifier (43-128 characters)');
-    res.json(await connections.exchange(connection, code, verifier, redirectUri(req, res)));
+    res.json(await lifecycle.exchange(connection, code, verifier, redirectUri(req, res)));
   });
 
   post('/api/connection', async (_req, res) => {
     if (!options.extensionExchange) {
       throw new HttpError('extension_exchange_disabled', 'This backend has a client secret: codes are exchanged by the backend (EXCHANGE_MODE "backend").');
     }
-    res.json(await connections.register(signedConnection(res)));
+    res.json(await lifecycle.register(signedConnection(res)));
   });
 
   post('/api/token', async (_req, res) => {
@@ -73,11 +72,11 @@ export function apiRoutes(options: RouteOptions, connections: Connections, engin
   });
 
   post('/api/connection/status', async (_req, res) => {
-    res.json(await connections.status(signedConnection(res)));
+    res.json(await lifecycle.status(signedConnection(res)));
   });
 
   post('/api/oauth/disconnect', async (_req, res) => {
-    res.json(await connections.disconnect(signedConnection(res)));
+    res.json(await lifecycle.disconnect(signedConnection(res)));
   });
 
   return router;

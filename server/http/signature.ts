@@ -1,5 +1,5 @@
 /**
- * Signed requests from the extension (src/lib/signed-request.ts says what is signed). Stripe
+ * Signed requests from the extension (src/shared/signed-request.ts says what is signed). Stripe
  * documents the signed string as `JSON.stringify({...claims, user_id, account_id})`, the
  * additional keys first; its server code is not public, so the other plausible order,
  * `{user_id, account_id, ...claims}`, verifies too — nothing else does. The first verified
@@ -9,10 +9,10 @@
 import type { NextFunction, Request, Response } from 'express';
 import { createHash } from 'node:crypto';
 import Stripe from 'stripe';
+import type { Logger } from 'pino';
+import { type ConnectionId, fromWire } from '../../src/shared/connection-id';
 import { signatureClaims, type SignatureClaims } from '../../src/shared/signed-request';
-import type { ConnectionId } from '../../src/shared/connection-id';
-import { badRequest, HttpError } from '../broker/errors';
-import type { Logger } from '../logger';
+import { badRequest, HttpError } from './errors';
 
 /** stripe-node's webhook tolerance: how old a signature may be. */
 const MAX_AGE_SECONDS = 300;
@@ -69,8 +69,7 @@ export function verifySignedRequest(signingSecret: string, logger: Logger) {
       orderLogged = true;
       logger.info({ order }, `signed requests verify with ${order === 'claims_first' ? '{...claims, user_id, account_id} (as documented)' : '{user_id, account_id, ...claims}'}`);
     }
-    const connection: ConnectionId = { userId: user_id, accountId: account_id, mode };
-    res.locals.connection = connection;
+    res.locals.connection = fromWire({ user_id, account_id, mode });
     next();
   };
 }

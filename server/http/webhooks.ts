@@ -6,12 +6,12 @@
  */
 import express, { Router } from 'express';
 import Stripe from 'stripe';
-import type { Connections } from '../broker/lifecycle';
-import { HttpError } from '../broker/errors';
-import type { Logger } from '../logger';
-import type { ConnectionRegistry } from '../storage/ports';
+import type { BrokerCore } from '../broker/broker';
+import { HttpError } from './errors';
 
-export function webhookRoutes(webhookSecret: string, connections: Connections, registry: ConnectionRegistry, logger: Logger): Router {
+export function webhookRoutes(webhookSecret: string, core: BrokerCore): Router {
+  const { lifecycle, logger } = core;
+  const { webhookEvents } = core.storage;
   const router = Router();
   router.post('/webhooks/stripe', express.raw({ type: () => true, limit: '512kb' }), async (req, res) => {
     const signature = req.get('stripe-signature');
@@ -24,12 +24,12 @@ export function webhookRoutes(webhookSecret: string, connections: Connections, r
     }
     if (event.type !== 'account.application.deauthorized' || !event.account) {
       logger.info({ event: event.id, type: event.type }, 'webhook ignored');
-    } else if (await registry.seenEvent(event.id)) {
+    } else if (await webhookEvents.seen(event.id)) {
       logger.info({ event: event.id, type: event.type }, 'webhook already handled');
     } else {
       const mode = event.livemode ? 'live' : 'test';
-      const disconnected = await connections.disconnectAccount(event.account, mode);
-      await registry.recordEvent(event.id);
+      const disconnected = await lifecycle.disconnectAccount(event.account, mode);
+      await webhookEvents.record(event.id);
       logger.info({ event: event.id, type: event.type, account: event.account, mode, disconnected }, 'webhook');
     }
     res.json({ received: true });

@@ -1,11 +1,10 @@
 /**
  * Per-connection locks held with an owner token and a lease: only one refresh of a refresh
- * token at a time, even across instances (postgres-registry.ts has the shared implementation).
+ * token at a time, even across instances (postgres-locks.ts has the shared implementation).
  * The lease frees a lock whose holder died; the owner token keeps a late holder from freeing a
- * lock that someone else now holds; `withLock` renews the lease while its work runs.
+ * lock that someone else now holds.
  */
 import { randomUUID } from 'node:crypto';
-import { busy } from '../broker/errors';
 
 export interface Lease {
   readonly owner: string;
@@ -22,30 +21,6 @@ export interface LockManager {
 export class LockTimeoutError extends Error {
   constructor(key: string) {
     super(`Timed out waiting for the lock of ${key}`);
-  }
-}
-
-export interface LockTimes {
-  leaseMs: number;
-  waitMs: number;
-}
-
-/** Runs `fn` holding the lock of `key`, renewing its lease every third of it; 503 `busy` when it cannot be had in time. */
-export async function withLock<T>(locks: LockManager, key: string, times: LockTimes, fn: () => Promise<T>): Promise<T> {
-  let lease: Lease;
-  try {
-    lease = await locks.acquire(key, times.leaseMs, times.waitMs);
-  } catch (err) {
-    if (!(err instanceof LockTimeoutError)) throw err;
-    throw busy();
-  }
-  const renewal = setInterval(() => void lease.renew(times.leaseMs).catch(() => undefined), times.leaseMs / 3);
-  renewal.unref();
-  try {
-    return await fn();
-  } finally {
-    clearInterval(renewal);
-    await lease.release().catch(() => undefined);
   }
 }
 

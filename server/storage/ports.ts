@@ -1,13 +1,12 @@
 /**
- * The connection registry: which connections exist and in what state, with expiry times for
- * status answers and keep-alive; webhook event ids already handled; and the outbox. It holds
- * no readable token: tokens live in the Secret Store, and the outbox holds a new token set only
- * sealed and only until the Secret Store has taken it (token-store.ts).
- * Two implementations: SQLite for one instance (sqlite-registry.ts), PostgreSQL for several
- * (postgres-registry.ts).
+ * What the broker keeps in its own database, as small ports by concern: connection records,
+ * the outbox, webhook event ids, keep-alive claims, change notices and locks. None holds a
+ * readable token: tokens live in the Secret Store, and the outbox holds a new token set only
+ * sealed and only until the Secret Store has taken it (server/broker/token-store.ts).
+ * Two implementations: SQLite for one instance (sqlite.ts), PostgreSQL for several (postgres.ts).
  */
-import type { ConnectionId } from '../../src/shared/connection-id';
-import type { StripeMode } from '../../src/shared/redirect-uri';
+import type { ConnectionId, StripeMode } from '../../src/shared/connection-id';
+import type { LockManager } from './locks';
 
 export type ConnectionStatus = 'connected' | 'reconnect_required';
 
@@ -26,6 +25,7 @@ export interface ConnectionState {
   reason: LossReason | null;
 }
 
+/** A connection's stored row: who it belongs to and its state. */
 export interface ConnectionRecord extends ConnectionId, ConnectionState {
   updatedAt: number;
 }
@@ -34,11 +34,34 @@ export const CONNECTED: ConnectionState = {
   status: 'connected', accessExpiresAt: null, refreshExpiresAt: null, lastRefreshAt: null, failures: 0, outcomeUnknownAt: null, reason: null,
 };
 
+export interface ConnectionRecords {
+  get(connection: ConnectionId): Promise<ConnectionRecord | undefined>;
+  put(connection: ConnectionId, state: ConnectionState): Promise<void>;
+  remove(connection: ConnectionId): Promise<void>;
+  /** The connections known on an account in one mode. */
+  listAccount(accountId: string, mode: StripeMode): Promise<ConnectionId[]>;
+}
+
 /** A new token set the Secret Store has not taken yet: sealed, with the idempotency key of its writes. */
 export interface OutboxEntry {
   generation: number;
   writeId: string;
   sealed: string;
+}
+
+export interface Outbox {
+  /** Keeps the entry unless one of a newer generation is there already. */
+  put(connection: ConnectionId, entry: OutboxEntry): Promise<void>;
+  get(connection: ConnectionId): Promise<OutboxEntry | undefined>;
+  /** Removes the entry if its generation is at most `generation`. */
+  delete(connection: ConnectionId, generation: number): Promise<void>;
+  connections(): Promise<ConnectionId[]>;
+}
+
+/** Stripe delivers a webhook event at least once: the ids already handled. */
+export interface WebhookEvents {
+  seen(eventId: string): Promise<boolean>;
+  record(eventId: string): Promise<void>;
 }
 
 /**
@@ -61,50 +84,25 @@ export function isKeepAliveDue(due: DueCriteria, lastRefreshAt: number | null, r
   return due.idleBefore !== null && lastRefreshAt !== null && lastRefreshAt < due.idleBefore;
 }
 
-export interface ConnectionRegistry {
-  get(connection: ConnectionId): Promise<ConnectionRecord | undefined>;
-  put(connection: ConnectionId, state: ConnectionState): Promise<void>;
-  remove(connection: ConnectionId): Promise<void>;
-  /** The connections known on an account in one mode. */
-  listAccount(accountId: string, mode: StripeMode): Promise<ConnectionId[]>;
-
-  /** Whether a webhook event was handled before (Stripe delivers at least once). */
-  seenEvent(eventId: string): Promise<boolean>;
-  recordEvent(eventId: string): Promise<void>;
-
-  /** Keeps the entry unless one of a newer generation is there already. */
-  putOutbox(connection: ConnectionId, entry: OutboxEntry): Promise<void>;
-  getOutbox(connection: ConnectionId): Promise<OutboxEntry | undefined>;
-  /** Removes the entry if its generation is at most `generation`. */
-  deleteOutbox(connection: ConnectionId, generation: number): Promise<void>;
-  outboxConnections(): Promise<ConnectionId[]>;
-
-  /**
-   * Connected connections due for a keep-alive refresh, each claimed for `claimSeconds` so that
-   * of several instances exactly one takes it.
-   */
+export interface KeepAliveClaims {
+  /** Connected connections due for keep-alive, each claimed for `claimSeconds` so that of several instances exactly one takes it. */
   claimDue(due: DueCriteria, limit: number, claimSeconds: number): Promise<ConnectionId[]>;
-
-  /** Tells the other instances that a connection's tokens changed (their caches drop it). */
-  announceChange(connection: ConnectionId): Promise<void>;
-  /** `listener` hears each connection another instance changed, or nothing when notices may have been missed. */
-  onChange(listener: (connectionKey?: string) => void): void;
-  close(): Promise<void>;
 }
 
-/** Changes some fields of a connection's state, keeping the others (a new connection starts from CONNECTED). */
-export async function updateState(registry: ConnectionRegistry, connection: ConnectionId, change: Partial<ConnectionState>): Promise<ConnectionState> {
-  const record = await registry.get(connection);
-  const state: ConnectionState = {
-    status: record?.status ?? CONNECTED.status,
-    accessExpiresAt: record?.accessExpiresAt ?? null,
-    refreshExpiresAt: record?.refreshExpiresAt ?? null,
-    lastRefreshAt: record?.lastRefreshAt ?? null,
-    failures: record?.failures ?? 0,
-    outcomeUnknownAt: record?.outcomeUnknownAt ?? null,
-    reason: record?.reason ?? null,
-    ...change,
-  };
-  await registry.put(connection, state);
-  return state;
+/** Tells the other instances that a connection's tokens changed (their caches drop it). */
+export interface ChangeNotices {
+  announce(connection: ConnectionId): Promise<void>;
+  /** `listener` hears each connection another instance changed, or nothing when notices may have been missed. */
+  listen(listener: (connectionKey?: string) => void): void;
+}
+
+/** The broker's database, whichever it is. */
+export interface Storage {
+  records: ConnectionRecords;
+  outbox: Outbox;
+  webhookEvents: WebhookEvents;
+  keepAlive: KeepAliveClaims;
+  notices: ChangeNotices;
+  locks: LockManager;
+  close(): Promise<void>;
 }

@@ -2,7 +2,7 @@
  * Where the provider sends the user back: the Dashboard's OAuth return URL for this app,
  * separate for test and live mode. Both must be registered at the provider.
  */
-export type StripeMode = 'test' | 'live';
+import type { StripeMode } from './connection-id';
 
 export function dashboardRedirectUri(appId: string, mode: StripeMode): string {
   const base = mode === 'live' ? 'https://dashboard.stripe.com' : 'https://dashboard.stripe.com/test';

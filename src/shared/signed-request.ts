@@ -6,7 +6,7 @@
  * parameters — and the parameters themselves (codes, verifiers) never travel to Stripe, only
  * their hash does.
  */
-import type { StripeMode } from './redirect-uri';
+import type { StripeMode } from './connection-id';
 
 export interface SignatureClaims {
   mode: StripeMode;

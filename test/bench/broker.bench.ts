@@ -12,9 +12,10 @@ import path from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { SECRET_NAMES } from '../../src/shared/token-layout';
 import { createStripeClient } from '../../server/stripe-client';
-import { alice, ApiAnswer, call, connect, KEYS, refreshCount, sign, User } from '../support/broker';
+import { alice, KEYS, User } from '../support/fixtures';
+import { ApiAnswer, call, connect, sign } from '../support/signed-calls';
 import { RunningCommand, startCommand } from '../support/commands';
-import { startTestProvider, TestProvider } from '../support/dev-provider';
+import { refreshCount, startTestProvider, TestProvider } from '../support/dev-provider';
 import { backendEnv, DASHBOARD_REDIRECT, startBackendProcess, startPostgres } from '../support/fleet';
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));

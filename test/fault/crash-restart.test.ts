@@ -15,26 +15,23 @@ import os from 'node:os';
 import path from 'node:path';
 import * as client from 'openid-client';
 import { PUBLIC_CLIENT_ID } from '../../server/local/oauth-provider/clients';
-import { alice, call, connect, seenSecrets, startStack, Stack, storedSecrets, User } from '../support/broker';
+import { newUser, sleep } from '../support/fixtures';
+import { seenSecrets } from '../support/leak-check';
+import { call, connect } from '../support/signed-calls';
+import { Stack, stackSuite, storedSecrets } from '../support/stack';
 import type { RunningCommand } from '../support/commands';
 import { discover } from '../support/dev-provider';
-import { backendEnv, DASHBOARD_REDIRECT, expectNoSecretsPrinted, startBackendProcess } from '../support/fleet';
+import { backendEnv, DASHBOARD_REDIRECT, startBackendProcess } from '../support/fleet';
 import { startTokenGate, TokenGate } from '../support/token-gate';
 
-const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
-let users = 0;
-const newUser = (): User => ({ ...alice, user_id: `usr_crash${++users}` });
 const outputs: string[] = [];
 let dataDir: string;
 let stack: Stack;
 
-beforeAll(async () => {
-  stack = await startStack(['--access-ttl', '3']);
-});
-afterAll(() => stack.close());
+// What the backends printed is the leak check's input.
+stackSuite(['--access-ttl', '3'], (started) => (stack = started), () => outputs);
 beforeEach(() => (dataDir = mkdtempSync(path.join(os.tmpdir(), 'broker-crash-'))));
 afterEach(() => rmSync(dataDir, { recursive: true, force: true }));
-afterAll(() => expectNoSecretsPrinted(outputs));
 
 const outboxDepth = () => {
   const db = new Database(path.join(dataDir, 'registry.sqlite'), { readonly: true });
@@ -68,7 +65,7 @@ describe('SIGKILL and restart', () => {
     }
 
     async function crashAndRestart() {
-    const all = Array.from({ length: 6 }, newUser);
+    const all = Array.from({ length: 6 }, () => newUser('crash'));
     for (const user of all) expect((await connect(stack, backend, user, { redirectUri: DASHBOARD_REDIRECT })).status).toBe(200);
     let reconnects = 0;
     let running = true;
@@ -129,7 +126,7 @@ describe('the window no backend can close', () => {
   test('a crash while the refresh is at the provider loses the connection, and it is recorded as lost after an unknown outcome', async () => {
     const env = backendEnv(stack, { DATA_DIR: dataDir, REFRESH_WAIT_SECONDS: '10' });
     let backend = await startBackendProcess(env);
-    const user = newUser();
+    const user = newUser('crash');
     await connect(stack, backend, user, { redirectUri: DASHBOARD_REDIRECT });
     await sleep(3100); // the access token expired
     // The provider rotates the token and holds its answer back; the backend dies waiting for it.

@@ -8,40 +8,22 @@
 import * as client from 'openid-client';
 import type { ConnectionId } from '../../src/shared/connection-id';
 import { PUBLIC_CLIENT_ID } from '../../server/local/oauth-provider/clients';
-import {
-  alice,
-  call,
-  connect,
-  expectNoSecretsLogged,
-  refreshCount,
-  seenSecrets,
-  startBroker,
-  startStack,
-  Stack,
-  storedSecrets,
-  TestBroker,
-  User,
-} from '../support/broker';
-import { discover } from '../support/dev-provider';
+import { newUser, sleep, User } from '../support/fixtures';
+import { startBroker, TestBroker } from '../support/in-process-broker';
+import { seenSecrets } from '../support/leak-check';
+import { call, connect } from '../support/signed-calls';
+import { Stack, stackSuite, storedSecrets } from '../support/stack';
+import { discover, refreshCount } from '../support/dev-provider';
 
 let stack: Stack;
-let users = 0;
-const newUser = (): User => ({ ...alice, user_id: `usr_outage${++users}` });
 const idOf = (u: User): ConnectionId => ({ accountId: u.account_id, userId: u.user_id, mode: u.mode });
-const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
-beforeAll(async () => {
-  stack = await startStack(['--access-ttl', '4']);
-});
-afterAll(async () => {
-  await stack.close();
-  expectNoSecretsLogged();
-});
+stackSuite(['--access-ttl', '4'], (started) => (stack = started));
 
 /** Every user's stored refresh token is the live one: the provider still refreshes with it. */
 async function expectAllAlive(broker: TestBroker, all: User[]): Promise<void> {
-  for (let i = 0; i < 200 && (await broker.registry.outboxConnections()).length > 0; i++) await sleep(50);
-  expect(await broker.registry.outboxConnections()).toEqual([]);
+  for (let i = 0; i < 200 && (await broker.storage.outbox.connections()).length > 0; i++) await sleep(50);
+  expect(await broker.storage.outbox.connections()).toEqual([]);
   const config = await discover(stack.provider.issuer, PUBLIC_CLIENT_ID);
   const dead: string[] = [];
   for (const user of all) {
@@ -59,7 +41,7 @@ async function expectAllAlive(broker: TestBroker, all: User[]): Promise<void> {
 
 test('Secret Store writes down 3 s of every 7 s during continuous refresh cycles: 0 connections lost', async () => {
   const broker = await startBroker(stack);
-  const all = Array.from({ length: 8 }, newUser);
+  const all = Array.from({ length: 8 }, () => newUser('outage'));
   try {
     for (const user of all) expect((await connect(stack, broker, user)).status).toBe(200);
     const refreshesBefore = await refreshCount(stack);
@@ -98,7 +80,7 @@ test('Secret Store writes down 3 s of every 7 s during continuous refresh cycles
 
 test('a provider that answers after the caller gave up: the caller gets 503, the refresh completes and is stored', async () => {
   const broker = await startBroker(stack, { provider: { timeoutSeconds: 10 }, refresh: { marginSeconds: 300, defaultAccessLifetimeSeconds: 3600, callerWaitMs: 500 } });
-  const user = newUser();
+  const user = newUser('outage');
   try {
     await connect(stack, broker, user);
     const before = await storedSecrets(stack, user);
@@ -125,19 +107,19 @@ test('a provider that answers after the caller gave up: the caller gets 503, the
 
 test('keep-alive refreshes an idle connection in the background; failures leave it connected but degraded', async () => {
   const broker = await startBroker(stack, { background: { keepAliveIntervalMs: 100, keepAliveIdleSeconds: 60 } });
-  const user = newUser();
+  const user = newUser('outage');
   try {
     await connect(stack, broker, user);
     await stack.provider.control('/dev/faults', { kind: 'http503', count: 6 });
     stack.clock.offset += 120; // idle for two minutes
-    for (let i = 0; i < 100 && !(await broker.registry.get(idOf(user)))?.failures; i++) await sleep(50);
+    for (let i = 0; i < 100 && !(await broker.storage.records.get(idOf(user)))?.failures; i++) await sleep(50);
     const degraded = await call(broker, '/api/connection/status', user);
     expect(degraded.body).toMatchObject({ status: 'connected', degraded: true });
     await stack.provider.control('/dev/reset', {});
     stack.clock.offset += 130; // the failed attempt's claim lapses, and the loop tries again
     for (let i = 0; i < 100 && (await refreshCount(stack)) === 0; i++) await sleep(50);
     expect(await refreshCount(stack)).toBe(1);
-    for (let i = 0; i < 100 && (await broker.registry.get(idOf(user)))?.failures; i++) await sleep(50);
+    for (let i = 0; i < 100 && (await broker.storage.records.get(idOf(user)))?.failures; i++) await sleep(50);
     expect((await call(broker, '/api/connection/status', user)).body).toMatchObject({ status: 'connected', degraded: false });
     expect((await storedSecrets(stack, user)).refresh!.payload.generation).toBe(2);
   } finally {

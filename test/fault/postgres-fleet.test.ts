@@ -6,28 +6,29 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { alice, call, connect, providerStats, refreshCount, seenSecrets, startStack, Stack, User } from '../support/broker';
+import { providerStats, refreshCount } from '../support/dev-provider';
+import { newUser, sleep } from '../support/fixtures';
+import { seenSecrets } from '../support/leak-check';
+import { call, connect } from '../support/signed-calls';
+import { Stack, stackSuite } from '../support/stack';
 import type { RunningCommand } from '../support/commands';
-import { backendEnv, DASHBOARD_REDIRECT, expectNoSecretsPrinted, startBackendProcess, startPostgres } from '../support/fleet';
+import { backendEnv, DASHBOARD_REDIRECT, startBackendProcess, startPostgres } from '../support/fleet';
 
-const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
-let users = 0;
-const newUser = (): User => ({ ...alice, user_id: `usr_fleet${++users}` });
 
 let stack: Stack;
 let postgres: Awaited<ReturnType<typeof startPostgres>>;
 let dataDir: string;
 const outputs: string[] = [];
 
+// What the backends printed is the leak check's input.
+stackSuite(['--access-ttl', '3'], (started) => (stack = started), () => outputs);
 beforeAll(async () => {
   dataDir = mkdtempSync(path.join(os.tmpdir(), 'broker-fleet-'));
-  [stack, postgres] = await Promise.all([startStack(['--access-ttl', '3']), startPostgres()]);
+  postgres = await startPostgres();
 });
 afterAll(async () => {
-  await stack.close();
   await postgres.stop();
   rmSync(dataDir, { recursive: true, force: true });
-  expectNoSecretsPrinted(outputs);
 });
 
 async function startFleet(n: number, extra: Record<string, string> = {}): Promise<RunningCommand[]> {
@@ -44,7 +45,7 @@ async function stopFleet(fleet: RunningCommand[]): Promise<void> {
 test('four backends, 400 concurrent /api/token calls spread over them at expiry: exactly 1 provider refresh, every caller a valid token', async () => {
   const fleet = await startFleet(4);
   try {
-    const user = newUser();
+    const user = newUser('fleet');
     expect((await connect(stack, fleet[0], user, { redirectUri: DASHBOARD_REDIRECT })).status).toBe(200);
     await sleep(3200); // the access token expired
     const refreshes = await refreshCount(stack);
@@ -69,7 +70,7 @@ test('a lock holder killed mid-refresh: another instance refreshes after the lea
   // A 1 s provider timeout makes the lease short: 3 attempts × 1 s + 2 s.
   const [holder, other] = await startFleet(2, { OAUTH_TIMEOUT_SECONDS: '1' });
   try {
-    const user = newUser();
+    const user = newUser('fleet');
     expect((await connect(stack, holder, user, { redirectUri: DASHBOARD_REDIRECT })).status).toBe(200);
     await sleep(3200);
     const refreshes = await refreshCount(stack);

@@ -5,40 +5,22 @@
  */
 import Stripe from 'stripe';
 import type { ConnectionId } from '../../src/shared/connection-id';
-import { PostgresRegistry } from '../../server/storage/postgres';
+import { connectPostgresStorage } from '../../server/storage/postgres';
 import { CONNECTED } from '../../server/storage/ports';
-import {
-  alice,
-  call,
-  connect,
-  expectNoSecretsLogged,
-  startBroker,
-  startStack,
-  Stack,
-  TestBroker,
-  User,
-  WEBHOOK_SECRET,
-} from '../support/broker';
+import { newUser, User, WEBHOOK_SECRET } from '../support/fixtures';
+import { brokerSuite, startBroker, TestBroker } from '../support/in-process-broker';
+import { call, connect } from '../support/signed-calls';
+import type { Stack } from '../support/stack';
 import { startPostgres } from '../support/fleet';
 
 let stack: Stack;
 let broker: TestBroker;
-let users = 0;
-const newUser = (extra: Partial<User> = {}): User => ({ ...alice, user_id: `usr_cache${++users}`, ...extra });
 const findRequests = () => stack.emulator.requests['GET /v1/apps/secrets/find'] ?? 0;
 
-beforeAll(async () => {
-  stack = await startStack();
-  broker = await startBroker(stack, { metricsToken: 'metrics-token-for-the-suite' });
-});
-afterAll(async () => {
-  await broker.stop();
-  await stack.close();
-  expectNoSecretsLogged();
-});
+brokerSuite((started) => ({ stack, broker } = started), { metricsToken: 'metrics-token-for-the-suite' });
 
 test('a warm /api/token makes no Secret Store request', async () => {
-  const user = newUser();
+  const user = newUser('cache');
   await connect(stack, broker, user);
   const first = await call(broker, '/api/token', user);
   const before = findRequests();
@@ -47,7 +29,7 @@ test('a warm /api/token makes no Secret Store request', async () => {
 });
 
 test('a disconnect stops the cached token at once', async () => {
-  const user = newUser();
+  const user = newUser('cache');
   await connect(stack, broker, user);
   await call(broker, '/api/token', user);
   expect((await call(broker, '/api/oauth/disconnect', user)).status).toBe(200);
@@ -55,7 +37,7 @@ test('a disconnect stops the cached token at once', async () => {
 });
 
 test('an uninstall (deauthorization) stops the cached token at once', async () => {
-  const user = newUser({ account_id: 'acct_cacheuninstall' });
+  const user = newUser('cache', { account_id: 'acct_cacheuninstall' });
   await connect(stack, broker, user);
   await call(broker, '/api/token', user);
   const payload = JSON.stringify({ id: 'evt_cache_deauth', object: 'event', type: 'account.application.deauthorized', account: user.account_id, livemode: false, data: { object: {} } });
@@ -69,7 +51,7 @@ test('an uninstall (deauthorization) stops the cached token at once', async () =
 });
 
 test('a cached token is not served into its refresh margin: the refreshed one is', async () => {
-  const user = newUser();
+  const user = newUser('cache');
   await connect(stack, broker, user);
   const warm = await call(broker, '/api/token', user);
   stack.clock.offset += 45; // 60 s tokens: the margin is the last 30 s
@@ -87,7 +69,7 @@ test('a cached token is not served into its refresh margin: the refreshed one is
 test('the cache is bounded: the least recently used entry goes', async () => {
   const small = await startBroker(stack, { cacheEntries: 2 });
   try {
-    const three = [newUser(), newUser(), newUser()];
+    const three = [newUser('cache'), newUser('cache'), newUser('cache')];
     for (const user of three) {
       await connect(stack, small, user);
       await call(small, '/api/token', user);
@@ -121,10 +103,7 @@ describe('across instances on PostgreSQL', () => {
   let b: TestBroker;
   beforeAll(async () => {
     postgres = await startPostgres();
-    const start = async () => {
-      const registry = await PostgresRegistry.connect(postgres.url);
-      return startBroker(stack, { registry, locks: registry });
-    };
+    const start = async () => startBroker(stack, { storage: await connectPostgresStorage(postgres.url) });
     [a, b] = [await start(), await start()];
   });
   afterAll(async () => {
@@ -144,7 +123,7 @@ describe('across instances on PostgreSQL', () => {
   }
 
   test('a disconnect on one instance stops the others serving the cached token', async () => {
-    const user = newUser();
+    const user = newUser('cache');
     await connect(stack, a, user);
     const warm = (await call(b, '/api/token', user)).body.access_token as string;
     const id: ConnectionId = { accountId: user.account_id, userId: user.user_id, mode: 'test' };
@@ -156,18 +135,18 @@ describe('across instances on PostgreSQL', () => {
   test('keep-alive: two instances claiming due connections at once never get the same one', async () => {
     const now = stack.now();
     const due = Array.from({ length: 12 }, (_, i) => ({ accountId: 'acct_keepalive', userId: `usr_idle${i}`, mode: 'test' as const }));
-    for (const c of due) await a.registry.put(c, { ...CONNECTED, lastRefreshAt: now - 7200 });
+    for (const c of due) await a.storage.records.put(c, { ...CONNECTED, lastRefreshAt: now - 7200 });
     const criteria = { now, expiryMarginSeconds: 86_400, idleBefore: now - 3600 };
-    const [fromA, fromB] = await Promise.all([a.registry.claimDue(criteria, 12, 60), b.registry.claimDue(criteria, 12, 60)]);
+    const [fromA, fromB] = await Promise.all([a.storage.keepAlive.claimDue(criteria, 12, 60), b.storage.keepAlive.claimDue(criteria, 12, 60)]);
     const keys = [...fromA, ...fromB].map((c) => c.userId).filter((id) => id.startsWith('usr_idle'));
     expect(new Set(keys).size).toBe(keys.length);
     expect(keys.sort()).toEqual(due.map((c) => c.userId).sort());
     // Claimed: nobody gets them again until the claim lapses.
-    expect((await a.registry.claimDue(criteria, 12, 60)).filter((c) => c.userId.startsWith('usr_idle'))).toEqual([]);
+    expect((await a.storage.keepAlive.claimDue(criteria, 12, 60)).filter((c) => c.userId.startsWith('usr_idle'))).toEqual([]);
   });
 
   test('a refresh on one instance replaces the token the others serve', async () => {
-    const user = newUser();
+    const user = newUser('cache');
     await connect(stack, a, user);
     const warm = (await call(b, '/api/token', user)).body.access_token as string;
     // Another instance refreshes (its own single-flight, the shared lock): keep-alive does this, for one.

@@ -1,20 +1,11 @@
 import Stripe from 'stripe';
 import { SECRET_NAMES } from '../../src/shared/token-layout';
 import { createStripeClient } from '../../server/stripe-client';
-import {
-  alice,
-  call,
-  connect,
-  KEYS,
-  seenSecrets,
-  sign,
-  brokerSuite,
-  Stack,
-  storedSecrets,
-  TestBroker,
-  User,
-  WEBHOOK_SECRET,
-} from '../support/broker';
+import { alice, KEYS, User, WEBHOOK_SECRET } from '../support/fixtures';
+import { brokerSuite, TestBroker } from '../support/in-process-broker';
+import { seenSecrets } from '../support/leak-check';
+import { call, connect, sign } from '../support/signed-calls';
+import { Stack, storedSecrets } from '../support/stack';
 
 let stack: Stack;
 let broker: TestBroker;
@@ -69,7 +60,7 @@ describe('extension mode: registering a connection the extension stored', () => 
     await stripe.apps.secrets.create({ name: SECRET_NAMES.access, payload: JSON.stringify(access), scope, expires_at: access.expires_at }, { stripeAccount: user.account_id });
     const answer = await call(broker, '/api/connection', user);
     expect(answer.body).toMatchObject({ status: 'connected', access_expires_at: access.expires_at });
-    expect(await broker.registry.get({ accountId: user.account_id, userId: user.user_id, mode: 'test' })).toMatchObject({ status: 'connected' });
+    expect(await broker.storage.records.get({ accountId: user.account_id, userId: user.user_id, mode: 'test' })).toMatchObject({ status: 'connected' });
     expect((await call(broker, '/api/token', user)).body.access_token).toBe(access.access_token);
   });
 });
@@ -164,14 +155,14 @@ describe('the Stripe webhook', () => {
     await connect(stack, broker, user);
     await connect(stack, broker, bystander);
     const key = (u: User) => ({ accountId: u.account_id, userId: u.user_id, mode: u.mode });
-    expect(await broker.registry.get(key(user))).toBeDefined();
+    expect(await broker.storage.records.get(key(user))).toBeDefined();
     for (let i = 0; i < 2; i++) {
       const res = await send(event('account.application.deauthorized', user.account_id));
       expect(res.status).toBe(200);
       expect(await res.json()).toEqual({ received: true });
     }
-    expect(await broker.registry.get(key(user))).toBeUndefined();
-    expect(await broker.registry.get(key(bystander))).toBeDefined();
+    expect(await broker.storage.records.get(key(user))).toBeUndefined();
+    expect(await broker.storage.records.get(key(bystander))).toBeDefined();
   });
 
   test('other events are acknowledged and ignored; bad signatures are a 400', async () => {

@@ -2,23 +2,21 @@ import * as client from 'openid-client';
 import { SECRET_NAMES, TokenResponse, tokenPayloads } from '../../src/shared/token-layout';
 import { CONFIDENTIAL_CLIENT_ID, CONFIDENTIAL_CLIENT_SECRET, PUBLIC_CLIENT_ID } from '../../server/local/oauth-provider/clients';
 import { createStripeClient } from '../../server/stripe-client';
-import { discover } from '../support/dev-provider';
+import { discover, providerStats, refreshCount } from '../support/dev-provider';
 import { startTokenGate } from '../support/token-gate';
 import { InProcessLocks } from '../../server/storage/locks';
-import { alice, call, connect, expectNoSecretsLogged, KEYS, seenSecrets, providerStats, refreshCount, startBroker, startStack, Stack, storedSecrets, TestBroker, User } from '../support/broker';
+import { openSqliteStorage } from '../../server/storage/sqlite';
+import { KEYS, newUser, User } from '../support/fixtures';
+import { startBroker, TestBroker } from '../support/in-process-broker';
+import { seenSecrets } from '../support/leak-check';
+import { call, connect } from '../support/signed-calls';
+import { Stack, stackSuite, storedSecrets } from '../support/stack';
 
 let stack: Stack;
 let broker: TestBroker;
 let user: User;
-let users = 0;
 
-beforeAll(async () => {
-  stack = await startStack();
-});
-afterAll(async () => {
-  await stack.close();
-  expectNoSecretsLogged();
-});
+stackSuite(undefined, (started) => (stack = started));
 beforeEach(async () => {
   await stack.provider.control('/dev/reset', {});
   await stack.provider.control('/dev/settings', { rotateRefreshTokens: true });
@@ -26,7 +24,7 @@ beforeEach(async () => {
   stack.emulator.faults.clear();
   broker = await startBroker(stack);
   // A user of their own per test, so no test sees another's connection.
-  user = { ...alice, user_id: `usr_refresh${++users}` };
+  user = newUser('refresh');
 });
 afterEach(() => broker.stop());
 
@@ -78,7 +76,7 @@ test('an expired access token is refreshed on /api/token and both secrets are re
   expect(after.refresh!.payload.refresh_token).not.toBe(before.refresh!.payload.refresh_token);
   expect(after.access!.expires_at).toBe(stack.now() + 60);
   expect(await refreshCount(stack)).toBe(1);
-  expect(await broker.registry.get({ accountId: user.account_id, userId: user.user_id, mode: 'test' })).toMatchObject({ status: 'connected', lastRefreshAt: stack.now() });
+  expect(await broker.storage.records.get({ accountId: user.account_id, userId: user.user_id, mode: 'test' })).toMatchObject({ status: 'connected', lastRefreshAt: stack.now() });
 });
 
 test('a token within the refresh margin is refreshed ahead of expiry', async () => {
@@ -103,8 +101,8 @@ test('50 concurrent /api/token calls on an expiring connection make exactly one 
 
 test('two backend instances sharing a lock refresh once between them (the read after the lock)', async () => {
   const locks = new InProcessLocks();
-  const first = await startBroker(stack, { locks });
-  const second = await startBroker(stack, { locks });
+  const first = await startBroker(stack, { storage: { ...openSqliteStorage(), locks } });
+  const second = await startBroker(stack, { storage: { ...openSqliteStorage(), locks } });
   try {
     await connect(stack, first, user);
     expireAccess();
@@ -252,12 +250,12 @@ test('a Secret Store outage during the rewrite keeps the refreshed tokens in the
   const answer = await call(broker, '/api/token', user);
   expect(answer.status).toBe(200);
   const id = { accountId: user.account_id, userId: user.user_id, mode: 'test' as const };
-  expect(await broker.registry.getOutbox(id)).toMatchObject({ generation: 2 });
+  expect(await broker.storage.outbox.get(id)).toMatchObject({ generation: 2 });
   // The stored refresh token is spent now; the broker must serve and refresh from the outbox.
   expect((await call(broker, '/api/token', user)).body.access_token).toBe(answer.body.access_token);
   stack.emulator.faults.clear();
-  for (let i = 0; i < 100 && (await broker.registry.getOutbox(id)); i++) await new Promise((resolve) => setTimeout(resolve, 50));
-  expect(await broker.registry.getOutbox(id)).toBeUndefined();
+  for (let i = 0; i < 100 && (await broker.storage.outbox.get(id)); i++) await new Promise((resolve) => setTimeout(resolve, 50));
+  expect(await broker.storage.outbox.get(id)).toBeUndefined();
   const after = await storedSecrets(stack, user);
   expect(after.access!.payload.access_token).toBe(answer.body.access_token);
   expect(after.refresh!.payload.generation).toBe(2);
@@ -399,5 +397,5 @@ test('generation fencing: a held token set never replaces a newer stored generat
   await sdk.apps.secrets.create({ name: SECRET_NAMES.refresh, payload: JSON.stringify(newer.refresh), scope: { type: 'user', user: user.user_id } });
   expect(await broker.tokens.flush(id)).toBe('superseded');
   expect((await storedSecrets(stack, user)).refresh!.payload).toMatchObject({ generation: 3, refresh_token: 'newer-refresh-token-gen3' });
-  expect(await broker.registry.getOutbox(id)).toBeUndefined();
+  expect(await broker.storage.outbox.get(id)).toBeUndefined();
 });

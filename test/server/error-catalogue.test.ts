@@ -1,7 +1,7 @@
-/** The README's table of error codes is the catalogue in server/http-error.ts, code for code and status for status. */
+/** The README's table of error codes is the catalogue in server/http/errors.ts, code for code and status for status. */
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
-import { ERROR_STATUS } from '../../server/broker/errors';
+import { ERROR_STATUS } from '../../server/http/errors';
 
 test('the README lists every error code with its status, and no other', () => {
   const readme = readFileSync(path.resolve(__dirname, '..', '..', 'README.md'), 'utf8');

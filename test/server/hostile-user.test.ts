@@ -13,34 +13,16 @@ import { stripeSignature } from '../../server/local/dashboard/host-calls';
 import { CONFIDENTIAL_CLIENT_ID, CONFIDENTIAL_CLIENT_SECRET } from '../../server/local/oauth-provider/clients';
 import { createStripeClient } from '../../server/stripe-client';
 import { TokenSealer } from '../../server/broker/token-sealing';
-import {
-  alice,
-  call,
-  connect,
-  KEYS,
-  logLines,
-  providerStats,
-  refreshCount,
-  ROTATED_SEALING_KEY,
-  SEALING_KEY,
-  seenSecrets,
-  sign,
-  SIGNING_SECRET,
-  startBroker,
-  brokerSuite,
-  Stack,
-  storedSecrets,
-  TestBroker,
-  User,
-  WEBHOOK_SECRET,
-} from '../support/broker';
-import { discover } from '../support/dev-provider';
+import { KEYS, newUser, ROTATED_SEALING_KEY, SEALING_KEY, SIGNING_SECRET, User, WEBHOOK_SECRET } from '../support/fixtures';
+import { brokerSuite, startBroker, TestBroker } from '../support/in-process-broker';
+import { logLines, seenSecrets } from '../support/leak-check';
+import { call, connect, sign } from '../support/signed-calls';
+import { Stack, storedSecrets } from '../support/stack';
+import { discover, providerStats, refreshCount } from '../support/dev-provider';
 import * as client from 'openid-client';
 
 let stack: Stack;
 let broker: TestBroker;
-let users = 0;
-const newUser = (extra: Partial<User> = {}): User => ({ ...alice, user_id: `usr_hostile${++users}`, ...extra });
 
 brokerSuite((started) => ({ stack, broker } = started));
 
@@ -71,14 +53,14 @@ describe('request signatures as Stripe documents them', () => {
   });
 
   test.each(['claims_first', 'ids_first'] as const)('the %s order verifies', async (order) => {
-    const user = newUser();
+    const user = newUser('hostile');
     const claims = await signatureClaims(user.mode, '/api/connection/status', {});
     const res = await post('/api/connection/status', user, stripeSignature(SIGNING_SECRET, ids(user), { ...claims }, { order }));
     expect(res.status).toBe(200);
   });
 
   test('any other order of the same fields does not verify', async () => {
-    const user = newUser();
+    const user = newUser('hostile');
     const claims = await signatureClaims(user.mode, '/api/connection/status', {});
     const { user_id, account_id } = user;
     const payloads = [
@@ -95,7 +77,7 @@ describe('request signatures as Stripe documents them', () => {
   });
 
   test('a signature captured from one route does not work on another', async () => {
-    const user = newUser();
+    const user = newUser('hostile');
     const captured = await sign(user, '/api/connection/status');
     expect((await post('/api/connection/status', user, captured)).status).toBe(200);
     for (const path of ['/api/token', '/api/oauth/disconnect', '/api/connection']) {
@@ -106,7 +88,7 @@ describe('request signatures as Stripe documents them', () => {
   });
 
   test('a signature for one set of parameters does not work with others', async () => {
-    const user = newUser();
+    const user = newUser('hostile');
     const signed = { code: 'code-one', verifier: 'v'.repeat(43), redirect_uri: dashboardRedirectUri(APP_ID, 'test') };
     const signature = await sign(user, '/api/oauth/exchange', signed);
     const res = await post('/api/oauth/exchange', { ...user, ...signed, code: 'code-two' }, signature);
@@ -117,7 +99,7 @@ describe('request signatures as Stripe documents them', () => {
   });
 
   test('a timestamp more than 60 s ahead is refused; a little skew is fine', async () => {
-    const user = newUser();
+    const user = newUser('hostile');
     const now = Math.floor(Date.now() / 1000);
     expect((await post('/api/connection/status', user, await sign(user, '/api/connection/status', {}, { timestamp: now + 120 }))).status).toBe(401);
     expect((await post('/api/connection/status', user, await sign(user, '/api/connection/status', {}, { timestamp: now + 20 }))).status).toBe(200);
@@ -132,7 +114,7 @@ describe('request signatures as Stripe documents them', () => {
 
 describe('a refresh token the backend did not write is never redeemed', () => {
   test('the refresh secret is sealed: no refresh token in the stored payload', async () => {
-    const user = newUser();
+    const user = newUser('hostile');
     await connect(stack, broker, user);
     const { refresh } = await storedSecrets(stack, user);
     expect(refresh!.sealed).toBe(true);
@@ -147,14 +129,14 @@ describe('a refresh token the backend did not write is never redeemed', () => {
     afterAll(() => confidential.stop());
 
     async function victimRefreshToken(): Promise<string> {
-      const victim = newUser();
+      const victim = newUser('hostile');
       expect((await connect(stack, confidential, victim, { clientId: CONFIDENTIAL_CLIENT_ID })).status).toBe(200);
       return (await storedSecrets(stack, victim)).refresh!.payload.refresh_token as string;
     }
 
     test('a stolen refresh token written unsealed into the thief\'s own scope is not sent to the provider', async () => {
       const stolen = await victimRefreshToken();
-      const thief = newUser();
+      const thief = newUser('hostile');
       const now = stack.now();
       await writeOwnSecret(thief, SECRET_NAMES.refresh, JSON.stringify({ v: 1, refresh_token: stolen, expires_at: null, generation: 1, refreshed_at: now, access_lifetime: 60 }));
       const refreshes = await refreshCount(stack);
@@ -170,9 +152,9 @@ describe('a refresh token the backend did not write is never redeemed', () => {
     });
 
     test("another user's sealed refresh secret copied into the thief's scope does not open there", async () => {
-      const victim = newUser();
+      const victim = newUser('hostile');
       await connect(stack, confidential, victim, { clientId: CONFIDENTIAL_CLIENT_ID });
-      const thief = newUser();
+      const thief = newUser('hostile');
       await writeOwnSecret(thief, SECRET_NAMES.refresh, (await storedSecrets(stack, victim)).refresh!.raw);
       const refreshes = await refreshCount(stack);
       expect((await call(confidential, '/api/token', thief)).body.error!.code).toBe('reconnect_required');
@@ -181,14 +163,14 @@ describe('a refresh token the backend did not write is never redeemed', () => {
     });
 
     test('extension exchange mode is refused: /api/connection answers 403', async () => {
-      const answer = await call(confidential, '/api/connection', newUser());
+      const answer = await call(confidential, '/api/connection', newUser('hostile'));
       expect(answer.status).toBe(403);
       expect(answer.body.error!.code).toBe('extension_exchange_disabled');
     });
   });
 
   test('sealing keys rotate: a new first key seals, the old one still opens; without it the old payload is refused', async () => {
-    const user = newUser();
+    const user = newUser('hostile');
     await connect(stack, broker, user);
     stack.clock.offset += 61;
     const newKey = ROTATED_SEALING_KEY;
@@ -199,7 +181,7 @@ describe('a refresh token the backend did not write is never redeemed', () => {
     } finally {
       await rotated.stop();
     }
-    const other = newUser();
+    const other = newUser('hostile');
     await connect(stack, broker, other);
     stack.clock.offset += 61;
     const onlyNew = await startBroker(stack, { sealer: new TokenSealer([newKey]) });
@@ -222,7 +204,7 @@ describe('redirect URIs', () => {
   const exchange = (user: User, redirect_uri: string) => call(strict, '/api/oauth/exchange', user, { code: 'made-up-code', verifier: 'v'.repeat(43), redirect_uri });
 
   test("only the Dashboard's return URL for this app and mode passes", async () => {
-    const user = newUser();
+    const user = newUser('hostile');
     for (const uri of ['http://127.0.0.1/oauth/callback', 'https://evil.example/apps-oauth/x', dashboardRedirectUri(APP_ID, 'live'), dashboardRedirectUri('com.other.app', 'test')]) {
       const answer = await exchange(user, uri);
       expect({ uri, status: answer.status, code: answer.body.error!.code }).toEqual({ uri, status: 400, code: 'invalid_request' });
@@ -233,7 +215,7 @@ describe('redirect URIs', () => {
 });
 
 test('a new exchange over an existing connection revokes the previous grant', async () => {
-  const user = newUser();
+  const user = newUser('hostile');
   await connect(stack, broker, user);
   const first = (await storedSecrets(stack, user)).refresh!.payload.refresh_token as string;
   const revocations = (await providerStats(stack)).revocations;
@@ -247,21 +229,21 @@ test('a new exchange over an existing connection revokes the previous grant', as
 test('code exchanges are rate-limited per connection, with Retry-After', async () => {
   const limited = await startBroker(stack, { exchangeLimit: { max: 3, windowMs: 60_000 } });
   try {
-    const user = newUser();
+    const user = newUser('hostile');
     const attempt = (u: User) => call(limited, '/api/oauth/exchange', u, { code: 'made-up-code', verifier: 'v'.repeat(43), redirect_uri: dashboardRedirectUri(APP_ID, 'test') });
     for (let i = 0; i < 3; i++) expect((await attempt(user)).status).toBe(400);
     const refused = await attempt(user);
     expect(refused.status).toBe(429);
     expect(refused.body.error!.code).toBe('rate_limited');
     expect(Number(refused.headers.get('retry-after'))).toBeGreaterThan(0);
-    expect((await attempt(newUser())).status).toBe(400);
+    expect((await attempt(newUser('hostile'))).status).toBe(400);
   } finally {
     await limited.stop();
   }
 });
 
 test('answers of the API carry Cache-Control: no-store', async () => {
-  const user = newUser();
+  const user = newUser('hostile');
   await connect(stack, broker, user);
   for (const path of ['/api/token', '/api/connection/status']) {
     expect((await call(broker, path, user)).headers.get('cache-control')).toBe('no-store');
@@ -281,7 +263,7 @@ describe('account.application.deauthorized', () => {
 
   test("acts in the event's mode only: revokes each grant there and deletes its secrets; once per event id", async () => {
     const account = 'acct_uninstalls';
-    const testUser = newUser({ account_id: account });
+    const testUser = newUser('hostile', { account_id: account });
     const liveUser = { ...testUser, mode: 'live' as const };
     await connect(stack, broker, testUser);
     await connect(stack, broker, liveUser);

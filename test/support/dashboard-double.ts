@@ -7,7 +7,7 @@
  * Stripe's documented order, and `stripeApiFetch` as the user against the Secret Store emulator.
  */
 import { DashboardUser, OAuthContext, OAuthStates, SigningOrder, stripeApiFetchAs, stripeSignature } from '../../server/local/dashboard/host-calls';
-import { KEYS, SIGNING_SECRET } from './broker';
+import { KEYS, SIGNING_SECRET } from './fixtures';
 
 export interface DashboardDouble {
   /** What the Dashboard hands the drawer after the provider's redirect to its return URL. */

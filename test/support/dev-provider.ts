@@ -26,3 +26,14 @@ export function discover(issuer: string, clientId: string, clientSecret?: string
     execute: [client.allowInsecureRequests],
   });
 }
+
+export interface ProviderStats {
+  /** Token-endpoint answers by grant type and status. */
+  token: Record<string, Record<string, number>>;
+  revocations: number;
+}
+
+export const providerStats = async (stack: { provider: TestProvider }) => (await stack.provider.control('/dev/stats')) as ProviderStats;
+
+/** Refresh-token grants the provider answered with `status` (200: refreshes that happened). */
+export const refreshCount = async (stack: { provider: TestProvider }, status = '200') => (await providerStats(stack)).token.refresh_token?.[status] ?? 0;

@@ -6,7 +6,8 @@
 import { APP_ID } from '../../src/shared/app-id';
 import { dashboardRedirectUri } from '../../src/shared/redirect-uri';
 import { PUBLIC_CLIENT_ID } from '../../server/local/oauth-provider/clients';
-import { KEYS, SEALING_KEYS_TEXT, seenSecrets, SIGNING_SECRET, Stack } from './broker';
+import { KEYS, SEALING_KEYS_TEXT, SIGNING_SECRET } from './fixtures';
+import { Stack } from './stack';
 import { RunningCommand, startCommand } from './commands';
 
 /** What a backend started as in production takes: the Dashboard's redirect URI, never loopback. */
@@ -29,12 +30,6 @@ export function backendEnv(stack: Pick<Stack, 'emulatorUrl' | 'provider'>, extra
 
 /** `npm run backend`: the compiled backend (server/production.js builds it when needed). */
 export const startBackendProcess = (env: Record<string, string>): Promise<RunningCommand> => startCommand('server/production.js', [], env);
-
-/** The leak check for child processes: nothing they printed contains a token, code or secret the suite saw. */
-export function expectNoSecretsPrinted(outputs: string[]): void {
-  const leaks = [...seenSecrets].filter((secret) => outputs.some((output) => output.includes(secret)));
-  expect(leaks).toEqual([]);
-}
 
 export async function startPostgres(): Promise<{ url: string; stop: () => Promise<number | null> }> {
   const server = await startCommand('test/support/postgres-cli.ts', [], {}, 60_000);

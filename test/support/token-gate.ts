@@ -6,6 +6,7 @@
  */
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { closeServer } from '../../server/http/close-server';
 
 export interface TokenGate {
   url: string;
@@ -48,8 +49,7 @@ export async function startTokenGate(target: string, settleMs = 300): Promise<To
       };
     },
     close: async () => {
-      server.closeAllConnections();
-      await new Promise((resolve) => server.close(resolve));
+      await closeServer(server);
     },
   };
 }

@@ -2,7 +2,9 @@ import { Banner, Button, PropertyListItem, SignInView, Spinner } from '@stripe/u
 import { APP_ID } from '../../src/shared/app-id';
 import { dashboardRedirectUri } from '../../src/shared/redirect-uri';
 import App from '../../src/views/App';
-import { brokerSuite, providerStats, startBroker, Stack, storedSecrets, TestBroker } from '../support/broker';
+import { providerStats } from '../support/dev-provider';
+import { brokerSuite, startBroker, TestBroker } from '../support/in-process-broker';
+import { Stack, storedSecrets } from '../support/stack';
 import { DashboardDouble, installDashboard, uninstallDashboard } from '../support/dashboard-double';
 import { contextFor, renderView, ViewUser } from '../support/render';
 import { authorizeInProvider } from '../support/user-agent';
@@ -216,7 +218,7 @@ test('extension exchange mode: the view exchanges at the provider, stores the to
   await view.until(() => view.wrapper.findAll(PropertyListItem).length > 0);
   const secrets = await storedSecrets(stack, asBrokerUser(user));
   expect(secrets.refresh!.payload).toMatchObject({ generation: 1, refresh_token: expect.any(String) });
-  expect(await broker.registry.get({ accountId: user.accountId, userId: user.userId, mode: 'test' })).toMatchObject({ status: 'connected' });
+  expect(await broker.storage.records.get({ accountId: user.accountId, userId: user.userId, mode: 'test' })).toMatchObject({ status: 'connected' });
 });
 
 test('backend unreachable: a critical Banner, and Retry recovers once the backend is back', async () => {

@@ -89,7 +89,7 @@ test('declared permissions cover what the code uses, each with a purpose', () =>
   const used = new Set<string>();
   if (/\/v1\/apps\/secrets/.test(code)) used.add('secret_write');
   for (const [, permission] of code.matchAll(/isPermissionAuthorized\('([a-z_]+)'\)/g)) used.add(permission);
-  if (/account\.application\.deauthorized/.test(readFileSync(path.join(ROOT, 'server', 'webhooks.ts'), 'utf8'))) used.add('event_read');
+  if (/account\.application\.deauthorized/.test(readFileSync(path.join(ROOT, 'server', 'http', 'webhooks.ts'), 'utf8'))) used.add('event_read');
   expect([...used].filter((p) => !declared.includes(p))).toEqual([]);
   expect(used.has('secret_write')).toBe(true);
 });

@@ -2,7 +2,10 @@ import { Badge, Banner, Button, PropertyListItem } from '@stripe/ui-extension-sd
 import AppSettings from '../../src/views/AppSettings';
 import { SECRET_NAMES } from '../../src/shared/token-layout';
 import { createStripeClient } from '../../server/stripe-client';
-import { brokerSuite, connect, KEYS, Stack, storedSecrets, TestBroker } from '../support/broker';
+import { KEYS } from '../support/fixtures';
+import { brokerSuite, TestBroker } from '../support/in-process-broker';
+import { connect } from '../support/signed-calls';
+import { Stack, storedSecrets } from '../support/stack';
 import { installDashboard, uninstallDashboard } from '../support/dashboard-double';
 import { contextFor, renderView } from '../support/render';
 

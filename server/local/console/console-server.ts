@@ -16,12 +16,13 @@ import Stripe from 'stripe';
 import { connectionKey, type ConnectionId } from '../../../src/shared/connection-id';
 import { SECRET_NAMES } from '../../../src/shared/token-layout';
 import { createStripeClient } from '../../stripe-client';
-import { describeError } from '../../broker/token-store';
+import { describeError } from '../../broker/errors';
 import { TokenSealer } from '../../broker/token-sealing';
 import { DashboardUser, OAuthContext, OAuthStates, stripeApiFetchAs, stripeSignature } from '../dashboard/host-calls';
 import type { ConsoleIdentity, ConsoleSnapshot } from './console-snapshot';
 import { CONSOLE_PAGE } from './console-page';
 import { RefreshHistory } from './refresh-history';
+import { closeServer } from '../../http/close-server';
 
 const USERS = [
   { id: 'usr_console_ana', name: 'Ana (Dashboard user A)' },
@@ -224,7 +225,6 @@ export class OfflineConsole {
   }
 
   async close(): Promise<void> {
-    this.server.closeAllConnections();
-    await new Promise<void>((resolve) => this.server.close(() => resolve()));
+    await closeServer(this.server);
   }
 }

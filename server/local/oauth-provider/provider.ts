@@ -14,6 +14,7 @@ import { interactionRoutes } from './interactions';
 import { createSqliteAdapterClass } from './sqlite-adapter';
 import { TestControls } from './test-controls';
 import { DEV_USERS } from './users';
+import { closeServer } from '../../http/close-server';
 
 export interface DevProviderOptions {
   port?: number;
@@ -102,8 +103,7 @@ export async function startDevProvider(options: DevProviderOptions = {}): Promis
   return {
     issuer,
     close: async () => {
-      server.closeAllConnections();
-      await new Promise<void>((resolve) => server.close(() => resolve()));
+      await closeServer(server);
       db.close();
     },
   };

@@ -21,6 +21,7 @@ import { invalid, ParameterError, StripeApiError } from './errors';
 import { Faults } from './faults';
 import { Caller, createSecret, deleteSecret, findSecret, listSecrets } from './operations';
 import { randomId, SecretStoreState } from './store';
+import { closeServer } from '../../http/close-server';
 
 const MAX_BODY_BYTES = 1024 * 1024;
 const KEY_PATTERN = /^(sk|rk)_(test|live)_([A-Za-z0-9]+)$/;
@@ -98,8 +99,7 @@ export class SecretStoreEmulator {
   }
 
   async close(): Promise<void> {
-    this.server.closeAllConnections();
-    await new Promise<void>((resolve) => this.server.close(() => resolve()));
+    await closeServer(this.server);
     this.state.close();
   }
 

@@ -1,0 +1,77 @@
+/**
+ * The HTTP edge: the broker core behind Express — request logs, CORS for the extension's
+ * sandboxed iframe, health and metrics, the Stripe webhook, the signed API routes, and the one
+ * place errors become answers.
+ */
+import express, { type NextFunction, type Request, type Response } from 'express';
+import { timingSafeEqual } from 'node:crypto';
+import { type ConnectionId, connectionKey } from '../../src/shared/connection-id';
+import type { BrokerCore } from '../broker/broker';
+import { BrokerError, describeError } from '../broker/errors';
+import { errorAnswer, HttpError } from './errors';
+import { apiRoutes, type RouteOptions } from './routes';
+import { webhookRoutes } from './webhooks';
+
+export interface HttpOptions extends RouteOptions {
+  webhookSecret?: string;
+  /** `GET /metrics` answers only with `Authorization: Bearer <this>`; without it there is no such route. */
+  metricsToken?: string;
+}
+
+export function createHttpApp(core: BrokerCore, options: HttpOptions): express.Express {
+  const { logger, metrics } = core;
+  const app = express();
+  app.disable('x-powered-by');
+  // Answers are never cached (no-store), so hashing each one for an ETag is wasted work.
+  app.set('etag', false);
+  app.set('trust proxy', false);
+
+  // One line per request: method, path, status, latency and, for signed routes, the connection.
+  app.use((req, res, next) => {
+    const started = process.hrtime.bigint();
+    res.on('finish', () => {
+      const connection = res.locals.connection as ConnectionId | undefined;
+      logger.info({
+        method: req.method,
+        path: req.path,
+        status: res.statusCode,
+        latencyMs: Number((process.hrtime.bigint() - started) / 1_000_000n),
+        ...(connection && { connection: connectionKey(connection) }),
+      }, 'request');
+    });
+    next();
+  });
+
+  // The extension runs in a sandboxed iframe (Origin: null) and sends no cookies.
+  app.use((req, res, next) => {
+    res.set('Access-Control-Allow-Origin', '*');
+    if (req.method !== 'OPTIONS') return next();
+    res.set({
+      'Access-Control-Allow-Methods': 'GET, POST, OPTIONS',
+      'Access-Control-Allow-Headers': 'Content-Type, Stripe-Signature',
+      'Access-Control-Max-Age': '600',
+    });
+    res.status(204).end();
+  });
+
+  app.get('/healthz', (_req, res) => void res.json({ ok: true }));
+  if (options.metricsToken) {
+    const expected = Buffer.from(`Bearer ${options.metricsToken}`);
+    app.get('/metrics', async (req, res) => {
+      const given = Buffer.from(req.get('authorization') ?? '');
+      if (given.length !== expected.length || !timingSafeEqual(given, expected)) throw new HttpError('unauthorized', 'GET /metrics needs Authorization: Bearer <METRICS_TOKEN>.');
+      metrics.outboxDepth.set((await core.storage.outbox.connections()).length);
+      res.type(metrics.registry.contentType).send(await metrics.registry.metrics());
+    });
+  }
+  if (options.webhookSecret) app.use(webhookRoutes(options.webhookSecret, core));
+  app.use(apiRoutes(options, core));
+
+  app.use((req, _res, next) => next(new HttpError('not_found', `No route for ${req.method} ${req.path}.`)));
+  app.use((err: unknown, req: Request, res: Response, _next: NextFunction) => {
+    const error = errorAnswer(err);
+    if (error.status >= 500 && !(err instanceof HttpError || err instanceof BrokerError)) logger.error({ path: req.path, err: describeError(err) }, 'request failed');
+    res.status(error.status).json({ error: { code: error.code, message: error.message } });
+  });
+  return app;
+}

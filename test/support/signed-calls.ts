@@ -1,0 +1,70 @@
+/** The extension's side of the backend contract: signed calls, and a whole sign-in through the dev provider. */
+import * as client from 'openid-client';
+import { signatureClaims } from '../../src/shared/signed-request';
+import { SigningOrder, stripeSignature } from '../../server/local/dashboard/host-calls';
+import { PUBLIC_CLIENT_ID, TEST_REDIRECT_URI } from '../../server/local/oauth-provider/clients';
+import type { TestProvider } from './dev-provider';
+import { SIGNING_SECRET, User } from './fixtures';
+import { seenSecrets } from './leak-check';
+import { authorizeInProvider } from './user-agent';
+
+export interface SignOptions {
+  secret?: string;
+  timestamp?: number;
+  order?: SigningOrder;
+}
+
+/** The Stripe-Signature the Dashboard would give the extension for this call. */
+export async function sign(user: User, path: string, params: object = {}, options: SignOptions = {}): Promise<string> {
+  const claims = await signatureClaims(user.mode, path, params as Record<string, unknown>);
+  return stripeSignature(options.secret ?? SIGNING_SECRET, { userId: user.user_id, accountId: user.account_id }, { ...claims }, options);
+}
+
+export interface ApiAnswer {
+  status: number;
+  body: Record<string, unknown> & { error?: { code: string; message: string } };
+  headers: Headers;
+}
+
+/** A signed POST as the extension sends it. */
+export async function call(broker: { url: string }, path: string, user: User, extra: object = {}, signature?: string): Promise<ApiAnswer> {
+  signature ??= await sign(user, path, extra);
+  const res = await fetch(`${broker.url}${path}`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json', 'stripe-signature': signature, origin: 'null' },
+    body: JSON.stringify({ ...user, ...extra }),
+  });
+  const body = (await res.json()) as ApiAnswer['body'];
+  if (typeof body.access_token === 'string') seenSecrets.add(body.access_token);
+  return { status: res.status, body, headers: res.headers };
+}
+
+export interface ConnectOptions {
+  login?: string;
+  clientId?: string;
+  /** Without offline_access the dev provider issues no refresh token. */
+  scope?: string;
+  /** The loopback test URI by default; a backend started as in production takes the Dashboard's only. */
+  redirectUri?: string;
+}
+
+/** Runs the provider's login and consent, then the backend exchange; returns the exchange answer. */
+export async function connect(stack: { provider: TestProvider }, broker: { url: string }, user: User, options: ConnectOptions = {}): Promise<ApiAnswer> {
+  const { login = 'alice', clientId = PUBLIC_CLIENT_ID, scope = 'openid profile offline_access', redirectUri = TEST_REDIRECT_URI } = options;
+  const config = await client.discovery(new URL(stack.provider.issuer), clientId, undefined, client.None(), {
+    execute: [client.allowInsecureRequests],
+  });
+  const verifier = client.randomPKCECodeVerifier();
+  const url = client.buildAuthorizationUrl(config, {
+    redirect_uri: redirectUri,
+    scope,
+    prompt: 'consent',
+    code_challenge: await client.calculatePKCECodeChallenge(verifier),
+    code_challenge_method: 'S256',
+  });
+  const callback = await authorizeInProvider(url, redirectUri, { user: login });
+  const code = callback.searchParams.get('code')!;
+  seenSecrets.add(code);
+  seenSecrets.add(verifier);
+  return call(broker, '/api/oauth/exchange', user, { code, verifier, redirect_uri: redirectUri });
+}

@@ -1,0 +1,83 @@
+/**
+ * The real parts a backend talks to: the Secret Store emulator (in process) and the dev provider
+ * (child process, test controls on), on one adjustable clock so a test can move past an access
+ * token's expiry; and a look at a user's secrets as the Secret Store holds them.
+ */
+import Stripe from 'stripe';
+import { SECRET_NAMES } from '../../src/shared/token-layout';
+import { TokenSealer } from '../../server/broker/token-sealing';
+import { SecretStoreEmulator } from '../../server/local/secret-store/emulator';
+import { createStripeClient } from '../../server/stripe-client';
+import { startTestProvider, TestProvider } from './dev-provider';
+import { KEYS, ROTATED_SEALING_KEY, SEALING_KEY, User } from './fixtures';
+import { expectNoSecretsIn, logLines, seenSecrets } from './leak-check';
+
+export interface Stack {
+  provider: TestProvider;
+  emulator: SecretStoreEmulator;
+  emulatorUrl: string;
+  clock: { offset: number };
+  now: () => number;
+  close: () => Promise<void>;
+}
+
+export async function startStack(providerArgs: string[] = ['--access-ttl', '60']): Promise<Stack> {
+  const clock = { offset: 0 };
+  const now = () => Math.floor(Date.now() / 1000) + clock.offset;
+  const provider = await startTestProvider(providerArgs);
+  const emulator = new SecretStoreEmulator({ now });
+  const emulatorUrl = await emulator.listen(0);
+  return {
+    provider,
+    emulator,
+    emulatorUrl,
+    clock,
+    now,
+    close: async () => {
+      await emulator.close();
+      await provider.stop();
+    },
+  };
+}
+
+/**
+ * A suite's stack: started before its tests and handed to `use`, stopped after them, and the
+ * leak check run last over `logs()` (by default what the in-process backends logged).
+ */
+export function stackSuite(providerArgs: string[] | undefined, use: (stack: Stack) => void, logs: () => string[] = () => logLines): void {
+  let stack: Stack | undefined;
+  beforeAll(async () => {
+    stack = await startStack(providerArgs);
+    use(stack);
+  });
+  afterAll(async () => {
+    await stack?.close();
+    expectNoSecretsIn(logs());
+  });
+}
+
+/**
+ * Reads a user's secrets straight from the emulator with the SDK, as Stripe would hold them;
+ * a sealed payload is opened with the suite's keys (`sealed` says it was sealed).
+ */
+export async function storedSecrets(stack: Pick<Stack, 'emulatorUrl'>, user: User) {
+  const stripe = createStripeClient(KEYS[user.mode], { apiBase: stack.emulatorUrl, maxNetworkRetries: 0 });
+  const connection = { userId: user.user_id, accountId: user.account_id, mode: user.mode };
+  const read = async (name: string) => {
+    try {
+      const secret = await stripe.apps.secrets.find(
+        { name, scope: { type: 'user', user: user.user_id }, expand: ['payload'] },
+        { stripeAccount: user.account_id },
+      );
+      const sealed = TokenSealer.isSealed(secret.payload!);
+      const payload = JSON.parse(sealed ? new TokenSealer([SEALING_KEY, ROTATED_SEALING_KEY]).open(secret.payload!, connection, name) : secret.payload!);
+      if (payload.access_token) seenSecrets.add(payload.access_token);
+      if (payload.refresh_token) seenSecrets.add(payload.refresh_token);
+      return { expires_at: secret.expires_at, payload, sealed, raw: secret.payload! };
+    } catch (err) {
+      if ((err as Stripe.errors.StripeError).statusCode === 404) return undefined;
+      throw err;
+    }
+  };
+  return { access: await read(SECRET_NAMES.access), refresh: await read(SECRET_NAMES.refresh) };
+}
