@@ -1,9 +1,9 @@
 import { Banner, Button } from '@stripe/ui-extension-sdk/ui';
-import type { ViewState } from '../hooks/useConnection';
+import { isSignedOut, type ViewState } from '../lib/view-state';
 
 /** The Banner for states that need the user's attention; nothing for the others. */
 export function StatusBanner({ state, onRetry }: { state: ViewState; onRetry: () => void }) {
-  switch (state.phase) {
+  switch (state.name) {
     case 'config_error':
       return <Banner type="critical" title="This app is not configured" description={state.problems.join(' ')} />;
     case 'no_user':
@@ -23,11 +23,10 @@ export function StatusBanner({ state, onRetry }: { state: ViewState; onRetry: ()
           <Button onPress={onRetry}>Retry</Button>
         </>
       );
-    case 'signed_out':
-      if (state.error) return <Banner type="critical" title="Connecting failed" description={state.error} />;
-      if (state.reconnect) return <Banner type="caution" title="Reconnect required" description="The provider no longer accepts this connection. Connect again." />;
-      return null;
     default:
+      if (!isSignedOut(state)) return null;
+      if (state.reason.kind === 'failed') return <Banner type="critical" title="Connecting failed" description={state.reason.message} />;
+      if (state.reason.kind === 'reconnect') return <Banner type="caution" title="Reconnect required" description="The provider no longer accepts this connection. Connect again." />;
       return null;
   }
 }

@@ -1,52 +1,48 @@
 /**
- * The connection as view state, for the drawer and the settings view. The drawer (`signIn`)
- * also handles the provider's return and, when Connect is pressed, prepares the link to the
- * provider; the settings view only shows and disconnects (it never receives `oauthContext`).
+ * The connection as view state, for the drawer and the settings view: the work of
+ * src/lib/connection-flow.ts fed into the state machine of src/lib/view-state.ts. The drawer
+ * (`signIn`) also handles the provider's return and, when Connect is pressed, prepares the link
+ * to the provider; the settings view only shows and disconnects (it never receives `oauthContext`).
  */
 import type { ExtensionContextValue } from '@stripe/ui-extension-sdk/context';
-import { useCallback, useEffect, useMemo, useState } from 'react';
+import { useCallback, useEffect, useMemo, useReducer, useState } from 'react';
+import type { ConnectionId } from '../shared/connection-id';
 import { AppConfig, readAppConfig } from '../lib/app-config';
 import { BackendError } from '../lib/backend-client';
-import type { ConnectionId } from '../shared/connection-id';
-import {
-  completeSignIn,
-  Connection,
-  disconnect,
-  fetchProfile,
-  FlowContext,
-  FlowError,
-  isNewReturn,
-  loadConnection,
-  prepareSignIn,
-  Profile,
-} from '../lib/connection-flow';
+import { type Access, completeSignIn, disconnect, fetchProfile, type FlowContext, FlowError, HandledReturns, loadAccess, prepareSignIn } from '../lib/connection-flow';
 import { dashboard } from '../lib/dashboard';
-
-export type ViewState =
-  | { phase: 'loading' }
-  | { phase: 'config_error'; problems: string[] }
-  | { phase: 'no_user' }
-  | { phase: 'needs_permission' }
-  | { phase: 'exchanging' }
-  /** `authorizeUrl` once Connect was pressed and the sign-in is prepared; `preparing` meanwhile. */
-  | { phase: 'signed_out'; authorizeUrl?: string; preparing?: boolean; reconnect: boolean; error?: string }
-  | { phase: 'connected'; connection: Extract<Connection, { kind: 'connected' }>; profile?: Profile; profileError?: string }
-  | { phase: 'disconnecting' }
-  | { phase: 'unavailable'; message: string };
+import { INITIAL_STATE, transition, type ViewEvent, type ViewState, type Who } from '../lib/view-state';
 
 export interface ConnectionControls {
   state: ViewState;
   config?: AppConfig;
   retry: () => void;
-  /** Prepares a sign-in (a new state) and puts its provider link into the signed-out state. */
+  /** Prepares a sign-in (a new state) and puts its provider link into the state. */
   connect: () => void;
   disconnect: () => void;
-  /** Calls the provider with the access token again (who is connected). */
+  /** Loads the connection again and calls the provider with its token (who is connected). */
   checkProvider: () => void;
 }
 
+/** One per loaded view (the page), as `oauthContext` stays until the Dashboard reloads it. */
+const handled = new HandledReturns();
+
 const messageOf = (err: unknown) =>
   err instanceof BackendError && err.status === 0 ? err.message : err instanceof Error ? err.message : 'Something went wrong.';
+
+/** What loading found, with who is connected when it found an access token. */
+async function loaded(ctx: FlowContext, access: Access, failure?: string): Promise<ViewEvent> {
+  let who: Who = null;
+  if (access.kind === 'usable') {
+    try {
+      const profile = await fetchProfile(ctx.config, access.accessToken);
+      who = profile ? { profile } : null;
+    } catch (err) {
+      who = { error: messageOf(err) };
+    }
+  }
+  return { type: 'loaded', access, who, failure };
+}
 
 export function useConnection(context: ExtensionContextValue, options: { signIn: boolean; appId: string }): ConnectionControls {
   const { signIn, appId } = options;
@@ -58,77 +54,59 @@ export function useConnection(context: ExtensionContextValue, options: { signIn:
   const configResult = useMemo(() => readAppConfig(JSON.parse(constantsKey)), [constantsKey]);
   const oauth = context.oauthContext;
   const [code, oauthState, verifier, oauthError] = [oauth?.code, oauth?.state, oauth?.verifier, oauth?.error];
-  const [state, setState] = useState<ViewState>({ phase: 'loading' });
+  const [state, dispatch] = useReducer(transition, INITIAL_STATE);
+  // Each load (the first, Retry, after Disconnect, Check connection) is a new attempt.
   const [attempt, setAttempt] = useState(0);
 
   const ctx = useMemo<FlowContext | undefined>(() => {
     if (!configResult.ok || !userId || !accountId) return undefined;
     const caller: ConnectionId = { userId, accountId, mode };
-    return { config: configResult.config, caller, appId };
+    return { config: configResult.config, caller, appId, handled };
   }, [configResult, userId, accountId, mode, appId]);
-
-  const show = useCallback(async (connection: Connection, flow: FlowContext, error?: string): Promise<ViewState> => {
-    if (connection.kind === 'connected') {
-      try {
-        return { phase: 'connected', connection, profile: await fetchProfile(flow.config, connection.accessToken) };
-      } catch (err) {
-        return { phase: 'connected', connection, profileError: messageOf(err) };
-      }
-    }
-    return { phase: 'signed_out', reconnect: connection.reconnect, error };
-  }, []);
 
   useEffect(() => {
     let cancelled = false;
-    const set = (next: ViewState) => !cancelled && setState(next);
+    const send = (event: ViewEvent) => !cancelled && dispatch(event);
+    send({ type: 'reload' });
     (async () => {
-      if (!configResult.ok) return set({ phase: 'config_error', problems: configResult.problems });
-      if (!ctx) return set({ phase: 'no_user' });
-      if (!(await dashboard().isPermissionAuthorized('secret_write'))) return set({ phase: 'needs_permission' });
+      if (!configResult.ok) return send({ type: 'blocked', state: { name: 'config_error', problems: configResult.problems } });
+      if (!ctx) return send({ type: 'blocked', state: { name: 'no_user' } });
+      if (!(await dashboard().isPermissionAuthorized('secret_write'))) return send({ type: 'blocked', state: { name: 'needs_permission' } });
       const ret = { code, state: oauthState, verifier, error: oauthError };
-      if (signIn && isNewReturn(ret)) {
-        set({ phase: 'exchanging' });
+      if (signIn && handled.isNew(ret)) {
+        send({ type: 'return_received' });
         try {
-          return set(await show(await completeSignIn(ctx, ret), ctx));
+          return send(await loaded(ctx, await completeSignIn(ctx, ret)));
         } catch (err) {
           if (!(err instanceof FlowError)) throw err;
           // A stale or replayed return over a working connection: show the connection.
-          const current = err.kind === 'state_mismatch' ? await loadConnection(ctx) : undefined;
-          if (current?.kind === 'connected') return set(await show(current, ctx));
-          return set(await show({ kind: 'signed_out', reconnect: current?.reconnect ?? false }, ctx, err.message));
+          const current = err.kind === 'state_mismatch' ? await loadAccess(ctx) : ({ kind: 'none' } as const);
+          return send(await loaded(ctx, current, current.kind === 'usable' ? undefined : err.message));
         }
       }
-      set(await show(await loadConnection(ctx), ctx));
-    })().catch((err) => set({ phase: 'unavailable', message: messageOf(err) }));
+      send(await loaded(ctx, await loadAccess(ctx)));
+    })().catch((err) => send({ type: 'failed', message: messageOf(err) }));
     return () => {
       cancelled = true;
     };
-  }, [configResult, ctx, signIn, show, code, oauthState, verifier, oauthError, attempt]);
+  }, [configResult, ctx, signIn, code, oauthState, verifier, oauthError, attempt]);
 
   const retry = useCallback(() => setAttempt((n) => n + 1), []);
 
   const connect = useCallback(() => {
-    if (!ctx || !signIn || state.phase !== 'signed_out' || state.preparing) return;
-    const signedOut = state;
-    setState({ ...signedOut, preparing: true });
+    if (!ctx || !signIn || state.name !== 'signed_out') return;
+    dispatch({ type: 'connect_pressed' });
     prepareSignIn(ctx).then(
-      (authorizeUrl) => setState({ ...signedOut, authorizeUrl, preparing: false }),
-      (err) => setState({ phase: 'unavailable', message: messageOf(err) }),
+      (authorizeUrl) => dispatch({ type: 'sign_in_prepared', authorizeUrl }),
+      (err) => dispatch({ type: 'failed', message: messageOf(err) }),
     );
-  }, [ctx, signIn, state]);
+  }, [ctx, signIn, state.name]);
 
   const onDisconnect = useCallback(() => {
     if (!ctx) return;
-    setState({ phase: 'disconnecting' });
-    disconnect(ctx).then(retry, (err) => setState({ phase: 'unavailable', message: messageOf(err) }));
+    dispatch({ type: 'disconnect_pressed' });
+    disconnect(ctx).then(retry, (err) => dispatch({ type: 'failed', message: messageOf(err) }));
   }, [ctx, retry]);
 
-  const checkProvider = useCallback(() => {
-    if (!ctx) return;
-    loadConnection(ctx)
-      .then((connection) => show(connection, ctx))
-      .then(setState, (err) => setState({ phase: 'unavailable', message: messageOf(err) }));
-  }, [ctx, show]);
-
-  return { state, config: configResult.ok ? configResult.config : undefined, retry, connect, disconnect: onDisconnect, checkProvider };
+  return { state, config: configResult.ok ? configResult.config : undefined, retry, connect, disconnect: onDisconnect, checkProvider: retry };
 }

@@ -1,26 +1,51 @@
 /**
- * The connect flow as plain functions the views call (testable without React):
- * sign-in preparation, the return from the provider, loading the connection, disconnect.
+ * The connect flow as plain functions the views call (testable without React): sign-in
+ * preparation, the return from the provider, loading the access token, disconnect.
  */
+import { unixNow } from '../shared/clock';
+import type { ConnectionId } from '../shared/connection-id';
+import { dashboardRedirectUri } from '../shared/redirect-uri';
+import { TokenResponse, tokenPayloads } from '../shared/token-layout';
 import type { AppConfig } from './app-config';
 import { authorizeUrl } from './app-config';
 import { BackendError, callBackend } from './backend-client';
-import type { ConnectionId } from '../shared/connection-id';
 import { dashboard } from './dashboard';
 import { ExtensionSecrets } from './extension-secrets';
-import { dashboardRedirectUri } from '../shared/redirect-uri';
-import { TokenResponse, tokenPayloads } from '../shared/token-layout';
+
+/**
+ * Returns from the provider already handled in this page: `oauthContext` stays set until the
+ * Dashboard reloads, so a re-render must not exchange the same code again.
+ */
+export class HandledReturns {
+  private readonly keys = new Set<string>();
+
+  private static key(oauth: OAuthReturn): string {
+    return oauth.code ?? `error:${oauth.state ?? ''}:${oauth.error}`;
+  }
+
+  /** True when `oauth` carries a return not handled yet. */
+  isNew(oauth: OAuthReturn | undefined): oauth is OAuthReturn {
+    return Boolean(oauth && (oauth.code || oauth.error)) && !this.keys.has(HandledReturns.key(oauth!));
+  }
+
+  add(oauth: OAuthReturn): void {
+    this.keys.add(HandledReturns.key(oauth));
+  }
+}
 
 export interface FlowContext {
   config: AppConfig;
   caller: ConnectionId;
   appId: string;
+  handled: HandledReturns;
   now?: () => number;
 }
 
-export type Connection =
-  | { kind: 'signed_out'; reconnect: boolean }
-  | { kind: 'connected'; accessToken: string; expiresAt: number; scope: string | null };
+/** What the view can use: an access token, none (never connected), or a lost connection. */
+export type Access =
+  | { kind: 'usable'; accessToken: string; expiresAt: number; scope: string | null }
+  | { kind: 'none' }
+  | { kind: 'lost' };
 
 export interface OAuthReturn {
   code?: string;
@@ -42,13 +67,6 @@ export class FlowError extends Error {
 
 /** Access tokens this close to expiry are not used from the secret; the backend refreshes them. */
 const MIN_REMAINING_SECONDS = 60;
-const unixNow = () => Math.floor(Date.now() / 1000);
-
-/**
- * Codes already handled in this page: `oauthContext` stays set until the Dashboard reloads,
- * so a re-render must not exchange the same code again.
- */
-const handledCodes = new Set<string>();
 
 /** The Dashboard's return URL for the app and mode (the offline console sets its own, app-config.ts). */
 export const redirectUri = (ctx: FlowContext) => ctx.config.oauthReturnUrl ?? dashboardRedirectUri(ctx.appId, ctx.caller.mode);
@@ -69,13 +87,6 @@ export async function prepareSignIn(ctx: FlowContext): Promise<string> {
   return authorizeUrl(ctx.config, { state, challenge, redirectUri: redirectUri(ctx) });
 }
 
-/** True when `oauthContext` carries a return this page has not handled yet. */
-export function isNewReturn(oauth: OAuthReturn | undefined): oauth is OAuthReturn {
-  if (!oauth) return false;
-  if (oauth.code) return !handledCodes.has(oauth.code);
-  return Boolean(oauth.error) && !handledCodes.has(`error:${oauth.state ?? ''}:${oauth.error}`);
-}
-
 /**
  * What the user is told for the RFC 6749 (4.1.2.1) error codes. The provider's own text
  * (`error_description`, or an unknown code) is never shown: it is not ours to vouch for.
@@ -93,9 +104,9 @@ const PROVIDER_ERRORS: Record<string, string> = {
 export const providerErrorMessage = (error: string | undefined) =>
   (error && Object.hasOwn(PROVIDER_ERRORS, error) ? PROVIDER_ERRORS[error] : undefined) ?? 'The provider did not grant access.';
 
-/** Handles the provider's answer: checks the state, exchanges the code once, and loads the connection. */
-export async function completeSignIn(ctx: FlowContext, oauth: OAuthReturn): Promise<Connection> {
-  handledCodes.add(oauth.code ?? `error:${oauth.state ?? ''}:${oauth.error}`);
+/** Handles the provider's answer: checks the state, exchanges the code once, and loads the access token. */
+export async function completeSignIn(ctx: FlowContext, oauth: OAuthReturn): Promise<Access> {
+  ctx.handled.add(oauth);
   // The Dashboard hands back a verifier only for a state it issued; this check adds that the
   // sign-in is one this app started and has not used yet — for errors too, so a forged error
   // return cannot show anything.
@@ -114,7 +125,7 @@ export async function completeSignIn(ctx: FlowContext, oauth: OAuthReturn): Prom
     if (err instanceof BackendError && err.status !== 0) throw new FlowError('exchange_failed', err.message);
     throw err;
   }
-  return loadConnection(ctx);
+  return loadAccess(ctx);
 }
 
 /** Extension mode: a public client exchanges at the provider itself and stores the tokens in its own scope. */
@@ -143,17 +154,17 @@ async function exchangeInExtension(ctx: FlowContext, code: string, verifier: str
 }
 
 /** The access token from its secret when it has time left; else the backend's answer (it refreshes). */
-export async function loadConnection(ctx: FlowContext): Promise<Connection> {
+export async function loadAccess(ctx: FlowContext): Promise<Access> {
   const access = await new ExtensionSecrets(ctx.caller.userId).readAccess();
   if (access && access.expires_at - (ctx.now ?? unixNow)() > MIN_REMAINING_SECONDS) {
-    return { kind: 'connected', accessToken: access.access_token, expiresAt: access.expires_at, scope: access.scope ?? null };
+    return { kind: 'usable', accessToken: access.access_token, expiresAt: access.expires_at, scope: access.scope ?? null };
   }
   try {
     const token = await callBackend<{ access_token: string; expires_at: number; scope: string | null }>(ctx.config, ctx.caller, '/api/token');
-    return { kind: 'connected', accessToken: token.access_token, expiresAt: token.expires_at, scope: token.scope };
+    return { kind: 'usable', accessToken: token.access_token, expiresAt: token.expires_at, scope: token.scope };
   } catch (err) {
-    if (err instanceof BackendError && err.code === 'not_connected') return { kind: 'signed_out', reconnect: false };
-    if (err instanceof BackendError && err.code === 'reconnect_required') return { kind: 'signed_out', reconnect: true };
+    if (err instanceof BackendError && err.code === 'not_connected') return { kind: 'none' };
+    if (err instanceof BackendError && err.code === 'reconnect_required') return { kind: 'lost' };
     throw err;
   }
 }

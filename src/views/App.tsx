@@ -8,6 +8,9 @@ import { ConnectionDetails } from '../components/ConnectionDetails';
 import { StatusBanner } from '../components/StatusBanner';
 import { useConnection } from '../hooks/useConnection';
 import { APP_ID } from '../shared/app-id';
+import { isSignedOut } from '../lib/view-state';
+
+const PROGRESS: Partial<Record<string, string>> = { loading: 'Loading…', exchanging: 'Finishing sign-in…', disconnecting: 'Disconnecting…' };
 
 const App = (context: ExtensionContextValue) => {
   const { state, config, retry, connect, disconnect, checkProvider } = useConnection(context, { signIn: true, appId: APP_ID });
@@ -15,12 +18,12 @@ const App = (context: ExtensionContextValue) => {
 
   // Connect prepares a sign-in (a new state); the link to the provider then opens in a new tab, as Stripe's docs do.
   const signInAction = (label: string) =>
-    state.phase !== 'signed_out' || !state.authorizeUrl
-      ? { label: state.phase === 'signed_out' && state.preparing ? 'Preparing…' : label, onPress: connect }
-      : { label: `Continue to ${provider}`, href: state.authorizeUrl, target: '_blank' as const };
+    state.name === 'ready_to_sign_in'
+      ? { label: `Continue to ${provider}`, href: state.authorizeUrl, target: '_blank' as const }
+      : { label: state.name === 'preparing_sign_in' ? 'Preparing…' : label, onPress: connect };
 
   // First connection: the SDK's sign-in screen. After a failure or a revoked grant: the reason, and Connect again.
-  if (state.phase === 'signed_out' && !state.error && !state.reconnect) {
+  if (isSignedOut(state) && state.reason.kind === 'new') {
     return (
       <SignInView
         description={`Connect your ${provider} account. Your tokens are kept in the Stripe Secret Store, visible only to you.`}
@@ -29,20 +32,21 @@ const App = (context: ExtensionContextValue) => {
     );
   }
 
-  const again = state.phase === 'signed_out' ? signInAction(`Connect ${provider} again`) : undefined;
+  const again = isSignedOut(state) ? signInAction(`Connect ${provider} again`) : undefined;
+  const progress = PROGRESS[state.name];
   return (
-    <ContextView title={state.phase === 'connected' ? `Connected to ${provider}` : provider}>
+    <ContextView title={state.name === 'connected' ? `Connected to ${provider}` : provider}>
       <StatusBanner state={state} onRetry={retry} />
-      {(state.phase === 'loading' || state.phase === 'exchanging' || state.phase === 'disconnecting') && (
+      {progress && (
         <Box css={{ stack: 'x', gap: 'small', alignY: 'center' }}>
           <Spinner />
-          <Inline>{state.phase === 'exchanging' ? 'Finishing sign-in…' : state.phase === 'disconnecting' ? 'Disconnecting…' : 'Loading…'}</Inline>
+          <Inline>{progress}</Inline>
         </Box>
       )}
       {again && ('href' in again
         ? <Button type="primary" href={again.href} target="_blank">{again.label}</Button>
         : <Button type="primary" onPress={again.onPress}>{again.label}</Button>)}
-      {state.phase === 'connected' && (
+      {state.name === 'connected' && (
         <Box css={{ stack: 'y', gap: 'medium' }}>
           <ConnectionDetails state={state} provider={provider} />
           <Box css={{ stack: 'x', gap: 'small' }}>

@@ -8,6 +8,7 @@ import { ConnectionDetails } from '../components/ConnectionDetails';
 import { StatusBanner } from '../components/StatusBanner';
 import { useConnection } from '../hooks/useConnection';
 import { APP_ID } from '../shared/app-id';
+import { isSignedOut } from '../lib/view-state';
 
 const AppSettings = (context: ExtensionContextValue) => {
   const { state, config, retry, disconnect } = useConnection(context, { signIn: false, appId: APP_ID });
@@ -17,8 +18,8 @@ const AppSettings = (context: ExtensionContextValue) => {
     <SettingsView>
       <Box css={{ stack: 'y', gap: 'medium' }}>
         <StatusBanner state={state} onRetry={retry} />
-        {(state.phase === 'loading' || state.phase === 'disconnecting') && <Spinner />}
-        {state.phase === 'connected' && (
+        {(state.name === 'loading' || state.name === 'disconnecting') && <Spinner />}
+        {state.name === 'connected' && (
           <>
             <Inline>
               <Badge type="positive">Connected</Badge>
@@ -29,10 +30,10 @@ const AppSettings = (context: ExtensionContextValue) => {
             </Box>
           </>
         )}
-        {state.phase === 'signed_out' && (
+        {isSignedOut(state) && (
           <>
             <Inline>
-              <Badge type={state.reconnect ? 'warning' : 'neutral'}>{state.reconnect ? 'Reconnect required' : 'Not connected'}</Badge>
+              <Badge type={state.reason.kind === 'reconnect' ? 'warning' : 'neutral'}>{state.reason.kind === 'reconnect' ? 'Reconnect required' : 'Not connected'}</Badge>
             </Inline>
             <Inline>To connect your {provider} account, open this app from the Dashboard&apos;s app drawer and choose Connect.</Inline>
           </>

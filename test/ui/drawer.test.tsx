@@ -1,18 +1,19 @@
 import { Banner, Button, PropertyListItem, SignInView, Spinner } from '@stripe/ui-extension-sdk/ui';
 import { APP_ID } from '../../src/shared/app-id';
+import { type ConnectionId, toWire } from '../../src/shared/connection-id';
 import { dashboardRedirectUri } from '../../src/shared/redirect-uri';
 import App from '../../src/views/App';
 import { providerStats } from '../support/dev-provider';
 import { brokerSuite, startBroker, TestBroker } from '../support/in-process-broker';
 import { Stack, storedSecrets } from '../support/stack';
 import { DashboardDouble, installDashboard, uninstallDashboard } from '../support/dashboard-double';
-import { contextFor, renderView, ViewUser } from '../support/render';
+import { contextFor, renderView } from '../support/render';
 import { authorizeInProvider } from '../support/user-agent';
 
 let stack: Stack;
 let broker: TestBroker;
 let users = 0;
-let user: ViewUser & { userId: string };
+let user: ConnectionId;
 let double: DashboardDouble;
 
 const constants = (extra: Record<string, string> = {}) => ({
@@ -24,7 +25,6 @@ const constants = (extra: Record<string, string> = {}) => ({
   PROFILE_URL: `${stack.provider.issuer}/me`,
   ...extra,
 });
-const asBrokerUser = (u: ViewUser & { userId: string }) => ({ user_id: u.userId, account_id: u.accountId, mode: u.mode });
 
 function useUser(mode: 'test' | 'live' = 'test', permissions?: string[]) {
   user = { userId: `usr_drawer${++users}`, accountId: 'acct_drawer', mode };
@@ -98,7 +98,7 @@ test('Connect → provider → return with code → exchange → connected → d
   expect(back.wrapper).toContainComponent(Spinner);
   await back.until(() => back.wrapper.findAll(PropertyListItem).length > 0);
   expect(back.wrapper).toContainComponent(PropertyListItem, { label: 'Dev provider account', value: 'Alice Example (alice@example.test)' });
-  const secrets = await storedSecrets(stack, asBrokerUser(user));
+  const secrets = await storedSecrets(stack, toWire(user));
   expect(secrets.access).toBeDefined();
   expect(secrets.refresh).toBeDefined();
   expect((await providerStats(stack)).token.authorization_code?.[200]).toBeGreaterThanOrEqual(1);
@@ -113,7 +113,7 @@ test('Connect → provider → return with code → exchange → connected → d
   const disconnect = replay.wrapper.findAll(Button).find((b) => b.prop('type') === 'destructive')!;
   await replay.wrapper.act(async () => disconnect.trigger('onPress'));
   await replay.until(() => Boolean(signInView(replay.wrapper)?.prop('primaryAction')?.onPress));
-  expect(await storedSecrets(stack, asBrokerUser(user))).toEqual({ access: undefined, refresh: undefined });
+  expect(await storedSecrets(stack, toWire(user))).toEqual({ access: undefined, refresh: undefined });
 });
 
 test('a Dashboard that hands back the whole state (not just the embedded value) is accepted too', async () => {
@@ -192,14 +192,14 @@ test('a state that this app did not issue is refused without an exchange', async
   await view.until(() => view.wrapper.find(Banner) !== null);
   expect(view.wrapper.find(Banner)!.prop('description')).toMatch(/does not match/);
   expect((await providerStats(stack)).token.authorization_code?.[200] ?? 0).toBe(before);
-  expect(await storedSecrets(stack, asBrokerUser(user))).toEqual({ access: undefined, refresh: undefined });
+  expect(await storedSecrets(stack, toWire(user))).toEqual({ access: undefined, refresh: undefined });
 });
 
 test('a revoked connection shows "Reconnect required" with a Connect link', async () => {
   const { oauthContext: ret } = await signInAtProvider(await connectLink());
   const connected = await renderView(App, contextFor(user, constants(), ret));
   await connected.until(() => connected.wrapper.findAll(PropertyListItem).length > 0);
-  const { refresh } = await storedSecrets(stack, asBrokerUser(user));
+  const { refresh } = await storedSecrets(stack, toWire(user));
   await fetch(`${stack.provider.issuer}/token/revocation`, {
     method: 'POST',
     headers: { 'content-type': 'application/x-www-form-urlencoded' },
@@ -216,9 +216,9 @@ test('extension exchange mode: the view exchanges at the provider, stores the to
   const { oauthContext: ret } = await signInAtProvider(await connectLink({ EXCHANGE_MODE: 'extension' }));
   const view = await renderView(App, contextFor(user, constants({ EXCHANGE_MODE: 'extension' }), ret));
   await view.until(() => view.wrapper.findAll(PropertyListItem).length > 0);
-  const secrets = await storedSecrets(stack, asBrokerUser(user));
+  const secrets = await storedSecrets(stack, toWire(user));
   expect(secrets.refresh!.payload).toMatchObject({ generation: 1, refresh_token: expect.any(String) });
-  expect(await broker.storage.records.get({ accountId: user.accountId, userId: user.userId, mode: 'test' })).toMatchObject({ status: 'connected' });
+  expect(await broker.storage.records.get(user)).toMatchObject({ status: 'connected' });
 });
 
 test('backend unreachable: a critical Banner, and Retry recovers once the backend is back', async () => {

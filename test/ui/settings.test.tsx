@@ -1,5 +1,6 @@
 import { Badge, Banner, Button, PropertyListItem } from '@stripe/ui-extension-sdk/ui';
 import AppSettings from '../../src/views/AppSettings';
+import { toWire } from '../../src/shared/connection-id';
 import { SECRET_NAMES } from '../../src/shared/token-layout';
 import { createStripeClient } from '../../server/stripe-client';
 import { KEYS } from '../support/fixtures';
@@ -39,7 +40,7 @@ test('not connected: a status badge and where to connect, and no state secret is
 test('connected: status, expiry and Disconnect, which removes the connection', async () => {
   const u = user('usr_settings_on');
   asUser(u);
-  const brokerUser = { user_id: u.userId, account_id: u.accountId, mode: u.mode };
+  const brokerUser = toWire(u);
   expect((await connect(stack, broker, brokerUser, { login: 'bob' })).status).toBe(200);
   const view = await renderView(AppSettings, contextFor(u, constants()));
   await view.until(() => view.wrapper.findAll(PropertyListItem).length > 0);
