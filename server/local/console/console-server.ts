@@ -19,7 +19,7 @@ import { createStripeClient } from '../../stripe-client';
 import { describeError } from '../../broker/errors';
 import { TokenSealer } from '../../broker/token-sealing';
 import { DashboardUser, OAuthContext, OAuthStates, stripeApiFetchAs, stripeSignature } from '../dashboard/host-calls';
-import type { ConsoleIdentity, ConsoleSnapshot } from './console-snapshot';
+import { CONSOLE_API, type ConsoleIdentity, type ConsoleSnapshot } from './api';
 import { CONSOLE_PAGE } from './console-page';
 import { RefreshHistory } from './refresh-history';
 import { closeServer } from '../../http/close-server';
@@ -82,14 +82,14 @@ export class OfflineConsole {
     const app = express();
     const server = http.createServer(app);
     await new Promise<void>((resolve, reject) => server.once('error', reject).listen(port, '127.0.0.1', resolve));
-    const console = new OfflineConsole(server, `http://127.0.0.1:${(server.address() as AddressInfo).port}`);
+    const offline = new OfflineConsole(server, `http://127.0.0.1:${(server.address() as AddressInfo).port}`);
     const [hostJs, extensionJs] = await Promise.all([bundle('host.tsx'), bundle('extension-worker.tsx')]);
-    console.routes(app, hostJs, extensionJs);
-    return console;
+    offline.routes(app, hostJs, extensionJs);
+    return offline;
   }
 
   get returnUrl(): string {
-    return `${this.url}/oauth/return`;
+    return `${this.url}${CONSOLE_API.oauthReturn}`;
   }
 
   attach(parts: ConsoleParts): void {
@@ -98,11 +98,6 @@ export class OfflineConsole {
 
   private get user(): DashboardUser {
     return { userId: this.identity.user.id, accountId: this.identity.account.id, mode: this.identity.mode };
-  }
-
-  private get connection(): ConnectionId {
-    const { userId, accountId, mode } = this.user;
-    return { userId, accountId, mode };
   }
 
   private stripe(parts: ConsoleParts): Stripe {
@@ -115,7 +110,7 @@ export class OfflineConsole {
       let generation: number | null = null;
       let masked = '…';
       try {
-        const text = TokenSealer.isSealed(secret.payload!) ? parts.sealer.open(secret.payload!, this.connection, secret.name) : secret.payload!;
+        const text = TokenSealer.isSealed(secret.payload!) ? parts.sealer.open(secret.payload!, this.user, secret.name) : secret.payload!;
         const payload = JSON.parse(text) as Record<string, unknown>;
         generation = typeof payload.generation === 'number' ? payload.generation : null;
         const shown = { ...payload };
@@ -139,13 +134,13 @@ export class OfflineConsole {
     app.get('/extension.js', (_req, res) => void res.type('js').send(extensionJs));
     app.use(express.json({ limit: '64kb' }));
 
-    app.post('/host/create-oauth-state', (req, res) => void res.json(this.states.create(String(req.body?.custom ?? ''))));
-    app.post('/host/fetch-stripe-signature', (req, res) => {
+    app.post(CONSOLE_API.createOAuthState, (req, res) => void res.json(this.states.create(String(req.body?.custom ?? ''))));
+    app.post(CONSOLE_API.fetchStripeSignature, (req, res) => {
       const additional = req.body?.additional;
       if (typeof additional !== 'object' || additional === null || Array.isArray(additional)) throw Object.assign(new Error('additional must be an object'), { status: 400 });
       res.json({ signature: stripeSignature(ready().signingSecret, this.user, additional) });
     });
-    app.post('/host/stripe-api-fetch', async (req, res) => {
+    app.post(CONSOLE_API.stripeApiFetch, async (req, res) => {
       const parts = ready();
       const { path: target, init } = req.body ?? {};
       if (typeof target !== 'string') throw Object.assign(new Error('path must be a string'), { status: 400 });
@@ -153,19 +148,19 @@ export class OfflineConsole {
     });
 
     // The provider sends the browser here, as it would to https://dashboard.stripe.com/.../apps-oauth/<app>.
-    app.get('/oauth/return', (req, res) => {
+    app.get(CONSOLE_API.oauthReturn, (req, res) => {
       const id = randomUUID();
       this.returns.set(id, this.states.contextFor(new URL(req.originalUrl, this.url)));
       res.redirect(`/?return=${id}`);
     });
-    app.post('/console/return', (req, res) => {
+    app.post(CONSOLE_API.takeReturn, (req, res) => {
       const id = String(req.body?.id ?? '');
       const oauthContext = this.returns.get(id);
       this.returns.delete(id);
       res.json({ oauthContext: oauthContext ?? { error: 'invalid_state' } });
     });
 
-    app.get('/console/state', async (_req, res) => {
+    app.get(CONSOLE_API.state, async (_req, res) => {
       const parts = ready();
       const snapshot: ConsoleSnapshot = {
         identity: this.identity,
@@ -183,11 +178,11 @@ export class OfflineConsole {
           OAUTH_RETURN_URL: this.returnUrl,
         },
         secrets: await this.secrets(parts),
-        history: parts.history.of(connectionKey(this.connection)),
+        history: parts.history.of(connectionKey(this.user)),
       };
       res.json(snapshot);
     });
-    app.post('/console/select', (req, res) => {
+    app.post(CONSOLE_API.select, (req, res) => {
       const { user, account, mode } = req.body ?? {};
       this.identity = {
         user: USERS.find((u) => u.id === user) ?? this.identity.user,
@@ -197,18 +192,18 @@ export class OfflineConsole {
       res.json({ identity: this.identity });
     });
     // As if the access token's time ran out: its secret goes (and the backend's cached copy).
-    app.post('/console/expire', async (_req, res) => {
+    app.post(CONSOLE_API.expire, async (_req, res) => {
       const parts = ready();
       await this.stripe(parts).apps.secrets.deleteWhere({ name: SECRET_NAMES.access, scope: { type: 'user', user: this.identity.user.id } }).catch(() => undefined);
-      parts.invalidate(this.connection);
+      parts.invalidate(this.user);
       res.json({ expired: true });
     });
     // As if the user revoked the app at the provider: the next refresh finds the grant gone.
-    app.post('/console/revoke', async (_req, res) => {
+    app.post(CONSOLE_API.revoke, async (_req, res) => {
       const parts = ready();
       const secret = await this.stripe(parts).apps.secrets.find({ name: SECRET_NAMES.refresh, scope: { type: 'user', user: this.identity.user.id }, expand: ['payload'] }).catch(() => undefined);
       if (!secret?.payload) throw Object.assign(new Error('There is no refresh token to revoke.'), { status: 404 });
-      const { refresh_token } = JSON.parse(parts.sealer.open(secret.payload, this.connection, SECRET_NAMES.refresh)) as { refresh_token: string };
+      const { refresh_token } = JSON.parse(parts.sealer.open(secret.payload, this.user, SECRET_NAMES.refresh)) as { refresh_token: string };
       const answer = await fetch(`${parts.issuer}/token/revocation`, {
         method: 'POST',
         headers: { 'content-type': 'application/x-www-form-urlencoded' },

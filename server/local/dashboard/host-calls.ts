@@ -13,12 +13,10 @@
  *   own user scope only.
  */
 import { createHash, createHmac, randomBytes } from 'node:crypto';
+import type { ConnectionId } from '../../../src/shared/connection-id';
 
-export interface DashboardUser {
-  userId: string;
-  accountId: string;
-  mode: 'test' | 'live';
-}
+/** Who the Dashboard's session is: a user, on an account, in a mode. */
+export type DashboardUser = ConnectionId;
 
 /** `claims_first` is Stripe's documented order; `ids_first` is the other plausible one. */
 export type SigningOrder = 'claims_first' | 'ids_first';

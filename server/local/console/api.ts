@@ -1,4 +1,22 @@
-/** What the console page polls from its server (`GET /console/state`): shared by both sides. */
+/**
+ * The console page's API on its server, shared by both sides: the endpoints by name, and what
+ * the page reads from `GET state`.
+ */
+export const CONSOLE_API = {
+  /** The SDK's host calls the Dashboard answers with state or secrets. */
+  createOAuthState: '/host/create-oauth-state',
+  fetchStripeSignature: '/host/fetch-stripe-signature',
+  stripeApiFetch: '/host/stripe-api-fetch',
+  /** The provider's redirect, as it would go to the Dashboard's return URL. */
+  oauthReturn: '/oauth/return',
+  /** The oauthContext of a return, once. */
+  takeReturn: '/console/return',
+  state: '/console/state',
+  select: '/console/select',
+  expire: '/console/expire',
+  revoke: '/console/revoke',
+} as const;
+
 export interface ConsoleIdentity {
   user: { id: string; name: string };
   account: { id: string; name: string };
