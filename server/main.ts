@@ -1,5 +1,5 @@
 /**
- * `npm run backend`: the broker backend from the environment (DESIGN.md, Configuration).
+ * `npm run backend`: the broker backend from the environment (README, Configuration).
  * A missing or malformed setting stops start-up with one line naming it.
  */
 import { startBackend } from './backend';

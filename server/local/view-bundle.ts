@@ -1,7 +1,7 @@
 /**
  * The views bundled the way `stripe apps upload` bundles them: one IIFE per view in the
  * manifest, an ES2017 target, and React and `@remote-ui/*` left to the Dashboard's runtime.
- * Used by the bundle check and by `npm run build:views` (which writes to dist/views: .build/
+ * Used by the bundle check and by `npm run build` (which writes to dist/views: .build/
  * belongs to the Stripe CLI).
  */
 import { build, type BuildOptions } from 'esbuild';

@@ -1,5 +1,5 @@
 import * as client from 'openid-client';
-import { SECRET_NAMES, TokenResponse, tokenPayloads } from '../../src/shared/token-layout';
+import { type RefreshPayload, SECRET_NAMES, TokenResponse, tokenPayloads } from '../../src/shared/token-layout';
 import { CONFIDENTIAL_CLIENT_ID, CONFIDENTIAL_CLIENT_SECRET, PUBLIC_CLIENT_ID } from '../../server/local/oauth-provider/clients';
 import { createStripeClient } from '../../server/stripe-client';
 import { discover, providerStats, refreshCount } from '../support/dev-provider';
@@ -159,6 +159,18 @@ test('a revoked grant makes the connection reconnect_required and removes its se
   expect((await call(broker, '/api/token', user)).status).toBe(409);
 });
 
+/** As another instance would: refreshes `refresh` at the provider and stores the new refresh secret (unsealed: a public client). */
+async function rotateElsewhere(refresh: RefreshPayload) {
+  const config = await discover(stack.provider.issuer, PUBLIC_CLIENT_ID);
+  const response = await client.refreshTokenGrant(config, refresh.refresh_token!);
+  const tokens = tokenPayloads({ ...response, expires_in: 60 } as TokenResponse, refresh, stack.now(), 3600);
+  seenSecrets.add(tokens.access.access_token).add(tokens.refresh.refresh_token!);
+  const sdk = createStripeClient(KEYS.test, { apiBase: stack.emulatorUrl, maxNetworkRetries: 0, stripeAccount: user.account_id });
+  const scope = { type: 'user' as const, user: user.user_id };
+  await sdk.apps.secrets.create({ name: SECRET_NAMES.refresh, payload: JSON.stringify(tokens.refresh), scope });
+  return { tokens, config, sdk, scope };
+}
+
 test('an invalid_grant caused by a concurrent refresh elsewhere is not a disconnection', async () => {
   const before = await expiredConnection();
   // The broker's refresh reaches the provider, which answers invalid_grant after 800 ms.
@@ -166,13 +178,7 @@ test('an invalid_grant caused by a concurrent refresh elsewhere is not a disconn
   const pending = call(broker, '/api/token', user);
   await new Promise((resolve) => setTimeout(resolve, 300));
   // Meanwhile "another instance" refreshes the same grant and rewrites the secrets.
-  const config = await discover(stack.provider.issuer, PUBLIC_CLIENT_ID);
-  const response = await client.refreshTokenGrant(config, before.refresh!.payload.refresh_token);
-  const tokens = tokenPayloads({ ...response, expires_in: 60 } as TokenResponse, before.refresh!.payload, stack.now(), 3600);
-  seenSecrets.add(tokens.access.access_token).add(tokens.refresh.refresh_token!);
-  const sdk = createStripeClient(KEYS.test, { apiBase: stack.emulatorUrl, maxNetworkRetries: 0, stripeAccount: user.account_id });
-  const scope = { type: 'user' as const, user: user.user_id };
-  await sdk.apps.secrets.create({ name: SECRET_NAMES.refresh, payload: JSON.stringify(tokens.refresh), scope });
+  const { tokens, sdk, scope } = await rotateElsewhere(before.refresh!.payload);
   await sdk.apps.secrets.create({ name: SECRET_NAMES.access, payload: JSON.stringify(tokens.access), scope, expires_at: tokens.access.expires_at });
   const answer = await pending;
   expect(answer.status).toBe(200);
@@ -187,12 +193,7 @@ test('an invalid_grant after a re-read is lost for a known reason, not as an unk
   const pending = call(broker, '/api/token', user);
   await new Promise((resolve) => setTimeout(resolve, 300));
   // Another instance rotated the token (refresh secret only), and the new grant was then revoked.
-  const config = await discover(stack.provider.issuer, PUBLIC_CLIENT_ID);
-  const response = await client.refreshTokenGrant(config, before.refresh!.payload.refresh_token);
-  const tokens = tokenPayloads({ ...response, expires_in: 60 } as TokenResponse, before.refresh!.payload, stack.now(), 3600);
-  seenSecrets.add(tokens.access.access_token).add(tokens.refresh.refresh_token!);
-  const sdk = createStripeClient(KEYS.test, { apiBase: stack.emulatorUrl, maxNetworkRetries: 0, stripeAccount: user.account_id });
-  await sdk.apps.secrets.create({ name: SECRET_NAMES.refresh, payload: JSON.stringify(tokens.refresh), scope: { type: 'user', user: user.user_id } });
+  const { tokens, config } = await rotateElsewhere(before.refresh!.payload);
   await client.tokenRevocation(config, tokens.refresh.refresh_token!, { token_type_hint: 'refresh_token' });
   expect((await pending).body.error?.code).toBe('reconnect_required');
   expect((await call(broker, '/api/connection/status', user)).body).toMatchObject({ status: 'reconnect_required', reason: 'invalid_grant' });

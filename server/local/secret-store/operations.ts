@@ -1,4 +1,4 @@
-/** The four Secret Store operations over the emulator's state (reference §4 and §10). */
+/** The four Secret Store operations over the emulator's state (choices where Stripe is unconfirmed: in the comments below). */
 import type { FormObject } from './form';
 import { invalid, noSuchSecret, StripeApiError } from './errors';
 import { createParams, deleteParams, findParams, listParams } from './params';

@@ -1,5 +1,5 @@
 /**
- * Validation of the four Secret Store operations' parameters (reference §2), turning the
+ * Validation of the four Secret Store operations' parameters (Stripe's API reference for `apps.secrets`), turning the
  * parsed form into typed values or a Stripe-shaped 400. Empty strings mean "not given",
  * as the SDK encodes `null` that way.
  */

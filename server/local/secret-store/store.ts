@@ -3,7 +3,7 @@
  * `:memory:` for tests). Every query is confined to one partition — account, mode, scope
  * type and user — as the real store keeps live/test and each user's secrets apart.
  *
- * Choices where Stripe's behaviour is unconfirmed (reference §4, §11):
+ * Choices where Stripe's behaviour is unconfirmed:
  * - a replace keeps `id`, `created` and list position and overwrites `payload`/`expires_at`;
  *   a replace without `expires_at` clears the expiry (set is a full replace);
  * - a secret is gone once `expires_at <= now` (find 404, not listed, not counted);
