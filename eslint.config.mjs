@@ -6,9 +6,9 @@ export default [
   ...uiExtensionConfig,
   // The offline console's host page renders the SDK components with DOM elements.
   { files: ['server/local/console/browser/**'], rules: { 'no-restricted-syntax': 'off' } },
-  // The production launcher is plain CommonJS for Node, so that it runs without a compiler.
+  // The production launcher (and the tests' clock preload) are plain CommonJS for Node, so that they run without a compiler.
   {
-    files: ['server/**/*.js'],
+    files: ['server/**/*.js', 'test/**/*.cjs'],
     languageOptions: { sourceType: 'commonjs', globals: globals.node },
     rules: { '@typescript-eslint/no-require-imports': 'off' },
   },

@@ -6,6 +6,7 @@ import path from 'node:path';
 import pino from 'pino';
 import type { Writable } from 'node:stream';
 import { type Broker, createBroker } from './app';
+import { fleetClock } from './broker/broker';
 import { lockTimes } from './broker/defaults';
 import { OAuthClient } from './broker/oauth-client';
 import { TokenSealer } from './broker/token-sealing';
@@ -27,13 +28,6 @@ export interface RunningBackend {
 /** `logTap` also receives every log line (the offline console's refresh history). */
 export async function startBackend(config: Config, logTap?: Writable): Promise<RunningBackend> {
   const logger = createLogger(config.logLevel, logTap && pino.multistream([{ stream: process.stdout }, { stream: logTap }]));
-  let oauth: OAuthClient;
-  try {
-    oauth = await OAuthClient.create(config.provider);
-  } catch {
-    const where = config.provider.tokenEndpoint ? `OAUTH_TOKEN_ENDPOINT: ${config.provider.tokenEndpoint}` : `OAUTH_ISSUER: discovery at ${config.provider.issuer}`;
-    throw new ConfigError(`${where} failed`);
-  }
   // The broker's database is the backend's alone: no other user on the machine reads it.
   mkdirSync(config.dataDir, { recursive: true, mode: 0o700 });
   let storage: Storage;
@@ -50,6 +44,16 @@ export async function startBackend(config: Config, logTap?: Writable): Promise<R
     }
     storage = openSqliteStorage(path.join(config.dataDir, 'registry.sqlite'));
   }
+  const clock = fleetClock(storage, logger);
+  let oauth: OAuthClient;
+  try {
+    oauth = await OAuthClient.create(config.provider, clock);
+  } catch {
+    await storage.close();
+    instance?.release();
+    const where = config.provider.tokenEndpoint ? `OAUTH_TOKEN_ENDPOINT: ${config.provider.tokenEndpoint}` : `OAUTH_ISSUER: discovery at ${config.provider.issuer}`;
+    throw new ConfigError(`${where} failed`);
+  }
   // stripe-node retries 5xx, 409 and network errors itself, with one idempotency key per write.
   const clients = Object.fromEntries(
     Object.entries(config.secretKeys).map(([mode, key]) => [mode, createStripeClient(key, { apiBase: config.stripeApiBase, maxNetworkRetries: 2 })]),
@@ -65,6 +69,7 @@ export async function startBackend(config: Config, logTap?: Writable): Promise<R
     metricsToken: config.metricsToken,
     cacheEntries: config.cacheEntries,
     storage,
+    clock,
     logger,
     refresh: {
       marginSeconds: config.refreshMarginSeconds,

@@ -2,7 +2,8 @@
  * Warm access tokens in memory, so a warm `/api/token` makes no Secret Store request. Bounded
  * (least recently used entries go first), never served past the token's refresh margin, and
  * invalidated by every write, refresh, disconnect and deauthorization of its connection — on
- * other instances too, through the registry's change notices (PostgreSQL LISTEN/NOTIFY).
+ * other instances too, through the storage's change notices (PostgreSQL LISTEN/NOTIFY); it caches
+ * nothing while those may be missed.
  * A read that overlapped an invalidation is not cached (`ticket`), so a disconnect can never be
  * undone by a read that started before it. Nothing in it is ever logged.
  */
@@ -11,6 +12,7 @@ import type { AccessPayload } from '../../src/shared/token-layout';
 export class AccessCache {
   private readonly entries = new Map<string, { access: AccessPayload; dueAt: number }>();
   private invalidations = 0;
+  private live = true;
 
   constructor(private readonly maxEntries: number) {}
 
@@ -30,10 +32,19 @@ export class AccessCache {
   }
 
   set(key: string, access: AccessPayload, dueAt: number, ticket: number): void {
-    if (ticket !== this.invalidations || this.maxEntries === 0) return;
+    if (!this.live || ticket !== this.invalidations || this.maxEntries === 0) return;
     this.entries.delete(key);
     this.entries.set(key, { access, dueAt });
     if (this.entries.size > this.maxEntries) this.entries.delete(this.entries.keys().next().value!);
+  }
+
+  /**
+   * Whether changes made elsewhere are heard: while they may be missed nothing is cached, and
+   * either way the cache starts over empty.
+   */
+  setLive(live: boolean): void {
+    this.live = live;
+    this.invalidate();
   }
 
   /** One connection changed, or (no key) anything may have. */

@@ -10,6 +10,7 @@ import { connectionKey } from '../../src/shared/connection-id';
 import { type DueCriteria, isKeepAliveDue, type KeepAliveClaims, type Outbox } from '../storage/ports';
 import type { LockManager } from '../storage/locks';
 import { type LockTimes, withLock } from './connection-lock';
+import { isStorageUnavailable } from '../storage/errors';
 import { describeError } from './errors';
 import type { RefreshEngine } from './refresh-engine';
 import type { TokenStore } from './token-store';
@@ -79,6 +80,12 @@ export function startBackground(parts: BackgroundParts, options: BackgroundOptio
   const { outbox, tokens, engine, locks, logger } = parts;
   const flusher = new Loop(async () => {
     let ok = true;
+    // Token sets only this process holds first: without the database nobody else can hold their locks.
+    for (const connection of tokens.heldInMemory()) {
+      const result = await withLock(locks, connection, { ...options.lock, waitMs: 200 }, () => tokens.flush(connection)).catch((err: unknown) =>
+        isStorageUnavailable(err) ? tokens.flush(connection) : 'pending');
+      if (result === 'pending') ok = false;
+    }
     for (const connection of await outbox.connections()) {
       // A short wait: a busy connection's holder flushes it itself.
       const result = await withLock(locks, connection, { ...options.lock, waitMs: 200 }, () => tokens.flush(connection)).catch(() => 'pending');

@@ -9,6 +9,7 @@ import type { StripeMode } from '../../src/shared/connection-id';
 import type { Storage } from '../storage/ports';
 import { AccessCache } from './access-cache';
 import { type BackgroundOptions, startBackground } from './background';
+import { BrokerClock } from './clock';
 import { DEFAULTS } from './defaults';
 import { Lifecycle } from './lifecycle';
 import { Metrics } from './metrics';
@@ -25,6 +26,8 @@ export interface BrokerCoreOptions {
   stripe: Partial<Record<StripeMode, Stripe>>;
   sealer: TokenSealer;
   logger: Logger;
+  /** The fleet's clock; by default the database's (PostgreSQL), else the provider's. */
+  clock?: BrokerClock;
   refresh?: Partial<RefreshOptions>;
   background?: Partial<Omit<BackgroundOptions, 'lock' | 'now'>>;
   /** Warm access tokens kept in memory (0 turns the cache off). */
@@ -33,6 +36,7 @@ export interface BrokerCoreOptions {
 
 export interface BrokerCore {
   storage: Storage;
+  clock: BrokerClock;
   engine: RefreshEngine;
   lifecycle: Lifecycle;
   tokens: TokenStore;
@@ -43,12 +47,18 @@ export interface BrokerCore {
   close(): Promise<void>;
 }
 
+/** The database's clock when the fleet shares one (PostgreSQL), else the provider's. */
+export const fleetClock = (storage: Storage, logger: Logger) =>
+  new BrokerClock(logger, storage.databaseTime ? 'database' : 'provider', storage.databaseTime);
+
 export function createBrokerCore(options: BrokerCoreOptions): BrokerCore {
   const { storage, oauth, logger } = options;
-  const refresh: RefreshOptions = { ...DEFAULT_REFRESH_OPTIONS, ...options.refresh };
+  const clock = options.clock ?? fleetClock(storage, logger);
+  const measuring = clock.start();
+  const refresh: RefreshOptions = { ...DEFAULT_REFRESH_OPTIONS, now: clock.now, ...options.refresh };
   const metrics = new Metrics();
   const cache = new AccessCache(options.cacheEntries ?? DEFAULTS.cacheEntries);
-  storage.notices.listen((key) => cache.invalidate(key));
+  storage.notices.listen((key) => cache.invalidate(key), (live) => cache.setLive(live));
   const tokens = new TokenStore({
     secrets: new SecretStoreClients(options.stripe, metrics),
     outbox: storage.outbox,
@@ -57,6 +67,7 @@ export function createBrokerCore(options: BrokerCoreOptions): BrokerCore {
     acceptUnsealed: !oauth.hasClientSecret,
     cache,
     logger,
+    now: refresh.now,
   });
   const parts = { tokens, oauth, locks: storage.locks, records: storage.records, cache, metrics, logger };
   const engine = new RefreshEngine(parts, refresh);
@@ -71,6 +82,7 @@ export function createBrokerCore(options: BrokerCoreOptions): BrokerCore {
   });
   return {
     storage,
+    clock,
     engine,
     lifecycle,
     tokens,
@@ -78,6 +90,7 @@ export function createBrokerCore(options: BrokerCoreOptions): BrokerCore {
     metrics,
     logger,
     close: async () => {
+      measuring.stop();
       await background.stop();
       await storage.close();
     },

@@ -8,8 +8,12 @@ export interface LockTimes {
   waitMs: number;
 }
 
-/** Runs `fn` holding the connection's lock, renewing its lease every third of it; `busy` when it cannot be had in time. */
-export async function withLock<T>(locks: LockManager, connection: ConnectionId, times: LockTimes, fn: () => Promise<T>): Promise<T> {
+/**
+ * Runs `fn` holding the connection's lock, renewing its lease every third of it; `busy` when it
+ * cannot be had in time. Renewals keep the lease alive, but only a confirmation right before a
+ * refresh token leaves (ConnectionRecords.markIntent) proves it is still held.
+ */
+export async function withLock<T>(locks: LockManager, connection: ConnectionId, times: LockTimes, fn: (lease: Lease) => Promise<T>): Promise<T> {
   let lease: Lease;
   try {
     lease = await locks.acquire(connectionKey(connection), times.leaseMs, times.waitMs);
@@ -20,7 +24,7 @@ export async function withLock<T>(locks: LockManager, connection: ConnectionId, 
   const renewal = setInterval(() => void lease.renew(times.leaseMs).catch(() => undefined), times.leaseMs / 3);
   renewal.unref();
   try {
-    return await fn();
+    return await fn(lease);
   } finally {
     clearInterval(renewal);
     await lease.release().catch(() => undefined);

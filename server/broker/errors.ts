@@ -5,6 +5,7 @@
  */
 import Stripe from 'stripe';
 import { TokenTooLargeError } from '../../src/shared/token-layout';
+import { isStorageUnavailable } from '../storage/errors';
 
 export const BROKER_ERROR_CODES = [
   'invalid_code',
@@ -17,6 +18,7 @@ export const BROKER_ERROR_CODES = [
   'secret_store_unavailable',
   'busy',
   'refresh_pending',
+  'registry_unavailable',
 ] as const;
 
 export type BrokerErrorCode = (typeof BROKER_ERROR_CODES)[number];
@@ -48,10 +50,14 @@ export const isTransientStripeError = (err: unknown) =>
   err instanceof Stripe.errors.StripeConnectionError ||
   err instanceof Stripe.errors.StripeRateLimitError;
 
+export const registryUnavailable = () =>
+  new BrokerError('registry_unavailable', "The broker's database is unavailable; try again shortly. Tokens were kept.");
+
 /** The broker's meaning of an error from below it, when it has one. */
 export function asBrokerError(err: unknown): BrokerError | undefined {
   if (err instanceof BrokerError) return err;
   if (isTransientStripeError(err)) return secretStoreUnavailable();
+  if (isStorageUnavailable(err)) return registryUnavailable();
   if (err instanceof TokenTooLargeError) return new BrokerError('token_too_large', err.message);
   return undefined;
 }

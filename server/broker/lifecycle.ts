@@ -66,14 +66,15 @@ export class Lifecycle {
     return withLock(this.parts.locks, connection, this.options.lock, fn);
   }
 
-  private async record(connection: ConnectionId, tokens: Tokens): Promise<StatusAnswer> {
+  private async record(connection: ConnectionId, tokens: Tokens, failures = 0): Promise<StatusAnswer> {
     await this.records.put(connection, {
       ...CONNECTED,
       accessExpiresAt: tokens.access.expires_at,
       refreshExpiresAt: tokens.refresh.expires_at,
       lastRefreshAt: tokens.refresh.refreshed_at,
+      failures,
     });
-    return connectedAnswer(tokens);
+    return connectedAnswer(tokens, failures > 0);
   }
 
   async exchange(connection: ConnectionId, code: string, verifier: string, redirectUri: string): Promise<StatusAnswer> {
@@ -83,9 +84,9 @@ export class Lifecycle {
       // can replace it.
       const { refresh: before } = await this.tokens.newest(connection);
       const previous = before && before !== UNUSABLE ? before : undefined;
-      let response;
+      let answer;
       try {
-        response = await this.metrics.providerCall('authorization_code', () => this.oauth.exchangeCode(code, verifier, redirectUri));
+        answer = await this.metrics.providerCall('authorization_code', () => this.oauth.exchangeCode(code, verifier, redirectUri));
       } catch (err) {
         const failure = classifyOAuthError(err);
         this.logger.info({ connection: connectionKey(connection), outcome: failure, error: describeOAuthError(err) }, 'exchange');
@@ -95,13 +96,14 @@ export class Lifecycle {
         throw failure === 'rejected' ? providerRejected() : providerUnavailable();
       }
       const generation = (previous?.generation ?? 0) + 1;
-      const fresh = tokenPayloads(response, undefined, this.options.now(), this.options.defaultAccessLifetimeSeconds);
+      const fresh = tokenPayloads(answer.tokens, undefined, this.options.now(), this.options.defaultAccessLifetimeSeconds);
       const tokens: Tokens = { access: { ...fresh.access, generation }, refresh: { ...fresh.refresh, generation } };
       const stored = await this.tokens.commit(connection, tokens);
-      this.logger.info({ connection: connectionKey(connection), outcome: 'connected', stored, refreshable: tokens.refresh.refresh_token !== null }, 'exchange');
+      this.logger.info({ connection: connectionKey(connection), outcome: 'connected', stored, refreshable: tokens.refresh.refresh_token !== null, ...(answer.problem && { problem: answer.problem }) }, 'exchange');
       // The new grant replaces the old one, which would otherwise stay valid at the provider.
       if (previous?.refresh_token && previous.refresh_token !== tokens.refresh.refresh_token) await this.revoke(connection, previous.refresh_token);
-      return this.record(connection, tokens);
+      // Tokens that failed a check (answer.problem) are kept, and the connection shows as degraded.
+      return this.record(connection, tokens, answer.problem ? 1 : 0);
     });
   }
 

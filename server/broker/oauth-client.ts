@@ -2,6 +2,7 @@
  * The provider side, through openid-client: code exchange, refresh and revocation, plus the
  * failure classification that decides what a refresh error means for the connection.
  */
+import { AsyncLocalStorage } from 'node:async_hooks';
 import * as client from 'openid-client';
 import { isLoopbackUrl } from '../../src/shared/loopback';
 import type { TokenResponse } from '../../src/shared/token-layout';
@@ -62,30 +63,67 @@ function numeric(value: unknown): number | undefined {
   return typeof n === 'number' && Number.isFinite(n) && n > 0 ? Math.floor(n) : undefined;
 }
 
-function toTokenResponse(response: client.TokenEndpointResponse): TokenResponse {
+function toTokenResponse(response: Record<string, unknown>): TokenResponse {
   return {
-    access_token: response.access_token,
-    token_type: response.token_type,
-    scope: response.scope,
+    access_token: response.access_token as string,
+    token_type: typeof response.token_type === 'string' ? response.token_type : 'bearer',
+    scope: typeof response.scope === 'string' ? response.scope : undefined,
     expires_in: numeric(response.expires_in),
-    refresh_token: response.refresh_token,
+    refresh_token: typeof response.refresh_token === 'string' ? response.refresh_token : undefined,
     refresh_token_expires_in: numeric(response.refresh_token_expires_in) ?? numeric(response.x_refresh_token_expires_in),
   };
 }
 
+/**
+ * A token endpoint's answer. `problem` when it carried tokens but failed openid-client's checks
+ * (an ID token outside the clock tolerance, another issuer): the tokens are still the provider's
+ * answer — the refresh token they replace is spent — so they are kept, and the problem reported.
+ */
+export interface GrantAnswer {
+  tokens: TokenResponse;
+  problem?: string;
+}
+
+/** The clock ID tokens are checked by, fed by the provider's `Date` headers (clock.ts). */
+export interface ProviderClock {
+  observeProvider(date: string | null, sentMs: number, receivedMs: number): void;
+  /** Seconds the provider's clock is ahead of this machine's. */
+  readonly providerOffsetSeconds: number;
+}
+
+const UNCORRECTED: ProviderClock = { observeProvider: () => undefined, providerOffsetSeconds: 0 };
+
+/** The body of a 200 answer of one grant request, kept aside in case openid-client refuses it. */
+const answered = new AsyncLocalStorage<{ body?: Record<string, unknown> }>();
+
+interface ClientSettings {
+  metadata: client.ServerMetadata;
+  clientId: string;
+  auth: client.ClientAuth;
+  insecure: boolean;
+  timeoutSeconds: number;
+  fetch: client.CustomFetch;
+  clock: ProviderClock;
+}
+
 export class OAuthClient {
+  private config!: client.Configuration;
+  private clockSkew = 0;
+
   private constructor(
-    private readonly config: client.Configuration,
+    private readonly settings: ClientSettings,
     /** A confidential client: its refresh tokens are worth stealing, so only sealed ones are redeemed. */
     readonly hasClientSecret: boolean,
-  ) {}
+  ) {
+    this.configure();
+  }
 
   /**
    * By OIDC discovery from the issuer, or from explicit endpoints when a token endpoint is set —
    * then an issuer, if set too, is the `iss` the provider's ID tokens carry (it can differ from the
    * token endpoint's host, as Google's does), checked without discovery. http only on loopback.
    */
-  static async create(provider: ProviderOptions): Promise<OAuthClient> {
+  static async create(provider: ProviderOptions, clock: ProviderClock = UNCORRECTED): Promise<OAuthClient> {
     const auth = provider.clientSecret
       ? provider.clientAuth === 'client_secret_basic'
         ? client.ClientSecretBasic(provider.clientSecret)
@@ -93,39 +131,67 @@ export class OAuthClient {
       : client.None();
     const target = provider.tokenEndpoint ?? provider.issuer!;
     const insecure = target.protocol === 'http:' && isLoopbackUrl(target);
-    let config: client.Configuration;
+    const observingFetch: client.CustomFetch = async (url, options) => {
+      const sent = Date.now();
+      const response = await fetch(url, options as RequestInit);
+      clock.observeProvider(response.headers.get('date'), sent, Date.now());
+      const capture = answered.getStore();
+      if (capture && response.status === 200) capture.body = (await response.clone().json().catch(() => undefined)) as Record<string, unknown> | undefined;
+      return response;
+    };
+    let metadata: client.ServerMetadata;
     if (!provider.tokenEndpoint) {
-      config = await client.discovery(provider.issuer!, provider.clientId, undefined, auth, {
+      const discovered = await client.discovery(provider.issuer!, provider.clientId, undefined, auth, {
         execute: insecure ? [client.allowInsecureRequests] : [],
         timeout: provider.timeoutSeconds,
+        [client.customFetch]: observingFetch,
       });
+      metadata = discovered.serverMetadata();
     } else {
       // An issuer given as an origin is written without the slash URL parsing adds, as `iss` values are.
       const issuer = provider.issuer ? (provider.issuer.pathname === '/' ? provider.issuer.origin : provider.issuer.href) : provider.tokenEndpoint.origin;
-      const metadata: client.ServerMetadata = {
-        issuer,
-        token_endpoint: provider.tokenEndpoint.toString(),
-        revocation_endpoint: provider.revocationEndpoint?.toString(),
-      };
-      config = new client.Configuration(metadata, provider.clientId, undefined, auth);
-      if (insecure) client.allowInsecureRequests(config);
+      metadata = { issuer, token_endpoint: provider.tokenEndpoint.toString(), revocation_endpoint: provider.revocationEndpoint?.toString() };
     }
-    config.timeout = provider.timeoutSeconds;
-    return new OAuthClient(config, Boolean(provider.clientSecret));
+    const settings = { metadata, clientId: provider.clientId, auth, insecure, timeoutSeconds: provider.timeoutSeconds, fetch: observingFetch, clock };
+    return new OAuthClient(settings, Boolean(provider.clientSecret));
+  }
+
+  private configure(): void {
+    const { metadata, clientId, auth, insecure, timeoutSeconds, fetch } = this.settings;
+    const config = new client.Configuration(metadata, clientId, { [client.clockSkew]: this.clockSkew }, auth);
+    if (insecure) client.allowInsecureRequests(config);
+    config.timeout = timeoutSeconds;
+    config[client.customFetch] = fetch;
+    this.config = config;
+  }
+
+  /** ID tokens are checked by the provider's clock as measured, so a machine whose clock is off does not refuse every answer. */
+  private followClock(): void {
+    const seconds = this.settings.clock.providerOffsetSeconds;
+    if (seconds === this.clockSkew) return;
+    this.clockSkew = seconds;
+    this.configure();
+  }
+
+  /** A grant request whose 200 answer is kept even when openid-client refuses to process it. */
+  private async grant(request: () => Promise<client.TokenEndpointResponse>): Promise<GrantAnswer> {
+    this.followClock();
+    const capture: { body?: Record<string, unknown> } = {};
+    try {
+      return { tokens: toTokenResponse(await answered.run(capture, request)) };
+    } catch (err) {
+      if (typeof capture.body?.access_token !== 'string') throw err;
+      return { tokens: toTokenResponse(capture.body), problem: describeOAuthError(err) };
+    }
   }
 
   /** Stripe's PKCE flow hands back no `iss`, so the code is exchanged with a plain grant request. */
-  async exchangeCode(code: string, codeVerifier: string, redirectUri: string): Promise<TokenResponse> {
-    const response = await client.genericGrantRequest(this.config, 'authorization_code', {
-      code,
-      code_verifier: codeVerifier,
-      redirect_uri: redirectUri,
-    });
-    return toTokenResponse(response);
+  exchangeCode(code: string, codeVerifier: string, redirectUri: string): Promise<GrantAnswer> {
+    return this.grant(() => client.genericGrantRequest(this.config, 'authorization_code', { code, code_verifier: codeVerifier, redirect_uri: redirectUri }));
   }
 
-  async refresh(refreshToken: string): Promise<TokenResponse> {
-    return toTokenResponse(await client.refreshTokenGrant(this.config, refreshToken));
+  refresh(refreshToken: string): Promise<GrantAnswer> {
+    return this.grant(() => client.refreshTokenGrant(this.config, refreshToken));
   }
 
   get canRevoke(): boolean {

@@ -4,24 +4,27 @@
  * a re-read (another holder may have refreshed; the outbox may hold newer tokens), then the
  * provider, then the commit (outbox first, Secret Store second: token-store.ts).
  *
+ * A refresh token leaves only while its lease is confirmed in the database, in the same step as
+ * the intent mark: a holder that was paused past its lease finds the lock gone and sends nothing.
  * A refresh outlives its caller: the provider call has its own timeout, and a caller that stops
- * waiting gets 503 while the refresh completes and is stored. A spent refresh token is never
- * sent twice by choice; when a refresh's answer never came (the provider may have rotated the
- * token), the next `invalid_grant` is recorded as lost after an unknown outcome — never silently.
+ * waiting gets 503 while the refresh completes and is stored — or the new tokens, once they are
+ * committed to the outbox. When a refresh's answer never came (the provider may have rotated
+ * the token), the next `invalid_grant` is recorded as lost after an unknown outcome — never silently.
  */
 import type { Logger } from 'pino';
 import { unixNow } from '../../src/shared/clock';
 import { type ConnectionId, connectionKey } from '../../src/shared/connection-id';
 import { type AccessPayload, dueAt, isDue, type RefreshPayload, TokenTooLargeError, tokenPayloads } from '../../src/shared/token-layout';
-import type { LockManager } from '../storage/locks';
+import { isStorageUnavailable } from '../storage/errors';
+import type { Lease, LockManager } from '../storage/locks';
 import type { ConnectionRecords, LossReason } from '../storage/ports';
 import type { AccessCache } from './access-cache';
 import { type LockTimes, withLock } from './connection-lock';
 import { updateState } from './connection-state';
 import { DEFAULTS, lockTimes } from './defaults';
-import { notConnected, providerRejected, providerUnavailable, reconnectRequired, refreshPending } from './errors';
+import { busy, describeError, notConnected, providerRejected, providerUnavailable, reconnectRequired, refreshPending } from './errors';
 import type { Metrics } from './metrics';
-import { classifyOAuthError, describeOAuthError, type OAuthClient } from './oauth-client';
+import { classifyOAuthError, describeOAuthError, type GrantAnswer, type OAuthClient } from './oauth-client';
 import { type RetryPolicy, withRetries } from './retry';
 import { type TokenStore, UNUSABLE } from './token-store';
 
@@ -33,6 +36,7 @@ export interface RefreshOptions {
   lock: LockTimes;
   /** How long a caller of `accessToken` waits for a refresh before a 503 (the refresh goes on). */
   callerWaitMs: number;
+  /** Unix seconds by the fleet's clock (clock.ts). */
   now: () => number;
 }
 
@@ -56,8 +60,26 @@ export interface BrokerParts {
   logger: Logger;
 }
 
+/** One refresh under way: `done` when it ends; `committed` once its new tokens are in the outbox. */
+interface Flight {
+  done: Promise<AccessPayload>;
+  committed?: AccessPayload;
+}
+
+/** Held by the work of a flight: its lease, and how it says its new tokens are committed. */
+interface Holding {
+  lease: Lease;
+  ready(access: AccessPayload): void;
+}
+
+/** How long a refresh after an unknown outcome waits for that answer to reach the outbox. */
+const ANSWER_GRACE_MS = 2000;
+
+/** The lease lapsed (or was taken) before the refresh token left: nothing was sent. */
+class LeaseLost extends Error {}
+
 export class RefreshEngine {
-  private readonly inFlight = new Map<string, Promise<AccessPayload>>();
+  private readonly inFlight = new Map<string, Flight>();
   private readonly tokens: TokenStore;
   private readonly oauth: OAuthClient;
   private readonly records: ConnectionRecords;
@@ -89,7 +111,7 @@ export class RefreshEngine {
       this.remember(key, access, ticket, jitter);
       return access;
     }
-    return this.waitFor(this.refreshOnce(connection, () => this.refreshIfDue(connection)));
+    return this.waitFor(this.refreshOnce(connection, (holding) => this.refreshIfDue(connection, holding)));
   }
 
   /** Served from memory until its (jittered) refresh margin begins, then read (and refreshed) again. */
@@ -99,50 +121,57 @@ export class RefreshEngine {
 
   /** Keep-alive: refreshes a connection that is idle or whose refresh token nears expiry, unless someone just did. */
   async keepAlive(connection: ConnectionId, stillDue: (lastRefreshAt: number | null, refreshExpiresAt: number | null) => boolean): Promise<void> {
-    await this.refreshOnce(connection, async () => {
+    await this.refreshOnce(connection, async (holding) => {
       const { access, refresh, held } = await this.tokens.newest(connection);
       if (held) await this.tokens.flush(connection);
       if (!refresh || refresh === UNUSABLE || refresh.refresh_token === null || !stillDue(refresh.refreshed_at, refresh.expires_at)) {
-        return access ?? this.refreshIfDue(connection);
+        return access ?? this.refreshIfDue(connection, holding);
       }
-      return this.refresh(connection, refresh, true);
-    });
+      return this.refresh(connection, refresh, holding, true);
+    }).done;
   }
 
   /** In-process single-flight, then the connection's lock. */
-  private refreshOnce(connection: ConnectionId, work: () => Promise<AccessPayload>): Promise<AccessPayload> {
+  private refreshOnce(connection: ConnectionId, work: (holding: Holding) => Promise<AccessPayload>): Flight {
     const key = connectionKey(connection);
     let flight = this.inFlight.get(key);
     if (!flight) {
       const waiting = Date.now();
-      flight = withLock(this.parts.locks, connection, this.options.lock, () => {
-        this.metrics.lockWaitSeconds.observe((Date.now() - waiting) / 1000);
-        return work();
-      }).finally(() => this.inFlight.delete(key));
+      const started: Flight = {
+        done: withLock(this.parts.locks, connection, this.options.lock, (lease) => {
+          this.metrics.lockWaitSeconds.observe((Date.now() - waiting) / 1000);
+          return work({ lease, ready: (access) => (started.committed = access) });
+        }).finally(() => this.inFlight.delete(key)),
+      };
+      flight = started;
       this.inFlight.set(key, flight);
     }
     return flight;
   }
 
-  private async waitFor(flight: Promise<AccessPayload>): Promise<AccessPayload> {
+  /** The refresh's answer, or after `callerWaitMs` its committed tokens if it has some, else 503 `refresh_pending`. */
+  private async waitFor(flight: Flight): Promise<AccessPayload> {
     let timer: NodeJS.Timeout | undefined;
-    const gaveUp = new Promise<never>((_resolve, reject) => {
-      timer = setTimeout(() => reject(refreshPending()), this.options.callerWaitMs);
+    const gaveUp = new Promise<AccessPayload>((resolve, reject) => {
+      timer = setTimeout(() => (flight.committed ? resolve(flight.committed) : reject(refreshPending())), this.options.callerWaitMs);
     });
     try {
-      return await Promise.race([flight, gaveUp]);
+      return await Promise.race([flight.done, gaveUp]);
     } finally {
       clearTimeout(timer);
     }
   }
 
-  private async refreshIfDue(connection: ConnectionId): Promise<AccessPayload> {
+  private async refreshIfDue(connection: ConnectionId, holding: Holding): Promise<AccessPayload> {
     const { access, refresh, held } = await this.tokens.newest(connection);
     if (held) await this.tokens.flush(connection);
     if (access && this.fresh(access)) return access;
     if (refresh === UNUSABLE) return this.lose(connection, 'unusable_refresh_secret');
     if (!refresh) {
-      if (!(await this.records.get(connection))) throw notConnected();
+      const record = await this.records.get(connection);
+      if (!record) throw notConnected();
+      // A connection already lost keeps the reason it was lost for.
+      if (record.status === 'reconnect_required') throw reconnectRequired();
       return this.lose(connection, 'secrets_missing');
     }
     if (refresh.refresh_token === null) {
@@ -150,10 +179,37 @@ export class RefreshEngine {
       if (access && access.expires_at > this.options.now()) return access;
       return this.lose(connection, 'no_refresh_token');
     }
-    return this.refresh(connection, refresh, true);
+    return this.refresh(connection, refresh, holding, true);
   }
 
-  private async refresh(connection: ConnectionId, refresh: RefreshPayload, mayRecheck: boolean): Promise<AccessPayload> {
+  /** The provider call, each attempt sent only once the lease is confirmed and the intent recorded. */
+  private async send(connection: ConnectionId, refreshToken: string, lease: Lease): Promise<GrantAnswer> {
+    return withRetries(
+      this.options.providerRetry,
+      async () => {
+        if (!(await this.records.markIntent(connection, this.options.now(), lease, this.options.lock.leaseMs))) throw new LeaseLost();
+        return this.metrics.providerCall('refresh_token', () => this.oauth.refresh(refreshToken));
+      },
+      (err) => !(err instanceof LeaseLost) && classifyOAuthError(err) === 'retryable',
+    );
+  }
+
+  /**
+   * A refresh whose answer never came may still be on its way: its holder can be alive, its
+   * database write queued (a database that froze, a pause). Before the same token is sent again,
+   * the outbox is given ANSWER_GRACE_MS to receive it; true when newer tokens arrived meanwhile.
+   */
+  private async answerArrived(connection: ConnectionId, refresh: RefreshPayload): Promise<boolean> {
+    const deadline = Date.now() + ANSWER_GRACE_MS;
+    while (Date.now() < deadline) {
+      const { refresh: current } = await this.tokens.newest(connection);
+      if (current && current !== UNUSABLE && current.generation > refresh.generation) return true;
+      await new Promise((resolve) => setTimeout(resolve, 100));
+    }
+    return false;
+  }
+
+  private async refresh(connection: ConnectionId, refresh: RefreshPayload, holding: Holding, mayRecheck: boolean): Promise<AccessPayload> {
     const key = connectionKey(connection);
     const started = Date.now();
     const log = (outcome: string, extra: object = {}) => {
@@ -161,24 +217,33 @@ export class RefreshEngine {
       this.metrics.refreshSeconds.observe((Date.now() - started) / 1000);
       this.logger.info({ connection: key, outcome, latencyMs: Date.now() - started, generation: refresh.generation, ...extra }, 'refresh');
     };
-    // The intent is recorded before the token leaves: if this process dies before the answer is
-    // committed, the provider may have rotated the token, and a later invalid_grant says so.
     const earlier = await this.records.get(connection);
-    await updateState(this.records, connection, { outcomeUnknownAt: earlier?.outcomeUnknownAt ?? this.options.now() });
-    let response;
+    if (mayRecheck && earlier?.outcomeUnknownAt && (await this.answerArrived(connection, refresh))) {
+      log('answer_arrived');
+      const { access, refresh: current, held } = await this.tokens.newest(connection);
+      if (held) await this.tokens.flush(connection);
+      if (access && this.fresh(access)) return access;
+      return this.refresh(connection, current as RefreshPayload, holding, false);
+    }
+    let answer: GrantAnswer;
     try {
-      response = await withRetries(this.options.providerRetry, () => this.metrics.providerCall('refresh_token', () => this.oauth.refresh(refresh.refresh_token!)),
-        (err) => classifyOAuthError(err) === 'retryable');
+      answer = await this.send(connection, refresh.refresh_token!, holding.lease);
     } catch (err) {
+      if (err instanceof LeaseLost) {
+        log('lease_lost');
+        throw busy();
+      }
+      if (isStorageUnavailable(err)) throw err;
       const failure = classifyOAuthError(err);
       log(failure, { error: describeOAuthError(err) });
       if (failure === 'invalid_grant') {
         // A rotation by someone else looks the same at the provider; only an unchanged stored token means lost.
-        const { access, refresh: current } = await this.tokens.newest(connection);
+        const { refresh: current } = await this.tokens.newest(connection);
         if (mayRecheck && current && current !== UNUSABLE && current.refresh_token && current.refresh_token !== refresh.refresh_token) {
           // The provider answered, so this attempt's outcome is known: its intent mark goes before the next.
           await updateState(this.records, connection, { outcomeUnknownAt: earlier?.outcomeUnknownAt ?? null });
-          return access && this.fresh(access) ? access : this.refresh(connection, current, false);
+          // Refreshed with the newer token, not served from it: a reuse may have revoked the grant, and only the provider can tell.
+          return this.refresh(connection, current, holding, false);
         }
         return this.lose(connection, earlier?.outcomeUnknownAt ? 'lost_after_unknown_outcome' : 'invalid_grant');
       }
@@ -195,25 +260,37 @@ export class RefreshEngine {
     const now = this.options.now();
     let tokens;
     try {
-      tokens = tokenPayloads(response, refresh, now, this.options.defaultAccessLifetimeSeconds);
-      const stored = await this.tokens.commit(connection, tokens);
-      log('refreshed', { stored, rotated: Boolean(response.refresh_token && response.refresh_token !== refresh.refresh_token) });
+      tokens = tokenPayloads(answer.tokens, refresh, now, this.options.defaultAccessLifetimeSeconds);
+      const stored = await this.tokens.commit(connection, tokens, () => holding.ready(tokens!.access));
+      log('refreshed', { stored, rotated: Boolean(answer.tokens.refresh_token && answer.tokens.refresh_token !== refresh.refresh_token), ...(answer.problem && { problem: answer.problem }) });
     } catch (err) {
       if (err instanceof TokenTooLargeError) log('token_too_large');
       throw err;
     }
+    if (answer.problem) this.logger.warn({ connection: key, problem: answer.problem, generation: tokens.refresh.generation }, 'the provider answered with tokens that failed a check; kept them');
     const ticket = this.cache.ticket();
-    await updateState(this.records, connection, {
+    await this.recordRefresh(connection, {
       status: 'connected',
       accessExpiresAt: tokens.access.expires_at,
       refreshExpiresAt: tokens.refresh.expires_at,
       lastRefreshAt: now,
-      failures: 0,
+      // An answer that failed a check is kept, and the connection shows it as degraded.
+      failures: answer.problem ? (earlier?.failures ?? 0) + 1 : 0,
       outcomeUnknownAt: null,
       reason: null,
     });
     this.remember(key, tokens.access, ticket);
     return tokens.access;
+  }
+
+  /** The tokens are stored; their record follows, and a database that fails now costs no token. */
+  private async recordRefresh(connection: ConnectionId, state: Parameters<typeof updateState>[2]): Promise<void> {
+    try {
+      await updateState(this.records, connection, state);
+    } catch (err) {
+      if (!isStorageUnavailable(err)) throw err;
+      this.logger.warn({ connection: connectionKey(connection), err: describeError(err) }, 'refreshed, but the connection record was not updated');
+    }
   }
 
   /** The provider will not refresh this grant again: its secrets go, the state and the reason stay for status. */

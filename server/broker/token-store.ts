@@ -11,6 +11,8 @@
  *
  * Writes are fenced by generation: a flush re-reads the stored refresh secret under the lock
  * and never replaces a newer generation, so a late flush cannot put a spent token back.
+ * A provider's answer is never dropped while the process lives: when the database cannot take
+ * the outbox entry, the token set is held in memory and written to the Secret Store straight away.
  * Reads only read; every method that changes or flushes tokens expects the caller to hold the
  * connection's lock.
  */
@@ -27,6 +29,7 @@ import {
   type RefreshPayload,
   SECRET_NAMES,
 } from '../../src/shared/token-layout';
+import { isStorageUnavailable } from '../storage/errors';
 import type { ChangeNotices, Outbox, OutboxEntry } from '../storage/ports';
 import type { AccessCache } from './access-cache';
 import { describeError, isTransientStripeError } from './errors';
@@ -67,15 +70,34 @@ export interface TokenStoreParts {
   acceptUnsealed: boolean;
   cache: AccessCache;
   logger: Logger;
+  /** Unix seconds by the fleet's clock. */
+  now: () => number;
 }
 
 export class TokenStore {
+  /** Outbox entries the database could not take: kept here until the Secret Store has them. */
+  private readonly memory = new Map<string, { connection: ConnectionId; entry: OutboxEntry }>();
+
   constructor(private readonly parts: TokenStoreParts) {}
 
-  /** Every change of a connection's tokens (also the extension's own writes): this instance's cache and the others' drop it. */
+  /**
+   * Every change of a connection's tokens (also the extension's own writes): this instance's cache
+   * and the others' drop it. Without the database the others cache nothing (their notices are down).
+   */
   async changed(connection: ConnectionId): Promise<void> {
     this.parts.cache.invalidate(connectionKey(connection));
-    await this.parts.notices.announce(connection);
+    await this.parts.notices.announce(connection).catch((err: unknown) => {
+      if (!isStorageUnavailable(err)) throw err;
+    });
+  }
+
+  /** Connections whose tokens only this process holds (the database was down when they came). */
+  heldInMemory(): ConnectionId[] {
+    return [...this.memory.values()].map((m) => m.connection);
+  }
+
+  private async entry(connection: ConnectionId): Promise<OutboxEntry | undefined> {
+    return this.memory.get(connectionKey(connection))?.entry ?? this.parts.outbox.get(connection);
   }
 
   private decode<T>(connection: ConnectionId, kind: string, text: string, decode: (t: string) => T): T | undefined {
@@ -123,7 +145,7 @@ export class TokenStore {
    */
   async newest(connection: ConnectionId): Promise<Newest> {
     const [entry, access, refresh] = await Promise.all([
-      this.parts.outbox.get(connection),
+      this.entry(connection),
       this.readAccess(connection),
       this.readRefresh(connection),
     ]);
@@ -132,14 +154,25 @@ export class TokenStore {
   }
 
   /**
-   * Commits new tokens to the outbox, then writes them to the Secret Store. 'stored', or
-   * 'pending' when the store is failing (they stay in the outbox and are flushed later).
-   * Throws TokenTooLargeError, before anything is committed, for tokens that cannot fit.
+   * Commits new tokens to the outbox (`durable` runs once they are there), then writes them to the
+   * Secret Store. 'stored', or 'pending' when the store is failing (they stay in the outbox and are
+   * flushed later). A database that cannot take them leaves them in memory, and the Secret Store
+   * write goes ahead. Throws TokenTooLargeError, before anything is committed, for tokens that cannot fit.
    */
-  async commit(connection: ConnectionId, tokens: Tokens): Promise<FlushResult> {
+  async commit(connection: ConnectionId, tokens: Tokens, durable: () => void = () => undefined): Promise<FlushResult> {
     this.encode(connection, tokens);
-    const sealed = this.parts.sealer.seal(JSON.stringify(tokens), connection, OUTBOX);
-    await this.parts.outbox.put(connection, { generation: tokens.refresh.generation, writeId: randomUUID(), sealed });
+    const entry = { generation: tokens.refresh.generation, writeId: randomUUID(), sealed: this.parts.sealer.seal(JSON.stringify(tokens), connection, OUTBOX) };
+    try {
+      await this.parts.outbox.put(connection, entry);
+      durable();
+    } catch (err) {
+      if (!isStorageUnavailable(err)) throw err;
+      this.memory.set(connectionKey(connection), { connection, entry });
+      this.parts.logger.error(
+        { connection: connectionKey(connection), generation: entry.generation, err: describeError(err) },
+        'the outbox could not take a new token set; it is held in memory and written to the Secret Store',
+      );
+    }
     await this.changed(connection);
     return this.flush(connection);
   }
@@ -150,17 +183,18 @@ export class TokenStore {
   }
 
   /**
-   * Writes the outbox entry to the Secret Store unless the store already holds its generation
-   * or a newer one, then removes it. Under the lock.
+   * Writes the outbox entry (or the one held in memory) to the Secret Store unless the store already
+   * holds its generation or a newer one, then removes it. An access token that has expired meanwhile
+   * is not written (the store refuses a past expiry): the next call refreshes. Under the lock.
    */
   async flush(connection: ConnectionId): Promise<FlushResult> {
-    const entry = await this.parts.outbox.get(connection);
+    const entry = await this.entry(connection);
     if (!entry) return 'none';
     const key = connectionKey(connection);
     try {
       const stored = await this.readRefresh(connection);
       if (supersedes(stored, entry)) {
-        await this.parts.outbox.delete(connection, entry.generation);
+        await this.forget(connection, entry);
         this.parts.logger.info({ connection: key, generation: entry.generation }, 'outbox entry superseded by a newer stored generation');
         return 'superseded';
       }
@@ -168,8 +202,8 @@ export class TokenStore {
       const { refresh, access } = this.encode(connection, tokens);
       const secrets = this.parts.secrets.forConnection(connection);
       await secrets.write(SECRET_NAMES.refresh, refresh, tokens.refresh.expires_at, `${entry.writeId}:refresh`);
-      await secrets.write(SECRET_NAMES.access, access, tokens.access.expires_at, `${entry.writeId}:access`);
-      await this.parts.outbox.delete(connection, entry.generation);
+      if (tokens.access.expires_at > this.parts.now()) await secrets.write(SECRET_NAMES.access, access, tokens.access.expires_at, `${entry.writeId}:access`);
+      await this.forget(connection, entry);
       await this.changed(connection);
       return 'stored';
     } catch (err) {
@@ -179,9 +213,20 @@ export class TokenStore {
     }
   }
 
+  /** The entry has reached the Secret Store: out of memory, and out of the outbox once the database answers. */
+  private async forget(connection: ConnectionId, entry: OutboxEntry): Promise<void> {
+    const key = connectionKey(connection);
+    const inMemory = this.memory.get(key)?.entry === entry;
+    if (inMemory) this.memory.delete(key);
+    await this.parts.outbox.delete(connection, entry.generation).catch((err: unknown) => {
+      if (!inMemory || !isStorageUnavailable(err)) throw err;
+    });
+  }
+
   /** Both secrets and any outbox entry go. Under the lock. */
   async remove(connection: ConnectionId): Promise<void> {
     try {
+      this.memory.delete(connectionKey(connection));
       await this.parts.outbox.delete(connection, Number.MAX_SAFE_INTEGER);
       const secrets = this.parts.secrets.forConnection(connection);
       await secrets.remove(SECRET_NAMES.access);

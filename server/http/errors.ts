@@ -29,6 +29,7 @@ const BROKER_STATUS: Record<BrokerErrorCode, number> = {
   secret_store_unavailable: 503,
   busy: 503,
   refresh_pending: 503,
+  registry_unavailable: 503,
 };
 
 export const ERROR_STATUS: Record<string, number> = { ...EDGE_STATUS, ...BROKER_STATUS };

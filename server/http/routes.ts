@@ -29,7 +29,7 @@ export function apiRoutes(options: RouteOptions, core: BrokerCore): Router {
   const router = Router();
   const exchangeLimiter = new RateLimiter(options.exchangeLimit.max, options.exchangeLimit.windowMs);
   const parseJson = express.json({ limit: '16kb', strict: true });
-  const verify = verifySignedRequest(options.appSigningSecret, logger);
+  const verify = verifySignedRequest(options.appSigningSecret, logger, core.clock);
   const post = (path: string, handler: (req: Request, res: Response) => Promise<void>) => router.post(path, parseJson, verify, handler);
 
   // Answers carry tokens or what is known about them: never cached anywhere.

@@ -44,7 +44,11 @@ export function requestBody(req: Request): Record<string, unknown> {
 
 const invalidSignature = (why: string) => new HttpError('invalid_signature', why);
 
-export function verifySignedRequest(signingSecret: string, logger: Logger) {
+/**
+ * `clock` is the fleet's (server/broker/clock.ts): a machine whose own clock is off still accepts
+ * Stripe's timestamps by the time the rest of the fleet keeps.
+ */
+export function verifySignedRequest(signingSecret: string, logger: Logger, clock: { nowMs(): number }) {
   let orderLogged = false;
   return async (req: Request, res: Response, next: NextFunction) => {
     const { user_id, account_id, mode, ...params } = requestBody(req);
@@ -54,12 +58,13 @@ export function verifySignedRequest(signingSecret: string, logger: Logger) {
     const header = req.get('stripe-signature');
     if (!header) throw invalidSignature('The Stripe-Signature header is missing.');
     const timestamp = Number(TIMESTAMP.exec(header)?.[1]);
-    if (timestamp > Date.now() / 1000 + MAX_FUTURE_SECONDS) throw invalidSignature('The Stripe-Signature timestamp is in the future.');
+    const receivedAt = clock.nowMs();
+    if (timestamp > receivedAt / 1000 + MAX_FUTURE_SECONDS) throw invalidSignature('The Stripe-Signature timestamp is in the future.');
 
     const claims = await signatureClaims(mode, req.baseUrl + req.path, params, sha256Hex);
     const order = signedStrings({ user_id, account_id }, claims).find(([, payload]) => {
       try {
-        return Stripe.webhooks.signature!.verifyHeader(payload, header, signingSecret, MAX_AGE_SECONDS);
+        return Stripe.webhooks.signature!.verifyHeader(payload, header, signingSecret, MAX_AGE_SECONDS, undefined, receivedAt);
       } catch {
         return false;
       }

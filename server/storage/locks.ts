@@ -7,8 +7,9 @@
 import { randomUUID } from 'node:crypto';
 
 export interface Lease {
+  readonly key: string;
   readonly owner: string;
-  /** Extends the lease; false when the lock is no longer this holder's. */
+  /** Extends the lease; false when it lapsed or the lock is no longer this holder's (a lapsed lease is never revived). */
   renew(leaseMs: number): Promise<boolean>;
   release(): Promise<void>;
 }
@@ -35,7 +36,7 @@ export class InProcessLocks implements LockManager {
       if (!current || current.until <= Date.now()) {
         const owner = randomUUID();
         this.held.set(key, { owner, until: Date.now() + leaseMs, wake: current?.wake ?? [] });
-        return { owner, renew: async (ms) => this.renew(key, owner, ms), release: async () => this.release(key, owner) };
+        return { key, owner, renew: async (ms) => this.renew(key, owner, ms), release: async () => this.release(key, owner) };
       }
       const remaining = Math.min(deadline, current.until) - Date.now();
       if (Date.now() >= deadline) throw new LockTimeoutError(key);
@@ -51,7 +52,7 @@ export class InProcessLocks implements LockManager {
 
   private renew(key: string, owner: string, leaseMs: number): boolean {
     const current = this.held.get(key);
-    if (current?.owner !== owner) return false;
+    if (current?.owner !== owner || current.until <= Date.now()) return false;
     current.until = Date.now() + leaseMs;
     return true;
   }

@@ -6,7 +6,7 @@
  * Two implementations: SQLite for one instance (sqlite.ts), PostgreSQL for several (postgres.ts).
  */
 import type { ConnectionId, StripeMode } from '../../src/shared/connection-id';
-import type { LockManager } from './locks';
+import type { Lease, LockManager } from './locks';
 
 export type ConnectionStatus = 'connected' | 'reconnect_required';
 
@@ -37,6 +37,13 @@ export const CONNECTED: ConnectionState = {
 export interface ConnectionRecords {
   get(connection: ConnectionId): Promise<ConnectionRecord | undefined>;
   put(connection: ConnectionId, state: ConnectionState): Promise<void>;
+  /**
+   * The last step before a refresh token leaves: records the intent (`outcomeUnknownAt = at`,
+   * an earlier mark kept) only while `lease` still holds the connection's lock, renewing it to
+   * `leaseMs` in the same step (PostgreSQL: one statement, by the database's clock), and reserves
+   * the room the answer's outbox entry will take. False when the lease is gone: nothing may be sent.
+   */
+  markIntent(connection: ConnectionId, at: number, lease: Lease, leaseMs: number): Promise<boolean>;
   remove(connection: ConnectionId): Promise<void>;
   /** The connections known on an account in one mode. */
   listAccount(accountId: string, mode: StripeMode): Promise<ConnectionId[]>;
@@ -92,8 +99,11 @@ export interface KeepAliveClaims {
 /** Tells the other instances that a connection's tokens changed (their caches drop it). */
 export interface ChangeNotices {
   announce(connection: ConnectionId): Promise<void>;
-  /** `listener` hears each connection another instance changed, or nothing when notices may have been missed. */
-  listen(listener: (connectionKey?: string) => void): void;
+  /**
+   * `onChange` hears each connection another instance changed; `onLive(false)` when notices may be
+   * missed from now on (the listening connection broke), `onLive(true)` once they arrive again.
+   */
+  listen(onChange: (connectionKey: string) => void, onLive: (live: boolean) => void): void;
 }
 
 /** The broker's database, whichever it is. */
@@ -104,5 +114,7 @@ export interface Storage {
   keepAlive: KeepAliveClaims;
   notices: ChangeNotices;
   locks: LockManager;
+  /** The database's own clock (unix ms) when it is shared by the fleet (PostgreSQL); absent for SQLite. */
+  databaseTime?(): Promise<number>;
   close(): Promise<void>;
 }

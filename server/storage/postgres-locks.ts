@@ -21,9 +21,13 @@ export class PostgresLocks implements LockManager {
       );
       if (rowCount === 1) {
         return {
+          key: lockKey,
           owner,
           renew: async (ms) =>
-            (await this.pool.query(`UPDATE broker_locks SET expires_at = now() + $3 * interval '1 millisecond' WHERE key = $1 AND owner = $2`, [lockKey, owner, ms])).rowCount === 1,
+            (await this.pool.query(
+              `UPDATE broker_locks SET expires_at = now() + $3 * interval '1 millisecond' WHERE key = $1 AND owner = $2 AND expires_at > now()`,
+              [lockKey, owner, ms],
+            )).rowCount === 1,
           release: async () => void (await this.pool.query('DELETE FROM broker_locks WHERE key = $1 AND owner = $2', [lockKey, owner])),
         };
       }

@@ -1,7 +1,7 @@
 /**
  * Change notices between instances through PostgreSQL `LISTEN/NOTIFY`: each instance's access
  * cache drops a connection another instance changed. The listener has a connection of its own;
- * when it breaks, notices may have been missed, so the listener hears "everything" and it reconnects.
+ * while it is down notices may be missed, so the listener is told (not live) until LISTEN works again.
  */
 import { Client, type Pool } from 'pg';
 import { type ConnectionId, connectionKey } from '../../src/shared/connection-id';
@@ -22,24 +22,26 @@ export class PostgresNotices implements ChangeNotices {
     await this.pool.query('SELECT pg_notify($1, $2)', [CHANNEL, connectionKey(c)]);
   }
 
-  listen(listener: (connectionKey?: string) => void): void {
+  listen(onChange: (connectionKey: string) => void, onLive: (live: boolean) => void): void {
+    onLive(false);
     const listen = async () => {
       if (this.closed) return;
-      const client = new Client({ connectionString: this.databaseUrl });
+      const client = new Client({ connectionString: this.databaseUrl, connectionTimeoutMillis: 5000 });
       const retry = () => {
         if (this.listener !== client) return;
         this.listener = undefined;
-        listener();
+        onLive(false);
         client.end().catch(() => undefined);
         setTimeout(() => void listen(), 1000).unref();
       };
       this.listener = client;
-      client.on('notification', (message) => listener(message.payload));
+      client.on('notification', (message) => message.payload && onChange(message.payload));
       client.on('error', retry);
       client.on('end', retry);
       try {
         await client.connect();
         await client.query(`LISTEN ${CHANNEL}`);
+        if (this.listener === client) onLive(true);
       } catch {
         retry();
       }

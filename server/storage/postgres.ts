@@ -7,6 +7,7 @@
 import { Pool } from 'pg';
 import { unixNow } from '../../src/shared/clock';
 import { type ConnectionId, fromWire, type StripeMode, type WireIds } from '../../src/shared/connection-id';
+import type { Lease } from './locks';
 import { PostgresLocks } from './postgres-locks';
 import { PostgresNotices } from './postgres-notices';
 import type { ConnectionRecord, ConnectionRecords, ConnectionState, DueCriteria, KeepAliveClaims, Outbox, OutboxEntry, Storage, WebhookEvents } from './ports';
@@ -58,6 +59,20 @@ class PostgresRecords implements ConnectionRecords {
          outcome_unknown_at = EXCLUDED.outcome_unknown_at, reason = EXCLUDED.reason, updated_at = EXCLUDED.updated_at`,
       [...key(c), s.status, s.accessExpiresAt, s.refreshExpiresAt, s.lastRefreshAt, s.failures, s.outcomeUnknownAt, s.reason, unixNow()],
     );
+  }
+
+  async markIntent(c: ConnectionId, at: number, lease: Lease, leaseMs: number): Promise<boolean> {
+    const { rowCount } = await this.pool.query(
+      `WITH held AS (
+         UPDATE broker_locks SET expires_at = now() + $6 * interval '1 millisecond'
+         WHERE key = $4 AND owner = $5 AND expires_at > now() RETURNING 1)
+       INSERT INTO broker_connections (account_id, user_id, mode, status, outcome_unknown_at, updated_at)
+         SELECT $1, $2, $3, 'connected', $7, $8 FROM held
+       ON CONFLICT (account_id, user_id, mode) DO UPDATE SET
+         outcome_unknown_at = COALESCE(broker_connections.outcome_unknown_at, EXCLUDED.outcome_unknown_at), updated_at = EXCLUDED.updated_at`,
+      [...key(c), lease.key, lease.owner, leaseMs, at, unixNow()],
+    );
+    return rowCount === 1;
   }
 
   async remove(c: ConnectionId): Promise<void> {
@@ -143,7 +158,8 @@ async function migrate(pool: Pool): Promise<void> {
 }
 
 export async function connectPostgresStorage(databaseUrl: string, poolSize = 10): Promise<Storage> {
-  const pool = new Pool({ connectionString: databaseUrl, max: poolSize });
+  // A frozen or unreachable server fails a call within seconds instead of holding it forever.
+  const pool = new Pool({ connectionString: databaseUrl, max: poolSize, connectionTimeoutMillis: 5000, query_timeout: 10_000 });
   // An idle client's error (the server restarted) must not crash the process; the pool replaces it.
   pool.on('error', () => undefined);
   try {
@@ -160,6 +176,7 @@ export async function connectPostgresStorage(databaseUrl: string, poolSize = 10)
     keepAlive: new PostgresKeepAliveClaims(pool),
     notices,
     locks: new PostgresLocks(pool),
+    databaseTime: async () => Number((await pool.query<{ ms: string }>('SELECT floor(extract(epoch from clock_timestamp()) * 1000) AS ms')).rows[0].ms),
     close: async () => {
       await notices.close();
       await pool.end();

@@ -2,7 +2,7 @@
 import Database from 'better-sqlite3';
 import { unixNow } from '../../src/shared/clock';
 import { type ConnectionId, fromWire, type StripeMode, type WireIds } from '../../src/shared/connection-id';
-import { InProcessLocks } from './locks';
+import { InProcessLocks, type Lease } from './locks';
 import type { ConnectionRecord, ConnectionRecords, ConnectionState, DueCriteria, KeepAliveClaims, Outbox, OutboxEntry, Storage, WebhookEvents } from './ports';
 
 interface Row extends WireIds {
@@ -27,17 +27,28 @@ const SCHEMA = `
   CREATE TABLE IF NOT EXISTS outbox (
     account_id TEXT NOT NULL, user_id TEXT NOT NULL, mode TEXT NOT NULL,
     generation INTEGER NOT NULL, write_id TEXT NOT NULL, sealed TEXT NOT NULL,
+    PRIMARY KEY (account_id, user_id, mode));
+  CREATE TABLE IF NOT EXISTS outbox_reservations (
+    account_id TEXT NOT NULL, user_id TEXT NOT NULL, mode TEXT NOT NULL, room BLOB NOT NULL,
     PRIMARY KEY (account_id, user_id, mode))`;
+
+/** Room for one outbox entry (a sealed token set of two payloads of at most 5000 characters). */
+const RESERVED_BYTES = 16_384;
 
 const KEY = 'account_id = ? AND user_id = ? AND mode = ?';
 const key = (c: ConnectionId) => [c.accountId, c.userId, c.mode] as const;
 type Statements<K extends string> = Record<K, Database.Statement>;
 
 class SqliteRecords implements ConnectionRecords {
-  private readonly statements: Statements<'get' | 'put' | 'remove' | 'listAccount'>;
+  private readonly statements: Statements<'get' | 'put' | 'remove' | 'listAccount' | 'markIntent' | 'reserve'>;
 
-  constructor(db: Database.Database) {
+  constructor(private readonly db: Database.Database) {
     this.statements = {
+      markIntent: db.prepare(`INSERT INTO connections (account_id, user_id, mode, status, outcome_unknown_at, updated_at)
+          VALUES (?, ?, ?, 'connected', ?, ?)
+        ON CONFLICT (account_id, user_id, mode) DO UPDATE SET
+          outcome_unknown_at = COALESCE(connections.outcome_unknown_at, excluded.outcome_unknown_at), updated_at = excluded.updated_at`),
+      reserve: db.prepare(`INSERT OR REPLACE INTO outbox_reservations (account_id, user_id, mode, room) VALUES (?, ?, ?, zeroblob(${RESERVED_BYTES}))`),
       get: db.prepare(`SELECT * FROM connections WHERE ${KEY}`),
       put: db.prepare(`INSERT INTO connections (account_id, user_id, mode, status, access_expires_at, refresh_expires_at,
           last_refresh_at, failures, outcome_unknown_at, reason, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
@@ -69,6 +80,16 @@ class SqliteRecords implements ConnectionRecords {
     this.statements.put.run(...key(c), s.status, s.accessExpiresAt, s.refreshExpiresAt, s.lastRefreshAt, s.failures, s.outcomeUnknownAt, s.reason, unixNow());
   }
 
+  async markIntent(c: ConnectionId, at: number, lease: Lease, leaseMs: number): Promise<boolean> {
+    // The locks are in this process: a renewal that succeeds leaves no moment for another holder.
+    if (!(await lease.renew(leaseMs))) return false;
+    this.db.transaction(() => {
+      this.statements.markIntent.run(...key(c), at, unixNow());
+      this.statements.reserve.run(...key(c));
+    })();
+    return true;
+  }
+
   async remove(c: ConnectionId): Promise<void> {
     this.statements.remove.run(...key(c));
   }
@@ -79,10 +100,11 @@ class SqliteRecords implements ConnectionRecords {
 }
 
 class SqliteOutbox implements Outbox {
-  private readonly statements: Statements<'put' | 'get' | 'delete' | 'connections'>;
+  private readonly statements: Statements<'put' | 'unreserve' | 'get' | 'delete' | 'connections'>;
 
-  constructor(db: Database.Database) {
+  constructor(private readonly db: Database.Database) {
     this.statements = {
+      unreserve: db.prepare(`DELETE FROM outbox_reservations WHERE ${KEY}`),
       put: db.prepare(`INSERT INTO outbox (account_id, user_id, mode, generation, write_id, sealed) VALUES (?, ?, ?, ?, ?, ?)
         ON CONFLICT (account_id, user_id, mode) DO UPDATE SET generation = excluded.generation,
           write_id = excluded.write_id, sealed = excluded.sealed WHERE excluded.generation > outbox.generation`),
@@ -92,8 +114,12 @@ class SqliteOutbox implements Outbox {
     };
   }
 
+  /** The entry takes the room its intent reserved, so a nearly full disk still has it. */
   async put(c: ConnectionId, e: OutboxEntry): Promise<void> {
-    this.statements.put.run(...key(c), e.generation, e.writeId, e.sealed);
+    this.db.transaction(() => {
+      this.statements.unreserve.run(...key(c));
+      this.statements.put.run(...key(c), e.generation, e.writeId, e.sealed);
+    })();
   }
 
   async get(c: ConnectionId): Promise<OutboxEntry | undefined> {
@@ -151,8 +177,13 @@ class SqliteKeepAliveClaims implements KeepAliveClaims {
   }
 }
 
+export interface SqliteStorage extends Storage {
+  /** Caps the file at its current size plus `pages` (a nearly full disk, for the fault tests). */
+  limitPages(pages: number): void;
+}
+
 /** In memory when `file` is omitted (tests). One instance per file: nobody else to notify, locks in process. */
-export function openSqliteStorage(file = ':memory:'): Storage {
+export function openSqliteStorage(file = ':memory:'): SqliteStorage {
   const db = new Database(file);
   db.pragma('journal_mode = WAL');
   // The outbox must survive a crash of the machine, not just of the process.
@@ -163,8 +194,9 @@ export function openSqliteStorage(file = ':memory:'): Storage {
     outbox: new SqliteOutbox(db),
     webhookEvents: new SqliteWebhookEvents(db),
     keepAlive: new SqliteKeepAliveClaims(db),
-    notices: { announce: async () => undefined, listen: () => undefined },
+    notices: { announce: async () => undefined, listen: (_onChange, onLive) => onLive(true) },
     locks: new InProcessLocks(),
+    limitPages: (pages) => void db.pragma(`max_page_count = ${Number(db.pragma('page_count', { simple: true })) + pages}`),
     close: async () => void db.close(),
   };
 }

@@ -31,7 +31,30 @@ export function backendEnv(stack: Pick<Stack, 'emulatorUrl' | 'provider'>, extra
 /** `npm run backend`: the compiled backend (server/production.js builds it when needed). */
 export const startBackendProcess = (env: Record<string, string>): Promise<RunningCommand> => startCommand('server/production.js', [], env);
 
-export async function startPostgres(): Promise<{ url: string; stop: () => Promise<number | null> }> {
+export interface TestPostgres {
+  url: string;
+  /** SIGSTOP / SIGCONT to the server and its backends: a database that hangs, then goes on. */
+  freeze(): Promise<void>;
+  thaw(): Promise<void>;
+  /** A fast shutdown (connections refused), and the same cluster again. */
+  stopServer(): Promise<void>;
+  startServer(): Promise<void>;
+  stop: () => Promise<number | null>;
+}
+
+export async function startPostgres(): Promise<TestPostgres> {
   const server = await startCommand('test/support/postgres-cli.ts', [], {}, 60_000);
-  return { url: server.url, stop: server.stop };
+  const control = /control (http:\/\/127\.0\.0\.1:\d+)/.exec(server.output())![1];
+  const post = async (action: string) => {
+    const res = await fetch(`${control}${action}`, { method: 'POST' });
+    if (!res.ok) throw new Error(`PostgreSQL ${action}: ${res.status} ${await res.text()}`);
+  };
+  return {
+    url: server.url,
+    freeze: () => post('/freeze'),
+    thaw: () => post('/thaw'),
+    stopServer: () => post('/stop'),
+    startServer: () => post('/start'),
+    stop: server.stop,
+  };
 }

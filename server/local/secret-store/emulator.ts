@@ -121,18 +121,6 @@ export class SecretStoreEmulator {
       return this.send(res, 404, { error: { type: 'invalid_request_error', message } });
     }
 
-    const fault = this.faults.take(route);
-    const retryHeader: Record<string, string> =
-      fault?.shouldRetry === undefined ? {} : { 'Stripe-Should-Retry': String(fault.shouldRetry) };
-    if (fault?.kind === 'drop') return void req.socket.destroy();
-    if (fault?.kind === 'http500') {
-      return this.send(res, 500, { error: { type: 'api_error', message: 'An unknown error occurred (injected fault).' } }, retryHeader);
-    }
-    if (fault?.kind === 'http429') {
-      const error = { type: 'invalid_request_error', code: 'rate_limit', message: 'Too many requests (injected fault).' };
-      return this.send(res, 429, { error }, retryHeader);
-    }
-
     try {
       const key = apiKey(req.headers.authorization);
       if (!key) throw new StripeApiError(401, 'invalid_request_error', 'You did not provide an API key.');
@@ -160,6 +148,18 @@ export class SecretStoreEmulator {
       } else {
         form = parseForm(url.search.slice(1));
       }
+
+      const fault = this.faults.take(route, typeof form.name === 'string' ? form.name : undefined);
+      const retryHeader: Record<string, string> = fault?.shouldRetry === undefined ? {} : { 'Stripe-Should-Retry': String(fault.shouldRetry) };
+      if (fault?.kind === 'drop') return void req.socket.destroy();
+      if (fault?.kind === 'http500') {
+        return this.send(res, 500, { error: { type: 'api_error', message: 'An unknown error occurred (injected fault).' } }, retryHeader);
+      }
+      if (fault?.kind === 'http429') {
+        const error = { type: 'invalid_request_error', code: 'rate_limit', message: 'Too many requests (injected fault).' };
+        return this.send(res, 429, { error }, retryHeader);
+      }
+      if (fault?.kind === 'delay') await new Promise((resolve) => setTimeout(resolve, fault.delayMs ?? 1000));
 
       const idempotencyKey = req.method === 'POST' ? req.headers['idempotency-key'] : undefined;
       if (typeof idempotencyKey === 'string' && idempotencyKey.length > 255) {

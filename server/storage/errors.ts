@@ -1,0 +1,16 @@
+/**
+ * Failures of the broker's database that may pass — PostgreSQL down, restarting, unreachable or
+ * out of room; SQLite's disk full or busy — as opposed to bugs. The broker answers them with
+ * 503 `registry_unavailable` and keeps every token it holds.
+ */
+const PG_UNAVAILABLE = /^(08|53|57P0)/;
+const NETWORK = new Set(['ECONNREFUSED', 'ECONNRESET', 'ETIMEDOUT', 'EPIPE', 'EHOSTUNREACH', 'ENETUNREACH', 'EAI_AGAIN']);
+const SQLITE_UNAVAILABLE = /^SQLITE_(FULL|IOERR|BUSY|LOCKED|CANTOPEN|READONLY|PROTOCOL)/;
+const PG_CLIENT_MESSAGES = /^(Connection terminated|timeout exceeded when trying to connect|Query read timeout|Client has encountered a connection error)/;
+
+export function isStorageUnavailable(err: unknown): boolean {
+  if (!(err instanceof Error)) return false;
+  const code = (err as { code?: unknown }).code;
+  if (typeof code === 'string' && (PG_UNAVAILABLE.test(code) || NETWORK.has(code) || SQLITE_UNAVAILABLE.test(code))) return true;
+  return PG_CLIENT_MESSAGES.test(err.message);
+}
