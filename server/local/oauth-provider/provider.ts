@@ -99,7 +99,7 @@ export async function startDevProvider(options: DevProviderOptions = {}): Promis
   if (options.testControls) controls.install(provider);
 
   if (options.testControls) app.use(controls.routes());
-  app.use(apiRoutes(provider, db));
+  app.use(apiRoutes(provider, db, options.testControls ? [controls.apiGate()] : []));
   app.use(interactionRoutes(provider));
   app.use(provider.callback());
 
