@@ -62,6 +62,8 @@ export interface ProviderStats {
   /** Token-endpoint answers by grant type and status. */
   token: Record<string, Record<string, number>>;
   revocations: number;
+  /** API answers by method and route (`GET /api/me`) and status. */
+  api: Record<string, Record<string, number>>;
 }
 
 export const providerStats = async (stack: { provider: TestProvider }) => (await stack.provider.control('/dev/stats')) as ProviderStats;
