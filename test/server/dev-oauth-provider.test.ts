@@ -9,36 +9,8 @@ import {
   TEST_REDIRECT_URI,
 } from '../../server/local/oauth-provider/clients';
 import { startCommand } from '../support/commands';
-import { discover, startTestProvider, TestProvider } from '../support/dev-provider';
-import { authorizeInProvider, AuthorizeAs } from '../support/user-agent';
-
-const SCOPE = 'openid profile offline_access';
-
-async function codeFlow(config: client.Configuration, as: AuthorizeAs = {}) {
-  const verifier = client.randomPKCECodeVerifier();
-  const state = client.randomState();
-  const url = client.buildAuthorizationUrl(config, {
-    redirect_uri: TEST_REDIRECT_URI,
-    scope: SCOPE,
-    prompt: 'consent',
-    state,
-    code_challenge: await client.calculatePKCECodeChallenge(verifier),
-    code_challenge_method: 'S256',
-  });
-  const callback = await authorizeInProvider(url, TEST_REDIRECT_URI, as);
-  expect(callback.searchParams.get('state')).toBe(state);
-  return { callback, verifier };
-}
-
-/** The exchange as the broker does it: no `iss` reaches a Stripe app, so a plain grant request. */
-async function exchange(config: client.Configuration, as: AuthorizeAs = {}) {
-  const { callback, verifier } = await codeFlow(config, as);
-  return client.genericGrantRequest(config, 'authorization_code', {
-    code: callback.searchParams.get('code')!,
-    code_verifier: verifier,
-    redirect_uri: TEST_REDIRECT_URI,
-  });
-}
+import { codeFlow, discover, exchange, startTestProvider, TEST_SCOPE, TestProvider } from '../support/dev-provider';
+import { authorizeInProvider } from '../support/user-agent';
 
 async function grantError(promise: Promise<unknown>): Promise<string | undefined> {
   try {
@@ -105,7 +77,7 @@ describe('dev OAuth provider', () => {
   });
 
   test('PKCE is required, and a wrong verifier fails the exchange', async () => {
-    const noPkce = client.buildAuthorizationUrl(publicClient, { redirect_uri: TEST_REDIRECT_URI, scope: SCOPE });
+    const noPkce = client.buildAuthorizationUrl(publicClient, { redirect_uri: TEST_REDIRECT_URI, scope: TEST_SCOPE });
     const refused = await authorizeInProvider(noPkce, TEST_REDIRECT_URI);
     expect(refused.searchParams.get('error')).toBe('invalid_request');
     const { callback } = await codeFlow(publicClient);
@@ -127,7 +99,7 @@ describe('dev OAuth provider', () => {
   test('without prompt=consent oidc-provider issues no refresh token (why the flow always sends it)', async () => {
     const verifier = client.randomPKCECodeVerifier();
     const url = client.buildAuthorizationUrl(publicClient, {
-      redirect_uri: TEST_REDIRECT_URI, scope: SCOPE, code_challenge: await client.calculatePKCECodeChallenge(verifier), code_challenge_method: 'S256',
+      redirect_uri: TEST_REDIRECT_URI, scope: TEST_SCOPE, code_challenge: await client.calculatePKCECodeChallenge(verifier), code_challenge_method: 'S256',
     });
     const callback = await authorizeInProvider(url, TEST_REDIRECT_URI);
     const tokens = await client.genericGrantRequest(publicClient, 'authorization_code', {

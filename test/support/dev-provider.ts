@@ -1,9 +1,11 @@
 /**
  * The dev OAuth provider in a child process (oidc-provider is ESM-only and runs as the real
- * command does), with helpers for its test controls.
+ * command does), with helpers for its test controls and for getting tokens through its login.
  */
 import * as client from 'openid-client';
+import { TEST_REDIRECT_URI } from '../../server/local/oauth-provider/clients';
 import { startCommand } from './commands';
+import { authorizeInProvider, type AuthorizeAs } from './user-agent';
 
 export interface TestProvider {
   issuer: string;
@@ -27,10 +29,41 @@ export function discover(issuer: string, clientId: string, clientSecret?: string
   });
 }
 
+export const TEST_SCOPE = 'openid profile offline_access';
+
+/** The authorization request with PKCE and prompt=consent, through the real login and consent pages. */
+export async function codeFlow(config: client.Configuration, as: AuthorizeAs = {}) {
+  const verifier = client.randomPKCECodeVerifier();
+  const state = client.randomState();
+  const url = client.buildAuthorizationUrl(config, {
+    redirect_uri: TEST_REDIRECT_URI,
+    scope: TEST_SCOPE,
+    prompt: 'consent',
+    state,
+    code_challenge: await client.calculatePKCECodeChallenge(verifier),
+    code_challenge_method: 'S256',
+  });
+  const callback = await authorizeInProvider(url, TEST_REDIRECT_URI, as);
+  expect(callback.searchParams.get('state')).toBe(state);
+  return { callback, verifier };
+}
+
+/** The exchange as the broker does it: no `iss` reaches a Stripe app, so a plain grant request. */
+export async function exchange(config: client.Configuration, as: AuthorizeAs = {}) {
+  const { callback, verifier } = await codeFlow(config, as);
+  return client.genericGrantRequest(config, 'authorization_code', {
+    code: callback.searchParams.get('code')!,
+    code_verifier: verifier,
+    redirect_uri: TEST_REDIRECT_URI,
+  });
+}
+
 export interface ProviderStats {
   /** Token-endpoint answers by grant type and status. */
   token: Record<string, Record<string, number>>;
   revocations: number;
+  /** API answers by method and route (`GET /api/me`) and status. */
+  api: Record<string, Record<string, number>>;
 }
 
 export const providerStats = async (stack: { provider: TestProvider }) => (await stack.provider.control('/dev/stats')) as ProviderStats;

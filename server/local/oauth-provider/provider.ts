@@ -1,7 +1,8 @@
 /**
  * The dev OAuth provider: oidc-provider with the two dev clients, refresh-token rotation,
- * short configurable lifetimes, revocation, introspection, a login/consent page and SQLite
- * persistence (grants, signing keys and cookie keys survive a restart).
+ * short configurable lifetimes, revocation, introspection, a login/consent page, a small
+ * bearer-protected API (api.ts) and SQLite persistence (grants, signing keys, cookie keys and
+ * the API's notes survive a restart).
  */
 import Database from 'better-sqlite3';
 import express from 'express';
@@ -9,6 +10,7 @@ import { generateKeyPairSync, randomBytes } from 'node:crypto';
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import Provider, { type JWK } from 'oidc-provider';
+import { apiRoutes } from './api';
 import { DEV_SCOPES, devClients } from './clients';
 import { interactionRoutes } from './interactions';
 import { createSqliteAdapterClass } from './sqlite-adapter';
@@ -97,6 +99,7 @@ export async function startDevProvider(options: DevProviderOptions = {}): Promis
   if (options.testControls) controls.install(provider);
 
   if (options.testControls) app.use(controls.routes());
+  app.use(apiRoutes(provider, db, options.testControls ? [controls.apiGate()] : []));
   app.use(interactionRoutes(provider));
   app.use(provider.callback());
 

@@ -3,11 +3,14 @@
  * controls: token-endpoint faults (an outage, a 429, a request that hangs, an `invalid_grant`
  * the provider did not process, a request processed only after a wait, a response without `refresh_token` or `expires_in`, an access
  * token too large for the Secret Store, an answer held back after the refresh was processed), each
- * optionally after `delayMs`; the rotation switch; and counts of token requests, so a
- * test can prove how many refreshes really reached the provider.
+ * optionally after `delayMs`; API faults (an access token the API "forgot", a 429, a 503, a slow
+ * answer); the rotation switch; and counts of token and API requests, so a test can prove how
+ * many refreshes and API calls really reached the provider.
  */
-import express, { Router } from 'express';
+import express, { type RequestHandler, Router } from 'express';
+import { setTimeout as sleep } from 'node:timers/promises';
 import type Provider from 'oidc-provider';
+import { ApiError, invalidToken } from './api';
 
 export type TokenFaultKind = 'http503' | 'http429' | 'hang' | 'invalid_grant' | 'slow' | 'strip_refresh_token' | 'strip_expires_in' | 'huge_access_token' | 'late';
 const ANSWERED: TokenFaultKind[] = ['http503', 'http429', 'hang', 'invalid_grant', 'slow'];
@@ -15,17 +18,32 @@ const ANSWERED: TokenFaultKind[] = ['http503', 'http429', 'hang', 'invalid_grant
 const REWRITTEN: TokenFaultKind[] = ['strip_refresh_token', 'strip_expires_in', 'huge_access_token', 'late'];
 const KINDS: TokenFaultKind[] = [...ANSWERED, ...REWRITTEN];
 
-export interface TokenFault {
-  kind: TokenFaultKind;
+export type ApiFaultKind = 'http401' | 'http429' | 'http503' | 'slow';
+const API_KINDS: ApiFaultKind[] = ['http401', 'http429', 'http503', 'slow'];
+
+interface Fault<Kind> {
+  kind: Kind;
   count: number;
   /** How long the request waits first (`hang`: then fails with a 503). */
   delayMs: number;
 }
 
-export interface TokenStats {
-  /** Token-endpoint answers by grant type and status, e.g. `{refresh_token: {200: 1, 400: 1}}`. */
-  token: Record<string, Record<number, number>>;
+export type TokenFault = Fault<TokenFaultKind>;
+
+export interface ApiFault extends Fault<ApiFaultKind> {
+  /** Seconds, for the `Retry-After` of `http429` and `http503`. */
+  retryAfter: number;
+}
+
+/** Answers by key and status, e.g. `{refresh_token: {200: 1, 400: 1}}`. */
+type Tally = Record<string, Record<number, number>>;
+
+export interface RequestStats {
+  /** Token-endpoint answers by grant type and status. */
+  token: Tally;
   revocations: number;
+  /** API answers by method and route, e.g. `{"GET /api/me": {200: 3, 401: 1}}`. */
+  api: Tally;
 }
 
 const FAULT_ANSWERS: Record<string, [number, object]> = {
@@ -35,19 +53,45 @@ const FAULT_ANSWERS: Record<string, [number, object]> = {
   invalid_grant: [400, { error: 'invalid_grant', error_description: 'grant request is invalid (injected fault)' }],
 };
 
+/** The API's answers for its faults, except `slow`, which answers as usual. */
+const API_FAULT_ERRORS: Record<Exclude<ApiFaultKind, 'slow'>, (retryAfter: number) => ApiError> = {
+  // Without looking at the token: one the API "forgot".
+  http401: () => invalidToken('The access token is not valid (injected fault).'),
+  http429: (retryAfter) => new ApiError(429, 'rate_limited', 'Too many requests (injected fault).', { 'Retry-After': String(retryAfter) }),
+  http503: (retryAfter) => new ApiError(503, 'temporarily_unavailable', 'The API is unavailable (injected fault).', { 'Retry-After': String(retryAfter) }),
+};
+
+const emptyStats = (): RequestStats => ({ token: {}, revocations: 0, api: {} });
+
+function tally(table: Tally, key: string, status: number): void {
+  const byStatus = (table[key] ??= {});
+  byStatus[status] = (byStatus[status] ?? 0) + 1;
+}
+
+/** The first fault of `kinds`, used up once its count is. */
+function take<F extends Fault<string>>(faults: F[], kinds: readonly string[]): F | undefined {
+  const fault = faults.find((f) => kinds.includes(f.kind));
+  if (fault && --fault.count <= 0) faults.splice(faults.indexOf(fault), 1);
+  return fault;
+}
+
+/** A `/dev/...faults` body as a fault of `kinds`, or undefined when it is not a sane one. */
+function readFault<Kind extends string>(body: unknown, kinds: readonly Kind[]): Fault<Kind> | undefined {
+  const { kind, count = 1, delayMs = 0 } = (body ?? {}) as Partial<Fault<Kind>>;
+  if (!kinds.includes(kind!) || !Number.isInteger(count) || count < 1 || !Number.isInteger(delayMs) || delayMs < 0 || delayMs > 60_000) return undefined;
+  return { kind: kind!, count, delayMs };
+}
+
+const faultRules = (kinds: readonly string[]) => `kind must be one of ${kinds.join(', ')}; count >= 1; 0 <= delayMs <= 60000`;
+
 export class TestControls {
   faults: TokenFault[] = [];
-  stats: TokenStats = { token: {}, revocations: 0 };
+  apiFaults: ApiFault[] = [];
+  stats: RequestStats = emptyStats();
   rotateRefreshTokens: boolean;
 
   constructor(rotateRefreshTokens: boolean) {
     this.rotateRefreshTokens = rotateRefreshTokens;
-  }
-
-  private take(kinds: TokenFaultKind[]): TokenFault | undefined {
-    const fault = this.faults.find((f) => kinds.includes(f.kind));
-    if (fault && --fault.count <= 0) this.faults.splice(this.faults.indexOf(fault), 1);
-    return fault;
   }
 
   /** Koa middleware around the provider: applies faults and counts token requests. */
@@ -55,9 +99,9 @@ export class TestControls {
     provider.use(async (ctx, next) => {
       if (ctx.method === 'POST' && ctx.path === '/token/revocation') this.stats.revocations++;
       if (ctx.method !== 'POST' || ctx.path !== '/token') return next();
-      const before = this.take(ANSWERED);
+      const before = take(this.faults, ANSWERED);
       if (before) {
-        await new Promise((resolve) => setTimeout(resolve, before.delayMs));
+        await sleep(before.delayMs);
         // `slow` only waits, then the request is processed as usual.
         if (before.kind !== 'slow') {
           [ctx.status, ctx.body] = FAULT_ANSWERS[before.kind];
@@ -65,17 +109,27 @@ export class TestControls {
         }
       }
       await next();
-      const grantType = String(ctx.oidc?.params?.grant_type ?? 'unknown');
-      const byStatus = (this.stats.token[grantType] ??= {});
-      byStatus[ctx.status] = (byStatus[ctx.status] ?? 0) + 1;
+      tally(this.stats.token, String(ctx.oidc?.params?.grant_type ?? 'unknown'), ctx.status);
       if (ctx.status !== 200 || typeof ctx.body !== 'object' || ctx.body === null) return;
       const body = ctx.body as Record<string, unknown>;
-      const after = this.take(REWRITTEN);
+      const after = take(this.faults, REWRITTEN);
       if (after?.kind === 'strip_refresh_token') delete body.refresh_token;
       if (after?.kind === 'strip_expires_in') delete body.expires_in;
       if (after?.kind === 'huge_access_token') body.access_token = `${body.access_token}${'x'.repeat(6000)}`;
-      if (after?.kind === 'late') await new Promise((resolve) => setTimeout(resolve, after.delayMs));
+      if (after?.kind === 'late') await sleep(after.delayMs);
     });
+  }
+
+  /** Express middleware first on each API route: counts its answers, then applies API faults. */
+  apiGate(): RequestHandler {
+    return async (req, res, next) => {
+      const route = `${req.method} ${(req.route as { path: string }).path}`;
+      res.on('finish', () => tally(this.stats.api, route, res.statusCode));
+      const fault = take(this.apiFaults, API_KINDS);
+      if (!fault) return next();
+      await sleep(fault.delayMs);
+      next(fault.kind === 'slow' ? undefined : API_FAULT_ERRORS[fault.kind](fault.retryAfter));
+    };
   }
 
   routes(): Router {
@@ -84,16 +138,27 @@ export class TestControls {
     router.get('/dev/stats', (_req, res) => void res.json(this.stats));
     router.post('/dev/reset', (_req, res) => {
       this.faults = [];
-      this.stats = { token: {}, revocations: 0 };
+      this.apiFaults = [];
+      this.stats = emptyStats();
       res.json({ ok: true });
     });
     router.post('/dev/faults', (req, res) => {
-      const { kind, count = 1, delayMs = 0 } = (req.body ?? {}) as Partial<TokenFault>;
-      if (!KINDS.includes(kind as TokenFaultKind) || !Number.isInteger(count) || count < 1 || !Number.isInteger(delayMs) || delayMs < 0 || delayMs > 60_000) {
-        res.status(400).json({ error: { code: 'invalid_fault', message: `kind must be one of ${KINDS.join(', ')}; count >= 1; 0 <= delayMs <= 60000` } });
+      const fault = readFault(req.body, KINDS);
+      if (!fault) {
+        res.status(400).json({ error: { code: 'invalid_fault', message: faultRules(KINDS) } });
         return;
       }
-      this.faults.push({ kind: kind as TokenFaultKind, count, delayMs });
+      this.faults.push(fault);
+      res.json({ ok: true });
+    });
+    router.post('/dev/api-faults', (req, res) => {
+      const fault = readFault(req.body, API_KINDS);
+      const { retryAfter = 2 } = (req.body ?? {}) as Partial<ApiFault>;
+      if (!fault || !Number.isInteger(retryAfter) || retryAfter < 0 || retryAfter > 3600) {
+        res.status(400).json({ error: { code: 'invalid_fault', message: `${faultRules(API_KINDS)}; 0 <= retryAfter <= 3600` } });
+        return;
+      }
+      this.apiFaults.push({ ...fault, retryAfter });
       res.json({ ok: true });
     });
     router.post('/dev/settings', (req, res) => {
