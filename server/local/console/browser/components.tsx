@@ -41,12 +41,22 @@ function Action({ action }: { action: Record<string, unknown> }) {
   return <Button type="primary" href={action.href} target={action.target} onPress={action.onPress}>{String(action.label ?? '')}</Button>;
 }
 
+/** A decorative chain link, drawn inline (nothing loads from the network). */
+const LINK_ICON = (
+  <svg viewBox="0 0 24 24" fill="none" stroke="currentColor" strokeWidth="2" strokeLinecap="round" strokeLinejoin="round">
+    <path d="M10 13a5 5 0 0 0 7.07 0l3-3a5 5 0 0 0-7.07-7.07l-1.5 1.5" />
+    <path d="M14 11a5 5 0 0 0-7.07 0l-3 3a5 5 0 0 0 7.07 7.07l1.5-1.5" />
+  </svg>
+);
+
 export const HOST_COMPONENTS = {
-  Box: ({ children, css }: Props) => <div style={layout(css)}>{children}</div>,
-  Inline: ({ children, css }: Props) => <span style={layout(css)}>{children}</span>,
+  Box: ({ children, css }: Props) => <div className="box" style={layout(css)}>{children}</div>,
+  Inline: ({ children, css }: Props) => <span className="inline" style={layout(css)}>{children}</span>,
   Button,
   Link: ({ children, href, target, onPress }: Props) =>
-    typeof href === 'string' ? <a href={href} target={typeof target === 'string' ? target : undefined}>{children}</a> : <a href="#" onClick={press(onPress)}>{children}</a>,
+    typeof href === 'string'
+      ? <a className="link" href={href} target={typeof target === 'string' ? target : undefined}>{children}</a>
+      : <a className="link" href="#" onClick={press(onPress)}>{children}</a>,
   Banner: ({ type, title, description, actions }: Props) => (
     <div className={`banner banner-${String(type ?? 'default')}`} role="status">
       {title ? <strong>{title as ReactNode}</strong> : null}
@@ -60,8 +70,12 @@ export const HOST_COMPONENTS = {
     <section className="view">
       <header className="view-title">{title as ReactNode}</header>
       <div className="view-body">{children}</div>
-      {actions as ReactNode}
-      {footerContent as ReactNode}
+      {actions || footerContent ? (
+        <footer className="view-footer">
+          {actions as ReactNode}
+          {footerContent as ReactNode}
+        </footer>
+      ) : null}
     </section>
   ),
   SettingsView: ({ children }: Props) => (
@@ -73,6 +87,7 @@ export const HOST_COMPONENTS = {
   SignInView: ({ description, primaryAction, footerContent }: Props) => (
     <section className="view sign-in">
       <div className="view-body">
+        <span className="sign-in-mark" aria-hidden="true">{LINK_ICON}</span>
         <p>{description as ReactNode}</p>
         {primaryAction ? <Action action={primaryAction as Record<string, unknown>} /> : null}
         {footerContent as ReactNode}

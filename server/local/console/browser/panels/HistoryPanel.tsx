@@ -2,17 +2,25 @@
 import type { ConsoleSnapshot } from '../../api';
 import { when } from './when';
 
+/** The colour an outcome is shown in; any other outcome is a failure (invalid_grant, rejected, unknown_outcome…). */
+const TONES: Record<string, string> = { connected: 'positive', refreshed: 'positive', disconnected: 'neutral', reconnect_required: 'warning' };
+
 export function HistoryPanel({ history }: { history: ConsoleSnapshot['history'] }) {
   return (
     <div className="panel" data-panel="history">
-      <h3>Refresh history <small>(from the backend)</small></h3>
+      <h3 className="panel-title">Refresh history <small>(from the backend)</small></h3>
       {history.length === 0 ? <p className="empty">none yet</p> : (
-        <table>
-          <thead><tr><th>time</th><th>event</th><th>outcome</th><th>latency</th></tr></thead>
-          <tbody>{history.map((h, i) => (
-            <tr key={i} data-outcome={h.outcome}><td>{when(h.time)}</td><td>{h.event}</td><td>{h.outcome}</td><td>{h.latencyMs === undefined ? '' : `${h.latencyMs} ms`}</td></tr>
-          ))}</tbody>
-        </table>
+        <div className="table-wrap">
+          <table className="table">
+            <thead><tr><th className="shrink">time</th><th>event</th><th>outcome</th><th className="shrink num">latency</th></tr></thead>
+            <tbody>{history.map((h, i) => (
+              <tr key={i} data-outcome={h.outcome}>
+                <td className="nowrap">{when(h.time)}</td><td>{h.event}</td><td>{h.outcome ? <span className={`tone tone-${TONES[h.outcome] ?? 'critical'}`}>{h.outcome}</span> : null}</td>
+                <td className="num nowrap">{h.latencyMs === undefined ? '' : `${h.latencyMs} ms`}</td>
+              </tr>
+            ))}</tbody>
+          </table>
+        </div>
       )}
     </div>
   );
