@@ -10,6 +10,8 @@ import type { Logger } from 'pino';
 import type { ProviderClock } from './oauth-client';
 
 const SKEW_WARNING_MS = 5000;
+/** Provider answers slower than this do not measure its clock. */
+const QUICK_ANSWER_MS = 500;
 
 export type ClockReference = 'database' | 'provider';
 
@@ -61,22 +63,23 @@ export class BrokerClock implements ProviderClock {
 
   /**
    * A `Date` header from the provider, on an answer received between `sentMs` and `receivedMs`
-   * (local). Its resolution is a second, so a second of skew is noise.
+   * (local). Its resolution is a second, so a second of skew is noise, and only quick answers
+   * count: a slow one says little about when its header was written.
    */
   observeProvider(date: string | null, sentMs: number, receivedMs: number): void {
     const providerMs = date ? Date.parse(date) : NaN;
-    if (!Number.isFinite(providerMs)) return;
-    const localMidpoint = (sentMs + receivedMs) / 2;
+    if (!Number.isFinite(providerMs) || receivedMs - sentMs > QUICK_ANSWER_MS) return;
+    // Header times are truncated to the second: the provider's clock is up to 1 s past the header.
+    const skew = providerMs + 500 - (sentMs + receivedMs) / 2;
+    const significant = Math.abs(skew) > 1000 ? skew : 0;
     if (this.reference === 'provider') {
-      // Header times are truncated to the second: the provider's clock is up to 1 s past the header.
-      const offset = providerMs + 500 - localMidpoint;
-      if (Math.abs(offset) > 1000) this.offsetMs = offset;
-      this.warnIf('provider', offset, "this machine's clock differs from the provider's; the broker uses the provider's");
+      this.offsetMs = significant;
+      this.warnIf('provider', skew, "this machine's clock differs from the provider's; the broker uses the provider's");
       return;
     }
-    this.providerSkewMs = localMidpoint + this.offsetMs - (providerMs + 500);
-    if (Math.abs(this.providerSkewMs) <= 1000) this.providerSkewMs = 0;
-    this.warnIf('provider', this.providerSkewMs, "the provider's clock differs from the database's");
+    const providerSkew = skew - this.offsetMs;
+    this.providerSkewMs = Math.abs(providerSkew) > 1000 ? -providerSkew : 0;
+    this.warnIf('provider', providerSkew, "the provider's clock differs from the database's");
   }
 
   /** Measures the database now and every `intervalMs` (failures are left to the next round). */

@@ -69,5 +69,6 @@ export function describeError(err: unknown): string {
     const e = err as { type: string; statusCode?: number; code?: string };
     return `${e.type}${e.statusCode ? ` ${e.statusCode}` : ''}${e.code ? ` ${e.code}` : ''}`;
   }
-  return err instanceof Error ? err.name : 'unknown error';
+  const { name, code } = (err ?? {}) as { name?: unknown; code?: unknown };
+  return [name, code].filter((part) => typeof part === 'string').join(' ') || 'unknown error';
 }

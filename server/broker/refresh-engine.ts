@@ -72,9 +72,6 @@ interface Holding {
   ready(access: AccessPayload): void;
 }
 
-/** How long a refresh after an unknown outcome waits for that answer to reach the outbox. */
-const ANSWER_GRACE_MS = 2000;
-
 /** The lease lapsed (or was taken) before the refresh token left: nothing was sent. */
 class LeaseLost extends Error {}
 
@@ -194,21 +191,6 @@ export class RefreshEngine {
     );
   }
 
-  /**
-   * A refresh whose answer never came may still be on its way: its holder can be alive, its
-   * database write queued (a database that froze, a pause). Before the same token is sent again,
-   * the outbox is given ANSWER_GRACE_MS to receive it; true when newer tokens arrived meanwhile.
-   */
-  private async answerArrived(connection: ConnectionId, refresh: RefreshPayload): Promise<boolean> {
-    const deadline = Date.now() + ANSWER_GRACE_MS;
-    while (Date.now() < deadline) {
-      const { refresh: current } = await this.tokens.newest(connection);
-      if (current && current !== UNUSABLE && current.generation > refresh.generation) return true;
-      await new Promise((resolve) => setTimeout(resolve, 100));
-    }
-    return false;
-  }
-
   private async refresh(connection: ConnectionId, refresh: RefreshPayload, holding: Holding, mayRecheck: boolean): Promise<AccessPayload> {
     const key = connectionKey(connection);
     const started = Date.now();
@@ -218,13 +200,6 @@ export class RefreshEngine {
       this.logger.info({ connection: key, outcome, latencyMs: Date.now() - started, generation: refresh.generation, ...extra }, 'refresh');
     };
     const earlier = await this.records.get(connection);
-    if (mayRecheck && earlier?.outcomeUnknownAt && (await this.answerArrived(connection, refresh))) {
-      log('answer_arrived');
-      const { access, refresh: current, held } = await this.tokens.newest(connection);
-      if (held) await this.tokens.flush(connection);
-      if (access && this.fresh(access)) return access;
-      return this.refresh(connection, current as RefreshPayload, holding, false);
-    }
     let answer: GrantAnswer;
     try {
       answer = await this.send(connection, refresh.refresh_token!, holding.lease);

@@ -58,6 +58,12 @@ export interface Newest {
 
 export type FlushResult = 'stored' | 'superseded' | 'pending' | 'none';
 
+/** A token set's two secrets as the Secret Store holds them: the refresh payload sealed, the access payload plain. */
+interface Payloads {
+  refresh: string;
+  access: string;
+}
+
 /** The outbox entry's associated data: it opens only for its connection. */
 const OUTBOX = 'outbox';
 
@@ -135,8 +141,11 @@ export class TokenStore {
     }
   }
 
-  private openEntry(connection: ConnectionId, entry: OutboxEntry): Tokens {
-    return JSON.parse(this.parts.sealer.open(entry.sealed, connection, OUTBOX)) as Tokens;
+  /** An outbox entry's payloads, exactly as they will be written, and the token set they hold. */
+  private openEntry(connection: ConnectionId, entry: OutboxEntry): { payloads: Payloads; tokens: Tokens } {
+    const payloads = JSON.parse(this.parts.sealer.open(entry.sealed, connection, OUTBOX)) as Payloads;
+    const refresh = decodeRefresh(this.parts.sealer.open(payloads.refresh, connection, SECRET_NAMES.refresh));
+    return { payloads, tokens: { access: decodeAccess(payloads.access), refresh } };
   }
 
   /**
@@ -149,7 +158,7 @@ export class TokenStore {
       this.readAccess(connection),
       this.readRefresh(connection),
     ]);
-    if (entry && !supersedes(refresh, entry)) return { ...this.openEntry(connection, entry), held: true };
+    if (entry && !supersedes(refresh, entry)) return { ...this.openEntry(connection, entry).tokens, held: true };
     return { access, refresh, held: false };
   }
 
@@ -160,8 +169,9 @@ export class TokenStore {
    * write goes ahead. Throws TokenTooLargeError, before anything is committed, for tokens that cannot fit.
    */
   async commit(connection: ConnectionId, tokens: Tokens, durable: () => void = () => undefined): Promise<FlushResult> {
-    this.encode(connection, tokens);
-    const entry = { generation: tokens.refresh.generation, writeId: randomUUID(), sealed: this.parts.sealer.seal(JSON.stringify(tokens), connection, OUTBOX) };
+    // Sealed once: every flush of this entry, by any instance, writes the same bytes.
+    const payloads = this.encode(connection, tokens);
+    const entry = { generation: tokens.refresh.generation, sealed: this.parts.sealer.seal(JSON.stringify(payloads), connection, OUTBOX) };
     try {
       await this.parts.outbox.put(connection, entry);
       durable();
@@ -177,7 +187,7 @@ export class TokenStore {
     return this.flush(connection);
   }
 
-  private encode(connection: ConnectionId, tokens: Tokens): { refresh: string; access: string } {
+  private encode(connection: ConnectionId, tokens: Tokens): Payloads {
     const refresh = fitPayload(SECRET_NAMES.refresh, this.parts.sealer.seal(encodePayload(SECRET_NAMES.refresh, tokens.refresh), connection, SECRET_NAMES.refresh));
     return { refresh, access: encodePayload(SECRET_NAMES.access, tokens.access) };
   }
@@ -198,11 +208,12 @@ export class TokenStore {
         this.parts.logger.info({ connection: key, generation: entry.generation }, 'outbox entry superseded by a newer stored generation');
         return 'superseded';
       }
-      const tokens = this.openEntry(connection, entry);
-      const { refresh, access } = this.encode(connection, tokens);
+      const { payloads, tokens } = this.openEntry(connection, entry);
       const secrets = this.parts.secrets.forConnection(connection);
-      await secrets.write(SECRET_NAMES.refresh, refresh, tokens.refresh.expires_at, `${entry.writeId}:refresh`);
-      if (tokens.access.expires_at > this.parts.now()) await secrets.write(SECRET_NAMES.access, access, tokens.access.expires_at, `${entry.writeId}:access`);
+      // A new idempotency key per flush (stripe-node keeps it across its own retries): a failure the store kept for one key never blocks the next flush.
+      const attempt = randomUUID();
+      await secrets.write(SECRET_NAMES.refresh, payloads.refresh, tokens.refresh.expires_at, `${attempt}:refresh`);
+      if (tokens.access.expires_at > this.parts.now()) await secrets.write(SECRET_NAMES.access, payloads.access, tokens.access.expires_at, `${attempt}:access`);
       await this.forget(connection, entry);
       await this.changed(connection);
       return 'stored';

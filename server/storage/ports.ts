@@ -49,10 +49,9 @@ export interface ConnectionRecords {
   listAccount(accountId: string, mode: StripeMode): Promise<ConnectionId[]>;
 }
 
-/** A new token set the Secret Store has not taken yet: sealed, with the idempotency key of its writes. */
+/** A new token set the Secret Store has not taken yet: its two secrets' payloads exactly as they will be written, sealed. */
 export interface OutboxEntry {
   generation: number;
-  writeId: string;
   sealed: string;
 }
 

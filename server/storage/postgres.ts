@@ -21,9 +21,11 @@ const MIGRATIONS = [
   'CREATE TABLE IF NOT EXISTS broker_webhook_events (id text PRIMARY KEY, received_at bigint NOT NULL)',
   `CREATE TABLE IF NOT EXISTS broker_outbox (
     account_id text NOT NULL, user_id text NOT NULL, mode text NOT NULL,
-    generation bigint NOT NULL, write_id text NOT NULL, sealed text NOT NULL,
+    generation bigint NOT NULL, sealed text NOT NULL,
     PRIMARY KEY (account_id, user_id, mode))`,
   'CREATE TABLE IF NOT EXISTS broker_locks (key text PRIMARY KEY, owner text NOT NULL, expires_at timestamptz NOT NULL)',
+  // Earlier versions kept one idempotency key per outbox entry; writes now take a new one per flush.
+  'ALTER TABLE broker_outbox DROP COLUMN IF EXISTS write_id',
 ];
 
 const KEY = 'account_id = $1 AND user_id = $2 AND mode = $3';
@@ -90,16 +92,16 @@ class PostgresOutbox implements Outbox {
 
   async put(c: ConnectionId, e: OutboxEntry): Promise<void> {
     await this.pool.query(
-      `INSERT INTO broker_outbox (account_id, user_id, mode, generation, write_id, sealed) VALUES ($1, $2, $3, $4, $5, $6)
-       ON CONFLICT (account_id, user_id, mode) DO UPDATE SET generation = EXCLUDED.generation, write_id = EXCLUDED.write_id,
+      `INSERT INTO broker_outbox (account_id, user_id, mode, generation, sealed) VALUES ($1, $2, $3, $4, $5)
+       ON CONFLICT (account_id, user_id, mode) DO UPDATE SET generation = EXCLUDED.generation,
          sealed = EXCLUDED.sealed WHERE EXCLUDED.generation > broker_outbox.generation`,
-      [...key(c), e.generation, e.writeId, e.sealed],
+      [...key(c), e.generation, e.sealed],
     );
   }
 
   async get(c: ConnectionId): Promise<OutboxEntry | undefined> {
-    const { rows } = await this.pool.query(`SELECT generation, write_id, sealed FROM broker_outbox WHERE ${KEY}`, key(c));
-    return rows[0] && { generation: Number(rows[0].generation), writeId: rows[0].write_id, sealed: rows[0].sealed };
+    const { rows } = await this.pool.query(`SELECT generation, sealed FROM broker_outbox WHERE ${KEY}`, key(c));
+    return rows[0] && { generation: Number(rows[0].generation), sealed: rows[0].sealed };
   }
 
   async delete(c: ConnectionId, generation: number): Promise<void> {

@@ -26,7 +26,7 @@ const SCHEMA = `
   CREATE TABLE IF NOT EXISTS webhook_events (id TEXT PRIMARY KEY, received_at INTEGER NOT NULL);
   CREATE TABLE IF NOT EXISTS outbox (
     account_id TEXT NOT NULL, user_id TEXT NOT NULL, mode TEXT NOT NULL,
-    generation INTEGER NOT NULL, write_id TEXT NOT NULL, sealed TEXT NOT NULL,
+    generation INTEGER NOT NULL, sealed TEXT NOT NULL,
     PRIMARY KEY (account_id, user_id, mode));
   CREATE TABLE IF NOT EXISTS outbox_reservations (
     account_id TEXT NOT NULL, user_id TEXT NOT NULL, mode TEXT NOT NULL, room BLOB NOT NULL,
@@ -105,10 +105,10 @@ class SqliteOutbox implements Outbox {
   constructor(private readonly db: Database.Database) {
     this.statements = {
       unreserve: db.prepare(`DELETE FROM outbox_reservations WHERE ${KEY}`),
-      put: db.prepare(`INSERT INTO outbox (account_id, user_id, mode, generation, write_id, sealed) VALUES (?, ?, ?, ?, ?, ?)
+      put: db.prepare(`INSERT INTO outbox (account_id, user_id, mode, generation, sealed) VALUES (?, ?, ?, ?, ?)
         ON CONFLICT (account_id, user_id, mode) DO UPDATE SET generation = excluded.generation,
-          write_id = excluded.write_id, sealed = excluded.sealed WHERE excluded.generation > outbox.generation`),
-      get: db.prepare(`SELECT generation, write_id, sealed FROM outbox WHERE ${KEY}`),
+          sealed = excluded.sealed WHERE excluded.generation > outbox.generation`),
+      get: db.prepare(`SELECT generation, sealed FROM outbox WHERE ${KEY}`),
       delete: db.prepare(`DELETE FROM outbox WHERE ${KEY} AND generation <= ?`),
       connections: db.prepare('SELECT account_id, user_id, mode FROM outbox'),
     };
@@ -118,13 +118,13 @@ class SqliteOutbox implements Outbox {
   async put(c: ConnectionId, e: OutboxEntry): Promise<void> {
     this.db.transaction(() => {
       this.statements.unreserve.run(...key(c));
-      this.statements.put.run(...key(c), e.generation, e.writeId, e.sealed);
+      this.statements.put.run(...key(c), e.generation, e.sealed);
     })();
   }
 
   async get(c: ConnectionId): Promise<OutboxEntry | undefined> {
-    const row = this.statements.get.get(...key(c)) as { generation: number; write_id: string; sealed: string } | undefined;
-    return row && { generation: row.generation, writeId: row.write_id, sealed: row.sealed };
+    const row = this.statements.get.get(...key(c)) as OutboxEntry | undefined;
+    return row && { generation: row.generation, sealed: row.sealed };
   }
 
   async delete(c: ConnectionId, generation: number): Promise<void> {
@@ -178,7 +178,7 @@ class SqliteKeepAliveClaims implements KeepAliveClaims {
 }
 
 export interface SqliteStorage extends Storage {
-  /** Caps the file at its current size plus `pages` (a nearly full disk, for the fault tests). */
+  /** Caps the file at its size without free pages plus `pages` (a nearly full disk, for the fault tests). */
   limitPages(pages: number): void;
 }
 
@@ -189,6 +189,8 @@ export function openSqliteStorage(file = ':memory:'): SqliteStorage {
   // The outbox must survive a crash of the machine, not just of the process.
   db.pragma('synchronous = FULL');
   db.exec(SCHEMA);
+  // Earlier versions kept one idempotency key per outbox entry; writes now take a new one per flush.
+  if ((db.pragma('table_info(outbox)') as Array<{ name: string }>).some((c) => c.name === 'write_id')) db.exec('ALTER TABLE outbox DROP COLUMN write_id');
   return {
     records: new SqliteRecords(db),
     outbox: new SqliteOutbox(db),
@@ -196,7 +198,10 @@ export function openSqliteStorage(file = ':memory:'): SqliteStorage {
     keepAlive: new SqliteKeepAliveClaims(db),
     notices: { announce: async () => undefined, listen: (_onChange, onLive) => onLive(true) },
     locks: new InProcessLocks(),
-    limitPages: (pages) => void db.pragma(`max_page_count = ${Number(db.pragma('page_count', { simple: true })) + pages}`),
+    limitPages: (pages) => {
+      db.exec('VACUUM');
+      db.pragma(`max_page_count = ${Number(db.pragma('page_count', { simple: true })) + pages}`);
+    },
     close: async () => void db.close(),
   };
 }

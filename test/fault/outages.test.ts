@@ -5,39 +5,21 @@
  * refresh token is no longer accepted by the provider (with rotation, a spent token sent again
  * revokes the whole grant).
  */
-import * as client from 'openid-client';
 import type { ConnectionId } from '../../src/shared/connection-id';
-import { PUBLIC_CLIENT_ID } from '../../server/local/oauth-provider/clients';
-import { newUser, sleep, User } from '../support/fixtures';
+import { eventually, newUser, sleep, User } from '../support/fixtures';
 import { startBroker, TestBroker } from '../support/in-process-broker';
-import { seenSecrets } from '../support/leak-check';
 import { call, connect } from '../support/signed-calls';
 import { Stack, stackSuite, storedSecrets } from '../support/stack';
-import { discover, refreshCount } from '../support/dev-provider';
+import { expectAllAlive } from '../support/alive';
+import { refreshCount } from '../support/dev-provider';
 
 let stack: Stack;
 const idOf = (u: User): ConnectionId => ({ accountId: u.account_id, userId: u.user_id, mode: u.mode });
 
 stackSuite(['--access-ttl', '4'], (started) => (stack = started));
 
-/** Every user's stored refresh token is the live one: the provider still refreshes with it. */
-async function expectAllAlive(broker: TestBroker, all: User[]): Promise<void> {
-  for (let i = 0; i < 200 && (await broker.storage.outbox.connections()).length > 0; i++) await sleep(50);
-  expect(await broker.storage.outbox.connections()).toEqual([]);
-  const config = await discover(stack.provider.issuer, PUBLIC_CLIENT_ID);
-  const dead: string[] = [];
-  for (const user of all) {
-    const { refresh } = await storedSecrets(stack, user);
-    try {
-      const fresh = await client.refreshTokenGrant(config, refresh!.payload.refresh_token);
-      seenSecrets.add(fresh.access_token);
-      if (fresh.refresh_token) seenSecrets.add(fresh.refresh_token);
-    } catch {
-      dead.push(user.user_id);
-    }
-  }
-  expect(dead).toEqual([]);
-}
+/** Every user's stored refresh token is the live one, once the outbox is empty. */
+const expectAllAliveOn = (broker: TestBroker, all: User[]) => expectAllAlive(stack, all, async () => (await broker.storage.outbox.connections()).length === 0);
 
 test('Secret Store writes down 3 s of every 7 s during continuous refresh cycles: 0 connections lost', async () => {
   const broker = await startBroker(stack);
@@ -69,7 +51,7 @@ test('Secret Store writes down 3 s of every 7 s during continuous refresh cycles
     // Nobody was told to reconnect, every stored refresh token is alive, and many refreshes happened.
     expect(Object.keys(outcomes).filter((k) => k.includes('reconnect_required'))).toEqual([]);
     for (const user of all) expect((await call(broker, '/api/connection/status', user)).body.status).toBe('connected');
-    await expectAllAlive(broker, all);
+    await expectAllAliveOn(broker, all);
     expect(outcomes['200']).toBeGreaterThan(0);
     expect(await refreshCount(stack)).toBeGreaterThan(refreshesBefore + all.length * 2);
   } finally {
@@ -98,7 +80,7 @@ test('a provider that answers after the caller gave up: the caller gets 503, the
     expect(served.status).toBe(200);
     expect(served.body.access_token).toBe(after.access!.payload.access_token);
     expect(await refreshCount(stack)).toBe(refreshes + 1);
-    await expectAllAlive(broker, [user]);
+    await expectAllAliveOn(broker, [user]);
   } finally {
     stack.clock.offset = 0;
     await broker.stop();
@@ -123,6 +105,50 @@ test('keep-alive refreshes an idle connection in the background; failures leave 
     expect((await call(broker, '/api/connection/status', user)).body).toMatchObject({ status: 'connected', degraded: false });
     expect((await storedSecrets(stack, user)).refresh!.payload.generation).toBe(2);
   } finally {
+    stack.clock.offset = 0;
+    await broker.stop();
+  }
+});
+
+test('an outbox entry whose access token expired before the Secret Store came back is flushed without it, and the next call refreshes', async () => {
+  const broker = await startBroker(stack);
+  const user = newUser('outage');
+  try {
+    await connect(stack, broker, user);
+    stack.clock.offset += 5;
+    stack.emulator.faults.inject({ kind: 'http500', count: 1_000_000, route: 'POST /v1/apps/secrets' });
+    expect((await call(broker, '/api/token', user)).status).toBe(200);
+    stack.clock.offset += 5; // the refreshed access token (4 s) expired too, still only in the outbox
+    stack.emulator.faults.clear();
+    expect(await eventually(async () => (await broker.storage.outbox.connections()).length === 0)).toBe(true);
+    const stored = await storedSecrets(stack, user);
+    expect([stored.refresh!.payload.generation, stored.access]).toEqual([2, undefined]);
+    expect((await call(broker, '/api/token', user)).status).toBe(200);
+    expect((await storedSecrets(stack, user)).refresh!.payload.generation).toBe(3);
+    await expectAllAliveOn(broker, [user]);
+  } finally {
+    stack.emulator.faults.clear();
+    stack.clock.offset = 0;
+    await broker.stop();
+  }
+});
+
+test('Secret Store writes slower than the caller waits: the caller gets the new tokens once they are in the outbox, not refresh_pending', async () => {
+  const broker = await startBroker(stack, { refresh: { callerWaitMs: 500 } });
+  const user = newUser('outage');
+  try {
+    await connect(stack, broker, user);
+    const before = await storedSecrets(stack, user);
+    stack.clock.offset += 5;
+    stack.emulator.faults.inject({ kind: 'delay', delayMs: 2000, count: 2, route: 'POST /v1/apps/secrets' });
+    const answer = await call(broker, '/api/token', user);
+    expect(answer.status).toBe(200);
+    expect(answer.body.access_token).not.toBe(before.access!.payload.access_token);
+    expect((await fetch(`${stack.provider.issuer}/me`, { headers: { authorization: `Bearer ${answer.body.access_token}` } })).status).toBe(200);
+    expect(await eventually(async () => (await storedSecrets(stack, user)).refresh?.payload.generation === 2)).toBe(true);
+    await expectAllAliveOn(broker, [user]);
+  } finally {
+    stack.emulator.faults.clear();
     stack.clock.offset = 0;
     await broker.stop();
   }

@@ -3,11 +3,12 @@
  * never after a change — disconnect, deauthorization, refresh — on this instance or, through
  * PostgreSQL LISTEN/NOTIFY, on another. Counted at the emulator, through the real parts.
  */
+import { Client } from 'pg';
 import Stripe from 'stripe';
 import type { ConnectionId } from '../../src/shared/connection-id';
 import { connectPostgresStorage } from '../../server/storage/postgres';
 import { CONNECTED } from '../../server/storage/ports';
-import { newUser, User, WEBHOOK_SECRET } from '../support/fixtures';
+import { newUser, sleep, User, WEBHOOK_SECRET } from '../support/fixtures';
 import { brokerSuite, startBroker, TestBroker } from '../support/in-process-broker';
 import { call, connect } from '../support/signed-calls';
 import type { Stack } from '../support/stack';
@@ -130,6 +131,26 @@ describe('across instances on PostgreSQL', () => {
     expect(b.cache.get(`test/${id.accountId}/${id.userId}`, stack.now())).toBeDefined();
     expect((await call(a, '/api/oauth/disconnect', user)).status).toBe(200);
     expect(await untilChanged(user, warm)).toMatchObject({ status: 404, code: 'not_connected' });
+  });
+
+  test('while the notification connection is down nothing is cached: a disconnect elsewhere then is never undone', async () => {
+    const user = newUser('cache');
+    await connect(stack, a, user);
+    const warm = (await call(b, '/api/token', user)).body.access_token as string;
+    // Every instance's LISTEN connection is cut, as a network blip or a database restart would.
+    const admin = new Client({ connectionString: postgres.url });
+    await admin.connect();
+    await admin.query("SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE query LIKE 'LISTEN %' AND pid <> pg_backend_pid()");
+    await admin.end();
+    // While they reconnect, b reads the token again (and must not keep it), then a disconnects: b misses the notice.
+    expect((await call(b, '/api/token', user)).body.access_token).toBe(warm);
+    expect((await call(a, '/api/oauth/disconnect', user)).status).toBe(200);
+    const served: string[] = [];
+    for (const until = Date.now() + 2500; Date.now() < until; await sleep(50)) {
+      const answer = await call(b, '/api/token', user);
+      if (answer.body.access_token === warm) served.push('the disconnected token');
+    }
+    expect(served).toEqual([]);
   });
 
   test('keep-alive: two instances claiming due connections at once never get the same one', async () => {

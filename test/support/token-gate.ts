@@ -1,8 +1,10 @@
 /**
- * A pass-through for the provider's token endpoint, for the crash tests: it forwards every
- * request and can hold new ones back until the refreshes under way have been answered and
- * committed. A SIGKILL taken while the gate is held never lands while a refresh is at the
- * provider — the one window no backend can close (see crash-restart.test.ts).
+ * A pass-through for the provider's token endpoint, for the crash and pause tests: it forwards
+ * every request and can stop new ones until the refreshes under way have been answered and
+ * committed — holding them (`hold`) or refusing them with a 503 the provider would send
+ * (`refuse`). A SIGKILL or SIGSTOP taken then never lands while a refresh of that backend is at
+ * the provider, or its answer not yet committed (`settleMs` after the last: generous, since a
+ * loaded machine may take a while): the one window no backend can close (see crash-restart.test.ts).
  */
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
@@ -12,15 +14,22 @@ export interface TokenGate {
   url: string;
   /** Holds new requests, waits until none is under way (and `settleMs` passed since the last), returns the release. */
   hold(): Promise<() => void>;
+  /** The same, but new requests are answered 503 `temporarily_unavailable` (nothing reaches the provider) until released. */
+  refuse(): Promise<() => void>;
   close(): Promise<void>;
 }
 
-export async function startTokenGate(target: string, settleMs = 300): Promise<TokenGate> {
+export async function startTokenGate(target: string, settleMs = 1000): Promise<TokenGate> {
   let active = 0;
   let lastDone = 0;
+  let refusing = false;
   let gate: Promise<void> | undefined;
   let open: (() => void) | undefined;
   const server = http.createServer(async (req, res) => {
+    if (refusing) {
+      res.writeHead(503, { 'content-type': 'application/json' });
+      return void res.end(JSON.stringify({ error: 'temporarily_unavailable', error_description: 'Gate closed (test).' }));
+    }
     while (gate) await gate;
     active++;
     try {
@@ -38,18 +47,24 @@ export async function startTokenGate(target: string, settleMs = 300): Promise<To
     }
   });
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const settled = async () => {
+    while (active > 0 || Date.now() - lastDone < settleMs) await new Promise((resolve) => setTimeout(resolve, 10));
+  };
   return {
     url: `http://127.0.0.1:${(server.address() as AddressInfo).port}`,
     hold: async () => {
       gate = new Promise((resolve) => (open = resolve));
-      while (active > 0 || Date.now() - lastDone < settleMs) await new Promise((resolve) => setTimeout(resolve, 10));
+      await settled();
       return () => {
         gate = undefined;
         open!();
       };
     },
-    close: async () => {
-      await closeServer(server);
+    refuse: async () => {
+      refusing = true;
+      await settled();
+      return () => (refusing = false);
     },
+    close: () => closeServer(server),
   };
 }

@@ -1,0 +1,189 @@
+/**
+ * Pauses: a lock holder that stops (SIGSTOP) or whose database freezes past its lease never
+ * presents a refresh token — another instance has refreshed meanwhile, and with rotation the
+ * spent token would revoke the grant. Two backends started as in production on one PostgreSQL,
+ * rotation on, a 1 s provider timeout (so a 5 s lease). "Lost" means the stored refresh token no
+ * longer works at the provider.
+ */
+import { mkdtempSync, rmSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import type { RunningCommand } from '../support/commands';
+import { refreshCount } from '../support/dev-provider';
+import { expectAllAlive } from '../support/alive';
+import { newUser, sleep } from '../support/fixtures';
+import { backendEnv, DASHBOARD_REDIRECT, startBackendProcess, startPostgres, type TestPostgres } from '../support/fleet';
+import { call, connect } from '../support/signed-calls';
+import { type Stack, stackSuite } from '../support/stack';
+import { startTokenGate, type TokenGate } from '../support/token-gate';
+
+jest.setTimeout(60_000);
+
+let stack: Stack;
+let postgres: TestPostgres;
+let dataDir: string;
+const outputs: string[] = [];
+
+stackSuite(['--access-ttl', '3'], (started) => (stack = started), () => outputs);
+beforeAll(async () => {
+  dataDir = mkdtempSync(path.join(os.tmpdir(), 'broker-lease-'));
+  postgres = await startPostgres();
+});
+afterAll(async () => {
+  await postgres?.stop();
+  rmSync(dataDir, { recursive: true, force: true });
+});
+afterEach(() => stack.emulator.faults.clear());
+
+/** The holder and the other instance, each with a 5 s lease. */
+async function twoInstances(): Promise<[RunningCommand, RunningCommand]> {
+  const env = backendEnv(stack, { DATABASE_URL: postgres.url, DATA_DIR: dataDir, OAUTH_TIMEOUT_SECONDS: '1', REFRESH_WAIT_SECONDS: '20' });
+  const [a, b] = await Promise.all([startBackendProcess(env), startBackendProcess(env)]);
+  return [a, b];
+}
+
+/** A connected user whose access token has just expired. */
+async function dueConnection(via: RunningCommand) {
+  const user = newUser('lease');
+  expect((await connect(stack, via, user, { redirectUri: DASHBOARD_REDIRECT })).status).toBe(200);
+  await sleep(3200);
+  return user;
+}
+
+async function stopAll(...backends: RunningCommand[]): Promise<void> {
+  for (const backend of backends) {
+    process.kill(backend.pid, 'SIGCONT');
+    outputs.push(backend.output());
+  }
+  await Promise.all(backends.map((backend) => backend.kill()));
+}
+
+/** The holder's read of the refresh secret under its lock takes 1.5 s: the moment after its read, before its send. */
+const slowRefreshRead = () => stack.emulator.faults.inject({ kind: 'delay', delayMs: 1500, route: 'GET /v1/apps/secrets/find', name: 'oauth.refresh' });
+
+test('a holder paused after its read, past its lease: the other instance refreshes, the holder resumes and sends nothing', async () => {
+  const [holder, other] = await twoInstances();
+  try {
+    const user = await dueConnection(holder);
+    const [refreshed, refused] = [await refreshCount(stack), await refreshCount(stack, '400')];
+    slowRefreshRead();
+    const paused = call(holder, '/api/token', user);
+    await sleep(500);
+    process.kill(holder.pid, 'SIGSTOP');
+    await sleep(6000);
+    expect((await call(other, '/api/token', user)).status).toBe(200);
+    process.kill(holder.pid, 'SIGCONT');
+    // The holder finds its lease gone: its caller is told to try again, and nothing reached the provider.
+    expect((await paused).body.error?.code).toBe('busy');
+    expect(await refreshCount(stack)).toBe(refreshed + 1);
+    expect(await refreshCount(stack, '400')).toBe(refused);
+    expect((await call(holder, '/api/connection/status', user)).body).toMatchObject({ status: 'connected', degraded: false });
+    await expectAllAlive(stack, [user]);
+  } finally {
+    await stopAll(holder, other);
+  }
+});
+
+test('the database frozen past the lease while a holder is between its read and its send: one refresh, nothing lost', async () => {
+  const [holder, other] = await twoInstances();
+  try {
+    const user = await dueConnection(holder);
+    const [refreshed, refused] = [await refreshCount(stack), await refreshCount(stack, '400')];
+    slowRefreshRead();
+    const first = call(holder, '/api/token', user);
+    await sleep(300);
+    await postgres.freeze();
+    // The other instance's call waits on the frozen database too; the holder's renewals are queued.
+    const second = call(other, '/api/token', user);
+    await sleep(6000);
+    await postgres.thaw();
+    const answers = await Promise.all([first, second]);
+    expect(answers.map((a) => a.status)).toContain(200);
+    expect(await refreshCount(stack)).toBe(refreshed + 1);
+    expect(await refreshCount(stack, '400')).toBe(refused);
+    await expectAllAlive(stack, [user]);
+  } finally {
+    await postgres.thaw();
+    await stopAll(holder, other);
+  }
+});
+
+test('the database frozen while the refresh is at the provider: the answer is committed after the thaw, through the fence, and nothing is lost', async () => {
+  const [holder, other] = await twoInstances();
+  try {
+    const user = await dueConnection(holder);
+    const [refreshed, refused] = [await refreshCount(stack), await refreshCount(stack, '400')];
+    // The provider processes the refresh at once and answers 0.7 s later (within the 1 s timeout); the database freezes meanwhile.
+    await stack.provider.control('/dev/faults', { kind: 'late', delayMs: 700 });
+    const first = call(holder, '/api/token', user);
+    await sleep(300);
+    await postgres.freeze();
+    const second = call(other, '/api/token', user);
+    await sleep(6000);
+    await postgres.thaw();
+    const answers = await Promise.all([first, second]);
+    expect(answers.map((a) => a.status)).toEqual([200, 200]);
+    // The holder's answer came through; the other instance refreshed only from it (its 3 s token had
+    // expired during the freeze), never with the spent token.
+    expect(await refreshCount(stack)).toBeGreaterThan(refreshed);
+    expect(await refreshCount(stack, '400')).toBe(refused);
+    await expectAllAlive(stack, [user]);
+  } finally {
+    await postgres.thaw();
+    await stopAll(holder, other);
+  }
+});
+
+test('a soak: three instances, continuous refreshes, random pauses past the lease and kills with restarts: every connection works at the provider', async () => {
+  // Each instance reaches the token endpoint through a gate of its own, so that a pause or a kill
+  // never lands while that instance's refresh is at the provider (the window no backend can close).
+  const gates: TokenGate[] = await Promise.all([0, 1, 2].map(() => startTokenGate(stack.provider.issuer)));
+  const envs = gates.map((gate) => backendEnv(stack, {
+    DATABASE_URL: postgres.url,
+    DATA_DIR: dataDir,
+    OAUTH_TIMEOUT_SECONDS: '1',
+    REFRESH_WAIT_SECONDS: '3',
+    OAUTH_TOKEN_ENDPOINT: `${gate.url}/token`,
+    OAUTH_REVOCATION_ENDPOINT: `${stack.provider.issuer}/token/revocation`,
+  }));
+  const fleet = await Promise.all(envs.map((env) => startBackendProcess(env)));
+  const users = Array.from({ length: 10 }, () => newUser('soak'));
+  let running = true;
+  const outcomes: Record<string, number> = {};
+  try {
+    for (const user of users) expect((await connect(stack, fleet[0], user, { redirectUri: DASHBOARD_REDIRECT })).status).toBe(200);
+    const callers = users.map(async (user) => {
+      while (running) {
+        const answer = await call(fleet[Math.floor(Math.random() * fleet.length)], '/api/token', user).catch(() => undefined);
+        const outcome = answer ? (answer.body.error?.code ?? String(answer.status)) : 'unreachable';
+        outcomes[outcome] = (outcomes[outcome] ?? 0) + 1;
+        await sleep(150 + Math.random() * 150);
+      }
+    });
+    for (let round = 0; round < 6; round++) {
+      await sleep(500 + Math.random() * 1500);
+      const i = Math.floor(Math.random() * fleet.length);
+      const release = await gates[i].refuse();
+      if (round % 3 === 2) {
+        outputs.push(fleet[i].output());
+        await fleet[i].kill();
+        fleet[i] = await startBackendProcess(envs[i]);
+      } else {
+        process.kill(fleet[i].pid, 'SIGSTOP');
+        await sleep(5500 + Math.random() * 1500);
+        process.kill(fleet[i].pid, 'SIGCONT');
+      }
+      release();
+    }
+    running = false;
+    await Promise.all(callers);
+    expect(outcomes.reconnect_required ?? 0).toBe(0);
+    expect(outcomes['200']).toBeGreaterThan(users.length);
+    for (const user of users) expect((await call(fleet[0], '/api/connection/status', user)).body.status).toBe('connected');
+    await expectAllAlive(stack, users);
+  } finally {
+    running = false;
+    await stopAll(...fleet);
+    await Promise.all(gates.map((gate) => gate.close()));
+  }
+});
