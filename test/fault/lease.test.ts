@@ -11,9 +11,9 @@ import path from 'node:path';
 import type { RunningCommand } from '../support/commands';
 import { refreshCount } from '../support/dev-provider';
 import { expectAllAlive } from '../support/alive';
-import { newUser, sleep } from '../support/fixtures';
+import { newUser, sleep, type User } from '../support/fixtures';
 import { backendEnv, DASHBOARD_REDIRECT, startBackendProcess, startPostgres, type TestPostgres } from '../support/fleet';
-import { call, connect } from '../support/signed-calls';
+import { type ApiAnswer, call, connect } from '../support/signed-calls';
 import { type Stack, stackSuite } from '../support/stack';
 import { startTokenGate, type TokenGate } from '../support/token-gate';
 
@@ -61,6 +61,21 @@ async function stopAll(...backends: RunningCommand[]): Promise<void> {
 /** The holder's read of the refresh secret under its lock takes 1.5 s: the moment after its read, before its send. */
 const slowRefreshRead = () => stack.emulator.faults.inject({ kind: 'delay', delayMs: 1500, route: 'GET /v1/apps/secrets/find', name: 'oauth.refresh' });
 
+/**
+ * The holder starts a refresh; 300 ms in, the database freezes for 6 s (past the lease) and the
+ * other instance is called meanwhile, its call waiting on the database too (the holder's renewals
+ * are queued). Both answers, once it thaws.
+ */
+async function frozenDuringRefresh(holder: RunningCommand, other: RunningCommand, user: User): Promise<ApiAnswer[]> {
+  const first = call(holder, '/api/token', user);
+  await sleep(300);
+  await postgres.freeze();
+  const second = call(other, '/api/token', user);
+  await sleep(6000);
+  await postgres.thaw();
+  return Promise.all([first, second]);
+}
+
 test('a holder paused after its read, past its lease: the other instance refreshes, the holder resumes and sends nothing', async () => {
   const [holder, other] = await twoInstances();
   try {
@@ -90,14 +105,7 @@ test('the database frozen past the lease while a holder is between its read and 
     const user = await dueConnection(holder);
     const [refreshed, refused] = [await refreshCount(stack), await refreshCount(stack, '400')];
     slowRefreshRead();
-    const first = call(holder, '/api/token', user);
-    await sleep(300);
-    await postgres.freeze();
-    // The other instance's call waits on the frozen database too; the holder's renewals are queued.
-    const second = call(other, '/api/token', user);
-    await sleep(6000);
-    await postgres.thaw();
-    const answers = await Promise.all([first, second]);
+    const answers = await frozenDuringRefresh(holder, other, user);
     expect(answers.map((a) => a.status)).toContain(200);
     expect(await refreshCount(stack)).toBe(refreshed + 1);
     expect(await refreshCount(stack, '400')).toBe(refused);
@@ -115,13 +123,7 @@ test('the database frozen while the refresh is at the provider: the answer is co
     const [refreshed, refused] = [await refreshCount(stack), await refreshCount(stack, '400')];
     // The provider processes the refresh at once and answers 0.7 s later (within the 1 s timeout); the database freezes meanwhile.
     await stack.provider.control('/dev/faults', { kind: 'late', delayMs: 700 });
-    const first = call(holder, '/api/token', user);
-    await sleep(300);
-    await postgres.freeze();
-    const second = call(other, '/api/token', user);
-    await sleep(6000);
-    await postgres.thaw();
-    const answers = await Promise.all([first, second]);
+    const answers = await frozenDuringRefresh(holder, other, user);
     expect(answers.map((a) => a.status)).toEqual([200, 200]);
     // The holder's answer came through; the other instance refreshed only from it (its 3 s token had
     // expired during the freeze), never with the spent token.
