@@ -7,11 +7,11 @@ import { type BrokerCore, type BrokerCoreOptions, createBrokerCore } from './bro
 import { DEFAULTS } from './broker/defaults';
 import { createHttpApp, type HttpOptions } from './http/app';
 
-export interface BrokerOptions extends BrokerCoreOptions, Omit<HttpOptions, 'extensionExchange' | 'exchangeLimit' | 'allowLoopbackRedirects'> {
+export interface BrokerOptions extends BrokerCoreOptions, Omit<HttpOptions, 'extensionExchange' | 'limits' | 'allowLoopbackRedirects'> {
   /** Only the local stack: its console's return URL is on loopback. */
   allowLoopbackRedirects?: boolean;
-  /** Code exchanges per connection and window. */
-  exchangeLimit?: HttpOptions['exchangeLimit'];
+  /** Per-route limits, over the defaults. */
+  limits?: Partial<HttpOptions['limits']>;
 }
 
 export interface Broker extends BrokerCore {
@@ -25,7 +25,7 @@ export function createBroker(options: BrokerOptions): Broker {
     allowLoopbackRedirects: options.allowLoopbackRedirects ?? false,
     // Extension exchange mode (the extension stores unsealed tokens) is for public clients only.
     extensionExchange: !options.oauth.hasClientSecret,
-    exchangeLimit: options.exchangeLimit ?? DEFAULTS.exchangeLimit,
+    limits: { ...DEFAULTS.limits, ...options.limits },
   });
   return { ...core, app };
 }

@@ -1,5 +1,4 @@
 /** Wires a listening broker backend from a loaded configuration (used by `npm run backend` and `npm start`). */
-import { mkdirSync } from 'node:fs';
 import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import path from 'node:path';
@@ -14,6 +13,7 @@ import { Config, ConfigError } from './config';
 import { closeServer } from './http/close-server';
 import { createLogger } from './logger';
 import { claimDataDir } from './storage/instance-lock';
+import { keepPrivate } from './storage/private-dir';
 import type { Storage } from './storage/ports';
 import { connectPostgresStorage } from './storage/postgres';
 import { openSqliteStorage } from './storage/sqlite';
@@ -29,7 +29,8 @@ export interface RunningBackend {
 export async function startBackend(config: Config, logTap?: Writable): Promise<RunningBackend> {
   const logger = createLogger(config.logLevel, logTap && pino.multistream([{ stream: process.stdout }, { stream: logTap }]));
   // The broker's database is the backend's alone: no other user on the machine reads it.
-  mkdirSync(config.dataDir, { recursive: true, mode: 0o700 });
+  const tightened = keepPrivate(config.dataDir);
+  if (tightened.length > 0) logger.warn({ paths: tightened }, 'DATA_DIR was readable by other users; tightened to 0700/0600');
   let storage: Storage;
   let instance: { release(): void } | undefined;
   if (config.databaseUrl) {
@@ -60,9 +61,12 @@ export async function startBackend(config: Config, logTap?: Writable): Promise<R
   );
   const broker = createBroker({
     appSigningSecret: config.appSigningSecret,
+    signatureOrder: config.signatureOrder,
     webhookSecret: config.webhookSecret,
+    applicationId: config.applicationId,
     appId: config.appId,
-    allowLoopbackRedirects: config.allowLoopbackRedirects,
+    allowLoopbackRedirects: config.localStack,
+    loopbackHostsOnly: config.localStack,
     sealer: new TokenSealer(config.sealingKeys),
     oauth,
     stripe: clients,

@@ -4,6 +4,8 @@
  * prints it as one line.
  */
 import type { StripeMode } from '../src/shared/connection-id';
+import { isLoopbackUrl } from '../src/shared/loopback';
+import type { SignedOrder } from '../src/shared/signed-request';
 import { DEFAULTS } from './broker/defaults';
 import type { ProviderOptions } from './broker/oauth-client';
 import { parseSealingKeys, type SealingKey } from './broker/token-sealing';
@@ -15,11 +17,15 @@ export interface Config {
   appSigningSecret: string;
   appId: string;
   sealingKeys: SealingKey[];
-  /** Set by the local stack only (never from the environment): http loopback redirect URIs. */
-  allowLoopbackRedirects: boolean;
+  /** Set by the local stack only (never from the environment): http loopback redirect URIs, loopback Hosts only. */
+  localStack: boolean;
   /** Whole-request limit; headers must arrive within min(10 s, this). */
   requestTimeoutSeconds: number;
   webhookSecret?: string;
+  /** STRIPE_APPLICATION_ID (`ca_…`): deauthorizations of other applications are ignored. */
+  applicationId?: string;
+  /** STRIPE_SIGNATURE_ORDER: only this order of the signed JSON verifies. */
+  signatureOrder?: SignedOrder;
   stripeApiBase?: string;
   provider: ProviderOptions;
   refreshMarginSeconds: number;
@@ -93,6 +99,34 @@ function secretKeys(env: Env): Config['secretKeys'] {
   return keys;
 }
 
+/** The Stripe API over https; http only on loopback (the local Secret Store emulator). */
+function stripeApiBase(env: Env): string | undefined {
+  const base = url(env, 'STRIPE_API_BASE');
+  if (base && base.protocol !== 'https:' && !isLoopbackUrl(base)) throw new ConfigError('STRIPE_API_BASE must be https (http only for a loopback emulator): the secret key travels with every request');
+  return base?.toString();
+}
+
+/** PostgreSQL off this machine needs TLS (`sslmode` in the URL), unless DATABASE_SSL=off says the network is trusted. */
+function databaseUrl(env: Env): string | undefined {
+  const value = optional(env, 'DATABASE_URL');
+  if (!value) return undefined;
+  if (!/^postgres(ql)?:\/\//.test(value) || !URL.canParse(value)) throw new ConfigError('DATABASE_URL must be a postgres:// URL');
+  const parsed = new URL(value);
+  const ssl = optional(env, 'DATABASE_SSL');
+  if (ssl !== undefined && ssl !== 'off') throw new ConfigError('DATABASE_SSL must be off (or unset)');
+  const loopback = isLoopbackUrl(parsed) || parsed.hostname === '';
+  if (!loopback && !parsed.searchParams.has('sslmode') && ssl !== 'off') {
+    throw new ConfigError('DATABASE_URL reaches another host without TLS: add ?sslmode=verify-full (or require), or set DATABASE_SSL=off for a trusted network');
+  }
+  return value;
+}
+
+function signatureOrder(env: Env): SignedOrder | undefined {
+  const order = optional(env, 'STRIPE_SIGNATURE_ORDER');
+  if (order !== undefined && order !== 'claims_first' && order !== 'ids_first') throw new ConfigError('STRIPE_SIGNATURE_ORDER must be claims_first or ids_first (the order your first signed request logged)');
+  return order;
+}
+
 function metricsToken(env: Env): string | undefined {
   const token = optional(env, 'METRICS_TOKEN');
   if (token !== undefined && token.length < 16) throw new ConfigError('METRICS_TOKEN must be at least 16 characters');
@@ -104,8 +138,8 @@ export function loadConfig(env: Env = process.env): Config {
   if (!appSigningSecret.startsWith('absec_')) throw new ConfigError('STRIPE_APP_SIGNING_SECRET must be an app signing secret (absec_…)');
   const webhookSecret = optional(env, 'STRIPE_WEBHOOK_SECRET');
   if (webhookSecret && !webhookSecret.startsWith('whsec_')) throw new ConfigError('STRIPE_WEBHOOK_SECRET must be a webhook signing secret (whsec_…)');
-  const databaseUrl = optional(env, 'DATABASE_URL');
-  if (databaseUrl && !/^postgres(ql)?:\/\//.test(databaseUrl)) throw new ConfigError('DATABASE_URL must be a postgres:// URL');
+  const applicationId = optional(env, 'STRIPE_APPLICATION_ID');
+  if (applicationId && !/^ca_[A-Za-z0-9]+$/.test(applicationId)) throw new ConfigError('STRIPE_APPLICATION_ID must be the application id of your Stripe app (ca_…)');
 
   const issuer = url(env, 'OAUTH_ISSUER');
   const tokenEndpoint = url(env, 'OAUTH_TOKEN_ENDPOINT');
@@ -130,10 +164,12 @@ export function loadConfig(env: Env = process.env): Config {
     appSigningSecret,
     appId,
     sealingKeys,
-    allowLoopbackRedirects: false,
+    localStack: false,
     requestTimeoutSeconds: integer(env, 'HTTP_REQUEST_TIMEOUT_SECONDS', DEFAULTS.requestTimeoutSeconds, 1, 300),
     webhookSecret,
-    stripeApiBase: url(env, 'STRIPE_API_BASE')?.toString(),
+    applicationId,
+    signatureOrder: signatureOrder(env),
+    stripeApiBase: stripeApiBase(env),
     provider: {
       issuer,
       tokenEndpoint,
@@ -147,7 +183,7 @@ export function loadConfig(env: Env = process.env): Config {
     defaultAccessLifetimeSeconds: integer(env, 'DEFAULT_ACCESS_TOKEN_LIFETIME_SECONDS', DEFAULTS.defaultAccessLifetimeSeconds, 60, 31 * 86_400),
     refreshWaitSeconds: integer(env, 'REFRESH_WAIT_SECONDS', DEFAULTS.refreshWaitSeconds, 1, 120),
     keepAliveSeconds: integer(env, 'KEEP_ALIVE_SECONDS', DEFAULTS.keepAliveIdleSeconds, 0, 365 * 86_400),
-    databaseUrl,
+    databaseUrl: databaseUrl(env),
     dataDir: optional(env, 'DATA_DIR') ?? '.data',
     cacheEntries: integer(env, 'ACCESS_CACHE_ENTRIES', DEFAULTS.cacheEntries, 0, 10_000_000),
     metricsToken: metricsToken(env),

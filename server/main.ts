@@ -6,6 +6,9 @@ import { startBackend } from './backend';
 import { loadConfig } from './config';
 import { runCommand } from './command';
 
+// Files the backend makes (the database's journals) are this user's alone.
+process.umask(0o077);
+
 runCommand(async () => {
   const backend = await startBackend(loadConfig());
   console.log(`Broker backend listening on ${backend.url}`);

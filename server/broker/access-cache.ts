@@ -3,21 +3,39 @@
  * (least recently used entries go first), never served past the token's refresh margin, and
  * invalidated by every write, refresh, disconnect and deauthorization of its connection — on
  * other instances too, through the storage's change notices (PostgreSQL LISTEN/NOTIFY); it caches
- * nothing while those may be missed.
- * A read that overlapped an invalidation is not cached (`ticket`), so a disconnect can never be
- * undone by a read that started before it. Nothing in it is ever logged.
+ * nothing while those may be missed. A read that overlapped an invalidation of its connection is
+ * not cached (`ticket`), so a disconnect can never be undone by a read that started before it;
+ * tickets are per connection (in buckets), so one tenant's changes never stop another's caching.
+ * "Not connected" is kept a few seconds too, so a user without a connection costs no store reads.
+ * Nothing in it is ever logged.
  */
 import type { AccessPayload } from '../../src/shared/token-layout';
 
+/** Invalidation counters: a connection's ticket is its bucket's count and the count of "everything". */
+const BUCKETS = 4096;
+
+/** How long "not connected" is answered from memory (seconds). */
+export const NOT_CONNECTED_SECONDS = 5;
+
+type Entry = { access: AccessPayload | null; dueAt: number };
+
+/** FNV-1a: cheap on the warm path, and a collision only costs a skipped cache write. */
+function bucketOf(key: string): number {
+  let hash = 0x811c9dc5;
+  for (let i = 0; i < key.length; i++) hash = Math.imul(hash ^ key.charCodeAt(i), 0x01000193);
+  return (hash >>> 0) % BUCKETS;
+}
+
 export class AccessCache {
-  private readonly entries = new Map<string, { access: AccessPayload; dueAt: number }>();
-  private invalidations = 0;
+  private readonly entries = new Map<string, Entry>();
+  private readonly invalidations = new Uint32Array(BUCKETS);
+  private epoch = 0;
   private live = true;
 
   constructor(private readonly maxEntries: number) {}
 
-  /** The cached token while `now` is before its refresh margin. */
-  get(key: string, now: number): AccessPayload | undefined {
+  /** The cached token (null: known not to be connected) while `now` is before its due time. */
+  get(key: string, now: number): AccessPayload | null | undefined {
     const entry = this.entries.get(key);
     if (!entry) return undefined;
     this.entries.delete(key);
@@ -26,13 +44,13 @@ export class AccessCache {
     return entry.access;
   }
 
-  /** Taken before reading the store; `set` with it caches only if nothing was invalidated since. */
-  ticket(): number {
-    return this.invalidations;
+  /** Taken before reading the store; `set` with it caches only if the connection was not invalidated since. */
+  ticket(key: string): string {
+    return `${this.epoch}:${this.invalidations[bucketOf(key)]}`;
   }
 
-  set(key: string, access: AccessPayload, dueAt: number, ticket: number): void {
-    if (!this.live || ticket !== this.invalidations || this.maxEntries === 0) return;
+  set(key: string, access: AccessPayload | null, dueAt: number, ticket: string): void {
+    if (!this.live || ticket !== this.ticket(key) || this.maxEntries === 0) return;
     this.entries.delete(key);
     this.entries.set(key, { access, dueAt });
     if (this.entries.size > this.maxEntries) this.entries.delete(this.entries.keys().next().value!);
@@ -49,9 +67,13 @@ export class AccessCache {
 
   /** One connection changed, or (no key) anything may have. */
   invalidate(key?: string): void {
-    this.invalidations++;
-    if (key === undefined) this.entries.clear();
-    else this.entries.delete(key);
+    if (key === undefined) {
+      this.epoch++;
+      this.entries.clear();
+    } else {
+      this.invalidations[bucketOf(key)]++;
+      this.entries.delete(key);
+    }
   }
 
   get size(): number {

@@ -69,7 +69,7 @@ export function createBrokerCore(options: BrokerCoreOptions): BrokerCore {
     logger,
     now: refresh.now,
   });
-  const parts = { tokens, oauth, locks: storage.locks, records: storage.records, cache, metrics, logger };
+  const parts = { tokens, oauth, locks: storage.locks, records: storage.records, onceOnly: storage.onceOnly, cache, metrics, logger };
   const engine = new RefreshEngine(parts, refresh);
   const lifecycle = new Lifecycle(parts, refresh);
   const background = startBackground({ ...parts, outbox: storage.outbox, keepAlive: storage.keepAlive, engine }, {

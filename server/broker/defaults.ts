@@ -5,6 +5,13 @@
 import type { LockTimes } from './connection-lock';
 import type { RetryPolicy } from './retry';
 
+/** A signed route's limit: requests per window for one connection, and for all of an account's. */
+export interface RouteLimit {
+  perConnection: number;
+  perAccount: number;
+  windowMs: number;
+}
+
 export const DEFAULTS = {
   refreshMarginSeconds: 300,
   defaultAccessLifetimeSeconds: 3600,
@@ -15,7 +22,14 @@ export const DEFAULTS = {
   keepAliveIntervalMs: 60_000,
   outboxFlushIntervalMs: 1000,
   cacheEntries: 10_000,
-  exchangeLimit: { max: 10, windowMs: 60_000 },
+  /** Requests per minute on each signed route: generous where a view reads, tight where tokens change. */
+  limits: {
+    token: { perConnection: 120, perAccount: 2400, windowMs: 60_000 },
+    status: { perConnection: 60, perAccount: 1200, windowMs: 60_000 },
+    exchange: { perConnection: 10, perAccount: 100, windowMs: 60_000 },
+    register: { perConnection: 10, perAccount: 100, windowMs: 60_000 },
+    disconnect: { perConnection: 10, perAccount: 100, windowMs: 60_000 },
+  } satisfies Record<string, RouteLimit>,
   requestTimeoutSeconds: 30,
 };
 

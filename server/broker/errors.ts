@@ -4,7 +4,7 @@
  * reach an answer. The HTTP layer (server/http/errors.ts) gives each code its status.
  */
 import Stripe from 'stripe';
-import { TokenTooLargeError } from '../../src/shared/token-layout';
+import { MAX_SECRETS_PER_SCOPE, TokenTooLargeError } from '../../src/shared/token-layout';
 import { isStorageUnavailable } from '../storage/errors';
 
 export const BROKER_ERROR_CODES = [
@@ -19,6 +19,7 @@ export const BROKER_ERROR_CODES = [
   'busy',
   'refresh_pending',
   'registry_unavailable',
+  'secret_store_full',
 ] as const;
 
 export type BrokerErrorCode = (typeof BROKER_ERROR_CODES)[number];
@@ -49,6 +50,9 @@ export const isTransientStripeError = (err: unknown) =>
   err instanceof Stripe.errors.StripeAPIError ||
   err instanceof Stripe.errors.StripeConnectionError ||
   err instanceof Stripe.errors.StripeRateLimitError;
+
+export const secretStoreFull = () =>
+  new BrokerError('secret_store_full', `Your Secret Store scope holds its ${MAX_SECRETS_PER_SCOPE} secrets already; remove one (another app's or an old one) and try again.`);
 
 export const registryUnavailable = () =>
   new BrokerError('registry_unavailable', "The broker's database is unavailable; try again shortly. Tokens were kept.");

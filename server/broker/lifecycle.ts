@@ -3,12 +3,13 @@
  * a connection the extension stored itself, status, and disconnect. Each that changes tokens
  * holds the connection's lock, so none of them interleaves with a refresh.
  */
+import { createHash } from 'node:crypto';
 import type { Logger } from 'pino';
 import { type ConnectionId, connectionKey, type StripeMode } from '../../src/shared/connection-id';
 import { tokenPayloads } from '../../src/shared/token-layout';
 import { CONNECTED, type ConnectionRecords, type LossReason } from '../storage/ports';
 import { type LockTimes, withLock } from './connection-lock';
-import { BrokerError, describeError, notConnected, providerRejected, providerUnavailable } from './errors';
+import { BrokerError, describeError, notConnected, providerRejected, providerUnavailable, secretStoreFull } from './errors';
 import type { Metrics } from './metrics';
 import { classifyOAuthError, describeOAuthError, type OAuthClient } from './oauth-client';
 import type { BrokerParts } from './refresh-engine';
@@ -40,6 +41,12 @@ const connectedAnswer = (tokens: Partial<Tokens>, degraded = false): StatusAnswe
   degraded,
   reason: null,
 });
+
+/** How long an authorization code could still be valid (RFC 6749 §4.1.2: at most 10 minutes). */
+const CODE_LIFETIME_SECONDS = 600;
+
+const invalidCode = () =>
+  new BrokerError('invalid_code', 'The provider rejected the authorization code (expired, already used, or a verifier or redirect URI mismatch).');
 
 export interface LifecycleOptions {
   defaultAccessLifetimeSeconds: number;
@@ -80,19 +87,22 @@ export class Lifecycle {
   async exchange(connection: ConnectionId, code: string, verifier: string, redirectUri: string): Promise<StatusAnswer> {
     return this.locked(connection, async () => {
       // Read before the code is spent (a Secret Store outage fails here, with the code still good):
-      // the grant this one replaces, and the generation the new one continues, so no older write
-      // can replace it.
+      // the grant this one replaces, the generation the new one continues (so no older write can
+      // replace it), and room in the scope for both secrets.
       const { refresh: before } = await this.tokens.newest(connection);
       const previous = before && before !== UNUSABLE ? before : undefined;
+      if (!(await this.tokens.hasRoom(connection))) throw secretStoreFull();
+      // A code is exchanged once: a replay is refused here, before the provider sees it again.
+      if (!(await this.parts.onceOnly.claim(`code:${createHash('sha256').update(code).digest('hex')}`, this.options.now() + CODE_LIFETIME_SECONDS))) {
+        throw invalidCode();
+      }
       let answer;
       try {
         answer = await this.metrics.providerCall('authorization_code', () => this.oauth.exchangeCode(code, verifier, redirectUri));
       } catch (err) {
         const failure = classifyOAuthError(err);
         this.logger.info({ connection: connectionKey(connection), outcome: failure, error: describeOAuthError(err) }, 'exchange');
-        if (failure === 'invalid_grant') {
-          throw new BrokerError('invalid_code', 'The provider rejected the authorization code (expired, already used, or a verifier or redirect URI mismatch).');
-        }
+        if (failure === 'invalid_grant') throw invalidCode();
         throw failure === 'rejected' ? providerRejected() : providerUnavailable();
       }
       const generation = (previous?.generation ?? 0) + 1;

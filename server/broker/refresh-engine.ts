@@ -17,12 +17,12 @@ import { type ConnectionId, connectionKey } from '../../src/shared/connection-id
 import { type AccessPayload, dueAt, isDue, type RefreshPayload, TokenTooLargeError, tokenPayloads } from '../../src/shared/token-layout';
 import { isStorageUnavailable } from '../storage/errors';
 import type { Lease, LockManager } from '../storage/locks';
-import type { ConnectionRecords, LossReason } from '../storage/ports';
-import type { AccessCache } from './access-cache';
+import type { ConnectionRecords, LossReason, OnceOnly } from '../storage/ports';
+import { type AccessCache, NOT_CONNECTED_SECONDS } from './access-cache';
 import { type LockTimes, withLock } from './connection-lock';
 import { updateState } from './connection-state';
 import { DEFAULTS, lockTimes } from './defaults';
-import { busy, describeError, notConnected, providerRejected, providerUnavailable, reconnectRequired, refreshPending } from './errors';
+import { BrokerError, busy, describeError, notConnected, providerRejected, providerUnavailable, reconnectRequired, refreshPending } from './errors';
 import type { Metrics } from './metrics';
 import { classifyOAuthError, describeOAuthError, type GrantAnswer, type OAuthClient } from './oauth-client';
 import { type RetryPolicy, withRetries } from './retry';
@@ -55,6 +55,7 @@ export interface BrokerParts {
   oauth: OAuthClient;
   locks: LockManager;
   records: ConnectionRecords;
+  onceOnly: OnceOnly;
   cache: AccessCache;
   metrics: Metrics;
   logger: Logger;
@@ -99,20 +100,27 @@ export class RefreshEngine {
   async accessToken(connection: ConnectionId): Promise<AccessPayload> {
     const key = connectionKey(connection);
     const cached = this.cache.get(key, this.options.now());
-    (cached ? this.metrics.cacheHits : this.metrics.cacheMisses).inc();
+    (cached === undefined ? this.metrics.cacheMisses : this.metrics.cacheHits).inc();
+    if (cached === null) throw notConnected();
     if (cached) return cached;
-    const ticket = this.cache.ticket();
+    const ticket = this.cache.ticket(key);
     const access = await this.tokens.readAccess(connection);
     const jitter = Math.random();
     if (access && this.fresh(access, jitter)) {
       this.remember(key, access, ticket, jitter);
       return access;
     }
-    return this.waitFor(this.refreshOnce(connection, (holding) => this.refreshIfDue(connection, holding)));
+    try {
+      return await this.waitFor(this.refreshOnce(connection, (holding) => this.refreshIfDue(connection, holding)));
+    } catch (err) {
+      // Nobody connected: answered from memory for a few seconds (any change of the connection ends it).
+      if (err instanceof BrokerError && err.code === 'not_connected') this.cache.set(key, null, this.options.now() + NOT_CONNECTED_SECONDS, ticket);
+      throw err;
+    }
   }
 
   /** Served from memory until its (jittered) refresh margin begins, then read (and refreshed) again. */
-  private remember(key: string, access: AccessPayload, ticket: number, jitter = 0): void {
+  private remember(key: string, access: AccessPayload, ticket: string, jitter = 0): void {
     this.cache.set(key, access, dueAt(access, this.options.marginSeconds, jitter), ticket);
   }
 
@@ -243,7 +251,7 @@ export class RefreshEngine {
       throw err;
     }
     if (answer.problem) this.logger.warn({ connection: key, problem: answer.problem, generation: tokens.refresh.generation }, 'the provider answered with tokens that failed a check; kept them');
-    const ticket = this.cache.ticket();
+    const ticket = this.cache.ticket(key);
     await this.recordRefresh(connection, {
       status: 'connected',
       accessExpiresAt: tokens.access.expires_at,

@@ -7,10 +7,17 @@
  */
 import Stripe from 'stripe';
 import type { ConnectionId, StripeMode } from '../../src/shared/connection-id';
-import { BrokerError } from './errors';
+import { BrokerError, secretStoreFull } from './errors';
 import type { Metrics } from './metrics';
 
 const isMissing = (err: unknown) => err instanceof Stripe.errors.StripeInvalidRequestError && err.statusCode === 404;
+
+/**
+ * The scope's limit of secrets. Stripe does not document the error's code; the emulator's is
+ * `secret_limit_exceeded`, and a 400 that speaks of the maximum is taken to mean the same.
+ */
+const isScopeFull = (err: unknown) =>
+  err instanceof Stripe.errors.StripeInvalidRequestError && err.statusCode === 400 && (err.code === 'secret_limit_exceeded' || /maximum/i.test(err.message));
 
 export class SecretStoreClients {
   constructor(
@@ -53,10 +60,23 @@ export class UserSecrets {
 
   write(name: string, payload: string, expiresAt: number | null, idempotencyKey: string): Promise<void> {
     return this.metrics.secretStoreCall('create', async () => {
-      await this.stripe.apps.secrets.create(
-        { name, payload, scope: this.scope, ...(expiresAt !== null && { expires_at: expiresAt }) },
-        { ...this.options, idempotencyKey },
-      );
+      try {
+        await this.stripe.apps.secrets.create(
+          { name, payload, scope: this.scope, ...(expiresAt !== null && { expires_at: expiresAt }) },
+          { ...this.options, idempotencyKey },
+        );
+      } catch (err) {
+        if (isScopeFull(err)) throw secretStoreFull();
+        throw err;
+      }
+    });
+  }
+
+  /** The names of the scope's secrets (it holds at most 10, so one page). */
+  async names(): Promise<string[]> {
+    return this.metrics.secretStoreCall('list', async () => {
+      const list = await this.stripe.apps.secrets.list({ scope: this.scope, limit: 100 }, this.options);
+      return list.data.map((secret) => secret.name);
     });
   }
 

@@ -15,6 +15,8 @@ export interface SealingKey {
 }
 
 const PREFIX = 'sealed.v1.';
+const IV_BYTES = 12;
+const TAG_BYTES = 16;
 const KEY_ID = /^[A-Za-z0-9_-]{1,32}$/;
 const BASE64 = /^[A-Za-z0-9+/_-]+={0,2}$/;
 
@@ -54,20 +56,27 @@ export class TokenSealer {
 
   seal(plaintext: string, connection: ConnectionId, secretName: string): string {
     const { id, key } = this.keys[0];
-    const iv = randomBytes(12);
-    const cipher = createCipheriv('aes-256-gcm', key, iv).setAAD(associatedData(connection, secretName));
+    const iv = randomBytes(IV_BYTES);
+    const cipher = createCipheriv('aes-256-gcm', key, iv, { authTagLength: TAG_BYTES }).setAAD(associatedData(connection, secretName));
     const sealed = Buffer.concat([cipher.update(plaintext, 'utf8'), cipher.final()]);
     return `${PREFIX}${id}.${iv.toString('base64url')}.${sealed.toString('base64url')}.${cipher.getAuthTag().toString('base64url')}`;
   }
 
-  /** The plaintext, or UnsealError for an unknown key, another connection or secret, or any change. */
+  /**
+   * The plaintext, or UnsealError for an unknown key, another connection or secret, or any change.
+   * Only the 12-byte IV and the full 16-byte tag this class writes: GCM would otherwise accept a
+   * tag cut to 4 bytes, which a forger can guess.
+   */
   open(text: string, connection: ConnectionId, secretName: string): string {
-    const [id, iv, sealed, tag] = text.slice(PREFIX.length).split('.');
+    const [id, ivText, sealed, tagText] = text.slice(PREFIX.length).split('.');
     const key = this.byId.get(id);
-    if (!TokenSealer.isSealed(text) || !key || !iv || !sealed || !tag) throw new UnsealError('not a sealed payload of a known key');
+    if (!TokenSealer.isSealed(text) || !key || !ivText || !sealed || !tagText) throw new UnsealError('not a sealed payload of a known key');
+    const iv = Buffer.from(ivText, 'base64url');
+    const tag = Buffer.from(tagText, 'base64url');
+    if (iv.length !== IV_BYTES || tag.length !== TAG_BYTES) throw new UnsealError('not a sealed payload of this format');
     try {
-      const decipher = createDecipheriv('aes-256-gcm', key, Buffer.from(iv, 'base64url')).setAAD(associatedData(connection, secretName));
-      decipher.setAuthTag(Buffer.from(tag, 'base64url'));
+      const decipher = createDecipheriv('aes-256-gcm', key, iv, { authTagLength: TAG_BYTES }).setAAD(associatedData(connection, secretName));
+      decipher.setAuthTag(tag);
       return Buffer.concat([decipher.update(Buffer.from(sealed, 'base64url')), decipher.final()]).toString('utf8');
     } catch {
       throw new UnsealError('the sealed payload does not open here');

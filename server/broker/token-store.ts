@@ -26,6 +26,7 @@ import {
   encodePayload,
   fitPayload,
   MalformedPayloadError,
+  MAX_SECRETS_PER_SCOPE,
   type RefreshPayload,
   SECRET_NAMES,
 } from '../../src/shared/token-layout';
@@ -148,6 +149,13 @@ export class TokenStore {
     return { payloads, tokens: { access: decodeAccess(payloads.access), refresh } };
   }
 
+  /** Whether the user's scope has room for the connection's two secrets (the ones it holds already count as room). */
+  async hasRoom(connection: ConnectionId): Promise<boolean> {
+    const names = await this.parts.secrets.forConnection(connection).names();
+    const missing = [SECRET_NAMES.access, SECRET_NAMES.refresh].filter((name) => !names.includes(name)).length;
+    return names.length + missing <= MAX_SECRETS_PER_SCOPE;
+  }
+
   /**
    * The newest tokens of a connection: the outbox's when it holds a generation newer than the
    * stored one (they have not reached the Secret Store yet), else the store's.
@@ -203,7 +211,8 @@ export class TokenStore {
     const key = connectionKey(connection);
     try {
       const stored = await this.readRefresh(connection);
-      if (supersedes(stored, entry)) {
+      const storedGeneration = stored && stored !== UNUSABLE ? stored.generation : undefined;
+      if (storedGeneration !== undefined && storedGeneration > entry.generation) {
         await this.forget(connection, entry);
         this.parts.logger.info({ connection: key, generation: entry.generation }, 'outbox entry superseded by a newer stored generation');
         return 'superseded';
@@ -212,7 +221,8 @@ export class TokenStore {
       const secrets = this.parts.secrets.forConnection(connection);
       // A new idempotency key per flush (stripe-node keeps it across its own retries): a failure the store kept for one key never blocks the next flush.
       const attempt = randomUUID();
-      await secrets.write(SECRET_NAMES.refresh, payloads.refresh, tokens.refresh.expires_at, `${attempt}:refresh`);
+      // The same generation stored already: an earlier flush wrote the refresh secret, not (yet) the access secret.
+      if (storedGeneration !== entry.generation) await secrets.write(SECRET_NAMES.refresh, payloads.refresh, tokens.refresh.expires_at, `${attempt}:refresh`);
       if (tokens.access.expires_at > this.parts.now()) await secrets.write(SECRET_NAMES.access, payloads.access, tokens.access.expires_at, `${attempt}:access`);
       await this.forget(connection, entry);
       await this.changed(connection);

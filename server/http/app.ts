@@ -9,11 +9,16 @@ import { type ConnectionId, connectionKey } from '../../src/shared/connection-id
 import type { BrokerCore } from '../broker/broker';
 import { BrokerError, describeError } from '../broker/errors';
 import { errorAnswer, HttpError } from './errors';
+import { loopbackHostsOnly } from './loopback-hosts';
 import { apiRoutes, type RouteOptions } from './routes';
 import { webhookRoutes } from './webhooks';
 
 export interface HttpOptions extends RouteOptions {
   webhookSecret?: string;
+  /** The app's `ca_…` id: deauthorizations of other applications are ignored. */
+  applicationId?: string;
+  /** Under the local stack: only requests for a loopback Host (no DNS-rebound page). */
+  loopbackHostsOnly?: boolean;
   /** `GET /metrics` answers only with `Authorization: Bearer <this>`; without it there is no such route. */
   metricsToken?: string;
 }
@@ -25,6 +30,7 @@ export function createHttpApp(core: BrokerCore, options: HttpOptions): express.E
   // Answers are never cached (no-store), so hashing each one for an ETag is wasted work.
   app.set('etag', false);
   app.set('trust proxy', false);
+  if (options.loopbackHostsOnly) app.use(loopbackHostsOnly);
 
   // One line per request: method, path, status, latency and, for signed routes, the connection.
   app.use((req, res, next) => {
@@ -64,7 +70,7 @@ export function createHttpApp(core: BrokerCore, options: HttpOptions): express.E
       res.type(metrics.registry.contentType).send(await metrics.registry.metrics());
     });
   }
-  if (options.webhookSecret) app.use(webhookRoutes(options.webhookSecret, core));
+  if (options.webhookSecret) app.use(webhookRoutes(options.webhookSecret, core, options.applicationId));
   app.use(apiRoutes(options, core));
 
   app.use((req, _res, next) => next(new HttpError('not_found', `No route for ${req.method} ${req.path}.`)));

@@ -30,6 +30,7 @@ const BROKER_STATUS: Record<BrokerErrorCode, number> = {
   busy: 503,
   refresh_pending: 503,
   registry_unavailable: 503,
+  secret_store_full: 409,
 };
 
 export const ERROR_STATUS: Record<string, number> = { ...EDGE_STATUS, ...BROKER_STATUS };

@@ -1,21 +1,32 @@
-/** The signed API routes (README, The backend). Each answers JSON for the signed connection only. */
+/**
+ * The signed API routes (README, The backend). Each answers JSON for the signed connection only,
+ * takes only the parameters it declares, and counts against its limits per connection and per
+ * account (shared by every instance with PostgreSQL).
+ */
 import express, { Router, type Request, type Response } from 'express';
+import { connectionKey, type ConnectionId } from '../../src/shared/connection-id';
 import { isLoopbackUrl } from '../../src/shared/loopback';
 import { dashboardRedirectUri } from '../../src/shared/redirect-uri';
+import type { SignedOrder } from '../../src/shared/signed-request';
 import type { BrokerCore } from '../broker/broker';
+import type { RouteLimit } from '../broker/defaults';
 import { badRequest, HttpError } from './errors';
-import { RateLimiter } from './rate-limit';
-import { requestBody, signedConnection, verifySignedRequest } from './signature';
+import type { ParamSpec } from './params';
+import { requestBody, signedConnection, signedRequests } from './signature';
+
+export type RouteName = 'exchange' | 'register' | 'token' | 'status' | 'disconnect';
 
 export interface RouteOptions {
   appSigningSecret: string;
+  /** STRIPE_SIGNATURE_ORDER: only this order verifies. */
+  signatureOrder?: SignedOrder;
   /** STRIPE_APP_ID: the only redirect URIs are the Dashboard's return URLs for this app. */
   appId: string;
   /** Only the local stack, whose console is its own return URL on loopback. */
   allowLoopbackRedirects: boolean;
   /** Extension exchange mode (`POST /api/connection`) is for public clients only. */
   extensionExchange: boolean;
-  exchangeLimit: { max: number; windowMs: number };
+  limits: Record<RouteName, RouteLimit>;
 }
 
 function stringField(req: Request, name: string, pattern: RegExp, what: string): string {
@@ -26,11 +37,26 @@ function stringField(req: Request, name: string, pattern: RegExp, what: string):
 
 export function apiRoutes(options: RouteOptions, core: BrokerCore): Router {
   const { lifecycle, engine, logger } = core;
+  const { requestCounts, onceOnly } = core.storage;
   const router = Router();
-  const exchangeLimiter = new RateLimiter(options.exchangeLimit.max, options.exchangeLimit.windowMs);
   const parseJson = express.json({ limit: '16kb', strict: true });
-  const verify = verifySignedRequest(options.appSigningSecret, logger, core.clock);
-  const post = (path: string, handler: (req: Request, res: Response) => Promise<void>) => router.post(path, parseJson, verify, handler);
+  const signed = signedRequests({ appSigningSecret: options.appSigningSecret, order: options.signatureOrder, logger, clock: core.clock, onceOnly });
+
+  /** 429 with Retry-After once the connection or its account is over the route's limit. */
+  const limited = (route: RouteName) => async (_req: Request, res: Response, next: () => void) => {
+    const connection: ConnectionId = signedConnection(res);
+    const { perConnection, perAccount, windowMs } = options.limits[route];
+    const retryAfter = await requestCounts.take([
+      { key: `${route}:${connectionKey(connection)}`, max: perConnection, windowMs },
+      { key: `${route}:${connection.mode}/${connection.accountId}`, max: perAccount, windowMs },
+    ]);
+    if (retryAfter === 0) return next();
+    res.set('Retry-After', String(retryAfter));
+    throw new HttpError('rate_limited', `Too many ${route} requests for this connection or account; try again in ${retryAfter} s.`);
+  };
+
+  const post = (path: string, route: RouteName, spec: ParamSpec, handler: (req: Request, res: Response) => Promise<void>) =>
+    router.post(path, parseJson, signed(spec), limited(route), handler);
 
   // Answers carry tokens or what is known about them: never cached anywhere.
   router.use('/api', (_req, res, next) => {
@@ -46,36 +72,30 @@ export function apiRoutes(options: RouteOptions, core: BrokerCore): Router {
     throw badRequest(`redirect_uri must be the Dashboard's OAuth return URL for this app in ${signedConnection(res).mode} mode.`);
   };
 
-  post('/api/oauth/exchange', async (req, res) => {
-    const connection = signedConnection(res);
-    const retryAfter = exchangeLimiter.take(connection);
-    if (retryAfter > 0) {
-      res.set('Retry-After', String(retryAfter));
-      throw new HttpError('rate_limited', `Too many sign-in attempts for this connection; try again in ${retryAfter} s.`);
-    }
+  post('/api/oauth/exchange', 'exchange', { code: 'string', verifier: 'string', redirect_uri: 'string' }, async (req, res) => {
     const code = stringField(req, 'code', /^[\x21-\x7e]{1,2048}$/, 'the authorization code');
     // RFC 7636: 43-128 characters of [A-Za-z0-9-._~].
     const verifier = stringField(req, 'verifier', /^[A-Za-z0-9\-._~]{43,128}$/, 'the PKCE code verifier (43-128 characters)');
-    res.json(await lifecycle.exchange(connection, code, verifier, redirectUri(req, res)));
+    res.json(await lifecycle.exchange(signedConnection(res), code, verifier, redirectUri(req, res)));
   });
 
-  post('/api/connection', async (_req, res) => {
+  post('/api/connection', 'register', {}, async (_req, res) => {
     if (!options.extensionExchange) {
       throw new HttpError('extension_exchange_disabled', 'This backend has a client secret: codes are exchanged by the backend (EXCHANGE_MODE "backend").');
     }
     res.json(await lifecycle.register(signedConnection(res)));
   });
 
-  post('/api/token', async (_req, res) => {
+  post('/api/token', 'token', {}, async (_req, res) => {
     const access = await engine.accessToken(signedConnection(res));
     res.json({ access_token: access.access_token, token_type: access.token_type, expires_at: access.expires_at, scope: access.scope ?? null });
   });
 
-  post('/api/connection/status', async (_req, res) => {
+  post('/api/connection/status', 'status', {}, async (_req, res) => {
     res.json(await lifecycle.status(signedConnection(res)));
   });
 
-  post('/api/oauth/disconnect', async (_req, res) => {
+  post('/api/oauth/disconnect', 'disconnect', {}, async (_req, res) => {
     res.json(await lifecycle.disconnect(signedConnection(res)));
   });
 

@@ -2,14 +2,19 @@
  * `POST /webhooks/stripe`: Stripe events, verified on the raw body with the webhook secret.
  * `account.application.deauthorized` (the app was uninstalled) disconnects that account's
  * connections in the event's own mode — a test-mode uninstall leaves live connections alone.
- * Each event id is handled once: Stripe may deliver an event more than once.
+ * Each event id is handled once: Stripe may deliver an event more than once. With
+ * STRIPE_APPLICATION_ID set, only this application's deauthorization counts (an endpoint that
+ * listens for several apps' events gets the others' too).
  */
 import express, { Router } from 'express';
 import Stripe from 'stripe';
 import type { BrokerCore } from '../broker/broker';
 import { HttpError } from './errors';
 
-export function webhookRoutes(webhookSecret: string, core: BrokerCore): Router {
+/** The deauthorized application: the event's object (an `application`, `ca_…`). */
+const applicationOf = (event: Stripe.Event) => (event.data?.object as { id?: unknown } | undefined)?.id;
+
+export function webhookRoutes(webhookSecret: string, core: BrokerCore, applicationId?: string): Router {
   const { lifecycle, logger } = core;
   const { webhookEvents } = core.storage;
   const router = Router();
@@ -24,6 +29,8 @@ export function webhookRoutes(webhookSecret: string, core: BrokerCore): Router {
     }
     if (event.type !== 'account.application.deauthorized' || !event.account) {
       logger.info({ event: event.id, type: event.type }, 'webhook ignored');
+    } else if (applicationId && applicationOf(event) !== applicationId) {
+      logger.info({ event: event.id, type: event.type }, 'webhook ignored: another application was deauthorized');
     } else if (await webhookEvents.seen(event.id)) {
       logger.info({ event: event.id, type: event.type }, 'webhook already handled');
     } else {

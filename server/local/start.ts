@@ -7,10 +7,11 @@
  * DATA_DIR/local-secrets.json.
  */
 import { randomBytes } from 'node:crypto';
-import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { APP_ID } from '../../src/shared/app-id';
 import { startBackend } from '../backend';
+import { keepPrivate } from '../storage/private-dir';
 import { loadConfig } from '../config';
 import { newSealingKey, TokenSealer } from '../broker/token-sealing';
 import { connectionKey } from '../../src/shared/connection-id';
@@ -50,7 +51,10 @@ async function listening<T>(variable: string, port: number, start: () => Promise
 
 runCommand(async () => {
   const dataDir = process.env.DATA_DIR ?? '.data';
-  mkdirSync(dataDir, { recursive: true, mode: 0o700 });
+  // The local signing secret, sealing key and every database here are this user's alone.
+  process.umask(0o077);
+  const tightened = keepPrivate(dataDir);
+  if (tightened.length > 0) console.warn(`warning: ${dataDir} was readable by other users; tightened to 0700/0600: ${tightened.join(', ')}`);
   const ports = {
     console: parsePort(process.env.CONSOLE_PORT, 8790),
     secretStore: parsePort(process.env.SECRET_STORE_PORT, 12111),
@@ -77,7 +81,7 @@ runCommand(async () => {
       PORT: process.env.PORT ?? '8787',
       LOG_LEVEL: process.env.LOG_LEVEL ?? 'info',
     }),
-    allowLoopbackRedirects: true,
+    localStack: true,
   };
   const history = new RefreshHistory();
   const backend = await listening('PORT', config.port, () => startBackend(config, history.tap));

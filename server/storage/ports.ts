@@ -105,6 +105,25 @@ export interface ChangeNotices {
   listen(onChange: (connectionKey: string) => void, onLive: (live: boolean) => void): void;
 }
 
+/** What may be used once: a signed request's nonce, an authorization code (by its hash). */
+export interface OnceOnly {
+  /** True the first time `key` is claimed before `expiresAt` (unix seconds); false while a claim stands. */
+  claim(key: string, expiresAt: number): Promise<boolean>;
+}
+
+/** A request window: at most `max` requests per `windowMs` for `key`. */
+export interface RequestWindow {
+  key: string;
+  max: number;
+  windowMs: number;
+}
+
+/** Request counts in fixed windows, shared by every instance. */
+export interface RequestCounts {
+  /** Counts one request against each window; 0 when all allow it, else the seconds until the fullest one ends. */
+  take(windows: RequestWindow[]): Promise<number>;
+}
+
 /** The broker's database, whichever it is. */
 export interface Storage {
   records: ConnectionRecords;
@@ -113,6 +132,8 @@ export interface Storage {
   keepAlive: KeepAliveClaims;
   notices: ChangeNotices;
   locks: LockManager;
+  onceOnly: OnceOnly;
+  requestCounts: RequestCounts;
   /** The database's own clock (unix ms) when it is shared by the fleet (PostgreSQL); absent for SQLite. */
   databaseTime?(): Promise<number>;
   close(): Promise<void>;

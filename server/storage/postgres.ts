@@ -10,7 +10,20 @@ import { type ConnectionId, fromWire, type StripeMode, type WireIds } from '../.
 import type { Lease } from './locks';
 import { PostgresLocks } from './postgres-locks';
 import { PostgresNotices } from './postgres-notices';
-import type { ConnectionRecord, ConnectionRecords, ConnectionState, DueCriteria, KeepAliveClaims, Outbox, OutboxEntry, Storage, WebhookEvents } from './ports';
+import type {
+  ConnectionRecord,
+  ConnectionRecords,
+  ConnectionState,
+  DueCriteria,
+  KeepAliveClaims,
+  OnceOnly,
+  Outbox,
+  OutboxEntry,
+  RequestCounts,
+  RequestWindow,
+  Storage,
+  WebhookEvents,
+} from './ports';
 
 const MIGRATIONS = [
   `CREATE TABLE IF NOT EXISTS broker_connections (
@@ -26,7 +39,13 @@ const MIGRATIONS = [
   'CREATE TABLE IF NOT EXISTS broker_locks (key text PRIMARY KEY, owner text NOT NULL, expires_at timestamptz NOT NULL)',
   // Earlier versions kept one idempotency key per outbox entry; writes now take a new one per flush.
   'ALTER TABLE broker_outbox DROP COLUMN IF EXISTS write_id',
+  'CREATE TABLE IF NOT EXISTS broker_once_only (key text PRIMARY KEY, expires_at bigint NOT NULL)',
+  'CREATE INDEX IF NOT EXISTS broker_once_only_expiry ON broker_once_only (expires_at)',
+  'CREATE TABLE IF NOT EXISTS broker_request_windows (key text PRIMARY KEY, window_start bigint NOT NULL, count integer NOT NULL)',
 ];
+
+/** Expired once-only claims are swept every so many claims (by each instance). */
+const PURGE_EVERY = 1000;
 
 const KEY = 'account_id = $1 AND user_id = $2 AND mode = $3';
 const key = (c: ConnectionId) => [c.accountId, c.userId, c.mode];
@@ -125,6 +144,45 @@ class PostgresWebhookEvents implements WebhookEvents {
   }
 }
 
+class PostgresOnceOnly implements OnceOnly {
+  private claims = 0;
+
+  constructor(private readonly pool: Pool) {}
+
+  async claim(key: string, expiresAt: number): Promise<boolean> {
+    if (++this.claims % PURGE_EVERY === 0) await this.pool.query('DELETE FROM broker_once_only WHERE expires_at <= extract(epoch from now())');
+    const { rowCount } = await this.pool.query(
+      `INSERT INTO broker_once_only (key, expires_at) VALUES ($1, $2)
+       ON CONFLICT (key) DO UPDATE SET expires_at = EXCLUDED.expires_at WHERE broker_once_only.expires_at <= extract(epoch from now())`,
+      [key, expiresAt],
+    );
+    return rowCount === 1;
+  }
+}
+
+/** Fixed windows by the database's clock, every window of a request counted in one statement. */
+class PostgresRequestCounts implements RequestCounts {
+  constructor(private readonly pool: Pool) {}
+
+  async take(windows: RequestWindow[]): Promise<number> {
+    const { rows } = await this.pool.query<{ key: string; count: number; window_start: string; now_ms: string }>(
+      `INSERT INTO broker_request_windows (key, window_start, count)
+         SELECT k, floor(extract(epoch from clock_timestamp()) * 1000 / w) * w, 1 FROM unnest($1::text[], $2::bigint[]) AS t(k, w)
+       ON CONFLICT (key) DO UPDATE SET
+         count = CASE WHEN broker_request_windows.window_start = EXCLUDED.window_start THEN broker_request_windows.count + 1 ELSE 1 END,
+         window_start = EXCLUDED.window_start
+       RETURNING key, count, window_start, floor(extract(epoch from clock_timestamp()) * 1000) AS now_ms`,
+      [windows.map((w) => w.key), windows.map((w) => w.windowMs)],
+    );
+    let retryAfterMs = 0;
+    for (const row of rows) {
+      const window = windows.find((w) => w.key === row.key)!;
+      if (row.count > window.max) retryAfterMs = Math.max(retryAfterMs, Number(row.window_start) + window.windowMs - Number(row.now_ms));
+    }
+    return retryAfterMs > 0 ? Math.max(1, Math.ceil(retryAfterMs / 1000)) : 0;
+  }
+}
+
 class PostgresKeepAliveClaims implements KeepAliveClaims {
   constructor(private readonly pool: Pool) {}
 
@@ -178,6 +236,8 @@ export async function connectPostgresStorage(databaseUrl: string, poolSize = 10)
     keepAlive: new PostgresKeepAliveClaims(pool),
     notices,
     locks: new PostgresLocks(pool),
+    onceOnly: new PostgresOnceOnly(pool),
+    requestCounts: new PostgresRequestCounts(pool),
     databaseTime: async () => Number((await pool.query<{ ms: string }>('SELECT floor(extract(epoch from clock_timestamp()) * 1000) AS ms')).rows[0].ms),
     close: async () => {
       await notices.close();

@@ -3,7 +3,8 @@ import Database from 'better-sqlite3';
 import { unixNow } from '../../src/shared/clock';
 import { type ConnectionId, fromWire, type StripeMode, type WireIds } from '../../src/shared/connection-id';
 import { InProcessLocks, type Lease } from './locks';
-import type { ConnectionRecord, ConnectionRecords, ConnectionState, DueCriteria, KeepAliveClaims, Outbox, OutboxEntry, Storage, WebhookEvents } from './ports';
+import { MemoryRequestCounts } from './memory-request-counts';
+import type { ConnectionRecord, ConnectionRecords, ConnectionState, DueCriteria, KeepAliveClaims, OnceOnly, Outbox, OutboxEntry, Storage, WebhookEvents } from './ports';
 
 interface Row extends WireIds {
   status: ConnectionRecord['status'];
@@ -28,9 +29,14 @@ const SCHEMA = `
     account_id TEXT NOT NULL, user_id TEXT NOT NULL, mode TEXT NOT NULL,
     generation INTEGER NOT NULL, sealed TEXT NOT NULL,
     PRIMARY KEY (account_id, user_id, mode));
+  CREATE TABLE IF NOT EXISTS once_only (key TEXT PRIMARY KEY, expires_at INTEGER NOT NULL);
+  CREATE INDEX IF NOT EXISTS once_only_expiry ON once_only (expires_at);
   CREATE TABLE IF NOT EXISTS outbox_reservations (
     account_id TEXT NOT NULL, user_id TEXT NOT NULL, mode TEXT NOT NULL, room BLOB NOT NULL,
     PRIMARY KEY (account_id, user_id, mode))`;
+
+/** Expired once-only claims are swept every so many claims. */
+const PURGE_EVERY = 1000;
 
 /** Room for one outbox entry (a sealed token set of two payloads of at most 5000 characters). */
 const RESERVED_BYTES = 16_384;
@@ -155,6 +161,25 @@ class SqliteWebhookEvents implements WebhookEvents {
   }
 }
 
+/** Claims live in the database (they hold across restarts); expired ones are swept every PURGE_EVERY claims. */
+class SqliteOnceOnly implements OnceOnly {
+  private readonly claimStatement: Database.Statement;
+  private readonly purge: Database.Statement;
+  private claims = 0;
+
+  constructor(db: Database.Database) {
+    this.claimStatement = db.prepare(`INSERT INTO once_only (key, expires_at) VALUES (?, ?)
+      ON CONFLICT (key) DO UPDATE SET expires_at = excluded.expires_at WHERE once_only.expires_at <= ?`);
+    this.purge = db.prepare('DELETE FROM once_only WHERE expires_at <= ?');
+  }
+
+  async claim(key: string, expiresAt: number): Promise<boolean> {
+    const now = unixNow();
+    if (++this.claims % PURGE_EVERY === 0) this.purge.run(now);
+    return this.claimStatement.run(key, expiresAt, now).changes === 1;
+  }
+}
+
 class SqliteKeepAliveClaims implements KeepAliveClaims {
   private readonly due: Database.Statement;
   private readonly claim: Database.Statement;
@@ -182,13 +207,20 @@ export interface SqliteStorage extends Storage {
   limitPages(pages: number): void;
 }
 
-/** In memory when `file` is omitted (tests). One instance per file: nobody else to notify, locks in process. */
+/**
+ * In memory when `file` is omitted (tests). One instance per file: nobody else to notify, locks
+ * and request counts in process.
+ */
 export function openSqliteStorage(file = ':memory:'): SqliteStorage {
   const db = new Database(file);
   db.pragma('journal_mode = WAL');
   // The outbox must survive a crash of the machine, not just of the process.
   db.pragma('synchronous = FULL');
   db.exec(SCHEMA);
+  // Once-only claims are written on every signed request: durable across a crash of the process
+  // (WAL, synchronous=NORMAL) without an fsync each, on a connection of their own.
+  const relaxed = file === ':memory:' ? db : new Database(file);
+  if (relaxed !== db) relaxed.pragma('synchronous = NORMAL');
   // Earlier versions kept one idempotency key per outbox entry; writes now take a new one per flush.
   if ((db.pragma('table_info(outbox)') as Array<{ name: string }>).some((c) => c.name === 'write_id')) db.exec('ALTER TABLE outbox DROP COLUMN write_id');
   return {
@@ -198,10 +230,15 @@ export function openSqliteStorage(file = ':memory:'): SqliteStorage {
     keepAlive: new SqliteKeepAliveClaims(db),
     notices: { announce: async () => undefined, listen: (_onChange, onLive) => onLive(true) },
     locks: new InProcessLocks(),
+    onceOnly: new SqliteOnceOnly(relaxed),
+    requestCounts: new MemoryRequestCounts(),
     limitPages: (pages) => {
       db.exec('VACUUM');
       db.pragma(`max_page_count = ${Number(db.pragma('page_count', { simple: true })) + pages}`);
     },
-    close: async () => void db.close(),
+    close: async () => {
+      if (relaxed !== db) relaxed.close();
+      db.close();
+    },
   };
 }

@@ -1,10 +1,10 @@
 /**
  * Signed calls from the extension to the broker backend: a JSON POST carrying the user,
- * account, mode and the route's parameters, with the Dashboard's `Stripe-Signature` over the
- * claims of signed-request.ts (mode, route, hash of the parameters).
+ * account, mode and the route's parameters (with a fresh nonce), with the Dashboard's
+ * `Stripe-Signature` over the claims of src/shared/signed-request.ts (mode, route, hash of the parameters).
  */
 import type { AppConfig } from './app-config';
-import type { ConnectionId } from '../shared/connection-id';
+import { type ConnectionId, toWire } from '../shared/connection-id';
 import { dashboard } from './dashboard';
 import { signatureClaims } from '../shared/signed-request';
 
@@ -21,14 +21,22 @@ export class BackendError extends Error {
 
 const TIMEOUT_MS = 20_000;
 
-export async function callBackend<T>(config: AppConfig, caller: ConnectionId, path: string, fields: Record<string, string> = {}): Promise<T> {
-  const signature = await dashboard().fetchStripeSignature(await signatureClaims(caller.mode, path, fields));
+/** 128 random bits as hex, from WebCrypto (the Dashboard's sandbox has nothing else). */
+export function randomNonce(): string {
+  const bytes = crypto.getRandomValues(new Uint8Array(16));
+  return Array.from(bytes, (b) => b.toString(16).padStart(2, '0')).join('');
+}
+
+/** A signed POST; its fresh nonce (signed with the rest) makes the signature good for this one request. */
+export async function callBackend<T>(config: AppConfig, caller: ConnectionId, path: string, fields: Record<string, unknown> = {}): Promise<T> {
+  const params = { ...fields, nonce: randomNonce() };
+  const signature = await dashboard().fetchStripeSignature(await signatureClaims(caller.mode, path, params));
   let response: Response;
   try {
     response = await fetch(`${config.backendUrl}${path}`, {
       method: 'POST',
       headers: { 'Content-Type': 'application/json', 'Stripe-Signature': signature },
-      body: JSON.stringify({ user_id: caller.userId, account_id: caller.accountId, mode: caller.mode, ...fields }),
+      body: JSON.stringify({ ...toWire(caller), ...params }),
       signal: AbortSignal.timeout(TIMEOUT_MS),
     });
   } catch {

@@ -8,7 +8,7 @@ import { dashboardRedirectUri } from '../shared/redirect-uri';
 import { TokenResponse, tokenPayloads } from '../shared/token-layout';
 import type { AppConfig } from './app-config';
 import { authorizeUrl } from './app-config';
-import { BackendError, callBackend } from './backend-client';
+import { BackendError, callBackend, randomNonce } from './backend-client';
 import { dashboard } from './dashboard';
 import { ExtensionSecrets } from './extension-secrets';
 
@@ -70,11 +70,6 @@ const MIN_REMAINING_SECONDS = 60;
 
 /** The Dashboard's return URL for the app and mode (the offline console sets its own, app-config.ts). */
 export const redirectUri = (ctx: FlowContext) => ctx.config.oauthReturnUrl ?? dashboardRedirectUri(ctx.appId, ctx.caller.mode);
-
-function randomNonce(): string {
-  const bytes = crypto.getRandomValues(new Uint8Array(16));
-  return Array.from(bytes, (b) => b.toString(16).padStart(2, '0')).join('');
-}
 
 /**
  * Called when the user presses Connect: a new PKCE state with our nonce in it, added to the

@@ -8,6 +8,12 @@
  */
 import type { StripeMode } from './connection-id';
 
+/**
+ * The order of the signed JSON: Stripe documents the claims first (`claims_first`); its server
+ * code is not public, so the ids first (`ids_first`) is the other plausible one.
+ */
+export type SignedOrder = 'claims_first' | 'ids_first';
+
 export interface SignatureClaims {
   mode: StripeMode;
   /** The route path, e.g. `/api/token`. */

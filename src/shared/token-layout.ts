@@ -17,6 +17,9 @@ export const STATE_LIFETIME_SECONDS = 15 * 60;
 /** The Secret Store's payload limit (spec `maxLength`); a bigger token is an error, never truncated. */
 export const MAX_PAYLOAD_CHARS = 5000;
 
+/** Secrets one scope holds at most (Stripe's documented limit). */
+export const MAX_SECRETS_PER_SCOPE = 10;
+
 export interface AccessPayload {
   v: 1;
   access_token: string;

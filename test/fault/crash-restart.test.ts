@@ -5,7 +5,7 @@
  * Store live in the outbox, so a crash loses nothing the backend holds. One window is left that
  * no backend can close: a crash while the refresh request is at the provider (it may have
  * rotated the token, and the answer dies with the process). The random kills are therefore taken
- * outside that window (the token gate holds new refreshes for the moment of the kill); the last
+ * outside that window (the token gate refuses new refreshes for the moment of the kill); the last
  * test kills inside it, and the loss is recorded as lost after an unknown outcome, never silently.
  * Providers with a reuse grace period (README) close that window too.
  */
@@ -81,7 +81,7 @@ describe('SIGKILL and restart', () => {
         // Writes fail in most rounds, so the kill often finds tokens that only the outbox holds.
         if (round % 4 !== 3) stack.emulator.faults.inject({ kind: 'http500', count: 1_000_000, route: 'POST /v1/apps/secrets' });
         await sleep(700 + Math.random() * 1500);
-        const release = await gate.hold();
+        const release = await gate.refuse();
         await backend.kill();
         release();
         outputs.push(backend.output());

@@ -42,7 +42,7 @@ async function stopFleet(fleet: RunningCommand[]): Promise<void> {
   await Promise.all(fleet.map((backend) => backend.kill()));
 }
 
-test('four backends, 400 concurrent /api/token calls spread over them at expiry: exactly 1 provider refresh, every caller a valid token', async () => {
+test('four backends, 100 concurrent /api/token calls spread over them at expiry: exactly 1 provider refresh, every caller a valid token', async () => {
   const fleet = await startFleet(4);
   try {
     const user = newUser('fleet');
@@ -51,7 +51,8 @@ test('four backends, 400 concurrent /api/token calls spread over them at expiry:
     const refreshes = await refreshCount(stack);
     // Each refresh waits 500 ms at the provider, so refreshes that were not coordinated would overlap.
     await stack.provider.control('/dev/faults', { kind: 'slow', delayMs: 500, count: 4 });
-    const answers = await Promise.all(Array.from({ length: 400 }, (_, i) => call(fleet[i % fleet.length], '/api/token', user)));
+    // 100: within one connection's limit of /api/token calls a minute (README, Signed requests).
+    const answers = await Promise.all(Array.from({ length: 100 }, (_, i) => call(fleet[i % fleet.length], '/api/token', user)));
     expect(answers.map((a) => a.status).filter((s) => s !== 200)).toEqual([]);
     expect(await refreshCount(stack)).toBe(refreshes + 1);
     expect((await providerStats(stack)).token.refresh_token?.['400'] ?? 0).toBe(0);

@@ -4,7 +4,7 @@ import { createStripeClient } from '../../server/stripe-client';
 import { alice, KEYS, User, WEBHOOK_SECRET } from '../support/fixtures';
 import { brokerSuite, TestBroker } from '../support/in-process-broker';
 import { seenSecrets } from '../support/leak-check';
-import { call, connect, sign } from '../support/signed-calls';
+import { call, connect, sign, withNonce } from '../support/signed-calls';
 import { Stack, storedSecrets } from '../support/stack';
 
 let stack: Stack;
@@ -34,7 +34,8 @@ describe('isolation between users, accounts and modes', () => {
 
   test.each(others)("a signature of %s does not verify for the owner's ids", async (_label, other) => {
     for (const path of ['/api/token', '/api/connection/status', '/api/oauth/disconnect']) {
-      const answer = await call(broker, path, owner, {}, await sign(other, path));
+      const params = withNonce({});
+      const answer = await call(broker, path, owner, params, await sign(other, path, params));
       expect(answer.status).toBe(401);
       expect(answer.body.error!.code).toBe('invalid_signature');
     }
@@ -66,8 +67,17 @@ describe('extension mode: registering a connection the extension stored', () => 
 });
 
 describe('bad requests get a 4xx JSON error, never a 5xx', () => {
-  const post = async (path: string, body: string, headers: Record<string, string> = {}) =>
-    fetch(`${broker.url}${path}`, { method: 'POST', headers: { 'content-type': 'application/json', 'stripe-signature': await sign(alice, path), ...headers }, body });
+  /** The body as given, signed for its parameters (when it parses). */
+  const post = async (path: string, body: string, headers: Record<string, string> = {}) => {
+    const { user_id: _u, account_id: _a, mode: _m, ...params } = (() => {
+      try {
+        return JSON.parse(body) as Record<string, unknown>;
+      } catch {
+        return {};
+      }
+    })();
+    return fetch(`${broker.url}${path}`, { method: 'POST', headers: { 'content-type': 'application/json', 'stripe-signature': await sign(alice, path, params), ...headers }, body });
+  };
 
   async function expectError(res: Response, status: number, code?: string) {
     expect(res.status).toBe(status);
@@ -76,7 +86,8 @@ describe('bad requests get a 4xx JSON error, never a 5xx', () => {
     expect(body.error).toEqual({ code: code ?? expect.any(String), message: expect.any(String) });
   }
 
-  const valid = JSON.stringify(alice);
+  const valid = JSON.stringify(withNonce(alice));
+  const { user_id: _u, account_id: _a, mode: _m, ...validParams } = JSON.parse(valid) as Record<string, unknown>;
   test.each([
     ['invalid JSON', '{"user_id": ', 400, 'invalid_json'],
     ['a JSON array', '[1, 2]', 400, 'invalid_request'],
@@ -92,17 +103,16 @@ describe('bad requests get a 4xx JSON error, never a 5xx', () => {
 
   test('signatures: missing, tampered, expired, from another secret', async () => {
     await expectError(await fetch(`${broker.url}/api/token`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: valid }), 401, 'invalid_signature');
-    const good = await sign(alice, '/api/token');
+    const good = await sign(alice, '/api/token', validParams);
     await expectError(await post('/api/token', valid, { 'stripe-signature': good.replace(/v1=./, (m) => (m.endsWith('0') ? 'v1=1' : 'v1=0')) }), 401, 'invalid_signature');
-    await expectError(await post('/api/token', valid, { 'stripe-signature': await sign(alice, '/api/token', {}, { timestamp: Math.floor(Date.now() / 1000) - 400 }) }), 401, 'invalid_signature');
-    await expectError(await post('/api/token', valid, { 'stripe-signature': await sign(alice, '/api/token', {}, { secret: 'absec_someone_else' }) }), 401, 'invalid_signature');
+    await expectError(await post('/api/token', valid, { 'stripe-signature': await sign(alice, '/api/token', validParams, { timestamp: Math.floor(Date.now() / 1000) - 400 }) }), 401, 'invalid_signature');
+    await expectError(await post('/api/token', valid, { 'stripe-signature': await sign(alice, '/api/token', validParams, { secret: 'absec_someone_else' }) }), 401, 'invalid_signature');
     await expectError(await post('/api/token', valid, { 'stripe-signature': 'garbage' }), 401, 'invalid_signature');
   });
 
   test('exchange fields: missing, wrong types, a verifier outside RFC 7636, a non-https redirect', async () => {
     const exchange = async (fields: object) => {
-      const params = JSON.parse(JSON.stringify(fields)) as object;
-      return post('/api/oauth/exchange', JSON.stringify({ ...alice, ...params }), { 'stripe-signature': await sign(alice, '/api/oauth/exchange', params) });
+      return post('/api/oauth/exchange', JSON.stringify(withNonce({ ...alice, ...fields })));
     };
     const ok = { code: 'abc', verifier: 'v'.repeat(43), redirect_uri: 'https://dashboard.stripe.com/test/apps-oauth/x' };
     await expectError(await exchange({ ...ok, code: undefined }), 400, 'invalid_request');

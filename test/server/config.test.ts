@@ -1,5 +1,5 @@
 import { spawnSync } from 'node:child_process';
-import { mkdtempSync, rmSync, statSync } from 'node:fs';
+import { chmodSync, mkdirSync, mkdtempSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { connect } from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
@@ -30,7 +30,7 @@ test('a minimal environment gives the documented defaults', () => {
     keepAliveSeconds: 86_400,
   });
   expect(config.provider.issuer?.toString()).toBe('https://login.example.com/');
-  expect(config.allowLoopbackRedirects).toBe(false);
+  expect(config.localStack).toBe(false);
   expect(config.sealingKeys.map((k) => k.id)).toEqual(['k1']);
 });
 
@@ -48,6 +48,15 @@ test('TOKEN_SEALING_KEYS: the first key seals, all open; ids must be unique, key
     expect(message).toMatch(/^TOKEN_SEALING_KEYS/);
     expect(message).not.toContain(Buffer.alloc(16, 3).toString('base64').slice(0, 12));
   }
+});
+
+test('transport: the Stripe API over https (http only on loopback); PostgreSQL elsewhere with sslmode, or DATABASE_SSL=off', () => {
+  expect(loadConfig({ ...base, STRIPE_API_BASE: 'http://127.0.0.1:12111' }).stripeApiBase).toBe('http://127.0.0.1:12111/');
+  expect(loadConfig({ ...base, STRIPE_API_BASE: 'https://api.stripe.com' }).stripeApiBase).toBe('https://api.stripe.com/');
+  expect(loadConfig({ ...base, DATABASE_URL: 'postgres://u:p@127.0.0.1/broker' }).databaseUrl).toBeDefined();
+  expect(loadConfig({ ...base, DATABASE_URL: 'postgres://u:p@db.example.com/broker?sslmode=verify-full' }).databaseUrl).toBeDefined();
+  expect(loadConfig({ ...base, DATABASE_URL: 'postgres://u:p@db.example.com/broker', DATABASE_SSL: 'off' }).databaseUrl).toBeDefined();
+  expect(loadConfig({ ...base, STRIPE_SIGNATURE_ORDER: 'ids_first', STRIPE_APPLICATION_ID: 'ca_abc' })).toMatchObject({ signatureOrder: 'ids_first', applicationId: 'ca_abc' });
 });
 
 test('STRIPE_SECRET_KEY fills the mode its prefix names; explicit endpoints replace discovery', () => {
@@ -77,6 +86,11 @@ test.each([
   ['STRIPE_APP_ID', { STRIPE_APP_ID: 'has spaces/and slashes' }],
   ['TOKEN_SEALING_KEYS', { TOKEN_SEALING_KEYS: undefined }],
   ['HTTP_REQUEST_TIMEOUT_SECONDS', { HTTP_REQUEST_TIMEOUT_SECONDS: '0' }],
+  ['STRIPE_API_BASE', { STRIPE_API_BASE: 'http://stripe.example.com' }],
+  ['DATABASE_URL', { DATABASE_URL: 'postgres://u:p@db.example.com/broker' }],
+  ['DATABASE_SSL', { DATABASE_URL: 'postgres://u:p@db.example.com/broker', DATABASE_SSL: 'maybe' }],
+  ['STRIPE_SIGNATURE_ORDER', { STRIPE_SIGNATURE_ORDER: 'sorted' }],
+  ['STRIPE_APPLICATION_ID', { STRIPE_APPLICATION_ID: 'com.example.oauth-broker' }],
 ])('a missing or malformed %s is named', (name, change) => {
   expect(() => loadConfig({ ...base, ...change })).toThrow(new RegExp(`^${name}`));
 });
@@ -100,12 +114,18 @@ describe('npm run backend', () => {
     const provider = await startTestProvider();
     const parent = mkdtempSync(path.join(os.tmpdir(), 'backend-'));
     const dataDir = path.join(parent, 'data');
+    // A DATA_DIR an earlier version (or a copy) left readable to everyone.
+    mkdirSync(dataDir, { mode: 0o755 });
+    chmodSync(dataDir, 0o755);
+    writeFileSync(path.join(dataDir, 'left-over.sqlite'), '', { mode: 0o644 });
     try {
       const backend = await startCommand(script, [], { ...base, OAUTH_ISSUER: provider.issuer, PORT: '0', DATA_DIR: dataDir, HTTP_REQUEST_TIMEOUT_SECONDS: '2' });
       try {
-        expect(backend.output()).toMatch(/^Broker backend listening on http:\/\/127\.0\.0\.1:\d+\n/);
+        expect(backend.output()).toMatch(/^Broker backend listening on http:\/\/127\.0\.0\.1:\d+$/m);
         expect(await (await fetch(`${backend.url}/healthz`)).json()).toEqual({ ok: true });
         expect(statSync(dataDir).mode & 0o777).toBe(0o700);
+        for (const file of readdirSync(dataDir)) expect([file, statSync(path.join(dataDir, file)).mode & 0o777]).toEqual([file, 0o600]);
+        expect(backend.output()).toMatch(/DATA_DIR was readable by other users; tightened/);
         // A client that never finishes its headers is disconnected (Node's defaults wait 60 s and more).
         const { port } = new URL(backend.url);
         const closedAfter = await new Promise<number>((resolve) => {

@@ -13,10 +13,10 @@ import { stripeSignature } from '../../server/local/dashboard/host-calls';
 import { CONFIDENTIAL_CLIENT_ID, CONFIDENTIAL_CLIENT_SECRET } from '../../server/local/oauth-provider/clients';
 import { createStripeClient } from '../../server/stripe-client';
 import { TokenSealer } from '../../server/broker/token-sealing';
-import { KEYS, newUser, ROTATED_SEALING_KEY, SEALING_KEY, SIGNING_SECRET, User, WEBHOOK_SECRET } from '../support/fixtures';
+import { KEYS, newUser, ROTATED_SEALING_KEY, SEALING_KEY, SIGNING_SECRET, sleep, User, WEBHOOK_SECRET } from '../support/fixtures';
 import { brokerSuite, startBroker, TestBroker } from '../support/in-process-broker';
 import { logLines, seenSecrets } from '../support/leak-check';
-import { call, connect, sign } from '../support/signed-calls';
+import { authorize, call, connect, sign, withNonce } from '../support/signed-calls';
 import { Stack, storedSecrets } from '../support/stack';
 import { discover, providerStats, refreshCount } from '../support/dev-provider';
 import * as client from 'openid-client';
@@ -54,14 +54,16 @@ describe('request signatures as Stripe documents them', () => {
 
   test.each(['claims_first', 'ids_first'] as const)('the %s order verifies', async (order) => {
     const user = newUser('hostile');
-    const claims = await signatureClaims(user.mode, '/api/connection/status', {});
-    const res = await post('/api/connection/status', user, stripeSignature(SIGNING_SECRET, ids(user), { ...claims }, { order }));
+    const params = withNonce({});
+    const claims = await signatureClaims(user.mode, '/api/connection/status', params);
+    const res = await post('/api/connection/status', { ...user, ...params }, stripeSignature(SIGNING_SECRET, ids(user), { ...claims }, { order }));
     expect(res.status).toBe(200);
   });
 
   test('any other order of the same fields does not verify', async () => {
     const user = newUser('hostile');
-    const claims = await signatureClaims(user.mode, '/api/connection/status', {});
+    const params = withNonce({});
+    const claims = await signatureClaims(user.mode, '/api/connection/status', params);
     const { user_id, account_id } = user;
     const payloads = [
       { user_id, ...claims, account_id },
@@ -72,24 +74,25 @@ describe('request signatures as Stripe documents them', () => {
     for (const payload of payloads) {
       const t = Math.floor(Date.now() / 1000);
       const header = Stripe.webhooks.generateTestHeaderString({ payload: JSON.stringify(payload), secret: SIGNING_SECRET, timestamp: t });
-      expect((await post('/api/connection/status', user, header)).status).toBe(401);
+      expect((await post('/api/connection/status', { ...user, ...params }, header)).status).toBe(401);
     }
   });
 
   test('a signature captured from one route does not work on another', async () => {
     const user = newUser('hostile');
-    const captured = await sign(user, '/api/connection/status');
-    expect((await post('/api/connection/status', user, captured)).status).toBe(200);
+    const params = withNonce({});
+    const captured = await sign(user, '/api/connection/status', params);
     for (const path of ['/api/token', '/api/oauth/disconnect', '/api/connection']) {
-      expect((await post(path, user, captured)).status).toBe(401);
+      expect((await post(path, { ...user, ...params }, captured)).status).toBe(401);
     }
     const exchange = { code: 'someone-elses-code', verifier: 'v'.repeat(43), redirect_uri: dashboardRedirectUri(APP_ID, 'test') };
-    expect((await post('/api/oauth/exchange', { ...user, ...exchange }, captured)).status).toBe(401);
+    expect((await post('/api/oauth/exchange', { ...user, ...params, ...exchange }, captured)).status).toBe(401);
+    expect((await post('/api/connection/status', { ...user, ...params }, captured)).status).toBe(200);
   });
 
   test('a signature for one set of parameters does not work with others', async () => {
     const user = newUser('hostile');
-    const signed = { code: 'code-one', verifier: 'v'.repeat(43), redirect_uri: dashboardRedirectUri(APP_ID, 'test') };
+    const signed = withNonce({ code: 'code-one', verifier: 'v'.repeat(43), redirect_uri: dashboardRedirectUri(APP_ID, 'test') });
     const signature = await sign(user, '/api/oauth/exchange', signed);
     const res = await post('/api/oauth/exchange', { ...user, ...signed, code: 'code-two' }, signature);
     expect(res.status).toBe(401);
@@ -101,14 +104,50 @@ describe('request signatures as Stripe documents them', () => {
   test('a timestamp more than 60 s ahead is refused; a little skew is fine', async () => {
     const user = newUser('hostile');
     const now = Math.floor(Date.now() / 1000);
-    expect((await post('/api/connection/status', user, await sign(user, '/api/connection/status', {}, { timestamp: now + 120 }))).status).toBe(401);
-    expect((await post('/api/connection/status', user, await sign(user, '/api/connection/status', {}, { timestamp: now + 20 }))).status).toBe(200);
+    const at = async (timestamp: number) => {
+      const params = withNonce({});
+      return (await post('/api/connection/status', { ...user, ...params }, await sign(user, '/api/connection/status', params, { timestamp }))).status;
+    };
+    expect(await at(now + 120)).toBe(401);
+    expect(await at(now + 20)).toBe(200);
+  });
+
+  test('a header with two timestamps, or one of 14 digits, is refused: the future check reads the one stripe-node verifies', async () => {
+    const user = newUser('hostile');
+    const params = withNonce({});
+    const now = Math.floor(Date.now() / 1000);
+    const farFuture = await sign(user, '/api/connection/status', params, { timestamp: now * 10_000 });
+    const inAnHour = await sign(user, '/api/connection/status', params, { timestamp: now + 3600 });
+    for (const header of [farFuture, `t=${now},${inAnHour}`]) {
+      expect((await post('/api/connection/status', { ...user, ...params }, header)).status).toBe(401);
+    }
+    expect((await post('/api/connection/status', { ...user, ...params }, await sign(user, '/api/connection/status', params))).status).toBe(200);
   });
 
   test('the backend logs which order the first verified request used, once', () => {
     const lines = logLines.filter((line) => line.includes('signed requests verify with'));
     expect(lines).toHaveLength(1);
     expect(JSON.parse(lines[0]).order).toBe('claims_first');
+  });
+
+  test('STRIPE_SIGNATURE_ORDER pins the order a real install logged: the other one is refused', async () => {
+    const pinned = await startBroker(stack, { signatureOrder: 'ids_first' });
+    try {
+      const user = newUser('hostile');
+      const byOrder = async (order: 'claims_first' | 'ids_first') => {
+        const params = withNonce({});
+        const claims = await signatureClaims(user.mode, '/api/connection/status', params);
+        return (await fetch(`${pinned.url}/api/connection/status`, {
+          method: 'POST',
+          headers: { 'content-type': 'application/json', 'stripe-signature': stripeSignature(SIGNING_SECRET, ids(user), { ...claims }, { order }) },
+          body: JSON.stringify({ ...user, ...params }),
+        })).status;
+      };
+      expect(await byOrder('ids_first')).toBe(200);
+      expect(await byOrder('claims_first')).toBe(401);
+    } finally {
+      await pinned.stop();
+    }
   });
 });
 
@@ -160,6 +199,23 @@ describe('a refresh token the backend did not write is never redeemed', () => {
       expect((await call(confidential, '/api/token', thief)).body.error!.code).toBe('reconnect_required');
       expect((await call(confidential, '/api/connection/status', thief)).body.status).toBe('reconnect_required');
       expect(await refreshCount(stack)).toBe(refreshes);
+    });
+
+    test('a sealed payload whose tag was cut to 4 bytes (which GCM would otherwise accept) is refused, never redeemed', async () => {
+      const user = newUser('hostile');
+      await connect(stack, confidential, user, { clientId: CONFIDENTIAL_CLIENT_ID });
+      const { raw } = (await storedSecrets(stack, user)).refresh!;
+      const parts = raw.split('.');
+      parts[parts.length - 1] = Buffer.from(parts[parts.length - 1], 'base64url').subarray(0, 4).toString('base64url');
+      await writeOwnSecret(user, SECRET_NAMES.refresh, parts.join('.'));
+      stack.clock.offset += 61;
+      try {
+        const refreshes = await refreshCount(stack);
+        expect((await call(confidential, '/api/token', user)).body.error?.code).toBe('reconnect_required');
+        expect(await refreshCount(stack)).toBe(refreshes);
+      } finally {
+        stack.clock.offset = 0;
+      }
     });
 
     test('extension exchange mode is refused: /api/connection answers 403', async () => {
@@ -227,7 +283,7 @@ test('a new exchange over an existing connection revokes the previous grant', as
 });
 
 test('code exchanges are rate-limited per connection, with Retry-After', async () => {
-  const limited = await startBroker(stack, { exchangeLimit: { max: 3, windowMs: 60_000 } });
+  const limited = await startBroker(stack, { limits: { exchange: { perConnection: 3, perAccount: 100, windowMs: 60_000 } } });
   try {
     const user = newUser('hostile');
     const attempt = (u: User) => call(limited, '/api/oauth/exchange', u, { code: 'made-up-code', verifier: 'v'.repeat(43), redirect_uri: dashboardRedirectUri(APP_ID, 'test') });
@@ -279,5 +335,200 @@ describe('account.application.deauthorized', () => {
     await connect(stack, broker, testUser);
     expect((await deauthorized(account, false, 'evt_once')).status).toBe(200);
     expect((await call(broker, '/api/connection/status', testUser)).body.status).toBe('connected');
+  });
+});
+
+describe('a captured request is worth nothing', () => {
+  /** A signed request as captured on the wire: its body and its signature, to be sent again. */
+  async function capture(user: User, path: string, extra: object = {}) {
+    const params = withNonce(extra);
+    const signature = await sign(user, path, params);
+    return { send: () => post(path, { ...user, ...params }, signature) };
+  }
+
+  test("an old /api/token request does not return the next grant's token", async () => {
+    const user = newUser('hostile');
+    await connect(stack, broker, user);
+    const captured = await capture(user, '/api/token');
+    expect((await captured.send()).status).toBe(200);
+    await connect(stack, broker, user);
+    const replay = await captured.send();
+    expect(replay.status).toBe(401);
+    expect(JSON.stringify(await replay.json())).not.toMatch(/access_token/);
+  });
+
+  test('a replayed disconnect neither ends the reconnected connection nor revokes it', async () => {
+    const user = newUser('hostile');
+    await connect(stack, broker, user);
+    const captured = await capture(user, '/api/oauth/disconnect');
+    expect((await captured.send()).status).toBe(200);
+    await connect(stack, broker, user);
+    const revocations = (await providerStats(stack)).revocations;
+    for (let i = 0; i < 20; i++) expect((await captured.send()).status).toBe(401);
+    expect((await call(broker, '/api/connection/status', user)).body.status).toBe('connected');
+    expect((await providerStats(stack)).revocations).toBe(revocations);
+  });
+
+  test('a replayed exchange is refused before the provider; the same code signed again is invalid_code, and the fresh grant lives', async () => {
+    const user = newUser('hostile');
+    const grant = await authorize(stack);
+    const captured = await capture(user, '/api/oauth/exchange', grant);
+    expect((await captured.send()).status).toBe(200);
+    const exchanges = (await providerStats(stack)).token.authorization_code;
+    expect((await captured.send()).status).toBe(401);
+    const again = await call(broker, '/api/oauth/exchange', user, grant);
+    expect([again.status, again.body.error?.code]).toEqual([400, 'invalid_code']);
+    expect((await providerStats(stack)).token.authorization_code).toEqual(exchanges);
+    expect((await call(broker, '/api/token', user)).status).toBe(200);
+  });
+
+  test('replays do not use up the exchange limit', async () => {
+    const limited = await startBroker(stack, { limits: { exchange: { perConnection: 3, perAccount: 100, windowMs: 60_000 } } });
+    try {
+      const user = newUser('hostile');
+      const made = { code: 'made-up-code', verifier: 'v'.repeat(43), redirect_uri: dashboardRedirectUri(APP_ID, 'test') };
+      const params = withNonce(made);
+      const signature = await sign(user, '/api/oauth/exchange', params);
+      const send = () => fetch(`${limited.url}/api/oauth/exchange`, { method: 'POST', headers: { 'content-type': 'application/json', 'stripe-signature': signature }, body: JSON.stringify({ ...user, ...params }) });
+      expect((await send()).status).toBe(400);
+      for (let i = 0; i < 10; i++) expect((await send()).status).toBe(401);
+      expect((await call(limited, '/api/oauth/exchange', user, { ...made, code: 'another-made-up-code' })).status).toBe(400);
+    } finally {
+      await limited.stop();
+    }
+  });
+});
+
+describe('limits per connection and per account', () => {
+  test('/api/token: per connection, then per account, with Retry-After', async () => {
+    const limited = await startBroker(stack, { limits: { token: { perConnection: 5, perAccount: 8, windowMs: 60_000 } } });
+    try {
+      const account = `acct_limits${Date.now()}`;
+      const [one, two] = [newUser('hostile', { account_id: account }), newUser('hostile', { account_id: account })];
+      for (let i = 0; i < 5; i++) expect((await call(limited, '/api/token', one)).status).not.toBe(429);
+      const refused = await call(limited, '/api/token', one);
+      expect([refused.status, refused.body.error?.code]).toEqual([429, 'rate_limited']);
+      expect(Number(refused.headers.get('retry-after'))).toBeGreaterThan(0);
+      // The account's other users share the account's limit: 8 - 6 = 2 left.
+      for (let i = 0; i < 2; i++) expect((await call(limited, '/api/token', two)).status).not.toBe(429);
+      expect((await call(limited, '/api/token', two)).status).toBe(429);
+      expect((await call(limited, '/api/token', newUser('hostile'))).status).not.toBe(429);
+    } finally {
+      await limited.stop();
+    }
+  });
+
+  test("one tenant's disconnects never stop another's caching", async () => {
+    const finds = () => stack.emulator.requests['GET /v1/apps/secrets/find'] ?? 0;
+    const warm = newUser('hostile', { account_id: 'acct_warmtenant' });
+    const attacker = newUser('hostile', { account_id: 'acct_attacker' });
+    await connect(stack, broker, warm);
+    await connect(stack, broker, attacker);
+    // The warm tenant's read takes 300 ms; the attacker disconnects meanwhile (a change, as the replays were).
+    stack.emulator.faults.inject({ kind: 'delay', delayMs: 300, route: 'GET /v1/apps/secrets/find', name: 'oauth.access' });
+    const reading = call(broker, '/api/token', warm);
+    await sleep(100);
+    expect((await call(broker, '/api/oauth/disconnect', attacker)).status).toBe(200);
+    expect((await reading).status).toBe(200);
+    // The warm tenant's token was cached all the same: no more reads for it.
+    const before = finds();
+    for (let i = 0; i < 5; i++) expect((await call(broker, '/api/token', warm)).status).toBe(200);
+    expect(finds()).toBe(before);
+  });
+
+  test('a user without a connection costs the Secret Store nothing for a few seconds', async () => {
+    const finds = () => stack.emulator.requests['GET /v1/apps/secrets/find'] ?? 0;
+    const nobody = newUser('hostile');
+    expect((await call(broker, '/api/token', nobody)).status).toBe(404);
+    const after = finds();
+    for (let i = 0; i < 10; i++) expect((await call(broker, '/api/token', nobody)).body.error?.code).toBe('not_connected');
+    expect(finds()).toBe(after);
+    // A connection made meanwhile ends it at once.
+    await connect(stack, broker, nobody);
+    expect((await call(broker, '/api/token', nobody)).status).toBe(200);
+  });
+});
+
+describe('malformed input never reaches a 500', () => {
+  test('a body nested 6000 levels deep is a 400 before any hashing, and nothing is logged as an error', async () => {
+    const user = newUser('hostile');
+    const errorsBefore = logLines.filter((line) => line.includes('"level":50')).length;
+    const body = `{"user_id":"${user.user_id}","account_id":"${user.account_id}","mode":"test","nonce":"${'n'.repeat(32)}","deep":${'['.repeat(6000)}${']'.repeat(6000)}}`;
+    const res = await fetch(`${broker.url}/api/token`, { method: 'POST', headers: { 'content-type': 'application/json', 'stripe-signature': 't=1,v1=00' }, body });
+    expect(res.status).toBe(400);
+    expect(((await res.json()) as { error: { code: string } }).error.code).toBe('invalid_request');
+    expect(logLines.filter((line) => line.includes('"level":50')).length).toBe(errorsBefore);
+  });
+
+  test('a parameter of the wrong kind, or one the route does not take, is a 400', async () => {
+    const user = newUser('hostile');
+    for (const extra of [{ code: { nested: 'object' }, verifier: 'v'.repeat(43), redirect_uri: 'x' }, { surprise: 'field' }]) {
+      const answer = await call(broker, '/api/oauth/exchange', user, extra);
+      expect([answer.status, answer.body.error?.code]).toEqual([400, 'invalid_request']);
+    }
+    const noNonce = await post('/api/token', user, await sign(user, '/api/token'));
+    expect(noNonce.status).toBe(400);
+  });
+});
+
+describe('a full Secret Store scope', () => {
+  const junk = (user: User, n: number) => Promise.all(Array.from({ length: n }, (_, i) => writeOwnSecret(user, `other.app.${i}`, 'x')));
+  const removeJunk = (user: User, i: number) =>
+    createStripeClient(KEYS[user.mode], { apiBase: stack.emulatorUrl, maxNetworkRetries: 0 }).apps.secrets.deleteWhere(
+      { name: `other.app.${i}`, scope: { type: 'user', user: user.user_id } }, { stripeAccount: user.account_id });
+
+  test('the exchange answers 409 secret_store_full before the code is spent; with room again, the same code connects', async () => {
+    const user = newUser('hostile');
+    await junk(user, 9);
+    const grant = await authorize(stack);
+    const exchanges = (await providerStats(stack)).token.authorization_code;
+    const full = await call(broker, '/api/oauth/exchange', user, grant);
+    expect([full.status, full.body.error?.code]).toEqual([409, 'secret_store_full']);
+    expect((await providerStats(stack)).token.authorization_code).toEqual(exchanges);
+    await removeJunk(user, 0);
+    expect((await call(broker, '/api/oauth/exchange', user, grant)).status).toBe(200);
+  });
+
+  test('a scope that fills up under a refresh: 409 while full, the answer waits in the outbox, and goes through once there is room', async () => {
+    const user = newUser('hostile');
+    await connect(stack, broker, user);
+    await junk(user, 8);
+    stack.clock.offset += 61; // the access secret expires and is gone: 9 secrets
+    try {
+      await writeOwnSecret(user, 'other.app.8', 'x');
+      const full = await call(broker, '/api/token', user);
+      expect([full.status, full.body.error?.code]).toEqual([409, 'secret_store_full']);
+      await removeJunk(user, 8);
+      for (let i = 0; i < 100 && (await broker.storage.outbox.connections()).length > 0; i++) await sleep(50);
+      const stored = await storedSecrets(stack, user);
+      expect([stored.refresh!.payload.generation, stored.access!.payload.generation]).toEqual([2, 2]);
+      expect((await call(broker, '/api/token', user)).body.access_token).toBe(stored.access!.payload.access_token);
+    } finally {
+      stack.clock.offset = 0;
+    }
+  });
+});
+
+describe('deauthorization of another application', () => {
+  test('with STRIPE_APPLICATION_ID set, an event for another application changes nothing', async () => {
+    const scoped = await startBroker(stack, { applicationId: 'ca_thisapp' });
+    try {
+      const user = newUser('hostile', { account_id: 'acct_otherapp' });
+      await connect(stack, scoped, user);
+      const event = (application: string, id: string) => {
+        const payload = JSON.stringify({ id, object: 'event', type: 'account.application.deauthorized', account: user.account_id, livemode: false, data: { object: { id: application, object: 'application' } } });
+        return fetch(`${scoped.url}/webhooks/stripe`, {
+          method: 'POST',
+          headers: { 'content-type': 'application/json', 'stripe-signature': Stripe.webhooks.generateTestHeaderString({ payload, secret: WEBHOOK_SECRET }) },
+          body: payload,
+        });
+      };
+      expect((await event('ca_someoneelse', 'evt_other_app')).status).toBe(200);
+      expect((await call(scoped, '/api/connection/status', user)).body.status).toBe('connected');
+      expect((await event('ca_thisapp', 'evt_this_app')).status).toBe(200);
+      expect((await call(scoped, '/api/connection/status', user)).body.status).toBe('not_connected');
+    } finally {
+      await scoped.stop();
+    }
   });
 });

@@ -1,4 +1,5 @@
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { chmodSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import http from 'node:http';
 import { createServer, type AddressInfo } from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
@@ -32,6 +33,47 @@ test('`npm start` brings up emulator, provider and backend on loopback, wired to
     rmSync(dataDir, { recursive: true, force: true });
   }
 });
+
+test('the local stack answers pages on this machine only: other Hosts get 421, the console takes JSON from its own page only', async () => {
+  // An existing DATA_DIR readable by everyone is tightened, with a warning.
+  const dataDir = mkdtempSync(path.join(os.tmpdir(), 'offline-stack-'));
+  chmodSync(dataDir, 0o755);
+  writeFileSync(path.join(dataDir, 'local-secrets.json'), '{}', { mode: 0o644 });
+  const stack = await startCommand('server/local/start.ts', [], { DATA_DIR: dataDir, CONSOLE_PORT: '0', SECRET_STORE_PORT: '0', OAUTH_PROVIDER_PORT: '0', PORT: '0', LOG_LEVEL: 'warn' });
+  try {
+    for (let i = 0; i < 100 && !/Broker backend/.test(stack.output()); i++) await new Promise((r) => setTimeout(r, 50));
+    expect(stack.output()).toMatch(/readable by other users; tightened/);
+    expect(statSync(dataDir).mode & 0o777).toBe(0o700);
+    for (const file of readdirSync(dataDir)) expect([file, statSync(path.join(dataDir, file)).mode & 0o777]).toEqual([file, 0o600]);
+    const url = (label: string) => new RegExp(`${label}\\s+(http://127\\.0\\.0\\.1:\\d+)`).exec(stack.output())![1];
+    // A DNS-rebound page: the request reaches 127.0.0.1, but its Host is the page's own name.
+    const rebound = (target: string, path: string) => request(`${target}${path}`, { host: 'attacker.example' });
+    for (const [label, path] of [['Offline Dashboard', '/console/state'], ['Secret Store emulator', '/v1/apps/secrets?scope[type]=account'], ['Dev OAuth provider', '/.well-known/openid-configuration'], ['Broker backend', '/healthz']]) {
+      expect([label, (await rebound(url(label), path)).status]).toEqual([label, 421]);
+      expect([label, (await request(`${url(label)}${path}`, { authorization: 'Bearer sk_test_local' })).status]).not.toEqual([label, 421]);
+    }
+    // Another site's form post, or its fetch, cannot revoke or expire anything through the console.
+    const consoleUrl = url('Offline Dashboard');
+    const form = await fetch(`${consoleUrl}/console/revoke`, { method: 'POST', headers: { 'content-type': 'application/x-www-form-urlencoded' }, body: 'a=1' });
+    const crossSite = await fetch(`${consoleUrl}/console/expire`, { method: 'POST', headers: { 'content-type': 'application/json', origin: 'https://attacker.example', 'sec-fetch-site': 'cross-site' }, body: '{}' });
+    expect([form.status, crossSite.status]).toEqual([403, 403]);
+    const own = await fetch(`${consoleUrl}/console/expire`, { method: 'POST', headers: { 'content-type': 'application/json', origin: consoleUrl, 'sec-fetch-site': 'same-origin' }, body: '{}' });
+    expect(own.status).toBe(200);
+  } finally {
+    expect(await stack.stop()).toBe(0);
+    rmSync(dataDir, { recursive: true, force: true });
+  }
+});
+
+/** A GET with the headers as given (fetch will not send another Host). */
+function request(target: string, headers: Record<string, string>): Promise<{ status: number }> {
+  return new Promise((resolve, reject) => {
+    http.get(target, { headers }, (res) => {
+      res.resume();
+      resolve({ status: res.statusCode ?? 0 });
+    }).on('error', reject);
+  });
+}
 
 test('`npm start` with a taken port stops with one line naming the variable that moves it', async () => {
   const blocker = createServer().listen(0, '127.0.0.1');

@@ -1,4 +1,5 @@
 /** The extension's side of the backend contract: signed calls, and a whole sign-in through the dev provider. */
+import { randomBytes } from 'node:crypto';
 import * as client from 'openid-client';
 import { signatureClaims } from '../../src/shared/signed-request';
 import { SigningOrder, stripeSignature } from '../../server/local/dashboard/host-calls';
@@ -26,13 +27,20 @@ export interface ApiAnswer {
   headers: Headers;
 }
 
-/** A signed POST as the extension sends it. */
+/** A nonce as the extension makes one for every signed request. */
+export const freshNonce = () => randomBytes(16).toString('hex');
+
+/** Parameters as the extension sends them: with a fresh nonce, unless they carry one. */
+export const withNonce = <T extends object>(params: T): T & { nonce: string } => ({ nonce: freshNonce(), ...params });
+
+/** A signed POST as the extension sends it (a fresh nonce unless `extra` has one; signed for `user` unless `signature` is given). */
 export async function call(broker: { url: string }, path: string, user: User, extra: object = {}, signature?: string): Promise<ApiAnswer> {
-  signature ??= await sign(user, path, extra);
+  const params = withNonce(extra);
+  signature ??= await sign(user, path, params);
   const res = await fetch(`${broker.url}${path}`, {
     method: 'POST',
     headers: { 'content-type': 'application/json', 'stripe-signature': signature, origin: 'null' },
-    body: JSON.stringify({ ...user, ...extra }),
+    body: JSON.stringify({ ...user, ...params }),
   });
   const body = (await res.json()) as ApiAnswer['body'];
   if (typeof body.access_token === 'string') seenSecrets.add(body.access_token);
@@ -48,8 +56,8 @@ export interface ConnectOptions {
   redirectUri?: string;
 }
 
-/** Runs the provider's login and consent, then the backend exchange; returns the exchange answer. */
-export async function connect(stack: { provider: TestProvider }, broker: { url: string }, user: User, options: ConnectOptions = {}): Promise<ApiAnswer> {
+/** The provider's login and consent, as the user goes through them: the code, its verifier and redirect URI. */
+export async function authorize(stack: { provider: TestProvider }, options: ConnectOptions = {}): Promise<{ code: string; verifier: string; redirect_uri: string }> {
   const { login = 'alice', clientId = PUBLIC_CLIENT_ID, scope = 'openid profile offline_access', redirectUri = TEST_REDIRECT_URI } = options;
   const config = await client.discovery(new URL(stack.provider.issuer), clientId, undefined, client.None(), {
     execute: [client.allowInsecureRequests],
@@ -66,5 +74,10 @@ export async function connect(stack: { provider: TestProvider }, broker: { url: 
   const code = callback.searchParams.get('code')!;
   seenSecrets.add(code);
   seenSecrets.add(verifier);
-  return call(broker, '/api/oauth/exchange', user, { code, verifier, redirect_uri: redirectUri });
+  return { code, verifier, redirect_uri: redirectUri };
+}
+
+/** Runs the provider's login and consent, then the backend exchange; returns the exchange answer. */
+export async function connect(stack: { provider: TestProvider }, broker: { url: string }, user: User, options: ConnectOptions = {}): Promise<ApiAnswer> {
+  return call(broker, '/api/oauth/exchange', user, await authorize(stack, options));
 }

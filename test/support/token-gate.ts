@@ -1,10 +1,11 @@
 /**
  * A pass-through for the provider's token endpoint, for the crash and pause tests: it forwards
- * every request and can stop new ones until the refreshes under way have been answered and
- * committed — holding them (`hold`) or refusing them with a 503 the provider would send
- * (`refuse`). A SIGKILL or SIGSTOP taken then never lands while a refresh of that backend is at
- * the provider, or its answer not yet committed (`settleMs` after the last: generous, since a
- * loaded machine may take a while): the one window no backend can close (see crash-restart.test.ts).
+ * every request and can refuse new ones, with the 503 a provider sends when it processed nothing,
+ * until the refreshes under way have been answered and committed (`settleMs` after the last:
+ * generous, since a loaded machine may take a while). A SIGKILL or SIGSTOP taken then never
+ * lands while a refresh of that backend is at the provider, or its answer not yet committed: the
+ * one window no backend can close (see crash-restart.test.ts). Refused, not held: a held request
+ * of a backend killed meanwhile would still reach the provider once the gate opens.
  */
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
@@ -12,9 +13,7 @@ import { closeServer } from '../../server/http/close-server';
 
 export interface TokenGate {
   url: string;
-  /** Holds new requests, waits until none is under way (and `settleMs` passed since the last), returns the release. */
-  hold(): Promise<() => void>;
-  /** The same, but new requests are answered 503 `temporarily_unavailable` (nothing reaches the provider) until released. */
+  /** Answers new requests 503 `temporarily_unavailable`, waits until none is under way (and `settleMs` passed since the last), returns the release. */
   refuse(): Promise<() => void>;
   close(): Promise<void>;
 }
@@ -23,14 +22,11 @@ export async function startTokenGate(target: string, settleMs = 1000): Promise<T
   let active = 0;
   let lastDone = 0;
   let refusing = false;
-  let gate: Promise<void> | undefined;
-  let open: (() => void) | undefined;
   const server = http.createServer(async (req, res) => {
     if (refusing) {
       res.writeHead(503, { 'content-type': 'application/json' });
       return void res.end(JSON.stringify({ error: 'temporarily_unavailable', error_description: 'Gate closed (test).' }));
     }
-    while (gate) await gate;
     active++;
     try {
       const chunks: Buffer[] = [];
@@ -52,14 +48,6 @@ export async function startTokenGate(target: string, settleMs = 1000): Promise<T
   };
   return {
     url: `http://127.0.0.1:${(server.address() as AddressInfo).port}`,
-    hold: async () => {
-      gate = new Promise((resolve) => (open = resolve));
-      await settled();
-      return () => {
-        gate = undefined;
-        open!();
-      };
-    },
     refuse: async () => {
       refusing = true;
       await settled();

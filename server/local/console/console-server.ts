@@ -21,6 +21,7 @@ import { TokenSealer } from '../../broker/token-sealing';
 import { DashboardUser, OAuthContext, OAuthStates, stripeApiFetchAs, stripeSignature } from '../dashboard/host-calls';
 import { CONSOLE_API, type ConsoleIdentity, type ConsoleSnapshot } from './api';
 import { CONSOLE_PAGE } from './console-page';
+import { loopbackHostsOnly } from '../../http/loopback-hosts';
 import { RefreshHistory } from './refresh-history';
 import { closeServer } from '../../http/close-server';
 
@@ -46,6 +47,9 @@ export interface ConsoleParts {
   /** Drops a connection from the backend's access-token cache (after the console changed its secrets). */
   invalidate(connection: ConnectionId): void;
 }
+
+/** Returns from the provider kept for their page to take. */
+const MAX_PENDING = 20;
 
 /** A token shown as its first characters only. */
 const mask = (token: unknown) => (typeof token === 'string' ? `${token.slice(0, 6)}…(${token.length})` : String(token));
@@ -128,6 +132,19 @@ export class OfflineConsole {
       if (!this.parts) throw Object.assign(new Error('The console is still starting.'), { status: 503 });
       return this.parts;
     };
+    app.use(loopbackHostsOnly);
+    // Every POST is the page's own fetch: JSON, from this origin. A form another site posts, or a
+    // fetch from another origin, never signs, expires or revokes anything.
+    app.use((req, res, next) => {
+      if (req.method !== 'POST') return next();
+      const site = req.get('sec-fetch-site');
+      const origin = req.get('origin');
+      if (!req.is('application/json') || (site !== undefined && site !== 'same-origin') || (origin !== undefined && origin !== this.url)) {
+        res.status(403).json({ error: { message: 'The console takes requests from its own page only.' } });
+        return;
+      }
+      next();
+    });
     app.get('/', (_req, res) => void res.type('html').send(CONSOLE_PAGE));
     app.get('/favicon.ico', (_req, res) => void res.status(204).end());
     app.get('/host.js', (_req, res) => void res.type('js').send(hostJs));
@@ -150,6 +167,8 @@ export class OfflineConsole {
     // The provider sends the browser here, as it would to https://dashboard.stripe.com/.../apps-oauth/<app>.
     app.get(CONSOLE_API.oauthReturn, (req, res) => {
       const id = randomUUID();
+      // A handful of returns wait for their page at most; the oldest goes first.
+      if (this.returns.size >= MAX_PENDING) this.returns.delete(this.returns.keys().next().value!);
       this.returns.set(id, this.states.contextFor(new URL(req.originalUrl, this.url)));
       res.redirect(`/?return=${id}`);
     });

@@ -33,6 +33,9 @@ export function stripeSignature(
   return `t=${timestamp},v1=${createHmac('sha256', secret).update(`${timestamp}.${payload}`).digest('hex')}`;
 }
 
+/** States kept at once: sign-ins started and not finished (the oldest goes first). */
+const MAX_STATES = 100;
+
 export interface OAuthContext {
   code?: string;
   state?: string;
@@ -40,13 +43,14 @@ export interface OAuthContext {
   error?: string;
 }
 
-/** The Dashboard's PKCE bookkeeping: states it issued, with their verifiers. */
+/** The Dashboard's PKCE bookkeeping: states it issued (the latest MAX_STATES), with their verifiers. */
 export class OAuthStates {
   private readonly issued = new Map<string, { verifier: string; custom: string }>();
 
   create(custom = ''): { state: string; challenge: string } {
     const verifier = randomBytes(32).toString('base64url');
     const state = `${randomBytes(16).toString('base64url')}.${custom}`;
+    if (this.issued.size >= MAX_STATES) this.issued.delete(this.issued.keys().next().value!);
     this.issued.set(state, { verifier, custom });
     return { state, challenge: createHash('sha256').update(verifier).digest('base64url') };
   }

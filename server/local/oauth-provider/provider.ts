@@ -16,6 +16,7 @@ import { interactionRoutes } from './interactions';
 import { createSqliteAdapterClass } from './sqlite-adapter';
 import { TestControls } from './test-controls';
 import { DEV_USERS } from './users';
+import { loopbackHostsOnly } from '../../http/loopback-hosts';
 import { closeServer } from '../../http/close-server';
 
 export interface DevProviderOptions {
@@ -98,6 +99,7 @@ export async function startDevProvider(options: DevProviderOptions = {}): Promis
   });
   if (options.testControls) controls.install(provider);
 
+  app.use(loopbackHostsOnly);
   if (options.testControls) app.use(controls.routes());
   app.use(apiRoutes(provider, db, options.testControls ? [controls.apiGate()] : []));
   app.use(interactionRoutes(provider));

@@ -21,6 +21,7 @@ import { invalid, ParameterError, StripeApiError } from './errors';
 import { Faults } from './faults';
 import { Caller, createSecret, deleteSecret, findSecret, listSecrets } from './operations';
 import { randomId, SecretStoreState } from './store';
+import { HOST_REFUSED, isLoopbackHost } from '../../http/loopback-hosts';
 import { closeServer } from '../../http/close-server';
 
 const MAX_BODY_BYTES = 1024 * 1024;
@@ -110,6 +111,8 @@ export class SecretStoreEmulator {
 
   private async handle(req: http.IncomingMessage, res: http.ServerResponse): Promise<void> {
     res.setHeader('Request-Id', randomId('req_', 14));
+    // Not Stripe's: the emulator answers this machine only (a DNS-rebound page must not list secrets).
+    if (!isLoopbackHost(req.headers.host)) return this.send(res, 421, { error: { type: 'invalid_request_error', message: HOST_REFUSED.message } });
     const url = new URL(req.url ?? '/', 'http://emulator');
     const route = `${req.method} ${url.pathname}`;
     // Not Stripe's: the emulator's own request counts, for the benchmark and tests.
