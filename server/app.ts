@@ -3,11 +3,15 @@
  * (server/http/). Tests mount it without listening; backend.ts wires it from configuration.
  */
 import type express from 'express';
+import type { ConnectionScope } from '../src/shared/connection-id';
 import { type BrokerCore, type BrokerCoreOptions, createBrokerCore } from './broker/broker';
 import { DEFAULTS } from './broker/defaults';
 import { createHttpApp, type HttpOptions } from './http/app';
 
-export interface BrokerOptions extends BrokerCoreOptions, Omit<HttpOptions, 'extensionExchange' | 'limits' | 'allowLoopbackRedirects'> {
+export interface BrokerOptions extends BrokerCoreOptions, Omit<HttpOptions, 'extensionExchange' | 'limits' | 'allowLoopbackRedirects' | 'maxProxyRequestBytes' | 'connectionScope'> {
+  maxProxyRequestBytes?: number;
+  /** Each Dashboard user's own connection (default), or one per account. */
+  connectionScope?: ConnectionScope;
   /** Only the local stack: its console's return URL is on loopback. */
   allowLoopbackRedirects?: boolean;
   /** Per-route limits, over the defaults. */
@@ -26,6 +30,8 @@ export function createBroker(options: BrokerOptions): Broker {
     // Extension exchange mode (the extension stores unsealed tokens) is for public clients only.
     extensionExchange: !options.oauth.hasClientSecret,
     limits: { ...DEFAULTS.limits, ...options.limits },
+    maxProxyRequestBytes: options.maxProxyRequestBytes ?? DEFAULTS.api.maxRequestBytes,
+    connectionScope: options.connectionScope ?? 'user',
   });
   return { ...core, app };
 }

@@ -4,7 +4,7 @@ import type { AddressInfo } from 'node:net';
 import path from 'node:path';
 import pino from 'pino';
 import type { Writable } from 'node:stream';
-import { type Broker, createBroker } from './app';
+import { type Broker, type BrokerOptions, createBroker } from './app';
 import { fleetClock } from './broker/broker';
 import { lockTimes } from './broker/defaults';
 import { OAuthClient } from './broker/oauth-client';
@@ -25,8 +25,15 @@ export interface RunningBackend {
   stop(): Promise<void>;
 }
 
-/** `logTap` also receives every log line (the offline console's refresh history). */
-export async function startBackend(config: Config, logTap?: Writable): Promise<RunningBackend> {
+export interface BackendExtras {
+  /** Also receives every log line (the offline console's history). */
+  logTap?: Writable;
+  /** The template's own Stripe event handlers (e.g. server/examples/customer-notes.ts). */
+  stripeEventHandlers?: BrokerOptions['stripeEventHandlers'];
+}
+
+export async function startBackend(config: Config, extras: BackendExtras = {}): Promise<RunningBackend> {
+  const { logTap } = extras;
   const logger = createLogger(config.logLevel, logTap && pino.multistream([{ stream: process.stdout }, { stream: logTap }]));
   // The broker's database is the backend's alone: no other user on the machine reads it.
   const tightened = keepPrivate(config.dataDir);
@@ -82,6 +89,11 @@ export async function startBackend(config: Config, logTap?: Writable): Promise<R
       callerWaitMs: config.refreshWaitSeconds * 1000,
     },
     background: { keepAliveIdleSeconds: config.keepAliveSeconds },
+    api: { bases: config.api.bases, forwardHeaders: config.api.forwardHeaders, maxResponseBytes: config.api.maxResponseBytes, timeoutMs: config.api.timeoutSeconds * 1000 },
+    maxProxyRequestBytes: config.api.maxRequestBytes,
+    connectionScope: config.connectionScope,
+    limits: config.limits,
+    stripeEventHandlers: extras.stripeEventHandlers,
   });
   // Slow or stalled clients are cut off: headers within 10 s, the whole request within the limit.
   const timeoutMs = config.requestTimeoutSeconds * 1000;

@@ -3,10 +3,11 @@
  * `loadConfig` throws a ConfigError naming the first missing or malformed variable; main.ts
  * prints it as one line.
  */
-import type { StripeMode } from '../src/shared/connection-id';
+import type { ConnectionScope, StripeMode } from '../src/shared/connection-id';
 import { isLoopbackUrl } from '../src/shared/loopback';
 import type { SignedOrder } from '../src/shared/signed-request';
-import { DEFAULTS } from './broker/defaults';
+import { DEFAULTS, type RouteLimit } from './broker/defaults';
+import type { RouteName } from './http/routes';
 import type { ProviderOptions } from './broker/oauth-client';
 import { parseSealingKeys, type SealingKey } from './broker/token-sealing';
 
@@ -39,6 +40,12 @@ export interface Config {
   dataDir: string;
   /** Warm access tokens kept in memory. */
   cacheEntries: number;
+  /** SIGNED_ROUTE_LIMITS over the defaults: requests a minute per connection and per account, by route. */
+  limits: Partial<Record<RouteName, RouteLimit>>;
+  /** CONNECTION_SCOPE: each Dashboard user's own connection (`user`), or one per account (`account`). */
+  connectionScope: ConnectionScope;
+  /** The provider's API, for `/api/proxy` and server-side calls as a connection. */
+  api: { bases: URL[]; forwardHeaders: string[]; maxRequestBytes: number; maxResponseBytes: number; timeoutSeconds: number };
   /** Bearer token for GET /metrics; no metrics route without it. */
   metricsToken?: string;
   host: string;
@@ -121,6 +128,46 @@ function databaseUrl(env: Env): string | undefined {
   return value;
 }
 
+/** OAUTH_API_BASE_URL: comma-separated base URLs, https (http on loopback only, as the local stack's). */
+function apiBases(env: Env): URL[] {
+  return (optional(env, 'OAUTH_API_BASE_URL') ?? '').split(',').map((part) => part.trim()).filter(Boolean).map((part) => {
+    const base = URL.canParse(part) ? new URL(part) : undefined;
+    if (!base || !(base.protocol === 'https:' || (base.protocol === 'http:' && isLoopbackUrl(base))) || base.search || base.hash || base.username) {
+      throw new ConfigError('OAUTH_API_BASE_URL must be https URLs (comma-separated), without a query, a fragment or credentials');
+    }
+    return base;
+  });
+}
+
+const HEADER_NAME = /^[a-z0-9-]{1,64}$/;
+
+function forwardHeaders(env: Env): string[] {
+  const names = (optional(env, 'OAUTH_API_FORWARD_HEADERS') ?? '').split(',').map((name) => name.trim().toLowerCase()).filter(Boolean);
+  if (names.some((name) => !HEADER_NAME.test(name) || ['authorization', 'cookie', 'host', 'proxy-authorization'].includes(name))) {
+    throw new ConfigError('OAUTH_API_FORWARD_HEADERS must be header names (comma-separated), not Authorization, Cookie, Host or Proxy-Authorization');
+  }
+  return names;
+}
+
+/** `token=120/2400,status=60/1200`: a route's requests a minute per connection / per account. */
+function routeLimits(env: Env): Partial<Record<RouteName, RouteLimit>> {
+  const limits: Partial<Record<RouteName, RouteLimit>> = {};
+  for (const entry of (optional(env, 'SIGNED_ROUTE_LIMITS') ?? '').split(',').map((e) => e.trim()).filter(Boolean)) {
+    const match = /^([a-z]+)=(\d{1,9})\/(\d{1,9})$/.exec(entry);
+    if (!match || !Object.hasOwn(DEFAULTS.limits, match[1])) {
+      throw new ConfigError(`SIGNED_ROUTE_LIMITS must be route=perConnection/perAccount entries (routes: ${Object.keys(DEFAULTS.limits).join(', ')})`);
+    }
+    limits[match[1] as RouteName] = { perConnection: Number(match[2]), perAccount: Number(match[3]), windowMs: 60_000 };
+  }
+  return limits;
+}
+
+function connectionScope(env: Env): ConnectionScope {
+  const scope = optional(env, 'CONNECTION_SCOPE') ?? 'user';
+  if (scope !== 'user' && scope !== 'account') throw new ConfigError('CONNECTION_SCOPE must be user or account (and match the manifest constant)');
+  return scope;
+}
+
 function signatureOrder(env: Env): SignedOrder | undefined {
   const order = optional(env, 'STRIPE_SIGNATURE_ORDER');
   if (order !== undefined && order !== 'claims_first' && order !== 'ids_first') throw new ConfigError('STRIPE_SIGNATURE_ORDER must be claims_first or ids_first (the order your first signed request logged)');
@@ -186,6 +233,15 @@ export function loadConfig(env: Env = process.env): Config {
     databaseUrl: databaseUrl(env),
     dataDir: optional(env, 'DATA_DIR') ?? '.data',
     cacheEntries: integer(env, 'ACCESS_CACHE_ENTRIES', DEFAULTS.cacheEntries, 0, 10_000_000),
+    connectionScope: connectionScope(env),
+    limits: routeLimits(env),
+    api: {
+      bases: apiBases(env),
+      forwardHeaders: forwardHeaders(env),
+      maxRequestBytes: integer(env, 'OAUTH_API_MAX_REQUEST_BYTES', DEFAULTS.api.maxRequestBytes, 1024, 10 * 1024 * 1024),
+      maxResponseBytes: integer(env, 'OAUTH_API_MAX_RESPONSE_BYTES', DEFAULTS.api.maxResponseBytes, 1024, 100 * 1024 * 1024),
+      timeoutSeconds: integer(env, 'OAUTH_API_TIMEOUT_SECONDS', DEFAULTS.api.timeoutSeconds, 1, 120),
+    },
     metricsToken: metricsToken(env),
     host: optional(env, 'HOST') ?? '127.0.0.1',
     port: integer(env, 'PORT', 8787, 0, 65_535),

@@ -13,6 +13,7 @@ import { BrokerClock } from './clock';
 import { DEFAULTS } from './defaults';
 import { Lifecycle } from './lifecycle';
 import { Metrics } from './metrics';
+import { ProviderApi, type ProviderApiOptions } from './provider-api';
 import type { OAuthClient } from './oauth-client';
 import { DEFAULT_REFRESH_OPTIONS, RefreshEngine, type RefreshOptions } from './refresh-engine';
 import { SecretStoreClients } from './secret-store';
@@ -32,6 +33,8 @@ export interface BrokerCoreOptions {
   background?: Partial<Omit<BackgroundOptions, 'lock' | 'now'>>;
   /** Warm access tokens kept in memory (0 turns the cache off). */
   cacheEntries?: number;
+  /** The provider's API (none: no proxy). */
+  api?: Partial<ProviderApiOptions>;
 }
 
 export interface BrokerCore {
@@ -39,6 +42,8 @@ export interface BrokerCore {
   clock: BrokerClock;
   engine: RefreshEngine;
   lifecycle: Lifecycle;
+  /** The provider's API as a connection: for `/api/proxy`, and for the template's own server code. */
+  api: ProviderApi;
   tokens: TokenStore;
   cache: AccessCache;
   metrics: Metrics;
@@ -72,6 +77,13 @@ export function createBrokerCore(options: BrokerCoreOptions): BrokerCore {
   const parts = { tokens, oauth, locks: storage.locks, records: storage.records, onceOnly: storage.onceOnly, cache, metrics, logger };
   const engine = new RefreshEngine(parts, refresh);
   const lifecycle = new Lifecycle(parts, refresh);
+  const api = new ProviderApi(engine, metrics, {
+    bases: [],
+    forwardHeaders: [],
+    maxResponseBytes: DEFAULTS.api.maxResponseBytes,
+    timeoutMs: DEFAULTS.api.timeoutSeconds * 1000,
+    ...options.api,
+  });
   const background = startBackground({ ...parts, outbox: storage.outbox, keepAlive: storage.keepAlive, engine }, {
     flushIntervalMs: DEFAULTS.outboxFlushIntervalMs,
     keepAliveIdleSeconds: DEFAULTS.keepAliveIdleSeconds,
@@ -85,6 +97,7 @@ export function createBrokerCore(options: BrokerCoreOptions): BrokerCore {
     clock,
     engine,
     lifecycle,
+    api,
     tokens,
     cache,
     metrics,

@@ -29,8 +29,11 @@ export const DEFAULTS = {
     exchange: { perConnection: 10, perAccount: 100, windowMs: 60_000 },
     register: { perConnection: 10, perAccount: 100, windowMs: 60_000 },
     disconnect: { perConnection: 10, perAccount: 100, windowMs: 60_000 },
+    proxy: { perConnection: 120, perAccount: 2400, windowMs: 60_000 },
   } satisfies Record<string, RouteLimit>,
   requestTimeoutSeconds: 30,
+  /** The provider's API through the broker. */
+  api: { maxRequestBytes: 256 * 1024, maxResponseBytes: 5 * 1024 * 1024, timeoutSeconds: 30 },
 };
 
 /**

@@ -8,6 +8,7 @@ import { MAX_SECRETS_PER_SCOPE, TokenTooLargeError } from '../../src/shared/toke
 import { isStorageUnavailable } from '../storage/errors';
 
 export const BROKER_ERROR_CODES = [
+  'invalid_request',
   'invalid_code',
   'mode_not_configured',
   'not_connected',
@@ -20,6 +21,10 @@ export const BROKER_ERROR_CODES = [
   'refresh_pending',
   'registry_unavailable',
   'secret_store_full',
+  'proxy_not_configured',
+  'upstream_unreachable',
+  'upstream_too_large',
+  'upstream_timeout',
 ] as const;
 
 export type BrokerErrorCode = (typeof BROKER_ERROR_CODES)[number];

@@ -7,7 +7,7 @@ import { createHash } from 'node:crypto';
 import type { Logger } from 'pino';
 import { type ConnectionId, connectionKey, type StripeMode } from '../../src/shared/connection-id';
 import { tokenPayloads } from '../../src/shared/token-layout';
-import { CONNECTED, type ConnectionRecords, type LossReason } from '../storage/ports';
+import { CONNECTED, type ConnectionRecord, type ConnectionRecords, type LossReason } from '../storage/ports';
 import { type LockTimes, withLock } from './connection-lock';
 import { BrokerError, describeError, notConnected, providerRejected, providerUnavailable, secretStoreFull } from './errors';
 import type { Metrics } from './metrics';
@@ -171,13 +171,18 @@ export class Lifecycle {
     });
   }
 
+  /** An account's connections in one mode (with an account-wide connection, at most one), for the template's own server code too. */
+  async connectionsOf(accountId: string, mode: StripeMode): Promise<ConnectionRecord[]> {
+    return this.records.list({ accountId, mode, limit: 1000 });
+  }
+
   /**
    * The app was uninstalled from an account in one mode: each known connection there is
    * disconnected (revoked, secrets deleted, forgotten), each on its own and best effort, since
    * the platform may no longer let the backend act on that account. Returns how many were known.
    */
   async disconnectAccount(accountId: string, mode: StripeMode): Promise<number> {
-    const known = await this.records.listAccount(accountId, mode);
+    const known = await this.connectionsOf(accountId, mode);
     for (const connection of known) {
       await this.disconnect(connection).catch(async (err: unknown) => {
         this.logger.warn({ connection: connectionKey(connection), err: describeError(err) }, 'uninstall clean-up incomplete; forgetting the connection');

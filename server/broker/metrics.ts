@@ -17,6 +17,8 @@ export class Metrics {
   readonly secretStore = new Counter({ name: 'broker_secret_store_requests_total', help: 'Secret Store requests by operation and result (ok, error).', labelNames: ['operation', 'result'], registers: [this.registry] });
   readonly provider = new Counter({ name: 'broker_provider_requests_total', help: 'Provider requests by grant and result (ok, error).', labelNames: ['grant', 'result'], registers: [this.registry] });
   readonly lockWaitSeconds = new Histogram({ name: 'broker_lock_wait_seconds', help: 'Time spent waiting for a connection lock.', buckets: [0.001, 0.01, 0.05, 0.1, 0.5, 1, 5, 30], registers: [this.registry] });
+  readonly proxyRequests = new Counter({ name: 'broker_proxy_requests_total', help: "Calls of the provider's API as a connection, by the API's status class (2xx, 4xx, …) or the broker's error code.", labelNames: ['status'], registers: [this.registry] });
+  readonly proxySeconds = new Histogram({ name: 'broker_proxy_duration_seconds', help: "Calls of the provider's API as a connection, a refresh and retry after a 401 included.", buckets: [0.01, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30], registers: [this.registry] });
   readonly outboxDepth = new Gauge({ name: 'broker_outbox_depth', help: 'Token sets committed but not yet taken by the Secret Store.', registers: [this.registry] });
 
   /** Counts one provider call of `grant` around `call`. */

@@ -119,6 +119,15 @@ export class RefreshEngine {
     }
   }
 
+  /**
+   * The provider refused `rejected` (its API answered 401): a refresh now, unless one has replaced
+   * that token meanwhile — through the same single-flight and lock as any other.
+   */
+  async refreshRejected(connection: ConnectionId, rejected: string): Promise<AccessPayload> {
+    this.cache.invalidate(connectionKey(connection));
+    return this.waitFor(this.refreshOnce(connection, (holding) => this.refreshIfDue(connection, holding, rejected)));
+  }
+
   /** Served from memory until its (jittered) refresh margin begins, then read (and refreshed) again. */
   private remember(key: string, access: AccessPayload, ticket: string, jitter = 0): void {
     this.cache.set(key, access, dueAt(access, this.options.marginSeconds, jitter), ticket);
@@ -167,10 +176,12 @@ export class RefreshEngine {
     }
   }
 
-  private async refreshIfDue(connection: ConnectionId, holding: Holding): Promise<AccessPayload> {
+  /** Refreshes unless the access token is fresh (and is not `rejected`, the one the provider just refused). */
+  private async refreshIfDue(connection: ConnectionId, holding: Holding, rejected?: string): Promise<AccessPayload> {
     const { access, refresh, held } = await this.tokens.newest(connection);
     if (held) await this.tokens.flush(connection);
-    if (access && this.fresh(access)) return access;
+    const usable = access && access.access_token !== rejected ? access : undefined;
+    if (usable && this.fresh(usable)) return usable;
     if (refresh === UNUSABLE) return this.lose(connection, 'unusable_refresh_secret');
     if (!refresh) {
       const record = await this.records.get(connection);
@@ -180,8 +191,8 @@ export class RefreshEngine {
       return this.lose(connection, 'secrets_missing');
     }
     if (refresh.refresh_token === null) {
-      // No refresh tokens from this provider: the access token serves until it really expires.
-      if (access && access.expires_at > this.options.now()) return access;
+      // No refresh tokens from this provider: the access token serves until it really expires (or is refused).
+      if (usable && usable.expires_at > this.options.now()) return usable;
       return this.lose(connection, 'no_refresh_token');
     }
     return this.refresh(connection, refresh, holding, true);

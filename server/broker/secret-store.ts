@@ -1,6 +1,7 @@
 /**
  * Secret Store access confined to one connection: the mode's key, `stripeAccount` of the
- * account, and the user scope of the user — the backend never touches another scope.
+ * account, and the connection's scope (the user's, or the account's for an account-wide
+ * connection) — the backend never touches another scope.
  * Transient failures (5xx, 409, network) are retried by stripe-node itself
  * (`maxNetworkRetries`), with one idempotency key across a write's attempts, so a retry of a
  * write that did land is a replay.
@@ -33,7 +34,7 @@ export class SecretStoreClients {
 }
 
 export class UserSecrets {
-  private readonly scope: { type: 'user'; user: string };
+  private readonly scope: { type: 'user'; user: string } | { type: 'account' };
   private readonly options: Stripe.RequestOptions;
 
   constructor(
@@ -41,7 +42,7 @@ export class UserSecrets {
     connection: ConnectionId,
     private readonly metrics: Metrics,
   ) {
-    this.scope = { type: 'user', user: connection.userId };
+    this.scope = connection.userId === null ? { type: 'account' } : { type: 'user', user: connection.userId };
     this.options = { stripeAccount: connection.accountId };
   }
 

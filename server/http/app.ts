@@ -11,12 +11,14 @@ import { BrokerError, describeError } from '../broker/errors';
 import { errorAnswer, HttpError } from './errors';
 import { loopbackHostsOnly } from './loopback-hosts';
 import { apiRoutes, type RouteOptions } from './routes';
-import { webhookRoutes } from './webhooks';
+import { type StripeEventHandler, webhookRoutes } from './webhooks';
 
 export interface HttpOptions extends RouteOptions {
   webhookSecret?: string;
   /** The app's `ca_…` id: deauthorizations of other applications are ignored. */
   applicationId?: string;
+  /** The template's own Stripe event handlers, by event type. */
+  stripeEventHandlers?: (core: BrokerCore) => Record<string, StripeEventHandler>;
   /** Under the local stack: only requests for a loopback Host (no DNS-rebound page). */
   loopbackHostsOnly?: boolean;
   /** `GET /metrics` answers only with `Authorization: Bearer <this>`; without it there is no such route. */
@@ -70,7 +72,7 @@ export function createHttpApp(core: BrokerCore, options: HttpOptions): express.E
       res.type(metrics.registry.contentType).send(await metrics.registry.metrics());
     });
   }
-  if (options.webhookSecret) app.use(webhookRoutes(options.webhookSecret, core, options.applicationId));
+  if (options.webhookSecret) app.use(webhookRoutes(options.webhookSecret, core, { applicationId: options.applicationId, handlers: options.stripeEventHandlers?.(core) }));
   app.use(apiRoutes(options, core));
 
   app.use((req, _res, next) => next(new HttpError('not_found', `No route for ${req.method} ${req.path}.`)));

@@ -6,7 +6,6 @@
 import { asBrokerError, type BrokerErrorCode } from '../broker/errors';
 
 const EDGE_STATUS = {
-  invalid_request: 400,
   invalid_json: 400,
   invalid_webhook_signature: 400,
   invalid_signature: 401,
@@ -19,6 +18,7 @@ const EDGE_STATUS = {
 } as const;
 
 const BROKER_STATUS: Record<BrokerErrorCode, number> = {
+  invalid_request: 400,
   invalid_code: 400,
   mode_not_configured: 400,
   not_connected: 404,
@@ -31,6 +31,10 @@ const BROKER_STATUS: Record<BrokerErrorCode, number> = {
   refresh_pending: 503,
   registry_unavailable: 503,
   secret_store_full: 409,
+  proxy_not_configured: 501,
+  upstream_unreachable: 502,
+  upstream_too_large: 502,
+  upstream_timeout: 504,
 };
 
 export const ERROR_STATUS: Record<string, number> = { ...EDGE_STATUS, ...BROKER_STATUS };

@@ -4,17 +4,18 @@
  * account (shared by every instance with PostgreSQL).
  */
 import express, { Router, type Request, type Response } from 'express';
-import { connectionKey, type ConnectionId } from '../../src/shared/connection-id';
+import { connectionKey, type ConnectionId, type ConnectionScope } from '../../src/shared/connection-id';
 import { isLoopbackUrl } from '../../src/shared/loopback';
 import { dashboardRedirectUri } from '../../src/shared/redirect-uri';
 import type { SignedOrder } from '../../src/shared/signed-request';
 import type { BrokerCore } from '../broker/broker';
+import { API_METHODS, type ApiMethod } from '../broker/provider-api';
 import type { RouteLimit } from '../broker/defaults';
 import { badRequest, HttpError } from './errors';
 import type { ParamSpec } from './params';
 import { requestBody, signedConnection, signedRequests } from './signature';
 
-export type RouteName = 'exchange' | 'register' | 'token' | 'status' | 'disconnect';
+export type RouteName = 'exchange' | 'register' | 'token' | 'status' | 'disconnect' | 'proxy';
 
 export interface RouteOptions {
   appSigningSecret: string;
@@ -27,6 +28,10 @@ export interface RouteOptions {
   /** Extension exchange mode (`POST /api/connection`) is for public clients only. */
   extensionExchange: boolean;
   limits: Record<RouteName, RouteLimit>;
+  /** The largest `/api/proxy` body (the request to the provider's API with it). */
+  maxProxyRequestBytes: number;
+  /** Whose connection a signed request acts on: the signer's own, or their account's. */
+  connectionScope: ConnectionScope;
 }
 
 function stringField(req: Request, name: string, pattern: RegExp, what: string): string {
@@ -36,11 +41,11 @@ function stringField(req: Request, name: string, pattern: RegExp, what: string):
 }
 
 export function apiRoutes(options: RouteOptions, core: BrokerCore): Router {
-  const { lifecycle, engine, logger } = core;
+  const { lifecycle, engine, api, logger } = core;
   const { requestCounts, onceOnly } = core.storage;
   const router = Router();
   const parseJson = express.json({ limit: '16kb', strict: true });
-  const signed = signedRequests({ appSigningSecret: options.appSigningSecret, order: options.signatureOrder, logger, clock: core.clock, onceOnly });
+  const signed = signedRequests({ appSigningSecret: options.appSigningSecret, order: options.signatureOrder, logger, clock: core.clock, onceOnly, connectionScope: options.connectionScope });
 
   /** 429 with Retry-After once the connection or its account is over the route's limit. */
   const limited = (route: RouteName) => async (_req: Request, res: Response, next: () => void) => {
@@ -55,8 +60,8 @@ export function apiRoutes(options: RouteOptions, core: BrokerCore): Router {
     throw new HttpError('rate_limited', `Too many ${route} requests for this connection or account; try again in ${retryAfter} s.`);
   };
 
-  const post = (path: string, route: RouteName, spec: ParamSpec, handler: (req: Request, res: Response) => Promise<void>) =>
-    router.post(path, parseJson, signed(spec), limited(route), handler);
+  const post = (path: string, route: RouteName, spec: ParamSpec, handler: (req: Request, res: Response) => Promise<void>, parser = parseJson) =>
+    router.post(path, parser, signed(spec), limited(route), handler);
 
   // Answers carry tokens or what is known about them: never cached anywhere.
   router.use('/api', (_req, res, next) => {
@@ -98,6 +103,25 @@ export function apiRoutes(options: RouteOptions, core: BrokerCore): Router {
   post('/api/oauth/disconnect', 'disconnect', {}, async (_req, res) => {
     res.json(await lifecycle.disconnect(signedConnection(res)));
   });
+
+  // The provider's API as the signed connection (README, Using a connection).
+  const proxySpec: ParamSpec = { method: 'string', path: 'string', query: 'strings', headers: 'strings', body: 'json', base: 'string' };
+  post('/api/proxy', 'proxy', proxySpec, async (req, res) => {
+    const params = requestBody(req);
+    const method = String(params.method ?? '').toUpperCase();
+    if (!API_METHODS.includes(method as ApiMethod)) throw badRequest(`method must be one of ${API_METHODS.join(', ')}.`);
+    if (typeof params.path !== 'string') throw badRequest('path must be a path under the API base, starting with /.');
+    if (params.body !== undefined && (method === 'GET' || method === 'DELETE')) throw badRequest(`A ${method} request takes no body.`);
+    const answer = await api.call(signedConnection(res), {
+      method: method as ApiMethod,
+      path: params.path,
+      query: params.query as Record<string, string> | undefined,
+      headers: params.headers as Record<string, string> | undefined,
+      body: params.body,
+      base: params.base as string | undefined,
+    });
+    res.json(answer);
+  }, express.json({ limit: options.maxProxyRequestBytes, strict: true }));
 
   return router;
 }

@@ -12,7 +12,7 @@ import type { NextFunction, Request, Response } from 'express';
 import { createHash } from 'node:crypto';
 import type { Logger } from 'pino';
 import Stripe from 'stripe';
-import { type ConnectionId, connectionKey, fromWire } from '../../src/shared/connection-id';
+import { type ConnectionId, connectionKey, connectionOf, type ConnectionScope, type DashboardUserId } from '../../src/shared/connection-id';
 import { signatureClaims, type SignatureClaims, type SignedOrder } from '../../src/shared/signed-request';
 import type { OnceOnly } from '../storage/ports';
 import { badRequest, HttpError } from './errors';
@@ -63,6 +63,8 @@ export interface SignatureOptions {
   /** The fleet's clock (server/broker/clock.ts): a machine whose own clock is off still accepts Stripe's timestamps. */
   clock: { nowMs(): number };
   onceOnly: OnceOnly;
+  /** Whose connection a signed request acts on: the signer's own, or their account's. */
+  connectionScope: ConnectionScope;
 }
 
 /** Middleware for one signed route whose parameters (besides the ids and the nonce) are `spec`. */
@@ -91,19 +93,23 @@ export function signedRequests(options: SignatureOptions) {
       }
     })?.[0];
     if (!order) throw invalidSignature('The Stripe-Signature header does not verify for this user, account, mode, route and parameters.');
-    const connection: ConnectionId = fromWire({ user_id, account_id, mode });
+    const signer: DashboardUserId = { accountId: account_id, userId: user_id, mode };
     // Good once: the nonce is kept until the signature is too old to pass anyway.
-    if (!(await options.onceOnly.claim(`nonce:${connectionKey(connection)}:${nonce}`, timestamp + MAX_AGE_SECONDS + MAX_FUTURE_SECONDS))) {
+    if (!(await options.onceOnly.claim(`nonce:${connectionKey(signer)}:${nonce}`, timestamp + MAX_AGE_SECONDS + MAX_FUTURE_SECONDS))) {
       throw invalidSignature('This signed request was used already; each signature is good for one request.');
     }
     if (!orderLogged) {
       orderLogged = true;
       options.logger.info({ order }, `signed requests verify with ${order === 'claims_first' ? '{...claims, user_id, account_id} (as documented)' : '{user_id, account_id, ...claims}'}`);
     }
-    res.locals.connection = connection;
+    res.locals.signer = signer;
+    res.locals.connection = connectionOf(signer, options.connectionScope);
     next();
   };
 }
 
-/** The signed connection of a request that passed `signedRequests`. */
+/** The connection a request that passed `signedRequests` acts on. */
 export const signedConnection = (res: Response) => res.locals.connection as ConnectionId;
+
+/** The Dashboard user who signed it. */
+export const signer = (res: Response) => res.locals.signer as DashboardUserId;

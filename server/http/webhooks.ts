@@ -1,22 +1,39 @@
 /**
  * `POST /webhooks/stripe`: Stripe events, verified on the raw body with the webhook secret.
  * `account.application.deauthorized` (the app was uninstalled) disconnects that account's
- * connections in the event's own mode — a test-mode uninstall leaves live connections alone.
- * Each event id is handled once: Stripe may deliver an event more than once. With
- * STRIPE_APPLICATION_ID set, only this application's deauthorization counts (an endpoint that
- * listens for several apps' events gets the others' too).
+ * connections in the event's own mode — a test-mode uninstall leaves live connections alone;
+ * with STRIPE_APPLICATION_ID set, only this application's deauthorization counts (an endpoint
+ * that listens for several apps' events gets the others' too). The template's own handlers
+ * (`handlers`, e.g. server/examples/customer-notes.ts) take the types they name. Each event id
+ * is handled once: Stripe may deliver an event more than once.
  */
 import express, { Router } from 'express';
 import Stripe from 'stripe';
 import type { BrokerCore } from '../broker/broker';
 import { HttpError } from './errors';
 
+/** A handler of one type of Stripe event, for the template's own server code. */
+export type StripeEventHandler = (event: Stripe.Event) => Promise<void>;
+
 /** The deauthorized application: the event's object (an `application`, `ca_…`). */
 const applicationOf = (event: Stripe.Event) => (event.data?.object as { id?: unknown } | undefined)?.id;
 
-export function webhookRoutes(webhookSecret: string, core: BrokerCore, applicationId?: string): Router {
+export function webhookRoutes(webhookSecret: string, core: BrokerCore, options: { applicationId?: string; handlers?: Record<string, StripeEventHandler> } = {}): Router {
   const { lifecycle, logger } = core;
   const { webhookEvents } = core.storage;
+  const handlers: Record<string, StripeEventHandler> = {
+    ...options.handlers,
+    'account.application.deauthorized': async (event) => {
+      if (!event.account) return;
+      if (options.applicationId && applicationOf(event) !== options.applicationId) {
+        logger.info({ event: event.id, type: event.type }, 'webhook ignored: another application was deauthorized');
+        return;
+      }
+      const mode = event.livemode ? 'live' : 'test';
+      const disconnected = await lifecycle.disconnectAccount(event.account, mode);
+      logger.info({ event: event.id, type: event.type, account: event.account, mode, disconnected }, 'webhook');
+    },
+  };
   const router = Router();
   router.post('/webhooks/stripe', express.raw({ type: () => true, limit: '512kb' }), async (req, res) => {
     const signature = req.get('stripe-signature');
@@ -27,17 +44,14 @@ export function webhookRoutes(webhookSecret: string, core: BrokerCore, applicati
     } catch {
       throw new HttpError('invalid_webhook_signature', 'The webhook signature does not verify.');
     }
-    if (event.type !== 'account.application.deauthorized' || !event.account) {
+    const handler = Object.hasOwn(handlers, event.type) ? handlers[event.type] : undefined;
+    if (!handler) {
       logger.info({ event: event.id, type: event.type }, 'webhook ignored');
-    } else if (applicationId && applicationOf(event) !== applicationId) {
-      logger.info({ event: event.id, type: event.type }, 'webhook ignored: another application was deauthorized');
     } else if (await webhookEvents.seen(event.id)) {
       logger.info({ event: event.id, type: event.type }, 'webhook already handled');
     } else {
-      const mode = event.livemode ? 'live' : 'test';
-      const disconnected = await lifecycle.disconnectAccount(event.account, mode);
+      await handler(event);
       await webhookEvents.record(event.id);
-      logger.info({ event: event.id, type: event.type, account: event.account, mode, disconnected }, 'webhook');
     }
     res.json({ received: true });
   });

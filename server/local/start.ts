@@ -11,6 +11,7 @@ import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { APP_ID } from '../../src/shared/app-id';
 import { startBackend } from '../backend';
+import { customerNotes } from '../examples/customer-notes';
 import { keepPrivate } from '../storage/private-dir';
 import { loadConfig } from '../config';
 import { newSealingKey, TokenSealer } from '../broker/token-sealing';
@@ -25,6 +26,7 @@ import { SecretStoreEmulator } from './secret-store/emulator';
 interface LocalSecrets {
   appSigningSecret: string;
   tokenSealingKeys: string;
+  webhookSecret: string;
 }
 
 /** Made once per DATA_DIR and kept, so a restart still verifies and opens what it wrote. */
@@ -34,6 +36,7 @@ function localSecrets(dataDir: string): { file: string; secrets: LocalSecrets } 
   const secrets: LocalSecrets = {
     appSigningSecret: kept.appSigningSecret ?? `absec_local${randomBytes(16).toString('hex')}`,
     tokenSealingKeys: kept.tokenSealingKeys ?? newSealingKey('local1'),
+    webhookSecret: kept.webhookSecret ?? `whsec_local${randomBytes(16).toString('hex')}`,
   };
   writeFileSync(file, JSON.stringify(secrets), { mode: 0o600 });
   return { file, secrets };
@@ -75,8 +78,11 @@ runCommand(async () => {
       TOKEN_SEALING_KEYS: local.secrets.tokenSealingKeys,
       STRIPE_APP_ID: APP_ID,
       STRIPE_API_BASE: secretStoreUrl,
+      STRIPE_WEBHOOK_SECRET: local.secrets.webhookSecret,
       OAUTH_ISSUER: provider.issuer,
       OAUTH_CLIENT_ID: PUBLIC_CLIENT_ID,
+      OAUTH_API_BASE_URL: `${provider.issuer}/api`,
+      CONNECTION_SCOPE: process.env.CONNECTION_SCOPE ?? 'user',
       DATA_DIR: dataDir,
       PORT: process.env.PORT ?? '8787',
       LOG_LEVEL: process.env.LOG_LEVEL ?? 'info',
@@ -84,7 +90,8 @@ runCommand(async () => {
     localStack: true,
   };
   const history = new RefreshHistory();
-  const backend = await listening('PORT', config.port, () => startBackend(config, history.tap));
+  // The server-side example: a customer created in an account is noted at the dev provider, as the account's connection.
+  const backend = await listening('PORT', config.port, () => startBackend(config, { logTap: history.tap, stripeEventHandlers: customerNotes }));
   offline.attach({
     emulatorUrl: secretStoreUrl,
     issuer: provider.issuer,

@@ -45,8 +45,18 @@ export interface ConnectionRecords {
    */
   markIntent(connection: ConnectionId, at: number, lease: Lease, leaseMs: number): Promise<boolean>;
   remove(connection: ConnectionId): Promise<void>;
-  /** The connections known on an account in one mode. */
-  listAccount(accountId: string, mode: StripeMode): Promise<ConnectionId[]>;
+  /** Records in key order (account, user, mode), filtered, from after `after` (a key of the last page's last one). */
+  list(filter: RecordFilter): Promise<ConnectionRecord[]>;
+}
+
+export interface RecordFilter {
+  accountId?: string;
+  mode?: StripeMode;
+  status?: ConnectionStatus;
+  /** Only those with transient failures (`true`) or none (`false`). */
+  degraded?: boolean;
+  after?: ConnectionId;
+  limit?: number;
 }
 
 /** A new token set the Secret Store has not taken yet: its two secrets' payloads exactly as they will be written, sealed. */

@@ -6,9 +6,10 @@
  */
 import { Pool } from 'pg';
 import { unixNow } from '../../src/shared/clock';
-import { type ConnectionId, fromWire, type StripeMode, type WireIds } from '../../src/shared/connection-id';
+import { type ConnectionId, fromWire, toWire, type WireIds } from '../../src/shared/connection-id';
 import type { Lease } from './locks';
 import { PostgresLocks } from './postgres-locks';
+import { filterSql } from './record-filter';
 import { PostgresNotices } from './postgres-notices';
 import type {
   ConnectionRecord,
@@ -19,6 +20,7 @@ import type {
   OnceOnly,
   Outbox,
   OutboxEntry,
+  RecordFilter,
   RequestCounts,
   RequestWindow,
   Storage,
@@ -48,26 +50,35 @@ const MIGRATIONS = [
 const PURGE_EVERY = 1000;
 
 const KEY = 'account_id = $1 AND user_id = $2 AND mode = $3';
-const key = (c: ConnectionId) => [c.accountId, c.userId, c.mode];
+/** The key columns; an account-wide connection's user_id is '' (toWire). */
+const columns = ({ account_id, user_id, mode }: WireIds) => [account_id, user_id, mode];
+const key = (c: ConnectionId) => columns(toWire(c));
 const num = (v: unknown) => (v === null || v === undefined ? null : Number(v));
+
+const recordOf = (row: Record<string, unknown> & WireIds): ConnectionRecord => ({
+  ...fromWire(row),
+  status: row.status as ConnectionRecord['status'],
+  accessExpiresAt: num(row.access_expires_at),
+  refreshExpiresAt: num(row.refresh_expires_at),
+  lastRefreshAt: num(row.last_refresh_at),
+  failures: Number(row.failures),
+  outcomeUnknownAt: num(row.outcome_unknown_at),
+  reason: row.reason as ConnectionRecord['reason'],
+  updatedAt: Number(row.updated_at),
+});
 
 class PostgresRecords implements ConnectionRecords {
   constructor(private readonly pool: Pool) {}
 
   async get(c: ConnectionId): Promise<ConnectionRecord | undefined> {
     const { rows } = await this.pool.query(`SELECT * FROM broker_connections WHERE ${KEY}`, key(c));
-    const row = rows[0];
-    return row && {
-      ...fromWire(row),
-      status: row.status,
-      accessExpiresAt: num(row.access_expires_at),
-      refreshExpiresAt: num(row.refresh_expires_at),
-      lastRefreshAt: num(row.last_refresh_at),
-      failures: row.failures,
-      outcomeUnknownAt: num(row.outcome_unknown_at),
-      reason: row.reason,
-      updatedAt: Number(row.updated_at),
-    };
+    return rows[0] && recordOf(rows[0]);
+  }
+
+  async list(filter: RecordFilter): Promise<ConnectionRecord[]> {
+    const { where, values } = filterSql(filter, (n) => `$${n}`);
+    const { rows } = await this.pool.query(`SELECT * FROM broker_connections ${where} ORDER BY account_id, user_id, mode LIMIT ${Math.min(filter.limit ?? 100, 1000)}`, values);
+    return rows.map(recordOf);
   }
 
   async put(c: ConnectionId, s: ConnectionState): Promise<void> {
@@ -100,10 +111,6 @@ class PostgresRecords implements ConnectionRecords {
     await this.pool.query(`DELETE FROM broker_connections WHERE ${KEY}`, key(c));
   }
 
-  async listAccount(accountId: string, mode: StripeMode): Promise<ConnectionId[]> {
-    const { rows } = await this.pool.query<WireIds>('SELECT account_id, user_id, mode FROM broker_connections WHERE account_id = $1 AND mode = $2', [accountId, mode]);
-    return rows.map(fromWire);
-  }
 }
 
 class PostgresOutbox implements Outbox {

@@ -1,10 +1,11 @@
 /** The broker's storage in one SQLite file (better-sqlite3): the default, for one backend instance. */
 import Database from 'better-sqlite3';
 import { unixNow } from '../../src/shared/clock';
-import { type ConnectionId, fromWire, type StripeMode, type WireIds } from '../../src/shared/connection-id';
+import { type ConnectionId, fromWire, toWire, type WireIds } from '../../src/shared/connection-id';
 import { InProcessLocks, type Lease } from './locks';
+import { filterSql } from './record-filter';
 import { MemoryRequestCounts } from './memory-request-counts';
-import type { ConnectionRecord, ConnectionRecords, ConnectionState, DueCriteria, KeepAliveClaims, OnceOnly, Outbox, OutboxEntry, Storage, WebhookEvents } from './ports';
+import type { ConnectionRecord, ConnectionRecords, ConnectionState, DueCriteria, KeepAliveClaims, OnceOnly, Outbox, OutboxEntry, RecordFilter, Storage, WebhookEvents } from './ports';
 
 interface Row extends WireIds {
   status: ConnectionRecord['status'];
@@ -42,11 +43,25 @@ const PURGE_EVERY = 1000;
 const RESERVED_BYTES = 16_384;
 
 const KEY = 'account_id = ? AND user_id = ? AND mode = ?';
-const key = (c: ConnectionId) => [c.accountId, c.userId, c.mode] as const;
+/** The key columns; an account-wide connection's user_id is '' (toWire). */
+const columns = ({ account_id, user_id, mode }: WireIds) => [account_id, user_id, mode] as const;
+const key = (c: ConnectionId) => columns(toWire(c));
 type Statements<K extends string> = Record<K, Database.Statement>;
 
+const recordOf = (row: Row): ConnectionRecord => ({
+  ...fromWire(row),
+  status: row.status,
+  accessExpiresAt: row.access_expires_at,
+  refreshExpiresAt: row.refresh_expires_at,
+  lastRefreshAt: row.last_refresh_at,
+  failures: row.failures,
+  outcomeUnknownAt: row.outcome_unknown_at,
+  reason: row.reason,
+  updatedAt: row.updated_at,
+});
+
 class SqliteRecords implements ConnectionRecords {
-  private readonly statements: Statements<'get' | 'put' | 'remove' | 'listAccount' | 'markIntent' | 'reserve'>;
+  private readonly statements: Statements<'get' | 'put' | 'remove' | 'markIntent' | 'reserve'>;
 
   constructor(private readonly db: Database.Database) {
     this.statements = {
@@ -63,23 +78,18 @@ class SqliteRecords implements ConnectionRecords {
           last_refresh_at = excluded.last_refresh_at, failures = excluded.failures,
           outcome_unknown_at = excluded.outcome_unknown_at, reason = excluded.reason, updated_at = excluded.updated_at`),
       remove: db.prepare(`DELETE FROM connections WHERE ${KEY}`),
-      listAccount: db.prepare('SELECT account_id, user_id, mode FROM connections WHERE account_id = ? AND mode = ?'),
     };
   }
 
   async get(c: ConnectionId): Promise<ConnectionRecord | undefined> {
     const row = this.statements.get.get(...key(c)) as Row | undefined;
-    return row && {
-      ...fromWire(row),
-      status: row.status,
-      accessExpiresAt: row.access_expires_at,
-      refreshExpiresAt: row.refresh_expires_at,
-      lastRefreshAt: row.last_refresh_at,
-      failures: row.failures,
-      outcomeUnknownAt: row.outcome_unknown_at,
-      reason: row.reason,
-      updatedAt: row.updated_at,
-    };
+    return row && recordOf(row);
+  }
+
+  async list(filter: RecordFilter): Promise<ConnectionRecord[]> {
+    const { where, values } = filterSql(filter, () => '?');
+    const rows = this.db.prepare(`SELECT * FROM connections ${where} ORDER BY account_id, user_id, mode LIMIT ${Math.min(filter.limit ?? 100, 1000)}`).all(...values) as Row[];
+    return rows.map(recordOf);
   }
 
   async put(c: ConnectionId, s: ConnectionState): Promise<void> {
@@ -100,9 +110,6 @@ class SqliteRecords implements ConnectionRecords {
     this.statements.remove.run(...key(c));
   }
 
-  async listAccount(accountId: string, mode: StripeMode): Promise<ConnectionId[]> {
-    return (this.statements.listAccount.all(accountId, mode) as WireIds[]).map(fromWire);
-  }
 }
 
 class SqliteOutbox implements Outbox {

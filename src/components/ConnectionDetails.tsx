@@ -1,5 +1,6 @@
 import { PropertyList, PropertyListItem } from '@stripe/ui-extension-sdk/ui';
 import type { ViewState, Who } from '../lib/view-state';
+import type { ConnectionScope } from '../shared/connection-id';
 
 const when = (unixSeconds: number) => new Date(unixSeconds * 1000).toLocaleString();
 
@@ -10,11 +11,14 @@ const describe = (who: Who) => {
   return `${name}${email && email !== name ? ` (${email})` : ''}`;
 };
 
-/** Who is connected, with which scope, and until when the current access token is valid. */
-export function ConnectionDetails({ state, provider }: { state: Extract<ViewState, { name: 'connected' }>; provider: string }) {
+const WHOSE: Record<ConnectionScope, string> = { user: 'Yours only', account: "Shared by everyone on this Stripe account" };
+
+/** Who is connected, whose connection it is, with which scope, and until when the current access token is valid. */
+export function ConnectionDetails({ state, provider, scope }: { state: Extract<ViewState, { name: 'connected' }>; provider: string; scope: ConnectionScope }) {
   return (
     <PropertyList>
       <PropertyListItem label={`${provider} account`} value={describe(state.who)} />
+      <PropertyListItem label="Connection" value={WHOSE[scope]} />
       <PropertyListItem label="Scope" value={state.access.scope ?? 'as granted'} />
       <PropertyListItem label="Access token expires" value={when(state.access.expiresAt)} />
     </PropertyList>

@@ -6,7 +6,7 @@
  */
 import type { ExtensionContextValue } from '@stripe/ui-extension-sdk/context';
 import { useCallback, useEffect, useMemo, useReducer, useState } from 'react';
-import type { ConnectionId } from '../shared/connection-id';
+import type { DashboardUserId } from '../shared/connection-id';
 import { AppConfig, readAppConfig } from '../lib/app-config';
 import { BackendError } from '../lib/backend-client';
 import { type Access, completeSignIn, disconnect, fetchProfile, type FlowContext, FlowError, HandledReturns, loadAccess, prepareSignIn } from '../lib/connection-flow';
@@ -30,14 +30,15 @@ const handled = new HandledReturns();
 const messageOf = (err: unknown) =>
   err instanceof BackendError && err.status === 0 ? err.message : err instanceof Error ? err.message : 'Something went wrong.';
 
-/** What loading found, with who is connected when it found an access token. */
+/** What loading found, with who is connected when it found an access token (asking the provider proves it still works). */
 async function loaded(ctx: FlowContext, access: Access, failure?: string): Promise<ViewEvent> {
   let who: Who = null;
   if (access.kind === 'usable') {
     try {
-      const profile = await fetchProfile(ctx.config, access.accessToken);
+      const profile = await fetchProfile(ctx, access);
       who = profile ? { profile } : null;
     } catch (err) {
+      if (err instanceof BackendError && err.code === 'reconnect_required') return { type: 'loaded', access: { kind: 'lost' }, who: null, failure };
       who = { error: messageOf(err) };
     }
   }
@@ -60,7 +61,7 @@ export function useConnection(context: ExtensionContextValue, options: { signIn:
 
   const ctx = useMemo<FlowContext | undefined>(() => {
     if (!configResult.ok || !userId || !accountId) return undefined;
-    const caller: ConnectionId = { userId, accountId, mode };
+    const caller: DashboardUserId = { userId, accountId, mode };
     return { config: configResult.config, caller, appId, handled };
   }, [configResult, userId, accountId, mode, appId]);
 

@@ -4,22 +4,30 @@
  *   PROVIDER        a preset of providers.ts (default "generic")
  *   CLIENT_ID       the provider client id (required)
  *   BACKEND_URL     the broker backend's origin, e.g. https://broker.example.com (required)
- *   AUTHORIZE_URL, TOKEN_URL, PROFILE_URL, SCOPES, EXCHANGE_MODE ("backend" | "extension"),
- *   AUTHORIZE_PARAMS (an object), DEFAULT_ACCESS_TOKEN_LIFETIME_SECONDS — override the preset.
+ *   AUTHORIZE_URL, TOKEN_URL, API_BASE_URL, PROFILE_PATH, SCOPES, EXCHANGE_MODE ("backend" |
+ *   "extension"), AUTHORIZE_PARAMS (an object), DEFAULT_ACCESS_TOKEN_LIFETIME_SECONDS — override the preset.
+ *   API_ACCESS      "proxy" (through the backend's /api/proxy; the default in backend exchange
+ *                   mode) or "direct" (the extension calls API_BASE_URL; the default in extension mode)
+ *   CONNECTION_SCOPE "user" (default: each Dashboard user's own) or "account" (one per account,
+ *                   shared by its users; the backend's CONNECTION_SCOPE must match)
  *   OAUTH_RETURN_URL — only for the offline console (its own return URL on loopback); in the
  *                   Dashboard the return URL is always the Dashboard's own for the app and mode.
  *
  * Problems are collected, not thrown, so the view can show all of them in one Banner.
  */
+import type { ConnectionScope } from '../shared/connection-id';
 import { isLoopbackUrl } from '../shared/loopback';
 import { ExchangeMode, PROVIDER_PRESETS, ProviderName, ProviderPreset } from './providers';
 
-export interface AppConfig extends Required<Omit<ProviderPreset, 'tokenUrl' | 'profileUrl' | 'profileMethod'>> {
+export interface AppConfig extends Required<Omit<ProviderPreset, 'tokenUrl' | 'apiBase' | 'profilePath' | 'profileMethod'>> {
   provider: ProviderName;
   clientId: string;
   backendUrl: string;
   tokenUrl?: string;
-  profileUrl?: string;
+  apiBase?: string;
+  profilePath?: string;
+  apiAccess: 'proxy' | 'direct';
+  connectionScope: ConnectionScope;
   /** The offline console's return URL; undefined in the Dashboard. */
   oauthReturnUrl?: string;
   profileMethod: 'GET' | 'POST';
@@ -76,7 +84,14 @@ export function readAppConfig(constants: unknown): ConfigResult {
   if (typeof lifetime !== 'number' || !Number.isInteger(lifetime) || lifetime < 60) {
     problems.push('DEFAULT_ACCESS_TOKEN_LIFETIME_SECONDS must be a whole number of seconds, at least 60.');
   }
-  const profileUrl = url('PROFILE_URL', preset.profileUrl);
+  const apiBase = url('API_BASE_URL', preset.apiBase)?.replace(/\/+$/, '');
+  const profilePath = text('PROFILE_PATH') ?? preset.profilePath;
+  if (profilePath !== undefined && !/^\/[^/]/.test(profilePath)) problems.push('PROFILE_PATH must be a path under API_BASE_URL, starting with one /.');
+  const apiAccess = text('API_ACCESS') ?? (exchangeMode === 'extension' ? 'direct' : 'proxy');
+  if (apiAccess !== 'proxy' && apiAccess !== 'direct') problems.push('API_ACCESS must be "proxy" or "direct".');
+  if (apiAccess === 'direct' && profilePath && !apiBase) problems.push('API_BASE_URL is needed for direct API calls.');
+  const connectionScope = text('CONNECTION_SCOPE') ?? 'user';
+  if (connectionScope !== 'user' && connectionScope !== 'account') problems.push('CONNECTION_SCOPE must be "user" or "account".');
   const oauthReturnUrl = text('OAUTH_RETURN_URL');
   if (oauthReturnUrl !== undefined && !(URL.canParse(oauthReturnUrl) && isLoopbackUrl(new URL(oauthReturnUrl)))) {
     problems.push('OAUTH_RETURN_URL is for the offline console only and must be a loopback URL.');
@@ -92,7 +107,10 @@ export function readAppConfig(constants: unknown): ConfigResult {
       backendUrl: backendUrl!,
       authorizeUrl: authorizeUrl!,
       tokenUrl,
-      profileUrl,
+      apiBase,
+      profilePath,
+      apiAccess: apiAccess as AppConfig['apiAccess'],
+      connectionScope: connectionScope as ConnectionScope,
       oauthReturnUrl,
       profileMethod: preset.profileMethod ?? 'GET',
       scopes: text('SCOPES') ?? preset.scopes,

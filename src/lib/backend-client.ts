@@ -4,7 +4,7 @@
  * `Stripe-Signature` over the claims of src/shared/signed-request.ts (mode, route, hash of the parameters).
  */
 import type { AppConfig } from './app-config';
-import { type ConnectionId, toWire } from '../shared/connection-id';
+import { type DashboardUserId, toWire } from '../shared/connection-id';
 import { dashboard } from './dashboard';
 import { signatureClaims } from '../shared/signed-request';
 
@@ -28,7 +28,7 @@ export function randomNonce(): string {
 }
 
 /** A signed POST; its fresh nonce (signed with the rest) makes the signature good for this one request. */
-export async function callBackend<T>(config: AppConfig, caller: ConnectionId, path: string, fields: Record<string, unknown> = {}): Promise<T> {
+export async function callBackend<T>(config: AppConfig, caller: DashboardUserId, path: string, fields: Record<string, unknown> = {}): Promise<T> {
   const params = { ...fields, nonce: randomNonce() };
   const signature = await dashboard().fetchStripeSignature(await signatureClaims(caller.mode, path, params));
   let response: Response;

@@ -3,7 +3,7 @@
  * preparation, the return from the provider, loading the access token, disconnect.
  */
 import { unixNow } from '../shared/clock';
-import type { ConnectionId } from '../shared/connection-id';
+import type { DashboardUserId } from '../shared/connection-id';
 import { dashboardRedirectUri } from '../shared/redirect-uri';
 import { TokenResponse, tokenPayloads } from '../shared/token-layout';
 import type { AppConfig } from './app-config';
@@ -35,7 +35,8 @@ export class HandledReturns {
 
 export interface FlowContext {
   config: AppConfig;
-  caller: ConnectionId;
+  /** Who signs: the Dashboard user (the connection is theirs, or their account's: `config.connectionScope`). */
+  caller: DashboardUserId;
   appId: string;
   handled: HandledReturns;
   now?: () => number;
@@ -65,6 +66,8 @@ export class FlowError extends Error {
   }
 }
 
+const secretsOf = (ctx: FlowContext) => new ExtensionSecrets(ctx.caller.userId, ctx.config.connectionScope);
+
 /** Access tokens this close to expiry are not used from the secret; the backend refreshes them. */
 const MIN_REMAINING_SECONDS = 60;
 
@@ -78,7 +81,7 @@ export const redirectUri = (ctx: FlowContext) => ctx.config.oauthReturnUrl ?? da
 export async function prepareSignIn(ctx: FlowContext): Promise<string> {
   const nonce = randomNonce();
   const { state, challenge } = await dashboard().createOAuthState(nonce);
-  await new ExtensionSecrets(ctx.caller.userId).addSignIn({ state, nonce }, (ctx.now ?? unixNow)());
+  await secretsOf(ctx).addSignIn({ state, nonce }, (ctx.now ?? unixNow)());
   return authorizeUrl(ctx.config, { state, challenge, redirectUri: redirectUri(ctx) });
 }
 
@@ -105,7 +108,7 @@ export async function completeSignIn(ctx: FlowContext, oauth: OAuthReturn): Prom
   // The Dashboard hands back a verifier only for a state it issued; this check adds that the
   // sign-in is one this app started and has not used yet — for errors too, so a forged error
   // return cannot show anything.
-  const pending = await new ExtensionSecrets(ctx.caller.userId).takeSignIn(oauth.state, (ctx.now ?? unixNow)());
+  const pending = await secretsOf(ctx).takeSignIn(oauth.state, (ctx.now ?? unixNow)());
   if (!pending) throw new FlowError('state_mismatch', 'This sign-in does not match one this app started (or it expired). Connect again.');
   if (!oauth.code) throw new FlowError('provider_error', providerErrorMessage(oauth.error));
   const { code } = oauth;
@@ -144,13 +147,13 @@ async function exchangeInExtension(ctx: FlowContext, code: string, verifier: str
     (ctx.now ?? unixNow)(),
     config.defaultAccessLifetimeSeconds,
   );
-  await new ExtensionSecrets(ctx.caller.userId).writeTokens(tokens);
+  await secretsOf(ctx).writeTokens(tokens);
   await callBackend(config, ctx.caller, '/api/connection');
 }
 
 /** The access token from its secret when it has time left; else the backend's answer (it refreshes). */
 export async function loadAccess(ctx: FlowContext): Promise<Access> {
-  const access = await new ExtensionSecrets(ctx.caller.userId).readAccess();
+  const access = await secretsOf(ctx).readAccess();
   if (access && access.expires_at - (ctx.now ?? unixNow)() > MIN_REMAINING_SECONDS) {
     return { kind: 'usable', accessToken: access.access_token, expiresAt: access.expires_at, scope: access.scope ?? null };
   }
@@ -173,12 +176,25 @@ export interface Profile {
   email?: string;
 }
 
-/** Who is connected, by calling the provider with the access token: proof that the token works. */
-export async function fetchProfile(config: AppConfig, accessToken: string): Promise<Profile | undefined> {
-  if (!config.profileUrl) return undefined;
-  const response = await fetch(config.profileUrl, { method: config.profileMethod, headers: { Authorization: `Bearer ${accessToken}` } });
-  if (!response.ok) throw new Error(`The provider answered ${response.status} to the profile request.`);
-  const p = (await response.json()) as Record<string, unknown>;
+/**
+ * Who is connected, by calling the provider's profile endpoint as the connection — through the
+ * backend's proxy, or directly for a provider that answers the sandbox's CORS (`API_ACCESS`):
+ * proof that the connection works. A proxy that finds the grant gone says reconnect_required.
+ */
+export async function fetchProfile(ctx: FlowContext, access: Extract<Access, { kind: 'usable' }>): Promise<Profile | undefined> {
+  const { config } = ctx;
+  if (!config.profilePath) return undefined;
+  let answer: { status: number; body: unknown };
+  if (config.apiAccess === 'proxy') {
+    answer = await callBackend(config, ctx.caller, '/api/proxy', { method: config.profileMethod, path: config.profilePath });
+  } else {
+    const response = await fetch(`${config.apiBase}${config.profilePath}`, { method: config.profileMethod, headers: { Authorization: `Bearer ${access.accessToken}` } });
+    answer = { status: response.status, body: await response.json().catch(() => undefined) };
+  }
+  if (answer.status < 200 || answer.status >= 300 || typeof answer.body !== 'object' || answer.body === null) {
+    throw new Error(`The provider answered ${answer.status} to the profile request.`);
+  }
+  const p = answer.body as Record<string, unknown>;
   const nested = p.name && typeof p.name === 'object' ? (p.name as Record<string, unknown>).display_name : undefined;
   const name = [typeof p.name === 'string' ? p.name : nested, p.display_name, p.login, p.email, p.sub].find((v) => typeof v === 'string' && v);
   return { name: String(name ?? 'unknown'), email: typeof p.email === 'string' ? p.email : undefined };

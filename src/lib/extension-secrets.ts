@@ -1,9 +1,11 @@
 /**
- * The extension's own Secret Store access, in its user scope, through the Dashboard's
- * `stripeApiFetch` (no `stripe` package in the view bundle): reading the access token, writing
- * both secrets in extension exchange mode, and the pending sign-ins of `oauth.state`.
+ * The extension's own Secret Store access through the Dashboard's `stripeApiFetch` (no `stripe`
+ * package in the view bundle): reading the access token and, in extension exchange mode, writing
+ * both secrets — in the connection's scope (the user's own, or the account's) — and the pending
+ * sign-ins of `oauth.state`, always in the user's own scope.
  */
 import { dashboard } from './dashboard';
+import type { ConnectionScope } from '../shared/connection-id';
 import { STRIPE_API_VERSION } from '../shared/stripe-api-version';
 import { AccessPayload, decodeAccess, encodePayload, RefreshPayload, SECRET_NAMES, STATE_LIFETIME_SECONDS } from '../shared/token-layout';
 
@@ -26,10 +28,15 @@ class SecretStoreError extends Error {
 }
 
 export class ExtensionSecrets {
-  constructor(private readonly userId: string) {}
+  constructor(
+    private readonly userId: string,
+    /** Where the connection's tokens are: the user's scope, or the account's. */
+    private readonly tokenScope: ConnectionScope = 'user',
+  ) {}
 
-  private async request(path: string, method: 'GET' | 'POST', params: Record<string, string>): Promise<{ payload?: string } | undefined> {
-    const form = new URLSearchParams({ ...params, 'scope[type]': 'user', 'scope[user]': this.userId }).toString();
+  private async request(path: string, method: 'GET' | 'POST', params: Record<string, string>, scope: ConnectionScope = 'user'): Promise<{ payload?: string } | undefined> {
+    const scoped: Record<string, string> = scope === 'account' ? { 'scope[type]': 'account' } : { 'scope[type]': 'user', 'scope[user]': this.userId };
+    const form = new URLSearchParams({ ...params, ...scoped }).toString();
     const response = await dashboard().stripeApiFetch(method === 'GET' ? `${SECRETS_URL}${path}?${form}` : `${SECRETS_URL}${path}`, {
       method,
       headers: { 'Content-Type': 'application/x-www-form-urlencoded', 'Stripe-Version': STRIPE_API_VERSION },
@@ -40,12 +47,12 @@ export class ExtensionSecrets {
     return response.json as { payload?: string };
   }
 
-  private async read(name: string): Promise<string | undefined> {
-    return (await this.request('/find', 'GET', { name, 'expand[]': 'payload' }))?.payload ?? undefined;
+  private async read(name: string, scope?: ConnectionScope): Promise<string | undefined> {
+    return (await this.request('/find', 'GET', { name, 'expand[]': 'payload' }, scope))?.payload ?? undefined;
   }
 
-  private async write(name: string, payload: string, expiresAt: number | null): Promise<void> {
-    await this.request('', 'POST', { name, payload, ...(expiresAt !== null && { expires_at: String(expiresAt) }) });
+  private async write(name: string, payload: string, expiresAt: number | null, scope?: ConnectionScope): Promise<void> {
+    await this.request('', 'POST', { name, payload, ...(expiresAt !== null && { expires_at: String(expiresAt) }) }, scope);
   }
 
   private async remove(name: string): Promise<void> {
@@ -54,7 +61,7 @@ export class ExtensionSecrets {
 
   /** The stored access token, or undefined when there is none (or it is not in our format). */
   async readAccess(): Promise<AccessPayload | undefined> {
-    const text = await this.read(SECRET_NAMES.access);
+    const text = await this.read(SECRET_NAMES.access, this.tokenScope);
     if (text === undefined) return undefined;
     try {
       return decodeAccess(text);
@@ -67,8 +74,8 @@ export class ExtensionSecrets {
   async writeTokens(tokens: { access: AccessPayload; refresh: RefreshPayload }): Promise<void> {
     const refresh = encodePayload(SECRET_NAMES.refresh, tokens.refresh);
     const access = encodePayload(SECRET_NAMES.access, tokens.access);
-    await this.write(SECRET_NAMES.refresh, refresh, tokens.refresh.expires_at);
-    await this.write(SECRET_NAMES.access, access, tokens.access.expires_at);
+    await this.write(SECRET_NAMES.refresh, refresh, tokens.refresh.expires_at, this.tokenScope);
+    await this.write(SECRET_NAMES.access, access, tokens.access.expires_at, this.tokenScope);
   }
 
   private async pendingSignIns(now: number): Promise<PendingSignIn[]> {

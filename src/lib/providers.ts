@@ -10,8 +10,13 @@ export interface ProviderPreset {
   authorizeUrl?: string;
   /** Needed by the extension only in `extension` exchange mode; the backend has its own setting. */
   tokenUrl?: string;
-  /** Who is connected: an OIDC userinfo or a provider profile endpoint, called with the access token. */
-  profileUrl?: string;
+  /**
+   * The provider's API: the backend's OAUTH_API_BASE_URL for the proxy (`/api/proxy`), and where
+   * a direct call from the extension goes.
+   */
+  apiBase?: string;
+  /** Who is connected: an OIDC userinfo or a profile endpoint under `apiBase`, called as the connection. */
+  profilePath?: string;
   profileMethod?: 'GET' | 'POST';
   scopes: string;
   /** Extra authorize parameters, e.g. what a provider needs to issue a refresh token. */
@@ -40,7 +45,8 @@ export const PROVIDER_PRESETS = {
     label: 'Dropbox',
     authorizeUrl: 'https://www.dropbox.com/oauth2/authorize',
     tokenUrl: 'https://api.dropboxapi.com/oauth2/token',
-    profileUrl: 'https://api.dropboxapi.com/2/users/get_current_account',
+    apiBase: 'https://api.dropboxapi.com/2',
+    profilePath: '/users/get_current_account',
     profileMethod: 'POST',
     scopes: 'account_info.read',
     authorizeParams: { token_access_type: 'offline' },
@@ -57,7 +63,8 @@ export const PROVIDER_PRESETS = {
     label: 'Google',
     authorizeUrl: 'https://accounts.google.com/o/oauth2/v2/auth',
     tokenUrl: 'https://oauth2.googleapis.com/token',
-    profileUrl: 'https://openidconnect.googleapis.com/v1/userinfo',
+    apiBase: 'https://openidconnect.googleapis.com/v1',
+    profilePath: '/userinfo',
     profileMethod: 'GET',
     scopes: 'openid email profile',
     authorizeParams: { access_type: 'offline', prompt: 'consent', include_granted_scopes: 'true' },
@@ -74,7 +81,8 @@ export const PROVIDER_PRESETS = {
     label: 'GitHub',
     authorizeUrl: 'https://github.com/login/oauth/authorize',
     tokenUrl: 'https://github.com/login/oauth/access_token',
-    profileUrl: 'https://api.github.com/user',
+    apiBase: 'https://api.github.com',
+    profilePath: '/user',
     profileMethod: 'GET',
     scopes: 'read:user',
     authorizeParams: {},
@@ -83,13 +91,15 @@ export const PROVIDER_PRESETS = {
   },
   /**
    * The dev provider of `npm start` (server/local/oauth-provider): oidc-provider issues a
-   * refresh token only for `offline_access` together with `prompt=consent`.
+   * refresh token only for `offline_access` together with `prompt=consent`; its small API
+   * (`/api/me`, `/api/notes`) checks tokens against the provider's own store.
    */
   dev: {
     label: 'Dev provider',
     authorizeUrl: 'http://127.0.0.1:9090/auth',
     tokenUrl: 'http://127.0.0.1:9090/token',
-    profileUrl: 'http://127.0.0.1:9090/me',
+    apiBase: 'http://127.0.0.1:9090/api',
+    profilePath: '/me',
     profileMethod: 'GET',
     scopes: 'openid profile email offline_access',
     authorizeParams: { prompt: 'consent' },

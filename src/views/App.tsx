@@ -26,7 +26,9 @@ const App = (context: ExtensionContextValue) => {
   if (isSignedOut(state) && state.reason.kind === 'new') {
     return (
       <SignInView
-        description={`Connect your ${provider} account. Your tokens are kept in the Stripe Secret Store, visible only to you.`}
+        description={config?.connectionScope === 'account'
+          ? `Connect a ${provider} account for everyone on this Stripe account. Its tokens are kept in the Stripe Secret Store, in the account's scope.`
+          : `Connect your ${provider} account. Your tokens are kept in the Stripe Secret Store, visible only to you.`}
         primaryAction={signInAction(`Connect ${provider}`)}
       />
     );
@@ -48,7 +50,7 @@ const App = (context: ExtensionContextValue) => {
         : <Button type="primary" onPress={again.onPress}>{again.label}</Button>)}
       {state.name === 'connected' && (
         <Box css={{ stack: 'y', gap: 'medium' }}>
-          <ConnectionDetails state={state} provider={provider} />
+          <ConnectionDetails state={state} provider={provider} scope={config?.connectionScope ?? 'user'} />
           <Box css={{ stack: 'x', gap: 'small' }}>
             <Button onPress={checkProvider}>Check connection</Button>
             <Button type="destructive" onPress={disconnect}>Disconnect</Button>

@@ -24,7 +24,7 @@ const AppSettings = (context: ExtensionContextValue) => {
             <Inline>
               <Badge type="positive">Connected</Badge>
             </Inline>
-            <ConnectionDetails state={state} provider={provider} />
+            <ConnectionDetails state={state} provider={provider} scope={config?.connectionScope ?? 'user'} />
             <Box>
               <Button type="destructive" onPress={disconnect}>Disconnect</Button>
             </Box>

@@ -12,13 +12,12 @@ import path from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { SECRET_NAMES } from '../../src/shared/token-layout';
 import { createStripeClient } from '../../server/stripe-client';
-import { alice, KEYS, User } from '../support/fixtures';
-import { ApiAnswer, call, connect, sign } from '../support/signed-calls';
+import { alice, KEYS, newUser, sleep, User } from '../support/fixtures';
+import { ApiAnswer, call, connect, sign, withNonce } from '../support/signed-calls';
 import { RunningCommand, startCommand } from '../support/commands';
 import { refreshCount, startTestProvider, TestProvider } from '../support/dev-provider';
 import { backendEnv, DASHBOARD_REDIRECT, startBackendProcess, startPostgres } from '../support/fleet';
 
-const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 const percentile = (sorted: number[], p: number) => sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))];
 const median = (values: number[]) => [...values].sort((a, b) => a - b)[Math.floor(values.length / 2)];
 const rssMb = (pid: number) => Number(/VmRSS:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'))![1]) / 1024;
@@ -61,6 +60,27 @@ function request(url: string, init: { method: 'GET' | 'POST'; headers: Record<st
   });
 }
 
+type Request = { method: 'GET' | 'POST'; headers: Record<string, string>; body?: string };
+
+/**
+ * Signed requests as the extension makes them, each with a nonce of its own (a signature is good
+ * once), made ahead so the timed runs measure the backend; `next()` hands out the next one.
+ */
+async function signedPool(user: User, path: string, params: object, size: number): Promise<{ next: () => Request }> {
+  const pool: Request[] = [];
+  for (let i = 0; i < size; i++) {
+    const signed = withNonce(params);
+    pool.push({ method: 'POST', headers: { 'content-type': 'application/json', 'stripe-signature': await sign(user, path, signed) }, body: JSON.stringify({ ...user, ...signed }) });
+  }
+  let used = 0;
+  return {
+    next: () => {
+      if (used >= pool.length) throw new Error(`the pool of ${pool.length} signed requests ran out`);
+      return pool[used++];
+    },
+  };
+}
+
 async function emulatorRequests(url: string): Promise<number> {
   const { requests } = (await (await fetch(`${url}/_emulator/stats`)).json()) as { requests: Record<string, number> };
   return Object.values(requests).reduce((a, b) => a + b, 0);
@@ -74,15 +94,15 @@ async function main() {
   const provider: TestProvider = await startTestProvider(['--access-ttl', String(ACCESS_TTL)]);
   started.push(provider);
   const parts = { emulatorUrl: emulator.url, provider };
-  const backend = await startBackendProcess(backendEnv(parts, { DATA_DIR: path.join(dataDir, 'one'), LOG_LEVEL: 'warn' }));
+  // The limits a real extension never meets, raised: the bench calls one connection thousands of times a minute.
+  const benchEnv = { LOG_LEVEL: 'warn', OAUTH_API_BASE_URL: `${provider.issuer}/api`, SIGNED_ROUTE_LIMITS: 'token=1000000/1000000,proxy=1000000/1000000,register=100000/100000' };
+  const backend = await startBackendProcess(backendEnv(parts, { ...benchEnv, DATA_DIR: path.join(dataDir, 'one') }));
   started.push(backend);
   const lines: string[] = [];
   const say = (line: string) => {
     lines.push(line);
     console.log(line);
   };
-  let users = 0;
-  const newUser = (): User => ({ ...alice, user_id: `usr_bench${++users}` });
   const ok = (answer: ApiAnswer) => {
     if (answer.status !== 200) throw new Error(`unexpected ${answer.status} ${answer.body.error?.code}`);
   };
@@ -92,17 +112,14 @@ async function main() {
     const idleRss = rssMb(backend.pid);
 
     // Warm /api/token against a direct secrets.find of the same secret on the same emulator.
-    const user = newUser();
+    const user = newUser('bench');
     ok(await connect(parts, backend, user, { redirectUri: DASHBOARD_REDIRECT }));
-    const tokenRequest = {
-      method: 'POST' as const,
-      headers: { 'content-type': 'application/json', 'stripe-signature': await sign(user, '/api/token') },
-      body: JSON.stringify(user),
-    };
+    // 300 warm-up rounds, 3 × (1500 + 6000) timed calls, 1000 counted ones.
+    const tokenRequests = await signedPool(user, '/api/token', {}, 300 + 3 * 7500 + 1000);
     const expect200 = (status: number) => {
       if (status !== 200) throw new Error(`unexpected ${status}`);
     };
-    const warm = async () => expect200(await request(`${backend.url}/api/token`, tokenRequest));
+    const warm = async () => expect200(await request(`${backend.url}/api/token`, tokenRequests.next()));
     const stripe = createStripeClient(KEYS.test, { apiBase: emulator.url, maxNetworkRetries: 0, stripeAccount: user.account_id });
     const sdk = async () => {
       await stripe.apps.secrets.find({ name: SECRET_NAMES.access, scope: { type: 'user', user: user.user_id }, expand: ['payload'] });
@@ -146,9 +163,28 @@ async function main() {
     for (let i = 0; i < 1000; i++) await warm();
     say(`Secret Store requests per warm /api/token: ${((await emulatorRequests(emulator.url)) - before) / 1000}`);
 
+    // The provider's API through the broker, beside the same call made directly with the connection's token.
+    const access = (await call(backend, '/api/token', user)).body.access_token as string;
+    const proxied = await signedPool(user, '/api/proxy', { method: 'GET', path: '/me' }, 50 + 3 * 1000);
+    const proxiedMe = async () => expect200(await request(`${backend.url}/api/proxy`, proxied.next()));
+    const directMe = async () => expect200(await request(`${provider.issuer}/api/me`, { method: 'GET', headers: { authorization: `Bearer ${access}` } }));
+    for (let i = 0; i < 50; i++) {
+      await proxiedMe();
+      await directMe();
+    }
+    const proxyRuns: Run[][] = [[], []];
+    for (let round = 0; round < 3; round++) {
+      proxyRuns[0].push(await timed(1000, 1, directMe));
+      proxyRuns[1].push(await timed(1000, 1, proxiedMe));
+    }
+    const [directP50, proxiedP50] = proxyRuns.map((runs) => median(runs.map((r) => r.p50)));
+    say(`| direct \`GET /api/me\` at the dev provider | 1 | 1000 × 3 | ${median(proxyRuns[0].map((r) => r.perSecond)).toFixed(0)} | ${directP50.toFixed(2)} | ${median(proxyRuns[0].map((r) => r.p99)).toFixed(2)} |`);
+    say(`| proxied \`POST /api/proxy\` (GET /me) | 1 | 1000 × 3 | ${median(proxyRuns[1].map((r) => r.perSecond)).toFixed(0)} | ${proxiedP50.toFixed(2)} | ${median(proxyRuns[1].map((r) => r.p99)).toFixed(2)} |`);
+    say(`proxied GET /api/me p50 ratio vs the same call made directly: ${(proxiedP50 / directP50).toFixed(2)}`);
+
     // A burst of 400 concurrent calls on one connection whose access token is due.
     const burst = async (targets: Array<{ url: string }>) => {
-      const bursting = newUser();
+      const bursting = newUser('bench');
       ok(await connect(parts, targets[0], bursting, { redirectUri: DASHBOARD_REDIRECT }));
       await sleep((ACCESS_TTL / 2 + 1) * 1000);
       const refreshes = await refreshCount(parts);
@@ -161,7 +197,7 @@ async function main() {
     // 10,000 connections registered (extension mode) and served warm once each.
     const scope = (u: User) => ({ type: 'user' as const, user: u.user_id });
     const account = createStripeClient(KEYS.test, { apiBase: emulator.url, maxNetworkRetries: 2, stripeAccount: alice.account_id });
-    const many = Array.from({ length: 10_000 }, newUser);
+    const many = Array.from({ length: 10_000 }, () => newUser('bench'));
     let next = 0;
     const now = Math.floor(Date.now() / 1000);
     await Promise.all(Array.from({ length: 20 }, async () => {
@@ -181,7 +217,7 @@ async function main() {
     const postgres = await startPostgres();
     started.push(postgres);
     const fleet = await Promise.all(Array.from({ length: 4 }, () =>
-      startBackendProcess(backendEnv(parts, { DATABASE_URL: postgres.url, DATA_DIR: path.join(dataDir, 'fleet'), LOG_LEVEL: 'warn' }))));
+      startBackendProcess(backendEnv(parts, { ...benchEnv, DATABASE_URL: postgres.url, DATA_DIR: path.join(dataDir, 'fleet') }))));
     started.push(...fleet);
     say(`refreshes per burst: ${await burst(fleet)} (400 concurrent calls over four instances on PostgreSQL)`);
   } finally {

@@ -40,8 +40,9 @@ describe('dev provider API', () => {
 
   test("me and notes are the token subject's own: alice's notes are invisible to bob", async () => {
     const [alice, bob] = await Promise.all([tokenOf('alice'), tokenOf('bob')]);
-    expect(await api('/api/me', { token: alice })).toMatchObject({ status: 200, body: { sub: 'alice', name: 'Alice Example', email: 'alice@example.test' } });
-    expect((await api('/api/me', { token: bob })).body).toEqual({ sub: 'bob', name: 'Bob Example', email: 'bob@example.test' });
+    // As the userinfo endpoint: the name with `profile`; no `email` scope, no e-mail address.
+    expect(await api('/api/me', { token: alice })).toMatchObject({ status: 200, body: { sub: 'alice', name: 'Alice Example' } });
+    expect((await api('/api/me', { token: bob })).body).toEqual({ sub: 'bob', name: 'Bob Example' });
     const first = await addNote(alice, 'first');
     expect(first).toMatchObject({ status: 201, body: { id: expect.any(String), text: 'first' } });
     expect(Math.abs(first.body.created - Date.now() / 1000)).toBeLessThan(5);

@@ -6,7 +6,7 @@ import { readAppConfig } from '../../src/lib/app-config';
 import { completeSignIn, FlowError, HandledReturns, loadAccess, prepareSignIn, providerErrorMessage, type FlowContext } from '../../src/lib/connection-flow';
 import { INITIAL_STATE, transition, type ViewState } from '../../src/lib/view-state';
 import { APP_ID } from '../../src/shared/app-id';
-import type { ConnectionId } from '../../src/shared/connection-id';
+import type { DashboardUserId } from '../../src/shared/connection-id';
 import { dashboardRedirectUri } from '../../src/shared/redirect-uri';
 import { installDashboard, uninstallDashboard } from '../support/dashboard-double';
 import { providerStats } from '../support/dev-provider';
@@ -67,7 +67,7 @@ describe('the flow functions against the Dashboard double and a real backend', (
   brokerSuite((started) => ({ stack, broker } = started));
   afterAll(uninstallDashboard);
 
-  const caller: ConnectionId = { userId: 'usr_flow1', accountId: 'acct_flow', mode: 'test' };
+  const caller: DashboardUserId = { userId: 'usr_flow1', accountId: 'acct_flow', mode: 'test' };
   const context = (): FlowContext => {
     const config = readAppConfig({ PROVIDER: 'dev', CLIENT_ID: 'stripe-app-dev', BACKEND_URL: broker.url, AUTHORIZE_URL: `${stack.provider.issuer}/auth` });
     if (!config.ok) throw new Error(config.problems.join(' '));

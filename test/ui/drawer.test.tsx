@@ -1,6 +1,6 @@
 import { Banner, Button, PropertyListItem, SignInView, Spinner } from '@stripe/ui-extension-sdk/ui';
 import { APP_ID } from '../../src/shared/app-id';
-import { type ConnectionId, toWire } from '../../src/shared/connection-id';
+import { type DashboardUserId, toWire } from '../../src/shared/connection-id';
 import { dashboardRedirectUri } from '../../src/shared/redirect-uri';
 import App from '../../src/views/App';
 import { providerStats } from '../support/dev-provider';
@@ -13,7 +13,7 @@ import { authorizeInProvider } from '../support/user-agent';
 let stack: Stack;
 let broker: TestBroker;
 let users = 0;
-let user: ConnectionId;
+let user: DashboardUserId;
 let double: DashboardDouble;
 
 const constants = (extra: Record<string, string> = {}) => ({
@@ -22,7 +22,7 @@ const constants = (extra: Record<string, string> = {}) => ({
   BACKEND_URL: broker.url,
   AUTHORIZE_URL: `${stack.provider.issuer}/auth`,
   TOKEN_URL: `${stack.provider.issuer}/token`,
-  PROFILE_URL: `${stack.provider.issuer}/me`,
+  API_BASE_URL: `${stack.provider.issuer}/api`,
   ...extra,
 });
 
@@ -210,6 +210,22 @@ test('a revoked connection shows "Reconnect required" with a Connect link', asyn
   await view.until(() => view.wrapper.find(Banner) !== null);
   expect(view.wrapper).toContainComponent(Banner, { type: 'caution', title: 'Reconnect required' });
   expect(await pressConnectAgain(view)).toContain(`${stack.provider.issuer}/auth?`);
+});
+
+test('revoked at the provider while the access token still looks fresh: Check connection shows Reconnect required', async () => {
+  const { oauthContext: ret } = await signInAtProvider(await connectLink());
+  const view = await renderView(App, contextFor(user, constants(), ret));
+  await view.until(() => view.wrapper.findAll(PropertyListItem).length > 0);
+  expect(view.wrapper).toContainComponent(PropertyListItem, { label: 'Dev provider account', value: 'Alice Example (alice@example.test)' });
+  const { refresh } = await storedSecrets(stack, toWire(user));
+  await fetch(`${stack.provider.issuer}/token/revocation`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/x-www-form-urlencoded' },
+    body: new URLSearchParams({ token: refresh!.payload.refresh_token, client_id: 'stripe-app-dev' }),
+  });
+  await view.wrapper.act(async () => view.wrapper.findAll(Button).find((b) => b.text === 'Check connection')!.trigger('onPress'));
+  await view.until(() => view.wrapper.find(Banner) !== null);
+  expect(view.wrapper).toContainComponent(Banner, { type: 'caution', title: 'Reconnect required' });
 });
 
 test('extension exchange mode: the view exchanges at the provider, stores the tokens itself and registers them', async () => {

@@ -55,7 +55,8 @@ describe.each([
     const result = readAppConfig(m.constants);
     if (!result.ok) throw new Error(result.problems.join(' '));
     const { config } = result;
-    const called = [`${config.backendUrl}/api/token`, config.profileUrl, config.exchangeMode === 'extension' ? config.tokenUrl : undefined];
+    const direct = config.apiAccess === 'direct' && config.profilePath ? `${config.apiBase}${config.profilePath}` : undefined;
+    const called = [`${config.backendUrl}/api/token`, direct, config.exchangeMode === 'extension' ? config.tokenUrl : undefined];
     for (const url of called.filter(Boolean) as string[]) {
       expect({ url, allowed: connectSrc.some((entry) => allows(entry, url)) }).toEqual({ url, allowed: true });
     }

@@ -17,7 +17,7 @@ brokerSuite((started) => ({ stack, broker } = started));
 afterAll(uninstallDashboard);
 
 const user = (id: string) => ({ userId: id, accountId: 'acct_settings', mode: 'test' as const });
-const constants = () => ({ PROVIDER: 'dev', CLIENT_ID: 'stripe-app-dev', BACKEND_URL: broker.url, PROFILE_URL: `${stack.provider.issuer}/me` });
+const constants = () => ({ PROVIDER: 'dev', CLIENT_ID: 'stripe-app-dev', BACKEND_URL: broker.url, API_BASE_URL: `${stack.provider.issuer}/api` });
 
 function asUser(u: ReturnType<typeof user>) {
   installDashboard({ ...u, emulatorUrl: stack.emulatorUrl });

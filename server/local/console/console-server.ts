@@ -191,7 +191,7 @@ export class OfflineConsole {
           BACKEND_URL: parts.backendUrl,
           AUTHORIZE_URL: `${parts.issuer}/auth`,
           TOKEN_URL: `${parts.issuer}/token`,
-          PROFILE_URL: `${parts.issuer}/me`,
+          API_BASE_URL: `${parts.issuer}/api`,
           SCOPES: 'openid profile email offline_access',
           EXCHANGE_MODE: 'backend',
           OAUTH_RETURN_URL: this.returnUrl,

@@ -29,8 +29,8 @@ export const invalidToken = (description: string) =>
   new ApiError(401, 'invalid_token', description, { 'WWW-Authenticate': 'Bearer error="invalid_token"' });
 const invalidRequest = (description: string) => new ApiError(400, 'invalid_request', description);
 
-/** The subject of the request's access token; never the token itself in an answer. */
-async function subjectOf(provider: Provider, authorization: string | undefined): Promise<string> {
+/** The subject and scopes of the request's access token; never the token itself in an answer. */
+async function subjectOf(provider: Provider, authorization: string | undefined): Promise<{ sub: string; scopes: string[] }> {
   const token = BEARER.exec(authorization ?? '')?.[1];
   if (!token) throw invalidToken('Send Authorization: Bearer <access token>.');
   // find() refuses unknown and expired tokens; revoking a refresh token deletes the grant's access tokens.
@@ -42,7 +42,7 @@ async function subjectOf(provider: Provider, authorization: string | undefined):
     throw invalidToken('The grant of the access token has ended.');
   }
   if (!Object.hasOwn(DEV_USERS, accessToken.accountId)) throw invalidToken('The account of the access token is gone.');
-  return accessToken.accountId;
+  return { sub: accessToken.accountId, scopes: (accessToken.scope ?? '').split(' ') };
 }
 
 function noteText(body: unknown): string {
@@ -89,14 +89,19 @@ const subject = (res: Response) => res.locals.sub as string;
 export function apiRoutes(provider: Provider, db: Database.Database, before: RequestHandler[] = []): Router {
   const notes = new NoteStore(db);
   const authorized: RequestHandler = async (req, res, next) => {
-    res.locals.sub = await subjectOf(provider, req.get('authorization'));
+    ({ sub: res.locals.sub, scopes: res.locals.scopes } = await subjectOf(provider, req.get('authorization')));
     next();
   };
   const guard = [...before, authorized];
 
   const router = Router();
   router.use('/api', cors);
-  router.get('/api/me', ...guard, (_req, res) => void res.json({ sub: subject(res), ...DEV_USERS[subject(res)] }));
+  // As the userinfo endpoint: the name with `profile`, the e-mail address with `email`.
+  router.get('/api/me', ...guard, (_req, res) => {
+    const { name, email } = DEV_USERS[subject(res)];
+    const scopes = res.locals.scopes as string[];
+    res.json({ sub: subject(res), ...(scopes.includes('profile') && { name }), ...(scopes.includes('email') && { email }) });
+  });
   router.get('/api/notes', ...guard, (_req, res) => void res.json({ data: notes.list(subject(res)) }));
   // The body is read only once the token is good.
   router.post('/api/notes', ...guard, express.json({ limit: '16kb' }), (req, res) => {
