@@ -4,6 +4,7 @@ import type { AddressInfo } from 'node:net';
 import path from 'node:path';
 import pino from 'pino';
 import type { Writable } from 'node:stream';
+import type { ConnectionEvent } from '../src/shared/connection-event';
 import { type Broker, type BrokerOptions, createBroker } from './app';
 import { fleetClock } from './broker/broker';
 import { lockTimes } from './broker/defaults';
@@ -30,6 +31,8 @@ export interface BackendExtras {
   logTap?: Writable;
   /** The template's own Stripe event handlers (e.g. server/examples/customer-notes.ts). */
   stripeEventHandlers?: BrokerOptions['stripeEventHandlers'];
+  /** The template's own in-process subscriber to connection events. */
+  onEvent?: (event: ConnectionEvent) => void;
 }
 
 export async function startBackend(config: Config, extras: BackendExtras = {}): Promise<RunningBackend> {
@@ -78,6 +81,8 @@ export async function startBackend(config: Config, extras: BackendExtras = {}): 
     oauth,
     stripe: clients,
     metricsToken: config.metricsToken,
+    adminToken: config.adminToken,
+    events: { webhook: config.events, onEvent: extras.onEvent },
     cacheEntries: config.cacheEntries,
     storage,
     clock,

@@ -9,6 +9,7 @@ import type { SignedOrder } from '../src/shared/signed-request';
 import { DEFAULTS, type RouteLimit } from './broker/defaults';
 import type { RouteName } from './http/routes';
 import type { ProviderOptions } from './broker/oauth-client';
+import { type EventWebhook, parseWebhookSecrets } from './broker/event-delivery';
 import { parseSealingKeys, type SealingKey } from './broker/token-sealing';
 
 export class ConfigError extends Error {}
@@ -48,6 +49,10 @@ export interface Config {
   api: { bases: URL[]; forwardHeaders: string[]; maxRequestBytes: number; maxResponseBytes: number; timeoutSeconds: number };
   /** Bearer token for GET /metrics; no metrics route without it. */
   metricsToken?: string;
+  /** Bearer token for the admin API (`npm run connections`); no admin API without it. */
+  adminToken?: string;
+  /** EVENTS_WEBHOOK_URL and its secrets: connection events are recorded and delivered there. */
+  events?: EventWebhook;
   host: string;
   port: number;
   logLevel: string;
@@ -174,10 +179,34 @@ function signatureOrder(env: Env): SignedOrder | undefined {
   return order;
 }
 
-function metricsToken(env: Env): string | undefined {
-  const token = optional(env, 'METRICS_TOKEN');
-  if (token !== undefined && token.length < 16) throw new ConfigError('METRICS_TOKEN must be at least 16 characters');
+function bearerToken(env: Env, name: string): string | undefined {
+  const token = optional(env, name);
+  if (token !== undefined && (token.length < 16 || /\s/.test(token))) throw new ConfigError(`${name} must be at least 16 characters, without spaces`);
   return token;
+}
+
+/** EVENTS_WEBHOOK_URL (https, or http on loopback) with EVENTS_WEBHOOK_SECRET; neither or both. */
+function eventWebhook(env: Env): EventWebhook | undefined {
+  const target = url(env, 'EVENTS_WEBHOOK_URL');
+  const secret = optional(env, 'EVENTS_WEBHOOK_SECRET');
+  if (!target) {
+    if (secret) throw new ConfigError('EVENTS_WEBHOOK_SECRET is set but EVENTS_WEBHOOK_URL is not');
+    return undefined;
+  }
+  if (target.protocol !== 'https:' && !isLoopbackUrl(target)) throw new ConfigError('EVENTS_WEBHOOK_URL must be https (http only on loopback)');
+  if (!secret) throw new ConfigError('EVENTS_WEBHOOK_SECRET is not set (whsec_ and base64 of 24 to 64 random bytes)');
+  let secrets: string[];
+  try {
+    secrets = parseWebhookSecrets(secret);
+  } catch (err) {
+    throw new ConfigError(`EVENTS_WEBHOOK_SECRET: ${(err as Error).message}`);
+  }
+  return {
+    url: target,
+    secrets,
+    timeoutMs: DEFAULTS.events.timeoutSeconds * 1000,
+    retrySeconds: integer(env, 'EVENTS_RETRY_HOURS', DEFAULTS.events.retryHours, 1, 720) * 3600,
+  };
 }
 
 export function loadConfig(env: Env = process.env): Config {
@@ -242,7 +271,9 @@ export function loadConfig(env: Env = process.env): Config {
       maxResponseBytes: integer(env, 'OAUTH_API_MAX_RESPONSE_BYTES', DEFAULTS.api.maxResponseBytes, 1024, 100 * 1024 * 1024),
       timeoutSeconds: integer(env, 'OAUTH_API_TIMEOUT_SECONDS', DEFAULTS.api.timeoutSeconds, 1, 120),
     },
-    metricsToken: metricsToken(env),
+    metricsToken: bearerToken(env, 'METRICS_TOKEN'),
+    adminToken: bearerToken(env, 'ADMIN_TOKEN'),
+    events: eventWebhook(env),
     host: optional(env, 'HOST') ?? '127.0.0.1',
     port: integer(env, 'PORT', 8787, 0, 65_535),
     logLevel: optional(env, 'LOG_LEVEL') ?? 'info',

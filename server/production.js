@@ -1,13 +1,16 @@
-// `npm run backend`: the backend as compiled JavaScript (dist/server/main.js), built with esbuild
-// on first start and whenever a source is newer than the build; `--build` only builds (npm run
-// build). tsx is for development: compiled code starts 3× faster and spends less CPU per request.
+// `npm run backend` and `npm run connections`: the backend (dist/server/main.js) and the operator's
+// command line (dist/server/connections.js) as compiled JavaScript, built with esbuild on first
+// start and whenever a source is newer than the build; `--build` only builds (npm run build).
+// `node server/production.js connections <args>` runs the command line. tsx is for development:
+// compiled code starts 3× faster and spends less CPU per request.
 'use strict';
 const { buildSync } = require('esbuild');
 const fs = require('node:fs');
 const path = require('node:path');
 
 const root = path.resolve(__dirname, '..');
-const out = path.join(root, 'dist', 'server', 'main.js');
+const outDir = path.join(root, 'dist', 'server');
+const ENTRIES = { main: 'server/main.ts', connections: 'server/cli/connections.ts' };
 
 function newestSource(dir) {
   let newest = 0;
@@ -19,27 +22,35 @@ function newestSource(dir) {
   return newest;
 }
 
+const output = (name) => path.join(outDir, `${name}.js`);
+
 function stale() {
-  if (!fs.existsSync(out)) return true;
   const sources = Math.max(newestSource(path.join(root, 'server')), newestSource(path.join(root, 'src', 'shared')), fs.statSync(path.join(root, 'stripe-app.json')).mtimeMs);
-  return fs.statSync(out).mtimeMs < sources;
+  return Object.keys(ENTRIES).some((name) => !fs.existsSync(output(name)) || fs.statSync(output(name)).mtimeMs < sources);
 }
 
-if (process.argv.includes('--build') || stale()) {
-  // Several instances may start at once: each builds to its own file and renames it into place.
-  const temporary = `${out}.${process.pid}.tmp`;
-  buildSync({
-    entryPoints: [path.join(root, 'server', 'main.ts')],
-    outfile: temporary,
-    bundle: true,
-    platform: 'node',
-    format: 'cjs',
-    target: 'node20',
-    packages: 'external',
-    // The server's own settings: the root tsconfig extends the UI tools, a dev dependency.
-    tsconfig: path.join(root, 'server', 'tsconfig.json'),
-    logLevel: 'warning',
-  });
-  fs.renameSync(temporary, out);
+const build = process.argv[2] === '--build';
+if (build || stale()) {
+  // Several instances may start at once: each builds to its own files and renames them into place.
+  for (const [name, entry] of Object.entries(ENTRIES)) {
+    const temporary = `${output(name)}.${process.pid}.tmp`;
+    buildSync({
+      entryPoints: [path.join(root, entry)],
+      outfile: temporary,
+      bundle: true,
+      platform: 'node',
+      format: 'cjs',
+      target: 'node20',
+      packages: 'external',
+      // The server's own settings: the root tsconfig extends the UI tools, a dev dependency.
+      tsconfig: path.join(root, 'server', 'tsconfig.json'),
+      logLevel: 'warning',
+    });
+    fs.renameSync(temporary, output(name));
+  }
 }
-if (!process.argv.includes('--build')) require(out);
+if (!build) {
+  const command = process.argv[2] === 'connections' ? 'connections' : 'main';
+  if (command === 'connections') process.argv.splice(2, 1);
+  require(output(command));
+}

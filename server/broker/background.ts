@@ -1,9 +1,11 @@
 /**
- * The backend's two background loops, each a timer that backs off while it fails:
+ * The backend's background loops, each a timer that backs off while it fails:
  * - the outbox flusher writes token sets the Secret Store has not taken yet (after an outage,
  *   or after a restart: any instance flushes any entry, under the connection's lock);
  * - the keep-alive refreshes connections that are idle or whose refresh token nears its expiry,
- *   so idle grants survive; with several instances each due connection is claimed by one.
+ *   so idle grants survive; with several instances each due connection is claimed by one;
+ * - with EVENTS_WEBHOOK_URL, the event deliverer sends recorded connection events (event-delivery.ts),
+ *   woken at once by a new event, and forgets delivered ones after a week.
  */
 import type { Logger } from 'pino';
 import { connectionKey } from '../../src/shared/connection-id';
@@ -14,11 +16,13 @@ import { isStorageUnavailable } from '../storage/errors';
 import { describeError } from './errors';
 import type { RefreshEngine } from './refresh-engine';
 import type { TokenStore } from './token-store';
+import { type DeliveryParts, deliverDue, type EventWebhook } from './event-delivery';
 
 /** A loop that runs `tick` every `intervalMs`, doubling the pause (up to `maxDelayMs`) while ticks report trouble. */
 class Loop {
   private timer?: NodeJS.Timeout;
   private running?: Promise<void>;
+  private busy = false;
   private stopped = false;
   private delayMs: number;
 
@@ -37,15 +41,27 @@ class Loop {
   private schedule(delay: number): void {
     if (this.stopped) return;
     this.timer = setTimeout(() => {
+      this.busy = true;
       this.running = this.tick().then(
         (ok) => {
+          this.busy = false;
           this.delayMs = ok ? this.intervalMs : Math.min(this.maxDelayMs, this.delayMs * 2);
           this.schedule(this.delayMs);
         },
-        () => this.schedule((this.delayMs = Math.min(this.maxDelayMs, this.delayMs * 2))),
+        () => {
+          this.busy = false;
+          this.schedule((this.delayMs = Math.min(this.maxDelayMs, this.delayMs * 2)));
+        },
       );
     }, delay);
     this.timer.unref();
+  }
+
+  /** Runs the next tick now, unless one is running (it will see the news) or the loop is backing off. */
+  wake(): void {
+    if (this.busy || this.stopped || this.delayMs > this.intervalMs) return;
+    clearTimeout(this.timer);
+    this.schedule(0);
   }
 
   async stop(): Promise<void> {
@@ -74,9 +90,21 @@ export interface BackgroundParts {
   engine: RefreshEngine;
   locks: LockManager;
   logger: Logger;
+  /** Present when events are delivered. */
+  events?: DeliveryParts & { webhook: EventWebhook };
 }
 
-export function startBackground(parts: BackgroundParts, options: BackgroundOptions): { stop(): Promise<void> } {
+/** Delivered events are kept this long (for `connections events` and redelivery), then forgotten. */
+const DELIVERED_KEPT_SECONDS = 7 * 86_400;
+const EVENT_POLL_MS = 1000;
+
+export interface Background {
+  stop(): Promise<void>;
+  /** A new event was recorded: deliver it without waiting for the next poll. */
+  eventRecorded(): void;
+}
+
+export function startBackground(parts: BackgroundParts, options: BackgroundOptions): Background {
   const { outbox, tokens, engine, locks, logger } = parts;
   const flusher = new Loop(async () => {
     let ok = true;
@@ -111,7 +139,26 @@ export function startBackground(parts: BackgroundParts, options: BackgroundOptio
     return ok;
   }, options.keepAliveIntervalMs, 10 * options.keepAliveIntervalMs);
 
-  flusher.start();
-  keepAlive.start();
-  return { stop: async () => void (await Promise.all([flusher.stop(), keepAlive.stop()])) };
+  const loops = [flusher, keepAlive];
+  let deliverer: Loop | undefined;
+  if (parts.events) {
+    const events = parts.events;
+    let purgedAt = 0;
+    // Each event has its own retry time; the loop itself backs off only when the database fails.
+    deliverer = new Loop(async () => {
+      while ((await deliverDue(events, events.webhook)) === 'more');
+      const now = events.now();
+      if (now - purgedAt > 3600) {
+        await events.events.purgeDelivered(now - DELIVERED_KEPT_SECONDS);
+        purgedAt = now;
+      }
+      return true;
+    }, EVENT_POLL_MS, 30_000);
+    loops.push(deliverer);
+  }
+  for (const loop of loops) loop.start();
+  return {
+    stop: async () => void (await Promise.all(loops.map((loop) => loop.stop()))),
+    eventRecorded: () => deliverer?.wake(),
+  };
 }

@@ -9,7 +9,10 @@ import type { StripeMode } from '../../src/shared/connection-id';
 import type { Storage } from '../storage/ports';
 import { AccessCache } from './access-cache';
 import { type BackgroundOptions, startBackground } from './background';
+import type { ConnectionEvent } from '../../src/shared/connection-event';
 import { BrokerClock } from './clock';
+import { ConnectionStates } from './connection-state';
+import type { EventWebhook } from './event-delivery';
 import { DEFAULTS } from './defaults';
 import { Lifecycle } from './lifecycle';
 import { Metrics } from './metrics';
@@ -35,6 +38,8 @@ export interface BrokerCoreOptions {
   cacheEntries?: number;
   /** The provider's API (none: no proxy). */
   api?: Partial<ProviderApiOptions>;
+  /** Connection events: delivered to a webhook (`webhook`), and heard in this process (`onEvent`). */
+  events?: { webhook?: EventWebhook; onEvent?: (event: ConnectionEvent) => void };
 }
 
 export interface BrokerCore {
@@ -48,6 +53,8 @@ export interface BrokerCore {
   cache: AccessCache;
   metrics: Metrics;
   logger: Logger;
+  /** Whether events are delivered (EVENTS_WEBHOOK_URL), and a nudge to deliver now (after a redelivery). */
+  deliveries: { enabled: boolean; wake(): void };
   /** Stops the background loops and closes the storage. */
   close(): Promise<void>;
 }
@@ -74,7 +81,15 @@ export function createBrokerCore(options: BrokerCoreOptions): BrokerCore {
     logger,
     now: refresh.now,
   });
-  const parts = { tokens, oauth, locks: storage.locks, records: storage.records, onceOnly: storage.onceOnly, cache, metrics, logger };
+  const webhook = options.events?.webhook;
+  const states = new ConnectionStates(storage.records, metrics, {
+    recordEvents: Boolean(webhook),
+    onEvent: options.events?.onEvent,
+    onRecorded: () => background.eventRecorded(),
+    now: refresh.now,
+    logger,
+  });
+  const parts = { tokens, oauth, locks: storage.locks, records: storage.records, states, onceOnly: storage.onceOnly, cache, metrics, logger };
   const engine = new RefreshEngine(parts, refresh);
   const lifecycle = new Lifecycle(parts, refresh);
   const api = new ProviderApi(engine, metrics, {
@@ -84,7 +99,8 @@ export function createBrokerCore(options: BrokerCoreOptions): BrokerCore {
     timeoutMs: DEFAULTS.api.timeoutSeconds * 1000,
     ...options.api,
   });
-  const background = startBackground({ ...parts, outbox: storage.outbox, keepAlive: storage.keepAlive, engine }, {
+  const events = webhook && { webhook, events: storage.events, metrics, logger, now: refresh.now, signingTime: clock.now };
+  const background = startBackground({ ...parts, outbox: storage.outbox, keepAlive: storage.keepAlive, engine, events }, {
     flushIntervalMs: DEFAULTS.outboxFlushIntervalMs,
     keepAliveIdleSeconds: DEFAULTS.keepAliveIdleSeconds,
     keepAliveIntervalMs: DEFAULTS.keepAliveIntervalMs,
@@ -102,6 +118,7 @@ export function createBrokerCore(options: BrokerCoreOptions): BrokerCore {
     cache,
     metrics,
     logger,
+    deliveries: { enabled: Boolean(webhook), wake: () => background.eventRecorded() },
     close: async () => {
       measuring.stop();
       await background.stop();

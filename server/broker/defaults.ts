@@ -34,6 +34,10 @@ export const DEFAULTS = {
   requestTimeoutSeconds: 30,
   /** The provider's API through the broker. */
   api: { maxRequestBytes: 256 * 1024, maxResponseBytes: 5 * 1024 * 1024, timeoutSeconds: 30 },
+  /** Connection events to EVENTS_WEBHOOK_URL: each POST's timeout, and how long an event is retried. */
+  events: { timeoutSeconds: 10, retryHours: 24 },
+  /** `connections reseal`: connections re-sealed per second (each a Secret Store read and write). */
+  resealPerSecond: 5,
 };
 
 /**

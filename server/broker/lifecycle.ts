@@ -4,6 +4,7 @@
  * holds the connection's lock, so none of them interleaves with a refresh.
  */
 import { createHash } from 'node:crypto';
+import type { DisconnectedBy } from '../../src/shared/connection-event';
 import type { Logger } from 'pino';
 import { type ConnectionId, connectionKey, type StripeMode } from '../../src/shared/connection-id';
 import { tokenPayloads } from '../../src/shared/token-layout';
@@ -13,7 +14,8 @@ import { BrokerError, describeError, notConnected, providerRejected, providerUna
 import type { Metrics } from './metrics';
 import { classifyOAuthError, describeOAuthError, type OAuthClient } from './oauth-client';
 import type { BrokerParts } from './refresh-engine';
-import { type Tokens, type TokenStore, UNUSABLE } from './token-store';
+import { UNSEALED } from './token-sealing';
+import { type ResealOutcome, type Tokens, type TokenStore, UNUSABLE } from './token-store';
 
 /** What `/api/connection/status` (and the exchange) answers. */
 export interface StatusAnswer {
@@ -73,13 +75,15 @@ export class Lifecycle {
     return withLock(this.parts.locks, connection, this.options.lock, fn);
   }
 
-  private async record(connection: ConnectionId, tokens: Tokens, failures = 0): Promise<StatusAnswer> {
-    await this.records.put(connection, {
+  /** A new grant: recorded (and its `connected` event), with the key its refresh secret is sealed with. */
+  private async record(connection: ConnectionId, tokens: Tokens, sealedWith: string, failures = 0): Promise<StatusAnswer> {
+    await this.parts.states.connected(connection, {
       ...CONNECTED,
       accessExpiresAt: tokens.access.expires_at,
       refreshExpiresAt: tokens.refresh.expires_at,
       lastRefreshAt: tokens.refresh.refreshed_at,
       failures,
+      sealedWith,
     });
     return connectedAnswer(tokens, failures > 0);
   }
@@ -113,7 +117,7 @@ export class Lifecycle {
       // The new grant replaces the old one, which would otherwise stay valid at the provider.
       if (previous?.refresh_token && previous.refresh_token !== tokens.refresh.refresh_token) await this.revoke(connection, previous.refresh_token);
       // Tokens that failed a check (answer.problem) are kept, and the connection shows as degraded.
-      return this.record(connection, tokens, answer.problem ? 1 : 0);
+      return this.record(connection, tokens, this.tokens.sealingKeyId, answer.problem ? 1 : 0);
     });
   }
 
@@ -123,7 +127,7 @@ export class Lifecycle {
       const [access, refresh] = await Promise.all([this.tokens.readAccess(connection), this.tokens.readRefresh(connection)]);
       if (!access || !refresh || refresh === UNUSABLE) throw notConnected();
       await this.tokens.changed(connection);
-      return this.record(connection, { access, refresh });
+      return this.record(connection, { access, refresh }, UNSEALED);
     });
   }
 
@@ -159,15 +163,26 @@ export class Lifecycle {
     }
   }
 
-  /** Best-effort revocation of the grant, then both secrets go and the registry forgets. */
-  async disconnect(connection: ConnectionId): Promise<{ status: 'not_connected'; revoked: boolean }> {
+  /** Best-effort revocation of the grant, then both secrets go and the registry forgets; `by` says who asked. */
+  async disconnect(connection: ConnectionId, by: DisconnectedBy = 'user'): Promise<{ status: 'not_connected'; revoked: boolean }> {
     return this.locked(connection, async () => {
       const refreshToken = await this.usableRefreshToken(connection).catch(() => undefined);
       const revoked = refreshToken !== undefined && (await this.revoke(connection, refreshToken));
       await this.tokens.remove(connection);
-      await this.records.remove(connection);
-      this.logger.info({ connection: connectionKey(connection), outcome: 'disconnected', revoked }, 'disconnect');
+      await this.parts.states.removed(connection, by);
+      this.logger.info({ connection: connectionKey(connection), outcome: 'disconnected', revoked, by }, 'disconnect');
       return { status: 'not_connected', revoked };
+    });
+  }
+
+  /** Re-seals a connection's refresh secret with the current key and records which key it uses now. */
+  async reseal(connection: ConnectionId): Promise<ResealOutcome['outcome']> {
+    return this.locked(connection, async () => {
+      const record = await this.records.get(connection);
+      if (!record) return 'missing';
+      const { outcome, sealedWith } = await this.tokens.reseal(connection);
+      if (sealedWith && sealedWith !== record.sealedWith) await this.parts.states.update(connection, { sealedWith });
+      return outcome;
     });
   }
 
@@ -184,9 +199,9 @@ export class Lifecycle {
   async disconnectAccount(accountId: string, mode: StripeMode): Promise<number> {
     const known = await this.connectionsOf(accountId, mode);
     for (const connection of known) {
-      await this.disconnect(connection).catch(async (err: unknown) => {
+      await this.disconnect(connection, 'deauthorization').catch(async (err: unknown) => {
         this.logger.warn({ connection: connectionKey(connection), err: describeError(err) }, 'uninstall clean-up incomplete; forgetting the connection');
-        await this.records.remove(connection);
+        await this.parts.states.removed(connection, 'deauthorization');
       });
     }
     return known.length;

@@ -19,6 +19,9 @@ export class Metrics {
   readonly lockWaitSeconds = new Histogram({ name: 'broker_lock_wait_seconds', help: 'Time spent waiting for a connection lock.', buckets: [0.001, 0.01, 0.05, 0.1, 0.5, 1, 5, 30], registers: [this.registry] });
   readonly proxyRequests = new Counter({ name: 'broker_proxy_requests_total', help: "Calls of the provider's API as a connection, by the API's status class (2xx, 4xx, …) or the broker's error code.", labelNames: ['status'], registers: [this.registry] });
   readonly proxySeconds = new Histogram({ name: 'broker_proxy_duration_seconds', help: "Calls of the provider's API as a connection, a refresh and retry after a 401 included.", buckets: [0.01, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30], registers: [this.registry] });
+  readonly events = new Counter({ name: 'broker_events_total', help: 'Connection events by type.', labelNames: ['type'], registers: [this.registry] });
+  readonly deliveries = new Counter({ name: 'broker_event_deliveries_total', help: 'Event deliveries to EVENTS_WEBHOOK_URL by result (delivered, retry, failed).', labelNames: ['result'], registers: [this.registry] });
+  readonly oldestUndelivered = new Gauge({ name: 'broker_events_oldest_undelivered_seconds', help: 'Age of the oldest event not delivered yet (0: none).', registers: [this.registry] });
   readonly outboxDepth = new Gauge({ name: 'broker_outbox_depth', help: 'Token sets committed but not yet taken by the Secret Store.', registers: [this.registry] });
 
   /** Counts one provider call of `grant` around `call`. */

@@ -17,10 +17,10 @@ import { type ConnectionId, connectionKey } from '../../src/shared/connection-id
 import { type AccessPayload, dueAt, isDue, type RefreshPayload, TokenTooLargeError, tokenPayloads } from '../../src/shared/token-layout';
 import { isStorageUnavailable } from '../storage/errors';
 import type { Lease, LockManager } from '../storage/locks';
-import type { ConnectionRecords, LossReason, OnceOnly } from '../storage/ports';
+import type { ConnectionRecords, ConnectionState, LossReason, OnceOnly } from '../storage/ports';
 import { type AccessCache, NOT_CONNECTED_SECONDS } from './access-cache';
 import { type LockTimes, withLock } from './connection-lock';
-import { updateState } from './connection-state';
+import type { ConnectionStates } from './connection-state';
 import { DEFAULTS, lockTimes } from './defaults';
 import { BrokerError, busy, describeError, notConnected, providerRejected, providerUnavailable, reconnectRequired, refreshPending } from './errors';
 import type { Metrics } from './metrics';
@@ -55,6 +55,7 @@ export interface BrokerParts {
   oauth: OAuthClient;
   locks: LockManager;
   records: ConnectionRecords;
+  states: ConnectionStates;
   onceOnly: OnceOnly;
   cache: AccessCache;
   metrics: Metrics;
@@ -81,6 +82,7 @@ export class RefreshEngine {
   private readonly tokens: TokenStore;
   private readonly oauth: OAuthClient;
   private readonly records: ConnectionRecords;
+  private readonly states: ConnectionStates;
   private readonly cache: AccessCache;
   private readonly metrics: Metrics;
   private readonly logger: Logger;
@@ -89,7 +91,7 @@ export class RefreshEngine {
     private readonly parts: BrokerParts,
     private readonly options: RefreshOptions,
   ) {
-    ({ tokens: this.tokens, oauth: this.oauth, records: this.records, cache: this.cache, metrics: this.metrics, logger: this.logger } = parts);
+    ({ tokens: this.tokens, oauth: this.oauth, records: this.records, states: this.states, cache: this.cache, metrics: this.metrics, logger: this.logger } = parts);
   }
 
   private fresh(access: AccessPayload, jitter = 0): boolean {
@@ -131,6 +133,12 @@ export class RefreshEngine {
   /** Served from memory until its (jittered) refresh margin begins, then read (and refreshed) again. */
   private remember(key: string, access: AccessPayload, ticket: string, jitter = 0): void {
     this.cache.set(key, access, dueAt(access, this.options.marginSeconds, jitter), ticket);
+  }
+
+  /** An operator's refresh (`connections refresh`): now, whatever the token's age. */
+  async refreshNow(connection: ConnectionId): Promise<void> {
+    this.cache.invalidate(connectionKey(connection));
+    await this.keepAlive(connection, () => true);
   }
 
   /** Keep-alive: refreshes a connection that is idle or whose refresh token nears expiry, unless someone just did. */
@@ -235,7 +243,7 @@ export class RefreshEngine {
         const { refresh: current } = await this.tokens.newest(connection);
         if (mayRecheck && current && current !== UNUSABLE && current.refresh_token && current.refresh_token !== refresh.refresh_token) {
           // The provider answered, so this attempt's outcome is known: its intent mark goes before the next.
-          await updateState(this.records, connection, { outcomeUnknownAt: earlier?.outcomeUnknownAt ?? null });
+          await this.states.update(connection, { outcomeUnknownAt: earlier?.outcomeUnknownAt ?? null });
           // Refreshed with the newer token, not served from it: a reuse may have revoked the grant, and only the provider can tell.
           return this.refresh(connection, current, holding, false);
         }
@@ -244,11 +252,11 @@ export class RefreshEngine {
       // The provider answered, so it did not rotate; only a lost answer leaves the outcome unknown.
       const outcomeUnknownAt = failure === 'unknown_outcome' ? (earlier?.outcomeUnknownAt ?? this.options.now()) : (earlier?.outcomeUnknownAt ?? null);
       if (failure === 'rejected') {
-        await updateState(this.records, connection, { outcomeUnknownAt });
+        await this.states.update(connection, { outcomeUnknownAt });
         throw providerRejected();
       }
       // Connected but degraded.
-      await updateState(this.records, connection, { failures: (earlier?.failures ?? 0) + 1, outcomeUnknownAt });
+      await this.states.update(connection, { failures: (earlier?.failures ?? 0) + 1, outcomeUnknownAt });
       throw providerUnavailable();
     }
     const now = this.options.now();
@@ -272,15 +280,16 @@ export class RefreshEngine {
       failures: answer.problem ? (earlier?.failures ?? 0) + 1 : 0,
       outcomeUnknownAt: null,
       reason: null,
+      sealedWith: this.tokens.sealingKeyId,
     });
     this.remember(key, tokens.access, ticket);
     return tokens.access;
   }
 
   /** The tokens are stored; their record follows, and a database that fails now costs no token. */
-  private async recordRefresh(connection: ConnectionId, state: Parameters<typeof updateState>[2]): Promise<void> {
+  private async recordRefresh(connection: ConnectionId, state: Partial<ConnectionState>): Promise<void> {
     try {
-      await updateState(this.records, connection, state);
+      await this.states.update(connection, state);
     } catch (err) {
       if (!isStorageUnavailable(err)) throw err;
       this.logger.warn({ connection: connectionKey(connection), err: describeError(err) }, 'refreshed, but the connection record was not updated');
@@ -293,7 +302,7 @@ export class RefreshEngine {
     const level = reason === 'lost_after_unknown_outcome' ? 'error' : 'info';
     this.logger[level]({ connection: connectionKey(connection), outcome: 'reconnect_required', reason }, 'connection lost');
     await this.tokens.remove(connection);
-    await updateState(this.records, connection, { status: 'reconnect_required', accessExpiresAt: null, refreshExpiresAt: null, reason });
+    await this.states.update(connection, { status: 'reconnect_required', accessExpiresAt: null, refreshExpiresAt: null, reason });
     throw reconnectRequired();
   }
 }

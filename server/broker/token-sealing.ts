@@ -41,6 +41,9 @@ export const newSealingKey = (id: string) => `${id}:${randomBytes(32).toString('
 
 export class UnsealError extends Error {}
 
+/** What a record's `sealedWith` says of a refresh secret stored unsealed (never a key id: those have no parentheses). */
+export const UNSEALED = '(unsealed)';
+
 const associatedData = (c: ConnectionId, secretName: string) => Buffer.from(JSON.stringify([c.mode, c.accountId, c.userId, secretName]));
 
 export class TokenSealer {
@@ -52,6 +55,16 @@ export class TokenSealer {
 
   static isSealed(text: string): boolean {
     return text.startsWith(PREFIX);
+  }
+
+  /** The key new payloads are sealed with (the first of TOKEN_SEALING_KEYS). */
+  get currentKeyId(): string {
+    return this.keys[0].id;
+  }
+
+  /** The id of the key a sealed payload was sealed with (undefined: not a sealed payload). */
+  static keyIdOf(text: string): string | undefined {
+    return TokenSealer.isSealed(text) ? text.slice(PREFIX.length).split('.')[0] : undefined;
   }
 
   seal(plaintext: string, connection: ConnectionId, secretName: string): string {

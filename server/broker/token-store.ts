@@ -35,7 +35,7 @@ import type { ChangeNotices, Outbox, OutboxEntry } from '../storage/ports';
 import type { AccessCache } from './access-cache';
 import { describeError, isTransientStripeError } from './errors';
 import type { SecretStoreClients } from './secret-store';
-import { TokenSealer, UnsealError } from './token-sealing';
+import { TokenSealer, UNSEALED, UnsealError } from './token-sealing';
 
 /**
  * A refresh secret the backend will not redeem: sealed for another connection or with an
@@ -58,6 +58,15 @@ export interface Newest {
 }
 
 export type FlushResult = 'stored' | 'superseded' | 'pending' | 'none';
+
+/**
+ * What a re-seal found: the secret re-sealed, already current, unsealed (the extension's own
+ * write), missing, not opening with any key (unusable), or a held token set not written yet (pending).
+ */
+export interface ResealOutcome {
+  outcome: 'resealed' | 'current' | 'unsealed' | 'missing' | 'unusable' | 'pending';
+  sealedWith?: string;
+}
 
 /** A token set's two secrets as the Secret Store holds them: the refresh payload sealed, the access payload plain. */
 interface Payloads {
@@ -98,6 +107,11 @@ export class TokenStore {
     });
   }
 
+  /** The id of the key refresh secrets are sealed with now. */
+  get sealingKeyId(): string {
+    return this.parts.sealer.currentKeyId;
+  }
+
   /** Connections whose tokens only this process holds (the database was down when they came). */
   heldInMemory(): ConnectionId[] {
     return [...this.memory.values()].map((m) => m.connection);
@@ -126,7 +140,10 @@ export class TokenStore {
   /** The refresh secret as stored, opened. */
   async readRefresh(connection: ConnectionId): Promise<StoredRefresh | undefined> {
     const text = await this.parts.secrets.forConnection(connection).read(SECRET_NAMES.refresh);
-    if (text === undefined) return undefined;
+    return text === undefined ? undefined : this.openRefresh(connection, text);
+  }
+
+  private openRefresh(connection: ConnectionId, text: string): StoredRefresh {
     const key = connectionKey(connection);
     if (!TokenSealer.isSealed(text) && !this.parts.acceptUnsealed) {
       this.parts.logger.warn({ connection: key }, 'the refresh secret is not sealed by this backend; it will not be redeemed');
@@ -147,6 +164,26 @@ export class TokenStore {
     const payloads = JSON.parse(this.parts.sealer.open(entry.sealed, connection, OUTBOX)) as Payloads;
     const refresh = decodeRefresh(this.parts.sealer.open(payloads.refresh, connection, SECRET_NAMES.refresh));
     return { payloads, tokens: { access: decodeAccess(payloads.access), refresh } };
+  }
+
+  /**
+   * Re-seals the stored refresh secret with the current key (after a rotation of
+   * TOKEN_SEALING_KEYS), a held token set written first so nothing sealed with an older key stays
+   * behind. Says which key the stored secret is sealed with afterwards. Under the lock.
+   */
+  async reseal(connection: ConnectionId): Promise<ResealOutcome> {
+    if ((await this.flush(connection)) === 'pending') return { outcome: 'pending' };
+    const secrets = this.parts.secrets.forConnection(connection);
+    const text = await secrets.read(SECRET_NAMES.refresh);
+    if (text === undefined) return { outcome: 'missing' };
+    const keyId = TokenSealer.keyIdOf(text);
+    if (keyId === undefined) return { outcome: 'unsealed', sealedWith: UNSEALED };
+    if (keyId === this.sealingKeyId) return { outcome: 'current', sealedWith: keyId };
+    const refresh = this.openRefresh(connection, text);
+    if (refresh === UNUSABLE) return { outcome: 'unusable' };
+    const sealed = fitPayload(SECRET_NAMES.refresh, this.parts.sealer.seal(encodePayload(SECRET_NAMES.refresh, refresh), connection, SECRET_NAMES.refresh));
+    await secrets.write(SECRET_NAMES.refresh, sealed, refresh.expires_at, `${randomUUID()}:reseal`);
+    return { outcome: 'resealed', sealedWith: this.sealingKeyId };
   }
 
   /** Whether the user's scope has room for the connection's two secrets (the ones it holds already count as room). */

@@ -1,13 +1,14 @@
 /**
  * The HTTP edge: the broker core behind Express — request logs, CORS for the extension's
- * sandboxed iframe, health and metrics, the Stripe webhook, the signed API routes, and the one
+ * sandboxed iframe, health and metrics, the admin API, the Stripe webhook, the signed API routes, and the one
  * place errors become answers.
  */
 import express, { type NextFunction, type Request, type Response } from 'express';
-import { timingSafeEqual } from 'node:crypto';
 import { type ConnectionId, connectionKey } from '../../src/shared/connection-id';
 import type { BrokerCore } from '../broker/broker';
 import { BrokerError, describeError } from '../broker/errors';
+import { adminRoutes } from './admin';
+import { bearerOnly } from './bearer';
 import { errorAnswer, HttpError } from './errors';
 import { loopbackHostsOnly } from './loopback-hosts';
 import { apiRoutes, type RouteOptions } from './routes';
@@ -23,6 +24,8 @@ export interface HttpOptions extends RouteOptions {
   loopbackHostsOnly?: boolean;
   /** `GET /metrics` answers only with `Authorization: Bearer <this>`; without it there is no such route. */
   metricsToken?: string;
+  /** ADMIN_TOKEN: the admin API (`/admin/…`, README) answers only with `Authorization: Bearer <this>`; without it there is none. */
+  adminToken?: string;
 }
 
 export function createHttpApp(core: BrokerCore, options: HttpOptions): express.Express {
@@ -64,14 +67,14 @@ export function createHttpApp(core: BrokerCore, options: HttpOptions): express.E
 
   app.get('/healthz', (_req, res) => void res.json({ ok: true }));
   if (options.metricsToken) {
-    const expected = Buffer.from(`Bearer ${options.metricsToken}`);
-    app.get('/metrics', async (req, res) => {
-      const given = Buffer.from(req.get('authorization') ?? '');
-      if (given.length !== expected.length || !timingSafeEqual(given, expected)) throw new HttpError('unauthorized', 'GET /metrics needs Authorization: Bearer <METRICS_TOKEN>.');
-      metrics.outboxDepth.set((await core.storage.outbox.connections()).length);
+    app.get('/metrics', bearerOnly(options.metricsToken, 'METRICS_TOKEN'), async (_req, res) => {
+      const [outbox, events] = await Promise.all([core.storage.outbox.connections(), core.storage.events.summary()]);
+      metrics.outboxDepth.set(outbox.length);
+      metrics.oldestUndelivered.set(events.oldestPending === null ? 0 : Math.max(0, core.clock.now() - events.oldestPending));
       res.type(metrics.registry.contentType).send(await metrics.registry.metrics());
     });
   }
+  if (options.adminToken) app.use('/admin', bearerOnly(options.adminToken, 'ADMIN_TOKEN'), adminRoutes(core));
   if (options.webhookSecret) app.use(webhookRoutes(options.webhookSecret, core, { applicationId: options.applicationId, handlers: options.stripeEventHandlers?.(core) }));
   app.use(apiRoutes(options, core));
 

@@ -12,7 +12,7 @@ import type { NextFunction, Request, Response } from 'express';
 import { createHash } from 'node:crypto';
 import type { Logger } from 'pino';
 import Stripe from 'stripe';
-import { type ConnectionId, connectionKey, connectionOf, type ConnectionScope, type DashboardUserId } from '../../src/shared/connection-id';
+import { ACCOUNT_ID, type ConnectionId, connectionKey, connectionOf, type ConnectionScope, type DashboardUserId, USER_ID } from '../../src/shared/connection-id';
 import { signatureClaims, type SignatureClaims, type SignedOrder } from '../../src/shared/signed-request';
 import type { OnceOnly } from '../storage/ports';
 import { badRequest, HttpError } from './errors';
@@ -23,8 +23,6 @@ const MAX_AGE_SECONDS = 300;
 /** stripe-node accepts any future timestamp; a clock more than this far ahead is refused. */
 const MAX_FUTURE_SECONDS = 60;
 
-const USER_ID = /^[A-Za-z0-9_]{1,255}$/;
-const ACCOUNT_ID = /^acct_[A-Za-z0-9]{1,255}$/;
 /** Unix seconds: ten digits until the year 2286. */
 const TIMESTAMP = /^t=(\d{1,10})$/;
 

@@ -3,7 +3,7 @@
  * Store emulator, the dev OAuth provider, and the broker backend wired to them — with state kept
  * under DATA_DIR (default .data/, git-ignored), and their URLs printed, the console's first.
  * Ports: CONSOLE_PORT (8790), SECRET_STORE_PORT (12111), OAUTH_PROVIDER_PORT (9090), PORT (8787).
- * The local app signing secret and token sealing key are made once and kept in
+ * The local app signing secret, token sealing key and admin token are made once and kept in
  * DATA_DIR/local-secrets.json.
  */
 import { randomBytes } from 'node:crypto';
@@ -27,6 +27,7 @@ interface LocalSecrets {
   appSigningSecret: string;
   tokenSealingKeys: string;
   webhookSecret: string;
+  adminToken: string;
 }
 
 /** Made once per DATA_DIR and kept, so a restart still verifies and opens what it wrote. */
@@ -37,6 +38,8 @@ function localSecrets(dataDir: string): { file: string; secrets: LocalSecrets } 
     appSigningSecret: kept.appSigningSecret ?? `absec_local${randomBytes(16).toString('hex')}`,
     tokenSealingKeys: kept.tokenSealingKeys ?? newSealingKey('local1'),
     webhookSecret: kept.webhookSecret ?? `whsec_local${randomBytes(16).toString('hex')}`,
+    // `npm run connections` finds it here when ADMIN_TOKEN is not set.
+    adminToken: kept.adminToken ?? randomBytes(24).toString('base64url'),
   };
   writeFileSync(file, JSON.stringify(secrets), { mode: 0o600 });
   return { file, secrets };
@@ -79,6 +82,7 @@ runCommand(async () => {
       STRIPE_APP_ID: APP_ID,
       STRIPE_API_BASE: secretStoreUrl,
       STRIPE_WEBHOOK_SECRET: local.secrets.webhookSecret,
+      ADMIN_TOKEN: local.secrets.adminToken,
       OAUTH_ISSUER: provider.issuer,
       OAUTH_CLIENT_ID: PUBLIC_CLIENT_ID,
       OAUTH_API_BASE_URL: `${provider.issuer}/api`,

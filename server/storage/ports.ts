@@ -6,6 +6,7 @@
  * Two implementations: SQLite for one instance (sqlite.ts), PostgreSQL for several (postgres.ts).
  */
 import type { ConnectionId, StripeMode } from '../../src/shared/connection-id';
+import type { ConnectionEvent } from '../../src/shared/connection-event';
 import type { Lease, LockManager } from './locks';
 
 export type ConnectionStatus = 'connected' | 'reconnect_required';
@@ -23,6 +24,8 @@ export interface ConnectionState {
   /** When a refresh was sent whose answer never came (the provider may have rotated the token). */
   outcomeUnknownAt: number | null;
   reason: LossReason | null;
+  /** The id of the sealing key of the refresh secret the backend last wrote (null: unsealed, or unknown). */
+  sealedWith: string | null;
 }
 
 /** A connection's stored row: who it belongs to and its state. */
@@ -31,12 +34,13 @@ export interface ConnectionRecord extends ConnectionId, ConnectionState {
 }
 
 export const CONNECTED: ConnectionState = {
-  status: 'connected', accessExpiresAt: null, refreshExpiresAt: null, lastRefreshAt: null, failures: 0, outcomeUnknownAt: null, reason: null,
+  status: 'connected', accessExpiresAt: null, refreshExpiresAt: null, lastRefreshAt: null, failures: 0, outcomeUnknownAt: null, reason: null, sealedWith: null,
 };
 
 export interface ConnectionRecords {
   get(connection: ConnectionId): Promise<ConnectionRecord | undefined>;
-  put(connection: ConnectionId, state: ConnectionState): Promise<void>;
+  /** Stores the state and, in the same transaction, the event it makes (when delivery is on). */
+  put(connection: ConnectionId, state: ConnectionState, event?: ConnectionEvent): Promise<void>;
   /**
    * The last step before a refresh token leaves: records the intent (`outcomeUnknownAt = at`,
    * an earlier mark kept) only while `lease` still holds the connection's lock, renewing it to
@@ -44,9 +48,20 @@ export interface ConnectionRecords {
    * the room the answer's outbox entry will take. False when the lease is gone: nothing may be sent.
    */
   markIntent(connection: ConnectionId, at: number, lease: Lease, leaseMs: number): Promise<boolean>;
-  remove(connection: ConnectionId): Promise<void>;
+  remove(connection: ConnectionId, event?: ConnectionEvent): Promise<void>;
   /** Records in key order (account, user, mode), filtered, from after `after` (a key of the last page's last one). */
   list(filter: RecordFilter): Promise<ConnectionRecord[]>;
+  /** How many records there are by status, degraded, and sealing key. */
+  summary(): Promise<RecordSummary>;
+}
+
+export interface RecordSummary {
+  total: number;
+  byStatus: Record<ConnectionStatus, number>;
+  /** Connected, with transient failures since the last success. */
+  degraded: number;
+  /** By the sealing key id of the refresh secret last written (`UNSEALED`, or `unknown` for records older than the column). */
+  bySealingKey: Record<string, number>;
 }
 
 export interface RecordFilter {
@@ -55,6 +70,8 @@ export interface RecordFilter {
   status?: ConnectionStatus;
   /** Only those with transient failures (`true`) or none (`false`). */
   degraded?: boolean;
+  /** Only those whose refresh secret was last written sealed with another key than this one, or not known to be. */
+  sealedOtherThan?: string;
   after?: ConnectionId;
   limit?: number;
 }
@@ -134,6 +151,33 @@ export interface RequestCounts {
   take(windows: RequestWindow[]): Promise<number>;
 }
 
+/** A recorded event and how its delivery goes. */
+export interface StoredEvent extends ConnectionEvent {
+  attempts: number;
+  nextAttemptAt: number;
+  deliveredAt: number | null;
+  failedAt: number | null;
+  lastError: string | null;
+}
+
+export type EventState = 'pending' | 'delivered' | 'failed';
+
+/** Events waiting for delivery, delivered in order per connection, each by one instance. */
+export interface ConnectionEvents {
+  /** Due events that are their connection's oldest undelivered one, each claimed for `claimSeconds`. */
+  claimDue(now: number, limit: number, claimSeconds: number): Promise<StoredEvent[]>;
+  delivered(id: string, at: number): Promise<void>;
+  retryLater(id: string, nextAttemptAt: number, error: string): Promise<void>;
+  failed(id: string, at: number, error: string): Promise<void>;
+  list(state: EventState, limit: number): Promise<StoredEvent[]>;
+  /** Makes events pending again (ids, or every failed one); how many. */
+  redeliver(which: string[] | 'failed', now: number): Promise<number>;
+  /** Pending and failed counts, and when the oldest pending one was made. */
+  summary(): Promise<{ pending: number; failed: number; oldestPending: number | null }>;
+  /** Forgets events delivered before `before`. */
+  purgeDelivered(before: number): Promise<void>;
+}
+
 /** The broker's database, whichever it is. */
 export interface Storage {
   records: ConnectionRecords;
@@ -144,6 +188,7 @@ export interface Storage {
   locks: LockManager;
   onceOnly: OnceOnly;
   requestCounts: RequestCounts;
+  events: ConnectionEvents;
   /** The database's own clock (unix ms) when it is shared by the fleet (PostgreSQL); absent for SQLite. */
   databaseTime?(): Promise<number>;
   close(): Promise<void>;

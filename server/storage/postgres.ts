@@ -6,24 +6,30 @@
  */
 import { Pool } from 'pg';
 import { unixNow } from '../../src/shared/clock';
+import type { ConnectionEvent } from '../../src/shared/connection-event';
 import { type ConnectionId, fromWire, toWire, type WireIds } from '../../src/shared/connection-id';
 import type { Lease } from './locks';
 import { PostgresLocks } from './postgres-locks';
-import { filterSql } from './record-filter';
+import { EVENT_STATE_SQL, type EventRow, PENDING_EVENT, storedEventOf } from './event-rows';
+import { filterSql, SUMMARY_SQL, summaryOf } from './record-filter';
 import { PostgresNotices } from './postgres-notices';
 import type {
+  ConnectionEvents,
   ConnectionRecord,
   ConnectionRecords,
   ConnectionState,
   DueCriteria,
+  EventState,
   KeepAliveClaims,
   OnceOnly,
   Outbox,
   OutboxEntry,
   RecordFilter,
+  RecordSummary,
   RequestCounts,
   RequestWindow,
   Storage,
+  StoredEvent,
   WebhookEvents,
 } from './ports';
 
@@ -44,7 +50,27 @@ const MIGRATIONS = [
   'CREATE TABLE IF NOT EXISTS broker_once_only (key text PRIMARY KEY, expires_at bigint NOT NULL)',
   'CREATE INDEX IF NOT EXISTS broker_once_only_expiry ON broker_once_only (expires_at)',
   'CREATE TABLE IF NOT EXISTS broker_request_windows (key text PRIMARY KEY, window_start bigint NOT NULL, count integer NOT NULL)',
+  'ALTER TABLE broker_connections ADD COLUMN IF NOT EXISTS sealed_with text',
+  `CREATE TABLE IF NOT EXISTS broker_events (
+    seq bigserial PRIMARY KEY, id text NOT NULL UNIQUE,
+    account_id text NOT NULL, user_id text NOT NULL, mode text NOT NULL, created bigint NOT NULL, payload text NOT NULL,
+    attempts integer NOT NULL DEFAULT 0, next_attempt_at bigint NOT NULL, claimed_until bigint,
+    delivered_at bigint, failed_at bigint, last_error text)`,
+  'CREATE INDEX IF NOT EXISTS broker_events_pending ON broker_events (account_id, user_id, mode, seq) WHERE delivered_at IS NULL AND failed_at IS NULL',
 ];
+
+/** The event of a state change, written by the same statement (a CTE) as the change. */
+const EVENT_CTE = `event AS (
+  INSERT INTO broker_events (id, account_id, user_id, mode, created, payload, next_attempt_at)
+  SELECT e.id, $1, $2, $3, e.created, e.payload, e.created FROM (VALUES ($EVENT_ID::text, $EVENT_CREATED::bigint, $EVENT_PAYLOAD::text)) AS e(id, created, payload)
+  WHERE e.id IS NOT NULL)`;
+
+/** The statement with its event CTE, the event's three values numbered after the statement's own. */
+function withEvent(sql: string, values: unknown[], event: ConnectionEvent | undefined): [string, unknown[]] {
+  const n = values.length;
+  const cte = EVENT_CTE.replace('$EVENT_ID', `$${n + 1}`).replace('$EVENT_CREATED', `$${n + 2}`).replace('$EVENT_PAYLOAD', `$${n + 3}`);
+  return [`WITH ${cte} ${sql}`, [...values, event?.id ?? null, event?.created ?? null, event ? JSON.stringify(event) : null]];
+}
 
 /** Expired once-only claims are swept every so many claims (by each instance). */
 const PURGE_EVERY = 1000;
@@ -64,6 +90,7 @@ const recordOf = (row: Record<string, unknown> & WireIds): ConnectionRecord => (
   failures: Number(row.failures),
   outcomeUnknownAt: num(row.outcome_unknown_at),
   reason: row.reason as ConnectionRecord['reason'],
+  sealedWith: (row.sealed_with as string | null) ?? null,
   updatedAt: Number(row.updated_at),
 });
 
@@ -81,16 +108,22 @@ class PostgresRecords implements ConnectionRecords {
     return rows.map(recordOf);
   }
 
-  async put(c: ConnectionId, s: ConnectionState): Promise<void> {
-    await this.pool.query(
+  async summary(): Promise<RecordSummary> {
+    return summaryOf((await this.pool.query(SUMMARY_SQL('broker_connections'))).rows);
+  }
+
+  async put(c: ConnectionId, s: ConnectionState, event?: ConnectionEvent): Promise<void> {
+    await this.pool.query(...withEvent(
       `INSERT INTO broker_connections (account_id, user_id, mode, status, access_expires_at, refresh_expires_at,
-         last_refresh_at, failures, outcome_unknown_at, reason, updated_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)
+         last_refresh_at, failures, outcome_unknown_at, reason, sealed_with, updated_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)
        ON CONFLICT (account_id, user_id, mode) DO UPDATE SET status = EXCLUDED.status,
          access_expires_at = EXCLUDED.access_expires_at, refresh_expires_at = EXCLUDED.refresh_expires_at,
          last_refresh_at = EXCLUDED.last_refresh_at, failures = EXCLUDED.failures,
-         outcome_unknown_at = EXCLUDED.outcome_unknown_at, reason = EXCLUDED.reason, updated_at = EXCLUDED.updated_at`,
-      [...key(c), s.status, s.accessExpiresAt, s.refreshExpiresAt, s.lastRefreshAt, s.failures, s.outcomeUnknownAt, s.reason, unixNow()],
-    );
+         outcome_unknown_at = EXCLUDED.outcome_unknown_at, reason = EXCLUDED.reason, sealed_with = EXCLUDED.sealed_with,
+         updated_at = EXCLUDED.updated_at`,
+      [...key(c), s.status, s.accessExpiresAt, s.refreshExpiresAt, s.lastRefreshAt, s.failures, s.outcomeUnknownAt, s.reason, s.sealedWith, unixNow()],
+      event,
+    ));
   }
 
   async markIntent(c: ConnectionId, at: number, lease: Lease, leaseMs: number): Promise<boolean> {
@@ -107,10 +140,62 @@ class PostgresRecords implements ConnectionRecords {
     return rowCount === 1;
   }
 
-  async remove(c: ConnectionId): Promise<void> {
-    await this.pool.query(`DELETE FROM broker_connections WHERE ${KEY}`, key(c));
+  async remove(c: ConnectionId, event?: ConnectionEvent): Promise<void> {
+    await this.pool.query(...withEvent(`DELETE FROM broker_connections WHERE ${KEY}`, key(c), event));
+  }
+}
+
+class PostgresEvents implements ConnectionEvents {
+  constructor(private readonly pool: Pool) {}
+
+  /** Each instance claims what no other holds (`FOR UPDATE SKIP LOCKED`), the oldest pending event of a connection only. */
+  async claimDue(now: number, limit: number, claimSeconds: number): Promise<StoredEvent[]> {
+    const { rows } = await this.pool.query<EventRow>(
+      `UPDATE broker_events c SET claimed_until = $1 + $3 FROM (
+         SELECT e.id FROM broker_events e WHERE ${PENDING_EVENT.replace(/(delivered_at|failed_at)/g, 'e.$1')}
+           AND e.next_attempt_at <= $1 AND (e.claimed_until IS NULL OR e.claimed_until < $1)
+           AND NOT EXISTS (SELECT 1 FROM broker_events p WHERE p.account_id = e.account_id AND p.user_id = e.user_id AND p.mode = e.mode
+             AND p.seq < e.seq AND p.delivered_at IS NULL AND p.failed_at IS NULL)
+         ORDER BY e.seq LIMIT $2 FOR UPDATE SKIP LOCKED) d
+       WHERE c.id = d.id RETURNING c.*`,
+      [now, limit, claimSeconds],
+    );
+    return rows.map(storedEventOf);
   }
 
+  async delivered(id: string, at: number): Promise<void> {
+    await this.pool.query('UPDATE broker_events SET delivered_at = $2, attempts = attempts + 1, claimed_until = NULL WHERE id = $1', [id, at]);
+  }
+
+  async retryLater(id: string, nextAttemptAt: number, error: string): Promise<void> {
+    await this.pool.query('UPDATE broker_events SET next_attempt_at = $2, attempts = attempts + 1, last_error = $3, claimed_until = NULL WHERE id = $1', [id, nextAttemptAt, error]);
+  }
+
+  async failed(id: string, at: number, error: string): Promise<void> {
+    await this.pool.query('UPDATE broker_events SET failed_at = $2, attempts = attempts + 1, last_error = $3, claimed_until = NULL WHERE id = $1', [id, at, error]);
+  }
+
+  async list(state: EventState, limit: number): Promise<StoredEvent[]> {
+    return (await this.pool.query<EventRow>(`SELECT * FROM broker_events WHERE ${EVENT_STATE_SQL[state]} ORDER BY seq LIMIT $1`, [limit])).rows.map(storedEventOf);
+  }
+
+  async redeliver(which: string[] | 'failed', now: number): Promise<number> {
+    const reset = 'UPDATE broker_events SET failed_at = NULL, delivered_at = NULL, next_attempt_at = $1, claimed_until = NULL';
+    const { rowCount } = which === 'failed'
+      ? await this.pool.query(`${reset} WHERE failed_at IS NOT NULL`, [now])
+      : await this.pool.query(`${reset} WHERE id = ANY($2::text[])`, [now, which]);
+    return rowCount ?? 0;
+  }
+
+  async summary(): Promise<{ pending: number; failed: number; oldestPending: number | null }> {
+    const { rows } = await this.pool.query(`SELECT count(*) FILTER (WHERE ${PENDING_EVENT}) AS pending, count(*) FILTER (WHERE failed_at IS NOT NULL) AS failed,
+      min(created) FILTER (WHERE ${PENDING_EVENT}) AS oldest FROM broker_events`);
+    return { pending: Number(rows[0].pending), failed: Number(rows[0].failed), oldestPending: num(rows[0].oldest) };
+  }
+
+  async purgeDelivered(before: number): Promise<void> {
+    await this.pool.query('DELETE FROM broker_events WHERE delivered_at IS NOT NULL AND delivered_at < $1', [before]);
+  }
 }
 
 class PostgresOutbox implements Outbox {
@@ -245,6 +330,7 @@ export async function connectPostgresStorage(databaseUrl: string, poolSize = 10)
     locks: new PostgresLocks(pool),
     onceOnly: new PostgresOnceOnly(pool),
     requestCounts: new PostgresRequestCounts(pool),
+    events: new PostgresEvents(pool),
     databaseTime: async () => Number((await pool.query<{ ms: string }>('SELECT floor(extract(epoch from clock_timestamp()) * 1000) AS ms')).rows[0].ms),
     close: async () => {
       await notices.close();

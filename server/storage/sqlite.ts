@@ -1,11 +1,29 @@
 /** The broker's storage in one SQLite file (better-sqlite3): the default, for one backend instance. */
 import Database from 'better-sqlite3';
 import { unixNow } from '../../src/shared/clock';
+import type { ConnectionEvent } from '../../src/shared/connection-event';
 import { type ConnectionId, fromWire, toWire, type WireIds } from '../../src/shared/connection-id';
 import { InProcessLocks, type Lease } from './locks';
-import { filterSql } from './record-filter';
+import { EVENT_STATE_SQL, type EventRow, PENDING_EVENT, storedEventOf } from './event-rows';
+import { filterSql, SUMMARY_SQL, summaryOf } from './record-filter';
 import { MemoryRequestCounts } from './memory-request-counts';
-import type { ConnectionRecord, ConnectionRecords, ConnectionState, DueCriteria, KeepAliveClaims, OnceOnly, Outbox, OutboxEntry, RecordFilter, Storage, WebhookEvents } from './ports';
+import type {
+  ConnectionEvents,
+  ConnectionRecord,
+  ConnectionRecords,
+  ConnectionState,
+  DueCriteria,
+  EventState,
+  KeepAliveClaims,
+  OnceOnly,
+  Outbox,
+  OutboxEntry,
+  RecordFilter,
+  RecordSummary,
+  Storage,
+  StoredEvent,
+  WebhookEvents,
+} from './ports';
 
 interface Row extends WireIds {
   status: ConnectionRecord['status'];
@@ -15,6 +33,7 @@ interface Row extends WireIds {
   failures: number;
   outcome_unknown_at: number | null;
   reason: ConnectionRecord['reason'];
+  sealed_with: string | null;
   updated_at: number;
 }
 
@@ -34,7 +53,16 @@ const SCHEMA = `
   CREATE INDEX IF NOT EXISTS once_only_expiry ON once_only (expires_at);
   CREATE TABLE IF NOT EXISTS outbox_reservations (
     account_id TEXT NOT NULL, user_id TEXT NOT NULL, mode TEXT NOT NULL, room BLOB NOT NULL,
-    PRIMARY KEY (account_id, user_id, mode))`;
+    PRIMARY KEY (account_id, user_id, mode));
+  CREATE TABLE IF NOT EXISTS events (
+    seq INTEGER PRIMARY KEY AUTOINCREMENT, id TEXT NOT NULL UNIQUE,
+    account_id TEXT NOT NULL, user_id TEXT NOT NULL, mode TEXT NOT NULL, created INTEGER NOT NULL, payload TEXT NOT NULL,
+    attempts INTEGER NOT NULL DEFAULT 0, next_attempt_at INTEGER NOT NULL, claimed_until INTEGER,
+    delivered_at INTEGER, failed_at INTEGER, last_error TEXT);
+  CREATE INDEX IF NOT EXISTS events_pending ON events (account_id, user_id, mode, seq) WHERE delivered_at IS NULL AND failed_at IS NULL`;
+
+/** Columns later versions added, for databases an earlier version made. */
+const ADDED_COLUMNS: Array<[table: string, column: string, type: string]> = [['connections', 'sealed_with', 'TEXT']];
 
 /** Expired once-only claims are swept every so many claims. */
 const PURGE_EVERY = 1000;
@@ -57,14 +85,16 @@ const recordOf = (row: Row): ConnectionRecord => ({
   failures: row.failures,
   outcomeUnknownAt: row.outcome_unknown_at,
   reason: row.reason,
+  sealedWith: row.sealed_with,
   updatedAt: row.updated_at,
 });
 
 class SqliteRecords implements ConnectionRecords {
-  private readonly statements: Statements<'get' | 'put' | 'remove' | 'markIntent' | 'reserve'>;
+  private readonly statements: Statements<'get' | 'put' | 'remove' | 'markIntent' | 'reserve' | 'event'>;
 
   constructor(private readonly db: Database.Database) {
     this.statements = {
+      event: db.prepare('INSERT INTO events (id, account_id, user_id, mode, created, payload, next_attempt_at) VALUES (?, ?, ?, ?, ?, ?, ?)'),
       markIntent: db.prepare(`INSERT INTO connections (account_id, user_id, mode, status, outcome_unknown_at, updated_at)
           VALUES (?, ?, ?, 'connected', ?, ?)
         ON CONFLICT (account_id, user_id, mode) DO UPDATE SET
@@ -72,11 +102,12 @@ class SqliteRecords implements ConnectionRecords {
       reserve: db.prepare(`INSERT OR REPLACE INTO outbox_reservations (account_id, user_id, mode, room) VALUES (?, ?, ?, zeroblob(${RESERVED_BYTES}))`),
       get: db.prepare(`SELECT * FROM connections WHERE ${KEY}`),
       put: db.prepare(`INSERT INTO connections (account_id, user_id, mode, status, access_expires_at, refresh_expires_at,
-          last_refresh_at, failures, outcome_unknown_at, reason, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+          last_refresh_at, failures, outcome_unknown_at, reason, sealed_with, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
         ON CONFLICT (account_id, user_id, mode) DO UPDATE SET status = excluded.status,
           access_expires_at = excluded.access_expires_at, refresh_expires_at = excluded.refresh_expires_at,
           last_refresh_at = excluded.last_refresh_at, failures = excluded.failures,
-          outcome_unknown_at = excluded.outcome_unknown_at, reason = excluded.reason, updated_at = excluded.updated_at`),
+          outcome_unknown_at = excluded.outcome_unknown_at, reason = excluded.reason, sealed_with = excluded.sealed_with,
+          updated_at = excluded.updated_at`),
       remove: db.prepare(`DELETE FROM connections WHERE ${KEY}`),
     };
   }
@@ -92,8 +123,19 @@ class SqliteRecords implements ConnectionRecords {
     return rows.map(recordOf);
   }
 
-  async put(c: ConnectionId, s: ConnectionState): Promise<void> {
-    this.statements.put.run(...key(c), s.status, s.accessExpiresAt, s.refreshExpiresAt, s.lastRefreshAt, s.failures, s.outcomeUnknownAt, s.reason, unixNow());
+  async summary(): Promise<RecordSummary> {
+    return summaryOf(this.db.prepare(SUMMARY_SQL('connections')).all() as Parameters<typeof summaryOf>[0]);
+  }
+
+  async put(c: ConnectionId, s: ConnectionState, event?: ConnectionEvent): Promise<void> {
+    this.db.transaction(() => {
+      this.statements.put.run(...key(c), s.status, s.accessExpiresAt, s.refreshExpiresAt, s.lastRefreshAt, s.failures, s.outcomeUnknownAt, s.reason, s.sealedWith, unixNow());
+      if (event) this.record(c, event);
+    })();
+  }
+
+  private record(c: ConnectionId, event: ConnectionEvent): void {
+    this.statements.event.run(event.id, ...key(c), event.created, JSON.stringify(event), event.created);
   }
 
   async markIntent(c: ConnectionId, at: number, lease: Lease, leaseMs: number): Promise<boolean> {
@@ -106,10 +148,62 @@ class SqliteRecords implements ConnectionRecords {
     return true;
   }
 
-  async remove(c: ConnectionId): Promise<void> {
-    this.statements.remove.run(...key(c));
+  async remove(c: ConnectionId, event?: ConnectionEvent): Promise<void> {
+    this.db.transaction(() => {
+      this.statements.remove.run(...key(c));
+      if (event) this.record(c, event);
+    })();
+  }
+}
+
+
+class SqliteEvents implements ConnectionEvents {
+  constructor(private readonly db: Database.Database) {}
+
+  async claimDue(now: number, limit: number, claimSeconds: number): Promise<StoredEvent[]> {
+    return this.db.transaction(() => {
+      const rows = this.db.prepare(`SELECT * FROM events e WHERE ${PENDING_EVENT} AND next_attempt_at <= ? AND (claimed_until IS NULL OR claimed_until < ?)
+        AND NOT EXISTS (SELECT 1 FROM events p WHERE p.account_id = e.account_id AND p.user_id = e.user_id AND p.mode = e.mode AND p.seq < e.seq
+          AND p.delivered_at IS NULL AND p.failed_at IS NULL)
+        ORDER BY seq LIMIT ?`).all(now, now, limit) as Array<EventRow & { id: string }>;
+      const claim = this.db.prepare('UPDATE events SET claimed_until = ? WHERE id = ?');
+      for (const row of rows) claim.run(now + claimSeconds, row.id);
+      return rows.map(storedEventOf);
+    })();
   }
 
+  async delivered(id: string, at: number): Promise<void> {
+    this.db.prepare('UPDATE events SET delivered_at = ?, attempts = attempts + 1, claimed_until = NULL WHERE id = ?').run(at, id);
+  }
+
+  async retryLater(id: string, nextAttemptAt: number, error: string): Promise<void> {
+    this.db.prepare('UPDATE events SET next_attempt_at = ?, attempts = attempts + 1, last_error = ?, claimed_until = NULL WHERE id = ?').run(nextAttemptAt, error, id);
+  }
+
+  async failed(id: string, at: number, error: string): Promise<void> {
+    this.db.prepare('UPDATE events SET failed_at = ?, attempts = attempts + 1, last_error = ?, claimed_until = NULL WHERE id = ?').run(at, error, id);
+  }
+
+  async list(state: EventState, limit: number): Promise<StoredEvent[]> {
+    return (this.db.prepare(`SELECT * FROM events WHERE ${EVENT_STATE_SQL[state]} ORDER BY seq LIMIT ?`).all(limit) as EventRow[]).map(storedEventOf);
+  }
+
+  async redeliver(which: string[] | 'failed', now: number): Promise<number> {
+    const reset = 'UPDATE events SET failed_at = NULL, delivered_at = NULL, next_attempt_at = ?, claimed_until = NULL';
+    if (which === 'failed') return this.db.prepare(`${reset} WHERE failed_at IS NOT NULL`).run(now).changes;
+    const one = this.db.prepare(`${reset} WHERE id = ?`);
+    return this.db.transaction(() => which.reduce((n, id) => n + one.run(now, id).changes, 0))();
+  }
+
+  async summary(): Promise<{ pending: number; failed: number; oldestPending: number | null }> {
+    const row = this.db.prepare(`SELECT SUM(CASE WHEN ${PENDING_EVENT} THEN 1 ELSE 0 END) AS pending, SUM(CASE WHEN failed_at IS NOT NULL THEN 1 ELSE 0 END) AS failed,
+      MIN(CASE WHEN ${PENDING_EVENT} THEN created END) AS oldest FROM events`).get() as { pending: number | null; failed: number | null; oldest: number | null };
+    return { pending: row.pending ?? 0, failed: row.failed ?? 0, oldestPending: row.oldest };
+  }
+
+  async purgeDelivered(before: number): Promise<void> {
+    this.db.prepare('DELETE FROM events WHERE delivered_at IS NOT NULL AND delivered_at < ?').run(before);
+  }
 }
 
 class SqliteOutbox implements Outbox {
@@ -224,6 +318,9 @@ export function openSqliteStorage(file = ':memory:'): SqliteStorage {
   // The outbox must survive a crash of the machine, not just of the process.
   db.pragma('synchronous = FULL');
   db.exec(SCHEMA);
+  for (const [table, column, type] of ADDED_COLUMNS) {
+    if (!(db.pragma(`table_info(${table})`) as Array<{ name: string }>).some((c) => c.name === column)) db.exec(`ALTER TABLE ${table} ADD COLUMN ${column} ${type}`);
+  }
   // Once-only claims are written on every signed request: durable across a crash of the process
   // (WAL, synchronous=NORMAL) without an fsync each, on a connection of their own.
   const relaxed = file === ':memory:' ? db : new Database(file);
@@ -239,6 +336,7 @@ export function openSqliteStorage(file = ':memory:'): SqliteStorage {
     locks: new InProcessLocks(),
     onceOnly: new SqliteOnceOnly(relaxed),
     requestCounts: new MemoryRequestCounts(),
+    events: new SqliteEvents(db),
     limitPages: (pages) => {
       db.exec('VACUUM');
       db.pragma(`max_page_count = ${Number(db.pragma('page_count', { simple: true })) + pages}`);

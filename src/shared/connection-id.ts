@@ -26,7 +26,22 @@ export interface WireIds {
   mode: StripeMode;
 }
 
-export const connectionKey = (c: ConnectionId) => `${c.mode}/${c.accountId}/${c.userId ?? '(account)'}`;
+/** What Stripe's ids look like: a Dashboard user's, and an account's. */
+export const USER_ID = /^[A-Za-z0-9_]{1,255}$/;
+export const ACCOUNT_ID = /^acct_[A-Za-z0-9]{1,255}$/;
+
+const ACCOUNT_WIDE = '(account)';
+
+/** `mode/account/user` (`(account)` for an account-wide connection): in logs, the admin API and the CLI. */
+export const connectionKey = (c: ConnectionId) => `${c.mode}/${c.accountId}/${c.userId ?? ACCOUNT_WIDE}`;
+
+/** The connection a key names, or undefined for anything else. */
+export function parseConnectionKey(key: string): ConnectionId | undefined {
+  const [mode, accountId, user, ...rest] = key.split('/');
+  if (rest.length > 0 || (mode !== 'test' && mode !== 'live') || !ACCOUNT_ID.test(accountId ?? '')) return undefined;
+  if (user !== ACCOUNT_WIDE && !USER_ID.test(user ?? '')) return undefined;
+  return { mode, accountId, userId: user === ACCOUNT_WIDE ? null : user };
+}
 
 export const toWire = (c: ConnectionId): WireIds => ({ user_id: c.userId ?? '', account_id: c.accountId, mode: c.mode });
 

@@ -7,7 +7,8 @@ export const WEBHOOK_SECRET = 'whsec_test_webhook_secret_for_the_suite';
 export const KEYS = { test: 'sk_test_brokersuite', live: 'sk_live_brokersuite' };
 /** The suites' sealing key (id `suite1`, also as TOKEN_SEALING_KEYS text), and a second one for rotation tests (`suite2`). */
 export const SEALING_KEYS_TEXT = `suite1:${Buffer.alloc(32, 7).toString('base64')}`;
-export const [SEALING_KEY, ROTATED_SEALING_KEY] = parseSealingKeys(`${SEALING_KEYS_TEXT},suite2:${Buffer.alloc(32, 9).toString('base64')}`);
+export const ROTATED_KEY_TEXT = `suite2:${Buffer.alloc(32, 9).toString('base64')}`;
+export const [SEALING_KEY, ROTATED_SEALING_KEY] = parseSealingKeys(`${SEALING_KEYS_TEXT},${ROTATED_KEY_TEXT}`);
 
 /** A Dashboard user as a signed request names them. */
 export type User = WireIds;

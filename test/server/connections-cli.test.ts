@@ -1,0 +1,178 @@
+/**
+ * `npm run connections` against a backend started as in production (`npm run backend`, SQLite),
+ * with its admin API on (ADMIN_TOKEN) and events delivered to a real receiver: every command,
+ * its tables and JSON, its one-line errors, a wrong token refused with nothing done, and a
+ * sealing-key rotation finished with `reseal` so the old key can go.
+ */
+import { execFile } from 'node:child_process';
+import { mkdtempSync, rmSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { connectionKey, fromWire } from '../../src/shared/connection-id';
+import { TokenSealer } from '../../server/broker/token-sealing';
+import { refreshCount } from '../support/dev-provider';
+import { eventually, newUser, ROTATED_KEY_TEXT, SEALING_KEYS_TEXT, sleep, type User } from '../support/fixtures';
+import { call, connect } from '../support/signed-calls';
+import { ROOT, type RunningCommand } from '../support/commands';
+import { type EventReceiver, startEventReceiver } from '../support/event-receiver';
+import { backendEnv, DASHBOARD_REDIRECT, startBackendProcess } from '../support/fleet';
+import { type Stack, stackSuite, storedSecrets } from '../support/stack';
+
+const ADMIN_TOKEN = 'admin-token-for-the-cli-suite';
+let stack: Stack;
+let receiver: EventReceiver;
+let backend: RunningCommand;
+let dataDir: string;
+const outputs: string[] = [];
+
+stackSuite(['--access-ttl', '3'], (started) => (stack = started), () => outputs);
+beforeAll(async () => {
+  dataDir = mkdtempSync(path.join(os.tmpdir(), 'broker-cli-'));
+  receiver = await startEventReceiver();
+  backend = await startBackend(SEALING_KEYS_TEXT);
+});
+afterAll(async () => {
+  outputs.push(backend.output());
+  await backend.stop();
+  await receiver.close();
+  rmSync(dataDir, { recursive: true, force: true });
+});
+
+function startBackend(sealingKeys: string): Promise<RunningCommand> {
+  return startBackendProcess(backendEnv(stack, {
+    DATA_DIR: dataDir,
+    ADMIN_TOKEN,
+    TOKEN_SEALING_KEYS: sealingKeys,
+    EVENTS_WEBHOOK_URL: receiver.url,
+    EVENTS_WEBHOOK_SECRET: receiver.secrets.join(','),
+  }));
+}
+
+async function restartBackend(sealingKeys: string): Promise<void> {
+  outputs.push(backend.output());
+  await backend.stop();
+  backend = await startBackend(sealingKeys);
+}
+
+interface CliRun {
+  code: number;
+  stdout: string;
+  stderr: string;
+}
+
+/** `npm run connections -- …args` as an operator runs it (the compiled command line). */
+function cli(args: string[], env: Record<string, string> = {}): Promise<CliRun> {
+  return new Promise((resolve) => {
+    execFile(process.execPath, [path.join(ROOT, 'server/production.js'), 'connections', ...args], {
+      cwd: ROOT,
+      env: { PATH: process.env.PATH, ADMIN_TOKEN, BROKER_URL: backend.url, DATA_DIR: dataDir, ...env },
+      timeout: 60_000,
+    }, (err, stdout, stderr) => {
+      outputs.push(stdout, stderr);
+      resolve({ code: err ? Number((err as { code?: number }).code ?? 1) : 0, stdout, stderr });
+    });
+  });
+}
+
+const keyOf = (user: User) => connectionKey(fromWire(user));
+const connectAll = async (users: User[]) => {
+  for (const user of users) expect((await connect(stack, backend, user, { redirectUri: DASHBOARD_REDIRECT })).status).toBe(200);
+};
+
+test('a wrong or missing ADMIN_TOKEN gets 401 and nothing else: no data, nothing changed', async () => {
+  const user = newUser('cli');
+  await connectAll([user]);
+  const adminUrl = `${backend.url}/admin/connections/${keyOf(user)}`;
+  for (const authorization of ['Bearer wrong-token-of-the-same-sort', `Bearer ${ADMIN_TOKEN}x`, ADMIN_TOKEN, '']) {
+    for (const [method, url] of [['GET', `${backend.url}/admin/stats`], ['GET', adminUrl], ['POST', `${adminUrl}/disconnect`], ['POST', `${backend.url}/admin/reseal`]]) {
+      const res = await fetch(url, { method, headers: { authorization } });
+      expect([res.status, await res.json()]).toEqual([401, { error: { code: 'unauthorized', message: 'This route needs Authorization: Bearer <ADMIN_TOKEN>.' } }]);
+    }
+  }
+  expect((await call(backend, '/api/connection/status', user)).body.status).toBe('connected');
+  const refused = await cli(['stats'], { ADMIN_TOKEN: 'wrong-token-of-the-same-sort' });
+  expect([refused.code, refused.stdout, refused.stderr.trim().split('\n')]).toEqual([1, '', ["error: the backend refused the admin token (401): ADMIN_TOKEN must be the backend's"]]);
+});
+
+test('list, show, refresh, stats and disconnect drive the running backend', async () => {
+  const users = [newUser('cli'), newUser('cli')];
+  await connectAll(users);
+  const listed = await cli(['list', '--account', users[0].account_id]);
+  expect(listed.code).toBe(0);
+  expect(listed.stdout.split('\n')[0]).toMatch(/^CONNECTION\s+STATUS\s+REASON\s+REFRESHED\s+ACCESS EXPIRES\s+SEALED WITH$/);
+  for (const user of users) expect(listed.stdout).toMatch(new RegExp(`^${keyOf(user).replace(/[()]/g, '\\$&')}\\s+connected\\s+-\\s+\\d+s ago\\s+(in \\ds|\\d+s ago)\\s+suite1$`, 'm'));
+  const json = JSON.parse((await cli(['list', '--json', '--status', 'connected'])).stdout) as Array<{ connection: string }>;
+  expect(json.map((c) => c.connection)).toEqual(expect.arrayContaining(users.map(keyOf)));
+  expect((await cli(['list', '--status', 'reconnect_required'])).stdout.trim()).toBe('no connections');
+
+  const shown = await cli(['show', keyOf(users[0])]);
+  expect(shown.stdout).toMatch(/^live status\s+connected \(from the Secret Store now\)$/m);
+  expect(shown.stdout).toMatch(/^sealed with\s+suite1$/m);
+
+  const before = await refreshCount(stack);
+  const refreshed = await cli(['refresh', keyOf(users[0])]);
+  expect([refreshed.code, refreshed.stdout.trim()]).toEqual([0, expect.stringMatching(new RegExp(`^refreshed ${keyOf(users[0]).replace(/[()]/g, '\\$&')}: connected, access expires in \\ds$`))]);
+  expect(await refreshCount(stack)).toBe(before + 1);
+
+  const disconnected = await cli(['disconnect', keyOf(users[1])]);
+  expect(disconnected.stdout.trim()).toBe(`disconnected ${keyOf(users[1])} (grant revoked at the provider)`);
+  expect((await call(backend, '/api/connection/status', users[1])).body.status).toBe('not_connected');
+  expect(await eventually(() => receiver.accepted().some((e) => e.type === 'connection.disconnected' && e.data.user_id === users[1].user_id && e.data.by === 'operator'))).toBe(true);
+
+  const stats = await cli(['stats']);
+  expect(stats.stdout).toMatch(/^connections\s+\d+: \d+ connected \(0 degraded\), 0 reconnect required$/m);
+  expect(stats.stdout).toMatch(/^events\s+0 undelivered, 0 failed$/m);
+  expect(JSON.parse((await cli(['stats', '--json'])).stdout)).toMatchObject({ sealing: { current_key: 'suite1' }, outbox_depth: 0, events: { delivery: 'on', pending: 0 } });
+});
+
+test('events lists what waits for delivery; redeliver sends it now', async () => {
+  receiver.down = true;
+  const user = newUser('cli');
+  await connectAll([user]);
+  expect(await eventually(() => receiver.deliveries.some((d) => d.status === 503 && d.body.includes(user.user_id)))).toBe(true);
+  const pending = await cli(['events']);
+  const line = pending.stdout.split('\n').find((l) => l.includes(keyOf(user)))!;
+  expect(line).toMatch(/^evt_[a-f0-9]{32}\s+connection\.connected\s+\S+\s+\d+s ago\s+1\s+in \ds\s+HTTP 503$/);
+  receiver.down = false;
+  const redelivered = await cli(['redeliver', line.split(/\s+/)[0]]);
+  expect(redelivered.stdout.trim()).toBe('1 event(s) queued for delivery again');
+  // Delivered now, not at its next attempt (4 s or more after the first).
+  expect(await eventually(() => receiver.accepted().some((e) => e.data.user_id === user.user_id), 2500)).toBe(true);
+  expect((await cli(['events', '--failed'])).stdout.trim()).toBe('no failed events');
+});
+
+test('one-line errors: an unknown command or connection, a bad filter, no backend', async () => {
+  const lines = async (args: string[], env?: Record<string, string>) => {
+    const run = await cli(args, env);
+    return [run.code, run.stderr.trim()];
+  };
+  expect(await lines(['frobnicate'])).toEqual([1, 'error: unknown command frobnicate; see --help']);
+  expect(await lines(['show', 'test/acct_nobody/usr_nobody'])).toEqual([1, 'error: No such connection in the registry. (404 not_found)']);
+  expect(await lines(['show', 'not-a-connection'])).toEqual([1, 'error: not-a-connection is not a connection: mode/account/user, e.g. test/acct_123/usr_456 (or test/acct_123/(account))']);
+  expect(await lines(['list', '--after'])).toEqual([1, 'error: unknown option --after; see --help']);
+  expect(await lines(['list', '--status', 'happy'])).toEqual([1, 'error: status must be connected, degraded or reconnect_required. (400 invalid_request)']);
+  expect(await lines(['stats'], { BROKER_URL: 'http://127.0.0.1:9' })).toEqual([1, 'error: no backend answers at http://127.0.0.1:9 (is it running? --url sets where)']);
+  expect((await cli(['--help'])).stdout).toContain('usage: npm run connections -- <command>');
+});
+
+test('after a key rotation, reseal leaves nothing on the old key, which can then be removed with every connection working', async () => {
+  const users = [newUser('reseal'), newUser('reseal'), newUser('reseal')];
+  await connectAll(users);
+  await restartBackend(`${ROTATED_KEY_TEXT},${SEALING_KEYS_TEXT}`);
+  expect(JSON.parse((await cli(['stats', '--json'])).stdout).sealing).toMatchObject({ current_key: 'suite2', by_key: { suite1: expect.any(Number) } });
+
+  const resealed = await cli(['reseal', '--per-second', '50']);
+  expect(resealed.code).toBe(0);
+  expect(resealed.stderr).toMatch(/^… \d+ checked: /m);
+  expect(resealed.stdout).toMatch(/^reseal done: \d+ resealed/m);
+  expect(resealed.stdout).toContain('every refresh secret uses suite2: older keys can be removed from TOKEN_SEALING_KEYS');
+  const stats = JSON.parse((await cli(['stats', '--json'])).stdout);
+  expect(Object.keys(stats.sealing.by_key)).toEqual(['suite2']);
+  for (const user of users) expect(TokenSealer.keyIdOf((await storedSecrets(stack, user)).refresh!.raw)).toBe('suite2');
+  // Run again: nothing left to do.
+  expect((await cli(['reseal'])).stdout).toMatch(/^reseal done: nothing to do$/m);
+
+  await restartBackend(ROTATED_KEY_TEXT);
+  await sleep(3200); // every access token expired: each call refreshes with the re-sealed refresh token
+  for (const user of users) expect((await call(backend, '/api/token', user)).status).toBe(200);
+});
