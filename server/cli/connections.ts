@@ -158,7 +158,8 @@ const COMMANDS: Record<string, Command> = {
     do {
       const page: { outcomes: Record<string, number>; next: string | null } = await admin(to, 'POST', '/admin/reseal', { after: after ?? undefined, per_second: perSecond });
       for (const [outcome, n] of Object.entries(page.outcomes)) totals[outcome] = (totals[outcome] ?? 0) + n;
-      if (!args.flags.json) console.error(`… ${Object.values(totals).reduce((a, b) => a + b, 0)} checked: ${summary(totals)}`);
+      const checked = Object.values(totals).reduce((a, b) => a + b, 0);
+      if (!args.flags.json && checked > 0) console.error(`… ${checked} checked so far: ${summary(totals)}`);
       after = page.next;
     } while (after);
     const stats: Stats = await admin(to, 'GET', '/admin/stats');
@@ -176,9 +177,12 @@ const COMMANDS: Record<string, Command> = {
     print(args, answer, () => {
       const what = args.flags.failed ? 'failed events' : 'events waiting for delivery';
       if (answer.events.length === 0) return `no ${what}${answer.delivery === 'off' ? ' (delivery is off: EVENTS_WEBHOOK_URL is not set)' : ''}`;
+      // A connection's events go in order: one behind an undelivered one waits for it.
+      const next = (e: EventView, i: number) =>
+        args.flags.failed ? relative(e.failed_at, t) : answer.events.slice(0, i).some((before) => before.connection === e.connection) ? 'after the one before' : relative(e.next_attempt_at, t);
       return table(
         ['EVENT', 'TYPE', 'CONNECTION', 'CREATED', 'ATTEMPTS', args.flags.failed ? 'FAILED' : 'NEXT ATTEMPT', 'LAST ERROR'],
-        answer.events.map((e) => [e.id, e.type, e.connection, relative(e.created, t), String(e.attempts), relative(args.flags.failed ? e.failed_at : e.next_attempt_at, t), e.last_error ?? '-']),
+        answer.events.map((e, i) => [e.id, e.type, e.connection, relative(e.created, t), String(e.attempts), next(e, i), e.last_error ?? '-']),
       );
     });
   },

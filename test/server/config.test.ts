@@ -59,6 +59,28 @@ test('transport: the Stripe API over https (http only on loopback); PostgreSQL e
   expect(loadConfig({ ...base, STRIPE_SIGNATURE_ORDER: 'ids_first', STRIPE_APPLICATION_ID: 'ca_abc' })).toMatchObject({ signatureOrder: 'ids_first', applicationId: 'ca_abc' });
 });
 
+test('events and the admin API: EVENTS_WEBHOOK_URL with its whsec_ secrets (https off loopback), ADMIN_TOKEN of 16+ characters; no secret echoed', () => {
+  const secret = `whsec_${Buffer.alloc(32, 4).toString('base64')}`;
+  const rotated = `whsec_${Buffer.alloc(24, 6).toString('base64')}`;
+  const config = loadConfig({ ...base, EVENTS_WEBHOOK_URL: 'https://hooks.example.com/broker', EVENTS_WEBHOOK_SECRET: `${secret}, ${rotated}`, ADMIN_TOKEN: 'a'.repeat(16) });
+  expect(config.events).toMatchObject({ secrets: [secret, rotated], timeoutMs: 10_000, retrySeconds: 86_400 });
+  expect(config.events?.url.toString()).toBe('https://hooks.example.com/broker');
+  expect(config.adminToken).toBe('a'.repeat(16));
+  expect(loadConfig({ ...base, EVENTS_WEBHOOK_URL: 'http://127.0.0.1:4000/events', EVENTS_WEBHOOK_SECRET: secret, EVENTS_RETRY_HOURS: '2' }).events?.retrySeconds).toBe(7200);
+  expect(loadConfig(base)).toMatchObject({ events: undefined, adminToken: undefined });
+  const refusals: Array<[Record<string, string>, string]> = [
+    [{ EVENTS_WEBHOOK_URL: 'http://hooks.example.com/broker', EVENTS_WEBHOOK_SECRET: secret }, 'EVENTS_WEBHOOK_URL must be https (http only on loopback)'],
+    [{ EVENTS_WEBHOOK_URL: 'https://hooks.example.com/broker' }, 'EVENTS_WEBHOOK_SECRET is not set (whsec_ and base64 of 24 to 64 random bytes)'],
+    [{ EVENTS_WEBHOOK_SECRET: secret }, 'EVENTS_WEBHOOK_SECRET is set but EVENTS_WEBHOOK_URL is not'],
+    [{ EVENTS_WEBHOOK_URL: 'https://h.example.com', EVENTS_WEBHOOK_SECRET: `${secret},whsec_${Buffer.alloc(8, 1).toString('base64')}` }, 'EVENTS_WEBHOOK_SECRET: entry 2 must be whsec_ and 24 to 64 bytes in base64'],
+    [{ EVENTS_WEBHOOK_URL: 'https://h.example.com', EVENTS_WEBHOOK_SECRET: secret.slice(6) }, 'EVENTS_WEBHOOK_SECRET: entry 1 must be whsec_ and 24 to 64 bytes in base64'],
+    [{ EVENTS_WEBHOOK_URL: 'https://h.example.com', EVENTS_WEBHOOK_SECRET: secret, EVENTS_RETRY_HOURS: '0' }, 'EVENTS_RETRY_HOURS must be a whole number from 1 to 720'],
+    [{ ADMIN_TOKEN: 'short' }, 'ADMIN_TOKEN must be at least 16 characters, without spaces'],
+    [{ ADMIN_TOKEN: 'sixteen chars with spaces' }, 'ADMIN_TOKEN must be at least 16 characters, without spaces'],
+  ];
+  for (const [env, message] of refusals) expect(() => loadConfig({ ...base, ...env })).toThrow(message);
+});
+
 test('STRIPE_SECRET_KEY fills the mode its prefix names; explicit endpoints replace discovery', () => {
   const { STRIPE_SECRET_KEY_TEST: _unused, OAUTH_ISSUER: _issuer, ...rest } = base;
   const config = loadConfig({ ...rest, STRIPE_SECRET_KEY: 'rk_live_xyz', OAUTH_TOKEN_ENDPOINT: 'https://p.example/token', OAUTH_REVOCATION_ENDPOINT: 'https://p.example/revoke' });

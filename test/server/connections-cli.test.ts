@@ -141,6 +141,29 @@ test('events lists what waits for delivery; redeliver sends it now', async () =>
   expect((await cli(['events', '--failed'])).stdout.trim()).toBe('no failed events');
 });
 
+test('the admin API answers malformed input with a 4xx JSON error and changes nothing', async () => {
+  const admin = (path: string, init: RequestInit = {}) =>
+    fetch(`${backend.url}/admin${path}`, { ...init, headers: { authorization: `Bearer ${ADMIN_TOKEN}`, 'content-type': 'application/json', ...init.headers } });
+  const cases: Array<[string, RequestInit, number, string]> = [
+    ['/reseal', { method: 'POST', body: '{"after": ' }, 400, 'invalid_json'],
+    ['/reseal', { method: 'POST', body: '{"limit": 0}' }, 400, 'invalid_request'],
+    ['/reseal', { method: 'POST', body: '{"per_second": "fast"}' }, 400, 'invalid_request'],
+    ['/reseal', { method: 'POST', body: '{"after": "x/y/z"}' }, 400, 'invalid_request'],
+    ['/events/redeliver', { method: 'POST', body: '{"ids": ["nope"]}' }, 400, 'invalid_request'],
+    ['/events/redeliver', { method: 'POST', body: '{"ids": ["evt_00000000000000000000000000000000"], "failed": true}' }, 400, 'invalid_request'],
+    ['/events?state=lost', {}, 400, 'invalid_request'],
+    ['/connections?limit=9999', {}, 400, 'invalid_request'],
+    ['/connections?mode=demo', {}, 400, 'invalid_request'],
+    ['/connections?account=a&account=b', {}, 400, 'invalid_request'],
+    ['/connections/test/acct_nobody/usr_nobody/refresh', { method: 'POST' }, 404, 'not_found'],
+    ['/nowhere', {}, 404, 'not_found'],
+  ];
+  for (const [path, init, status, code] of cases) {
+    const res = await admin(path, init);
+    expect([path, res.status, ((await res.json()) as { error: { code: string } }).error.code]).toEqual([path, status, code]);
+  }
+});
+
 test('one-line errors: an unknown command or connection, a bad filter, no backend', async () => {
   const lines = async (args: string[], env?: Record<string, string>) => {
     const run = await cli(args, env);
@@ -163,7 +186,7 @@ test('after a key rotation, reseal leaves nothing on the old key, which can then
 
   const resealed = await cli(['reseal', '--per-second', '50']);
   expect(resealed.code).toBe(0);
-  expect(resealed.stderr).toMatch(/^… \d+ checked: /m);
+  expect(resealed.stderr).toMatch(/^… \d+ checked so far: \d+ resealed/m);
   expect(resealed.stdout).toMatch(/^reseal done: \d+ resealed/m);
   expect(resealed.stdout).toContain('every refresh secret uses suite2: older keys can be removed from TOKEN_SEALING_KEYS');
   const stats = JSON.parse((await cli(['stats', '--json'])).stdout);

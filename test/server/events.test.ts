@@ -5,7 +5,8 @@
  * hangs, kept as failed after the retry window; the in-process subscriber hears the same.
  */
 import type { ConnectionEvent } from '../../src/shared/connection-event';
-import { eventually, newUser, User } from '../support/fixtures';
+import Stripe from 'stripe';
+import { eventually, newUser, User, WEBHOOK_SECRET } from '../support/fixtures';
 import { startBroker, type TestBroker } from '../support/in-process-broker';
 import { seenSecrets } from '../support/leak-check';
 import { call, connect } from '../support/signed-calls';
@@ -137,6 +138,25 @@ test('an event still refused after the retry window is kept as failed, and redel
   broker.deliveries.wake();
   expect(await eventually(() => acceptedFor(user).length === 2)).toBe(true);
   expect(acceptedFor(user)[1].id).toBe(failed.id);
+});
+
+test('an uninstall disconnects by deauthorization; an account-wide connection has no user and scope account', async () => {
+  await broker.stop();
+  broker = await startBroker(stack, { connectionScope: 'account', events: { webhook: { url: new URL(receiver.url), secrets: receiver.secrets, timeoutMs: 1000, retrySeconds: 3600 } } });
+  const user = newUser('events', { account_id: 'acct_eventswide' });
+  await connect(stack, broker, user);
+  const payload = JSON.stringify({ id: 'evt_events_deauth', object: 'event', type: 'account.application.deauthorized', account: user.account_id, livemode: false, data: { object: {} } });
+  const res = await fetch(`${broker.url}/webhooks/stripe`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json', 'stripe-signature': Stripe.webhooks.generateTestHeaderString({ payload, secret: WEBHOOK_SECRET }) },
+    body: payload,
+  });
+  expect(res.status).toBe(200);
+  expect(await eventually(() => receiver.accepted().length === 2)).toBe(true);
+  expect(receiver.accepted().map((e) => [e.type, e.data])).toEqual([
+    ['connection.connected', { mode: 'test', account_id: 'acct_eventswide', user_id: null, status: 'connected', reason: null, scope: 'account' }],
+    ['connection.disconnected', { mode: 'test', account_id: 'acct_eventswide', user_id: null, status: 'not_connected', reason: null, scope: 'account', by: 'deauthorization' }],
+  ]);
 });
 
 test('an in-process subscriber that throws does not fail the change that made the event', async () => {
