@@ -84,6 +84,7 @@ export async function startBackend(config: Config, extras: BackendExtras = {}): 
     adminToken: config.adminToken,
     events: { webhook: config.events, onEvent: extras.onEvent },
     cacheEntries: config.cacheEntries,
+    secretStoreRequestsPerSecond: config.secretStoreRequestsPerSecond,
     storage,
     clock,
     logger,

@@ -41,6 +41,8 @@ export interface Config {
   dataDir: string;
   /** Warm access tokens kept in memory. */
   cacheEntries: number;
+  /** SECRET_STORE_REQUESTS_PER_SECOND: the Secret Store budget per mode (shared by the fleet with PostgreSQL). */
+  secretStoreRequestsPerSecond: Record<StripeMode, number>;
   /** SIGNED_ROUTE_LIMITS over the defaults: requests a minute per connection and per account, by route. */
   limits: Partial<Record<RouteName, RouteLimit>>;
   /** CONNECTION_SCOPE: each Dashboard user's own connection (`user`), or one per account (`account`). */
@@ -167,6 +169,25 @@ function routeLimits(env: Env): Partial<Record<RouteName, RouteLimit>> {
   return limits;
 }
 
+/** `20` for both modes, or `test=20,live=80`. */
+function secretStoreBudget(env: Env): Record<StripeMode, number> {
+  const value = optional(env, 'SECRET_STORE_REQUESTS_PER_SECOND');
+  const budget = { ...DEFAULTS.secretStoreRequestsPerSecond };
+  if (value === undefined) return budget;
+  const rate = (text: string) => {
+    const n = Number(text);
+    if (!/^\d{1,5}$/.test(text) || n < 1 || n > 10_000) throw new ConfigError('SECRET_STORE_REQUESTS_PER_SECOND must be a whole number from 1 to 10000, or test=N,live=M');
+    return n;
+  };
+  if (!value.includes('=')) return { test: rate(value), live: rate(value) };
+  for (const entry of value.split(',').map((e) => e.trim())) {
+    const [mode, n] = entry.split('=');
+    if (mode !== 'test' && mode !== 'live') throw new ConfigError('SECRET_STORE_REQUESTS_PER_SECOND must be a whole number from 1 to 10000, or test=N,live=M');
+    budget[mode] = rate(n ?? '');
+  }
+  return budget;
+}
+
 function connectionScope(env: Env): ConnectionScope {
   const scope = optional(env, 'CONNECTION_SCOPE') ?? 'user';
   if (scope !== 'user' && scope !== 'account') throw new ConfigError('CONNECTION_SCOPE must be user or account (and match the manifest constant)');
@@ -262,6 +283,7 @@ export function loadConfig(env: Env = process.env): Config {
     databaseUrl: databaseUrl(env),
     dataDir: optional(env, 'DATA_DIR') ?? '.data',
     cacheEntries: integer(env, 'ACCESS_CACHE_ENTRIES', DEFAULTS.cacheEntries, 0, 10_000_000),
+    secretStoreRequestsPerSecond: secretStoreBudget(env),
     connectionScope: connectionScope(env),
     limits: routeLimits(env),
     api: {

@@ -39,9 +39,16 @@ export class AccessCache {
     const entry = this.entries.get(key);
     if (!entry) return undefined;
     this.entries.delete(key);
-    if (now >= entry.dueAt) return undefined;
     this.entries.set(key, entry); // most recently used last
-    return entry.access;
+    return now < entry.dueAt ? entry.access : undefined;
+  }
+
+  /**
+   * The token last cached for the connection even once it is due (until the connection changes):
+   * the refresh then needs no read to learn that it is due, or which generation it is.
+   */
+  lastKnown(key: string): AccessPayload | undefined {
+    return this.entries.get(key)?.access ?? undefined;
   }
 
   /** Taken before reading the store; `set` with it caches only if the connection was not invalidated since. */

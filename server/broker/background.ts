@@ -17,6 +17,7 @@ import { describeError } from './errors';
 import type { RefreshEngine } from './refresh-engine';
 import type { TokenStore } from './token-store';
 import { type DeliveryParts, deliverDue, type EventWebhook } from './event-delivery';
+import type { SecretStoreBudget } from './secret-store-budget';
 
 /** A loop that runs `tick` every `intervalMs`, doubling the pause (up to `maxDelayMs`) while ticks report trouble. */
 class Loop {
@@ -89,6 +90,7 @@ export interface BackgroundParts {
   tokens: TokenStore;
   engine: RefreshEngine;
   locks: LockManager;
+  budget: SecretStoreBudget;
   logger: Logger;
   /** Present when events are delivered. */
   events?: DeliveryParts & { webhook: EventWebhook };
@@ -106,7 +108,8 @@ export interface Background {
 
 export function startBackground(parts: BackgroundParts, options: BackgroundOptions): Background {
   const { outbox, tokens, engine, locks, logger } = parts;
-  const flusher = new Loop(async () => {
+  // Clean-up spends only what callers, refreshes and keep-alive leave of the Secret Store budget.
+  const flusher = new Loop(() => parts.budget.run('cleanup', async () => {
     let ok = true;
     // Token sets only this process holds first: without the database nobody else can hold their locks.
     for (const connection of tokens.heldInMemory()) {
@@ -120,7 +123,7 @@ export function startBackground(parts: BackgroundParts, options: BackgroundOptio
       if (result === 'pending') ok = false;
     }
     return ok;
-  }, options.flushIntervalMs, 30_000);
+  }), options.flushIntervalMs, 30_000);
 
   const keepAlive = new Loop(async () => {
     const now = options.now();

@@ -20,6 +20,7 @@ import { ProviderApi, type ProviderApiOptions } from './provider-api';
 import type { OAuthClient } from './oauth-client';
 import { DEFAULT_REFRESH_OPTIONS, RefreshEngine, type RefreshOptions } from './refresh-engine';
 import { SecretStoreClients } from './secret-store';
+import { SecretStoreBudget } from './secret-store-budget';
 import { TokenStore } from './token-store';
 import type { TokenSealer } from './token-sealing';
 
@@ -38,6 +39,8 @@ export interface BrokerCoreOptions {
   cacheEntries?: number;
   /** The provider's API (none: no proxy). */
   api?: Partial<ProviderApiOptions>;
+  /** SECRET_STORE_REQUESTS_PER_SECOND, per mode. */
+  secretStoreRequestsPerSecond?: Partial<Record<StripeMode, number>>;
   /** Connection events: delivered to a webhook (`webhook`), and heard in this process (`onEvent`). */
   events?: { webhook?: EventWebhook; onEvent?: (event: ConnectionEvent) => void };
 }
@@ -51,6 +54,8 @@ export interface BrokerCore {
   api: ProviderApi;
   tokens: TokenStore;
   cache: AccessCache;
+  /** The Secret Store's request budget. */
+  budget: SecretStoreBudget;
   metrics: Metrics;
   logger: Logger;
   /** Whether events are delivered (EVENTS_WEBHOOK_URL), and a nudge to deliver now (after a redelivery). */
@@ -70,9 +75,10 @@ export function createBrokerCore(options: BrokerCoreOptions): BrokerCore {
   const refresh: RefreshOptions = { ...DEFAULT_REFRESH_OPTIONS, now: clock.now, ...options.refresh };
   const metrics = new Metrics();
   const cache = new AccessCache(options.cacheEntries ?? DEFAULTS.cacheEntries);
+  const budget = new SecretStoreBudget(storage.budget, { ...DEFAULTS.secretStoreRequestsPerSecond, ...options.secretStoreRequestsPerSecond }, refresh.callerWaitMs);
   storage.notices.listen((key) => cache.invalidate(key), (live) => cache.setLive(live));
   const tokens = new TokenStore({
-    secrets: new SecretStoreClients(options.stripe, metrics),
+    secrets: new SecretStoreClients(options.stripe, metrics, budget),
     outbox: storage.outbox,
     notices: storage.notices,
     sealer: options.sealer,
@@ -89,7 +95,7 @@ export function createBrokerCore(options: BrokerCoreOptions): BrokerCore {
     now: refresh.now,
     logger,
   });
-  const parts = { tokens, oauth, locks: storage.locks, records: storage.records, states, onceOnly: storage.onceOnly, cache, metrics, logger };
+  const parts = { tokens, oauth, locks: storage.locks, records: storage.records, states, onceOnly: storage.onceOnly, cache, budget, metrics, logger };
   const engine = new RefreshEngine(parts, refresh);
   const lifecycle = new Lifecycle(parts, refresh);
   const api = new ProviderApi(engine, metrics, {
@@ -116,11 +122,13 @@ export function createBrokerCore(options: BrokerCoreOptions): BrokerCore {
     api,
     tokens,
     cache,
+    budget,
     metrics,
     logger,
     deliveries: { enabled: Boolean(webhook), wake: () => background.eventRecorded() },
     close: async () => {
       measuring.stop();
+      budget.close();
       await background.stop();
       await storage.close();
     },

@@ -36,6 +36,8 @@ export const DEFAULTS = {
   api: { maxRequestBytes: 256 * 1024, maxResponseBytes: 5 * 1024 * 1024, timeoutSeconds: 30 },
   /** Connection events to EVENTS_WEBHOOK_URL: each POST's timeout, and how long an event is retried. */
   events: { timeoutSeconds: 10, retryHours: 24 },
+  /** The Secret Store's request budget per mode, below Stripe's limits (25/s in test mode and sandboxes, 100/s live). */
+  secretStoreRequestsPerSecond: { test: 20, live: 80 },
   /** `connections reseal`: connections re-sealed per second (each a Secret Store read and write). */
   resealPerSecond: 5,
 };

@@ -17,6 +17,7 @@ export const BROKER_ERROR_CODES = [
   'token_too_large',
   'provider_unavailable',
   'secret_store_unavailable',
+  'secret_store_busy',
   'busy',
   'refresh_pending',
   'registry_unavailable',
@@ -33,6 +34,8 @@ export class BrokerError extends Error {
   constructor(
     readonly code: BrokerErrorCode,
     message: string,
+    /** Sent as Retry-After. */
+    readonly retryAfterSeconds?: number,
   ) {
     super(message);
   }

@@ -26,8 +26,8 @@ export interface StatusAnswer {
   scope: string | null;
   /** Connected, but the last refreshes failed for passing reasons (the provider was down, slow…). */
   degraded: boolean;
-  /** Why a reconnect is required, when known. */
-  reason: LossReason | null;
+  /** Why a reconnect is required, when known; or why the connection is degraded, when it is the Secret Store's throttling. */
+  reason: LossReason | 'secret_store_throttled' | null;
 }
 
 const NOT_CONNECTED: StatusAnswer = {
@@ -139,7 +139,8 @@ export class Lifecycle {
     const lost = (reason: LossReason | null): StatusAnswer => ({ ...NOT_CONNECTED, status: 'reconnect_required', last_refresh_at: record?.lastRefreshAt ?? null, reason });
     if (refresh === UNUSABLE) return lost('unusable_refresh_secret');
     const ended = refresh?.refresh_token === null && (!access || access.expires_at <= this.options.now());
-    if (refresh && !ended) return connectedAnswer({ access, refresh }, degraded);
+    // While the Secret Store throttles this backend, refreshes wait their turn: degraded, and why.
+    if (refresh && !ended) return this.parts.budget.isThrottled(connection.mode) ? { ...connectedAnswer({ access, refresh }, true), reason: 'secret_store_throttled' } : connectedAnswer({ access, refresh }, degraded);
     if (!record) return NOT_CONNECTED;
     // Recorded as connected but its secrets are gone (an expired refresh token, removed elsewhere).
     return lost(record.status === 'connected' ? 'secrets_missing' : record.reason);
@@ -177,13 +178,13 @@ export class Lifecycle {
 
   /** Re-seals a connection's refresh secret with the current key and records which key it uses now. */
   async reseal(connection: ConnectionId): Promise<ResealOutcome['outcome']> {
-    return this.locked(connection, async () => {
+    return this.parts.budget.run('cleanup', () => this.locked(connection, async () => {
       const record = await this.records.get(connection);
       if (!record) return 'missing';
       const { outcome, sealedWith } = await this.tokens.reseal(connection);
       if (sealedWith && sealedWith !== record.sealedWith) await this.parts.states.update(connection, { sealedWith });
       return outcome;
-    });
+    }));
   }
 
   /** An account's connections in one mode (with an account-wide connection, at most one), for the template's own server code too. */

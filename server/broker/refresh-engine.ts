@@ -1,8 +1,9 @@
 /**
  * The only place that refreshes tokens. A fresh access token is returned as stored. A due one
  * is refreshed once per connection: in-process single-flight, then the connection's lock, then
- * a re-read (another holder may have refreshed; the outbox may hold newer tokens), then the
- * provider, then the commit (outbox first, Secret Store second: token-store.ts).
+ * a read of the refresh secret (another holder may have refreshed; the outbox may hold newer
+ * tokens), then the provider, then the commit (outbox first, Secret Store second:
+ * token-store.ts) — three Secret Store requests in all: that read and the two writes.
  *
  * A refresh token leaves only while its lease is confirmed in the database, in the same step as
  * the intent mark: a holder that was paused past its lease finds the lock gone and sends nothing.
@@ -24,9 +25,10 @@ import type { ConnectionStates } from './connection-state';
 import { DEFAULTS, lockTimes } from './defaults';
 import { BrokerError, busy, describeError, notConnected, providerRejected, providerUnavailable, reconnectRequired, refreshPending } from './errors';
 import type { Metrics } from './metrics';
+import type { SecretStoreBudget } from './secret-store-budget';
 import { classifyOAuthError, describeOAuthError, type GrantAnswer, type OAuthClient } from './oauth-client';
 import { type RetryPolicy, withRetries } from './retry';
-import { type TokenStore, UNUSABLE } from './token-store';
+import { type KnownStore, type TokenStore, UNUSABLE } from './token-store';
 
 export interface RefreshOptions {
   marginSeconds: number;
@@ -58,6 +60,7 @@ export interface BrokerParts {
   states: ConnectionStates;
   onceOnly: OnceOnly;
   cache: AccessCache;
+  budget: SecretStoreBudget;
   metrics: Metrics;
   logger: Logger;
 }
@@ -73,6 +76,9 @@ interface Holding {
   lease: Lease;
   ready(access: AccessPayload): void;
 }
+
+/** A due token served while the Secret Store budget is spent must have this long left. */
+const STILL_VALID_SECONDS = 30;
 
 /** The lease lapsed (or was taken) before the refresh token left: nothing was sent. */
 class LeaseLost extends Error {}
@@ -94,7 +100,7 @@ export class RefreshEngine {
     ({ tokens: this.tokens, oauth: this.oauth, records: this.records, states: this.states, cache: this.cache, metrics: this.metrics, logger: this.logger } = parts);
   }
 
-  private fresh(access: AccessPayload, jitter = 0): boolean {
+  private fresh(access: Pick<AccessPayload, 'issued_at' | 'expires_at'>, jitter = 0): boolean {
     return !isDue(access, this.options.now(), this.options.marginSeconds, jitter);
   }
 
@@ -106,14 +112,26 @@ export class RefreshEngine {
     if (cached === null) throw notConnected();
     if (cached) return cached;
     const ticket = this.cache.ticket(key);
-    const access = await this.tokens.readAccess(connection);
-    const jitter = Math.random();
-    if (access && this.fresh(access, jitter)) {
-      this.remember(key, access, ticket, jitter);
-      return access;
+    // A token cached until it came due needs no read to show that it is due; nor does one the
+    // registry records as due (the read under the lock shows whether another holder refreshed).
+    let known = this.cache.lastKnown(key);
+    if (!known && !(await this.recordedDue(connection))) {
+      const access = await this.parts.budget.run('serve', () => this.tokens.readAccess(connection));
+      const jitter = Math.random();
+      if (access && this.fresh(access, jitter)) {
+        this.remember(key, access, ticket, jitter);
+        return access;
+      }
+      known = access;
+    }
+    const flight = this.refreshOnce(connection, (holding) => this.refreshIfDue(connection, holding, { known }));
+    // While the Secret Store budget is spent, a due token that is still valid is served now; its refresh waits its turn.
+    if (known && known.expires_at - this.options.now() >= STILL_VALID_SECONDS && this.parts.budget.isBusy(connection.mode)) {
+      flight.done.catch(() => undefined);
+      return known;
     }
     try {
-      return await this.waitFor(this.refreshOnce(connection, (holding) => this.refreshIfDue(connection, holding)));
+      return await this.waitFor(flight);
     } catch (err) {
       // Nobody connected: answered from memory for a few seconds (any change of the connection ends it).
       if (err instanceof BrokerError && err.code === 'not_connected') this.cache.set(key, null, this.options.now() + NOT_CONNECTED_SECONDS, ticket);
@@ -127,7 +145,17 @@ export class RefreshEngine {
    */
   async refreshRejected(connection: ConnectionId, rejected: string): Promise<AccessPayload> {
     this.cache.invalidate(connectionKey(connection));
-    return this.waitFor(this.refreshOnce(connection, (holding) => this.refreshIfDue(connection, holding, rejected)));
+    return this.waitFor(this.refreshOnce(connection, (holding) => this.refreshIfDue(connection, holding, { rejected })));
+  }
+
+  /** The registry says the connection's access token is due (a database read, not a Secret Store one; without the database, unknown). */
+  private async recordedDue(connection: ConnectionId): Promise<boolean> {
+    const record = await this.records.get(connection).catch((err: unknown) => {
+      if (isStorageUnavailable(err)) return undefined;
+      throw err;
+    });
+    if (record?.status !== 'connected' || record.accessExpiresAt === null || record.lastRefreshAt === null) return false;
+    return !this.fresh({ issued_at: record.lastRefreshAt, expires_at: record.accessExpiresAt });
   }
 
   /** Served from memory until its (jittered) refresh margin begins, then read (and refreshed) again. */
@@ -143,14 +171,15 @@ export class RefreshEngine {
 
   /** Keep-alive: refreshes a connection that is idle or whose refresh token nears expiry, unless someone just did. */
   async keepAlive(connection: ConnectionId, stillDue: (lastRefreshAt: number | null, refreshExpiresAt: number | null) => boolean): Promise<void> {
-    await this.refreshOnce(connection, async (holding) => {
-      const { access, refresh, held } = await this.tokens.newest(connection);
-      if (held) await this.tokens.flush(connection);
+    await this.parts.budget.run('keepalive', () => this.refreshOnce(connection, async (holding) => {
+      const current = await this.tokens.current(connection);
+      if (current.held) await this.tokens.flush(connection);
+      const { refresh } = current;
       if (!refresh || refresh === UNUSABLE || refresh.refresh_token === null || !stillDue(refresh.refreshed_at, refresh.expires_at)) {
-        return access ?? this.refreshIfDue(connection, holding);
+        return current.access ?? this.refreshIfDue(connection, holding, {});
       }
-      return this.refresh(connection, refresh, holding, true);
-    }).done;
+      return this.refresh(connection, refresh, holding, true, current.held ? undefined : current.storedGeneration);
+    }).done);
   }
 
   /** In-process single-flight, then the connection's lock. */
@@ -184,10 +213,17 @@ export class RefreshEngine {
     }
   }
 
-  /** Refreshes unless the access token is fresh (and is not `rejected`, the one the provider just refused). */
-  private async refreshIfDue(connection: ConnectionId, holding: Holding, rejected?: string): Promise<AccessPayload> {
-    const { access, refresh, held } = await this.tokens.newest(connection);
-    if (held) await this.tokens.flush(connection);
+  /**
+   * Under the lock: refreshes unless the access token is fresh (and is not `rejected`, the one the
+   * provider just refused). One Secret Store read — the refresh secret — when the access token
+   * is `known` or the refresh payload shows it is due; a second only when another holder refreshed.
+   */
+  private async refreshIfDue(connection: ConnectionId, holding: Holding, { known, rejected }: { known?: AccessPayload; rejected?: string }): Promise<AccessPayload> {
+    const current = await this.tokens.current(connection);
+    if (current.held) await this.tokens.flush(connection);
+    const { refresh } = current;
+    const refreshable = refresh && refresh !== UNUSABLE && refresh.refresh_token !== null ? refresh : undefined;
+    const access = current.held ? current.access : refreshable ? await this.accessOf(connection, refreshable, known) : await this.tokens.readAccess(connection);
     const usable = access && access.access_token !== rejected ? access : undefined;
     if (usable && this.fresh(usable)) return usable;
     if (refresh === UNUSABLE) return this.lose(connection, 'unusable_refresh_secret');
@@ -203,7 +239,23 @@ export class RefreshEngine {
       if (usable && usable.expires_at > this.options.now()) return usable;
       return this.lose(connection, 'no_refresh_token');
     }
-    return this.refresh(connection, refresh, holding, true);
+    return this.refresh(connection, refresh, holding, true, current.held ? undefined : current.storedGeneration);
+  }
+
+  /**
+   * The stored generation's access payload without reading it where that is safe: the one known
+   * already, or none when the refresh payload shows the generation's access token is due (it
+   * was issued at `refreshed_at` for `access_lifetime`). Read only when another holder refreshed.
+   */
+  private async accessOf(connection: ConnectionId, refresh: RefreshPayload, known: AccessPayload | undefined): Promise<AccessPayload | undefined> {
+    if (known?.generation === refresh.generation) return known;
+    if (!this.fresh({ issued_at: refresh.refreshed_at, expires_at: refresh.refreshed_at + refresh.access_lifetime })) return undefined;
+    return this.tokens.readAccess(connection);
+  }
+
+  /** The store's generation as read under this lock, trusted by the commit's flush once the lease is confirmed. */
+  private knownStore(storedGeneration: number | undefined, holding: Holding): KnownStore | undefined {
+    return storedGeneration === undefined ? undefined : { storedGeneration, stillHeld: () => holding.lease.renew(this.options.lock.leaseMs) };
   }
 
   /** The provider call, each attempt sent only once the lease is confirmed and the intent recorded. */
@@ -218,7 +270,7 @@ export class RefreshEngine {
     );
   }
 
-  private async refresh(connection: ConnectionId, refresh: RefreshPayload, holding: Holding, mayRecheck: boolean): Promise<AccessPayload> {
+  private async refresh(connection: ConnectionId, refresh: RefreshPayload, holding: Holding, mayRecheck: boolean, storedGeneration?: number): Promise<AccessPayload> {
     const key = connectionKey(connection);
     const started = Date.now();
     const log = (outcome: string, extra: object = {}) => {
@@ -240,12 +292,13 @@ export class RefreshEngine {
       log(failure, { error: describeOAuthError(err) });
       if (failure === 'invalid_grant') {
         // A rotation by someone else looks the same at the provider; only an unchanged stored token means lost.
-        const { refresh: current } = await this.tokens.newest(connection);
+        const now = await this.tokens.current(connection);
+        const current = now.refresh;
         if (mayRecheck && current && current !== UNUSABLE && current.refresh_token && current.refresh_token !== refresh.refresh_token) {
           // The provider answered, so this attempt's outcome is known: its intent mark goes before the next.
           await this.states.update(connection, { outcomeUnknownAt: earlier?.outcomeUnknownAt ?? null });
           // Refreshed with the newer token, not served from it: a reuse may have revoked the grant, and only the provider can tell.
-          return this.refresh(connection, current, holding, false);
+          return this.refresh(connection, current, holding, false, now.held ? undefined : now.storedGeneration);
         }
         return this.lose(connection, earlier?.outcomeUnknownAt ? 'lost_after_unknown_outcome' : 'invalid_grant');
       }
@@ -263,7 +316,7 @@ export class RefreshEngine {
     let tokens;
     try {
       tokens = tokenPayloads(answer.tokens, refresh, now, this.options.defaultAccessLifetimeSeconds);
-      const stored = await this.tokens.commit(connection, tokens, () => holding.ready(tokens!.access));
+      const stored = await this.tokens.commit(connection, tokens, () => holding.ready(tokens!.access), this.knownStore(storedGeneration, holding));
       log('refreshed', { stored, rotated: Boolean(answer.tokens.refresh_token && answer.tokens.refresh_token !== refresh.refresh_token), ...(answer.problem && { problem: answer.problem }) });
     } catch (err) {
       if (err instanceof TokenTooLargeError) log('token_too_large');

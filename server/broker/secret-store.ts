@@ -2,14 +2,30 @@
  * Secret Store access confined to one connection: the mode's key, `stripeAccount` of the
  * account, and the connection's scope (the user's, or the account's for an account-wide
  * connection) — the backend never touches another scope.
- * Transient failures (5xx, 409, network) are retried by stripe-node itself
- * (`maxNetworkRetries`), with one idempotency key across a write's attempts, so a retry of a
- * write that did land is a replay.
+ * Every attempt waits for the request budget (secret-store-budget.ts). Transient failures (5xx,
+ * 409, network) are retried here, twice, with backoff and one idempotency key across a write's
+ * attempts, so a retry of a write that did land is a replay; a 429 is not retried at once
+ * (stripe-node would): it shrinks the budget, and the retry waits for the slower budget.
  */
 import Stripe from 'stripe';
 import type { ConnectionId, StripeMode } from '../../src/shared/connection-id';
 import { BrokerError, secretStoreFull } from './errors';
 import type { Metrics } from './metrics';
+import type { SecretStoreBudget } from './secret-store-budget';
+
+/** Attempts per request: transient failures, and 429s (each retry paced by the shrunk budget). */
+const ATTEMPTS = 3;
+const RATE_LIMITED_ATTEMPTS = 4;
+const BACKOFF_MS = 300;
+
+/** Stripe answers 429, or a 400 with code `rate_limit` (its documents name both). */
+const isRateLimited = (err: unknown) =>
+  err instanceof Stripe.errors.StripeRateLimitError || (err instanceof Stripe.errors.StripeInvalidRequestError && err.code === 'rate_limit');
+
+/** Worth another attempt: 5xx, 409, or no answer — unless Stripe said not to. */
+const isRetryable = (err: unknown) =>
+  (err instanceof Stripe.errors.StripeAPIError || err instanceof Stripe.errors.StripeConnectionError) &&
+  (err as { headers?: Record<string, string> }).headers?.['stripe-should-retry'] !== 'false';
 
 const isMissing = (err: unknown) => err instanceof Stripe.errors.StripeInvalidRequestError && err.statusCode === 404;
 
@@ -24,12 +40,13 @@ export class SecretStoreClients {
   constructor(
     private readonly clients: Partial<Record<StripeMode, Stripe>>,
     private readonly metrics: Metrics,
+    private readonly budget: SecretStoreBudget,
   ) {}
 
   forConnection(connection: ConnectionId): UserSecrets {
     const stripe = this.clients[connection.mode];
     if (!stripe) throw new BrokerError('mode_not_configured', `This backend has no Stripe key for ${connection.mode} mode.`);
-    return new UserSecrets(stripe, connection, this.metrics);
+    return new UserSecrets(stripe, connection, this.metrics, this.budget);
   }
 }
 
@@ -39,16 +56,39 @@ export class UserSecrets {
 
   constructor(
     private readonly stripe: Stripe,
-    connection: ConnectionId,
+    private readonly connection: ConnectionId,
     private readonly metrics: Metrics,
+    private readonly budget: SecretStoreBudget,
   ) {
     this.scope = connection.userId === null ? { type: 'account' } : { type: 'user', user: connection.userId };
-    this.options = { stripeAccount: connection.accountId };
+    // Retries are ours (see above), never stripe-node's.
+    this.options = { stripeAccount: connection.accountId, maxNetworkRetries: 0 };
+  }
+
+  /** One request: each attempt within the budget, counted by its result. */
+  private async request<T>(operation: string, send: () => Promise<T>): Promise<T> {
+    const { mode } = this.connection;
+    for (let attempt = 1, limited = 0; ; attempt++) {
+      await this.budget.acquire(mode);
+      try {
+        return await this.metrics.secretStoreCall(operation, send);
+      } catch (err) {
+        if (isRateLimited(err)) {
+          this.budget.throttled(mode);
+          if (++limited < RATE_LIMITED_ATTEMPTS) continue;
+        } else if (isRetryable(err) && attempt - limited < ATTEMPTS) {
+          const delay = BACKOFF_MS * 2 ** (attempt - limited - 1);
+          await new Promise((resolve) => setTimeout(resolve, delay / 2 + Math.random() * (delay / 2)));
+          continue;
+        }
+        throw err;
+      }
+    }
   }
 
   /** The payload, or undefined when the secret does not exist (or has expired). */
   read(name: string): Promise<string | undefined> {
-    return this.metrics.secretStoreCall('find', async () => {
+    return this.request('find', async () => {
       try {
         const secret = await this.stripe.apps.secrets.find({ name, scope: this.scope, expand: ['payload'] }, this.options);
         return secret.payload ?? undefined;
@@ -60,7 +100,7 @@ export class UserSecrets {
   }
 
   write(name: string, payload: string, expiresAt: number | null, idempotencyKey: string): Promise<void> {
-    return this.metrics.secretStoreCall('create', async () => {
+    return this.request('create', async () => {
       try {
         await this.stripe.apps.secrets.create(
           { name, payload, scope: this.scope, ...(expiresAt !== null && { expires_at: expiresAt }) },
@@ -75,7 +115,7 @@ export class UserSecrets {
 
   /** The names of the scope's secrets (it holds at most 10, so one page). */
   async names(): Promise<string[]> {
-    return this.metrics.secretStoreCall('list', async () => {
+    return this.request('list', async () => {
       const list = await this.stripe.apps.secrets.list({ scope: this.scope, limit: 100 }, this.options);
       return list.data.map((secret) => secret.name);
     });
@@ -83,7 +123,7 @@ export class UserSecrets {
 
   /** Deletes the secret; one that is already gone is fine. */
   remove(name: string): Promise<void> {
-    return this.metrics.secretStoreCall('delete', async () => {
+    return this.request('delete', async () => {
       try {
         await this.stripe.apps.secrets.deleteWhere({ name, scope: this.scope }, this.options);
       } catch (err) {

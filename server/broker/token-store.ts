@@ -9,8 +9,10 @@
  * between the provider's answer and the store's write leaves the tokens in the outbox, and any
  * instance flushes them later under the connection's lock.
  *
- * Writes are fenced by generation: a flush re-reads the stored refresh secret under the lock
- * and never replaces a newer generation, so a late flush cannot put a spent token back.
+ * Writes are fenced by generation: a flush never replaces a newer stored generation, so a late
+ * flush cannot put a spent token back. It knows the stored generation either from a read under
+ * the lock it still holds — confirmed, lease renewed, right before the writes, so nobody else can
+ * have written since — or by reading it again.
  * A provider's answer is never dropped while the process lives: when the database cannot take
  * the outbox entry, the token set is held in memory and written to the Secret Store straight away.
  * Reads only read; every method that changes or flushes tokens expects the caller to hold the
@@ -55,6 +57,20 @@ export interface Newest {
   access?: AccessPayload;
   refresh?: StoredRefresh;
   held: boolean;
+}
+
+/**
+ * What a lock holder read of the store: the newest refresh payload (the outbox's when it holds a
+ * newer one, with its access payload), and the generation the store holds.
+ */
+export interface Current extends Newest {
+  storedGeneration: number | undefined;
+}
+
+/** The stored generation as read under a lock, and the confirmation that the lock is still held (its lease renewed). */
+export interface KnownStore {
+  storedGeneration: number | undefined;
+  stillHeld(): Promise<boolean>;
 }
 
 export type FlushResult = 'stored' | 'superseded' | 'pending' | 'none';
@@ -194,17 +210,21 @@ export class TokenStore {
   }
 
   /**
-   * The newest tokens of a connection: the outbox's when it holds a generation newer than the
-   * stored one (they have not reached the Secret Store yet), else the store's.
+   * The newest refresh payload of a connection, for a lock holder: the outbox's when it holds a
+   * generation newer than the stored one (with its access payload: neither has reached the
+   * Secret Store yet), else the store's. One Secret Store read.
    */
+  async current(connection: ConnectionId): Promise<Current> {
+    const [entry, refresh] = await Promise.all([this.entry(connection), this.readRefresh(connection)]);
+    const storedGeneration = generationOf(refresh);
+    if (entry && !supersedes(refresh, entry)) return { ...this.openEntry(connection, entry).tokens, held: true, storedGeneration };
+    return { refresh, held: false, storedGeneration };
+  }
+
+  /** The newest tokens of a connection, the access payload too (for status, and reads outside a refresh). */
   async newest(connection: ConnectionId): Promise<Newest> {
-    const [entry, access, refresh] = await Promise.all([
-      this.entry(connection),
-      this.readAccess(connection),
-      this.readRefresh(connection),
-    ]);
-    if (entry && !supersedes(refresh, entry)) return { ...this.openEntry(connection, entry).tokens, held: true };
-    return { access, refresh, held: false };
+    const [current, access] = await Promise.all([this.current(connection), this.readAccess(connection)]);
+    return current.held ? current : { access, refresh: current.refresh, held: false };
   }
 
   /**
@@ -213,7 +233,7 @@ export class TokenStore {
    * flushed later). A database that cannot take them leaves them in memory, and the Secret Store
    * write goes ahead. Throws TokenTooLargeError, before anything is committed, for tokens that cannot fit.
    */
-  async commit(connection: ConnectionId, tokens: Tokens, durable: () => void = () => undefined): Promise<FlushResult> {
+  async commit(connection: ConnectionId, tokens: Tokens, durable: () => void = () => undefined, known?: KnownStore): Promise<FlushResult> {
     // Sealed once: every flush of this entry, by any instance, writes the same bytes.
     const payloads = this.encode(connection, tokens);
     const entry = { generation: tokens.refresh.generation, sealed: this.parts.sealer.seal(JSON.stringify(payloads), connection, OUTBOX) };
@@ -229,7 +249,7 @@ export class TokenStore {
       );
     }
     await this.changed(connection);
-    return this.flush(connection);
+    return this.flush(connection, known);
   }
 
   private encode(connection: ConnectionId, tokens: Tokens): Payloads {
@@ -240,15 +260,16 @@ export class TokenStore {
   /**
    * Writes the outbox entry (or the one held in memory) to the Secret Store unless the store already
    * holds its generation or a newer one, then removes it. An access token that has expired meanwhile
-   * is not written (the store refuses a past expiry): the next call refreshes. Under the lock.
+   * is not written (the store refuses a past expiry): the next call refreshes. Under the lock; with
+   * `known` (read under it, and the lock confirmed still held) without reading the store again.
    */
-  async flush(connection: ConnectionId): Promise<FlushResult> {
+  async flush(connection: ConnectionId, known?: KnownStore): Promise<FlushResult> {
     const entry = await this.entry(connection);
     if (!entry) return 'none';
     const key = connectionKey(connection);
     try {
-      const stored = await this.readRefresh(connection);
-      const storedGeneration = stored && stored !== UNUSABLE ? stored.generation : undefined;
+      // A lock that cannot be confirmed (its database down) is not trusted: the store is read instead.
+      const storedGeneration = known && (await known.stillHeld().catch(() => false)) ? known.storedGeneration : generationOf(await this.readRefresh(connection));
       if (storedGeneration !== undefined && storedGeneration > entry.generation) {
         await this.forget(connection, entry);
         this.parts.logger.info({ connection: key, generation: entry.generation }, 'outbox entry superseded by a newer stored generation');
@@ -296,5 +317,6 @@ export class TokenStore {
 }
 
 /** The stored refresh secret already holds the entry's generation or a newer one. */
-const supersedes = (stored: StoredRefresh | undefined, entry: OutboxEntry) =>
-  stored !== undefined && stored !== UNUSABLE && stored.generation >= entry.generation;
+const generationOf = (stored: StoredRefresh | undefined) => (stored && stored !== UNUSABLE ? stored.generation : undefined);
+
+const supersedes = (stored: StoredRefresh | undefined, entry: OutboxEntry) => (generationOf(stored) ?? -1) >= entry.generation;

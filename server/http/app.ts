@@ -81,6 +81,7 @@ export function createHttpApp(core: BrokerCore, options: HttpOptions): express.E
   app.use((req, _res, next) => next(new HttpError('not_found', `No route for ${req.method} ${req.path}.`)));
   app.use((err: unknown, req: Request, res: Response, _next: NextFunction) => {
     const error = errorAnswer(err);
+    if (error.retryAfterSeconds !== undefined) res.set('Retry-After', String(error.retryAfterSeconds));
     if (error.status >= 500 && !(err instanceof HttpError || err instanceof BrokerError)) logger.error({ path: req.path, err: describeError(err) }, 'request failed');
     res.status(error.status).json({ error: { code: error.code, message: error.message } });
   });

@@ -27,6 +27,7 @@ const BROKER_STATUS: Record<BrokerErrorCode, number> = {
   token_too_large: 502,
   provider_unavailable: 503,
   secret_store_unavailable: 503,
+  secret_store_busy: 503,
   busy: 503,
   refresh_pending: 503,
   registry_unavailable: 503,
@@ -47,6 +48,7 @@ export class HttpError extends Error {
   constructor(
     readonly code: EdgeErrorCode | BrokerErrorCode,
     message: string,
+    readonly retryAfterSeconds?: number,
   ) {
     super(message);
     this.status = ERROR_STATUS[code];
@@ -59,7 +61,7 @@ export const badRequest = (message: string) => new HttpError('invalid_request', 
 export function errorAnswer(err: unknown): HttpError {
   if (err instanceof HttpError) return err;
   const broker = asBrokerError(err);
-  if (broker) return new HttpError(broker.code, broker.message);
+  if (broker) return new HttpError(broker.code, broker.message, broker.retryAfterSeconds);
   const parserError = err as { status?: number; type?: string };
   if (parserError.type === 'entity.parse.failed') return new HttpError('invalid_json', 'The body is not valid JSON.');
   if (parserError.type === 'entity.too.large') return new HttpError('body_too_large', 'The body is too large.');

@@ -151,6 +151,18 @@ export interface RequestCounts {
   take(windows: RequestWindow[]): Promise<number>;
 }
 
+/**
+ * Token buckets shared by the fleet: the Secret Store's request budget per key (SQLite: this
+ * process; PostgreSQL: every instance). The rate starts at `limit`, halves on each 429 (at most
+ * once a second, with the bucket emptied), and grows back by one request a second each second.
+ */
+export interface RequestBudget {
+  /** Up to `wanted` requests now (none when the bucket is empty), and the rate in force. */
+  take(key: string, wanted: number, limit: number): Promise<{ granted: number; rate: number }>;
+  /** The store answered 429. */
+  throttled(key: string): Promise<void>;
+}
+
 /** A recorded event and how its delivery goes. */
 export interface StoredEvent extends ConnectionEvent {
   attempts: number;
@@ -188,6 +200,7 @@ export interface Storage {
   locks: LockManager;
   onceOnly: OnceOnly;
   requestCounts: RequestCounts;
+  budget: RequestBudget;
   events: ConnectionEvents;
   /** The database's own clock (unix ms) when it is shared by the fleet (PostgreSQL); absent for SQLite. */
   databaseTime?(): Promise<number>;

@@ -9,6 +9,7 @@ import { unixNow } from '../../src/shared/clock';
 import type { ConnectionEvent } from '../../src/shared/connection-event';
 import { type ConnectionId, fromWire, toWire, type WireIds } from '../../src/shared/connection-id';
 import type { Lease } from './locks';
+import { BUDGET_MIGRATION, PostgresBudget } from './postgres-budget';
 import { PostgresLocks } from './postgres-locks';
 import { EVENT_STATE_SQL, type EventRow, PENDING_EVENT, storedEventOf } from './event-rows';
 import { filterSql, SUMMARY_SQL, summaryOf } from './record-filter';
@@ -56,6 +57,7 @@ const MIGRATIONS = [
     account_id text NOT NULL, user_id text NOT NULL, mode text NOT NULL, created bigint NOT NULL, payload text NOT NULL,
     attempts integer NOT NULL DEFAULT 0, next_attempt_at bigint NOT NULL, claimed_until bigint,
     delivered_at bigint, failed_at bigint, last_error text)`,
+  BUDGET_MIGRATION,
   'CREATE INDEX IF NOT EXISTS broker_events_pending ON broker_events (account_id, user_id, mode, seq) WHERE delivered_at IS NULL AND failed_at IS NULL',
 ];
 
@@ -330,6 +332,7 @@ export async function connectPostgresStorage(databaseUrl: string, poolSize = 10)
     locks: new PostgresLocks(pool),
     onceOnly: new PostgresOnceOnly(pool),
     requestCounts: new PostgresRequestCounts(pool),
+    budget: new PostgresBudget(pool),
     events: new PostgresEvents(pool),
     databaseTime: async () => Number((await pool.query<{ ms: string }>('SELECT floor(extract(epoch from clock_timestamp()) * 1000) AS ms')).rows[0].ms),
     close: async () => {

@@ -6,6 +6,7 @@ import { type ConnectionId, fromWire, toWire, type WireIds } from '../../src/sha
 import { InProcessLocks, type Lease } from './locks';
 import { EVENT_STATE_SQL, type EventRow, PENDING_EVENT, storedEventOf } from './event-rows';
 import { filterSql, SUMMARY_SQL, summaryOf } from './record-filter';
+import { MemoryBudget } from './memory-budget';
 import { MemoryRequestCounts } from './memory-request-counts';
 import type {
   ConnectionEvents,
@@ -336,6 +337,7 @@ export function openSqliteStorage(file = ':memory:'): SqliteStorage {
     locks: new InProcessLocks(),
     onceOnly: new SqliteOnceOnly(relaxed),
     requestCounts: new MemoryRequestCounts(),
+    budget: new MemoryBudget(),
     events: new SqliteEvents(db),
     limitPages: (pages) => {
       db.exec('VACUUM');

@@ -1,3 +1,6 @@
+import { mkdtempSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
 import * as client from 'openid-client';
 import { type RefreshPayload, SECRET_NAMES, TokenResponse, tokenPayloads } from '../../src/shared/token-layout';
 import { CONFIDENTIAL_CLIENT_ID, CONFIDENTIAL_CLIENT_SECRET, PUBLIC_CLIENT_ID } from '../../server/local/oauth-provider/clients';
@@ -6,6 +9,7 @@ import { discover, providerStats, refreshCount } from '../support/dev-provider';
 import { startTokenGate } from '../support/token-gate';
 import { InProcessLocks } from '../../server/storage/locks';
 import { openSqliteStorage } from '../../server/storage/sqlite';
+import { fromWire } from '../../src/shared/connection-id';
 import { KEYS, newUser, User } from '../support/fixtures';
 import { startBroker, TestBroker } from '../support/in-process-broker';
 import { logLines, seenSecrets } from '../support/leak-check';
@@ -97,6 +101,57 @@ test('50 concurrent /api/token calls on an expiring connection make exactly one 
   expect(new Set(answers.map((a) => a.body.access_token)).size).toBe(1);
   const stats = await providerStats(stack);
   expect(stats.token.refresh_token).toEqual({ 200: 1 });
+});
+
+describe('Secret Store requests per refresh, counted at the emulator', () => {
+  /** Requests the emulator received while `action` ran, by route. */
+  async function requestsDuring(action: () => Promise<unknown>): Promise<Record<string, number>> {
+    const before = { ...stack.emulator.requests };
+    await action();
+    return Object.fromEntries(Object.entries(stack.emulator.requests).map(([route, n]) => [route, n - (before[route] ?? 0)]).filter(([, n]) => n !== 0));
+  }
+  const READ = 'GET /v1/apps/secrets/find';
+  const WRITE = 'POST /v1/apps/secrets';
+
+  test('an on-demand refresh makes three: the refresh secret read under the lock, then both writes', async () => {
+    await connect(stack, broker, user);
+    expect((await call(broker, '/api/token', user)).status).toBe(200); // cached: the backend knows this token
+    expireAccess();
+    const refresh = await requestsDuring(async () => expect((await call(broker, '/api/token', user)).status).toBe(200));
+    expect(refresh).toEqual({ [READ]: 1, [WRITE]: 2 });
+    // And the next call is warm: none.
+    expect(await requestsDuring(() => call(broker, '/api/token', user))).toEqual({});
+  });
+
+  test('three too for a backend that has never seen the token (its registry knows it is due), and for keep-alive', async () => {
+    const file = path.join(mkdtempSync(path.join(os.tmpdir(), 'broker-registry-')), 'registry.sqlite');
+    await broker.stop();
+    broker = await startBroker(stack, { storage: openSqliteStorage(file) });
+    await connect(stack, broker, user);
+    await broker.stop();
+    expireAccess();
+    broker = await startBroker(stack, { storage: openSqliteStorage(file) });
+    expect(await requestsDuring(async () => expect((await call(broker, '/api/token', user)).status).toBe(200))).toEqual({ [READ]: 1, [WRITE]: 2 });
+    expect(await requestsDuring(() => broker.engine.refreshNow(fromWire(user)))).toEqual({ [READ]: 1, [WRITE]: 2 });
+  });
+
+  test('a refresh another instance made meanwhile costs one more read, and no write', async () => {
+    const locks = new InProcessLocks();
+    const first = await startBroker(stack, { storage: { ...openSqliteStorage(), locks } });
+    const second = await startBroker(stack, { storage: { ...openSqliteStorage(), locks } });
+    try {
+      await connect(stack, first, user);
+      for (const instance of [first, second]) expect((await call(instance, '/api/token', user)).status).toBe(200);
+      expireAccess();
+      expect((await call(first, '/api/token', user)).status).toBe(200);
+      // The second still holds the old token as due: under the lock it finds the newer generation, and reads its access token.
+      expect(await requestsDuring(async () => expect((await call(second, '/api/token', user)).status).toBe(200))).toEqual({ [READ]: 2 });
+      expect((await providerStats(stack)).token.refresh_token).toEqual({ 200: 1 });
+    } finally {
+      await first.stop();
+      await second.stop();
+    }
+  });
 });
 
 test('two backend instances sharing a lock refresh once between them (the read after the lock)', async () => {

@@ -81,6 +81,15 @@ test('events and the admin API: EVENTS_WEBHOOK_URL with its whsec_ secrets (http
   for (const [env, message] of refusals) expect(() => loadConfig({ ...base, ...env })).toThrow(message);
 });
 
+test('SECRET_STORE_REQUESTS_PER_SECOND: 20 test and 80 live by default, one number for both, or per mode', () => {
+  expect(loadConfig(base).secretStoreRequestsPerSecond).toEqual({ test: 20, live: 80 });
+  expect(loadConfig({ ...base, SECRET_STORE_REQUESTS_PER_SECOND: '10' }).secretStoreRequestsPerSecond).toEqual({ test: 10, live: 10 });
+  expect(loadConfig({ ...base, SECRET_STORE_REQUESTS_PER_SECOND: 'live=90' }).secretStoreRequestsPerSecond).toEqual({ test: 20, live: 90 });
+  for (const value of ['0', 'fast', 'test=', 'demo=3', '2.5']) {
+    expect(() => loadConfig({ ...base, SECRET_STORE_REQUESTS_PER_SECOND: value })).toThrow('SECRET_STORE_REQUESTS_PER_SECOND must be a whole number from 1 to 10000, or test=N,live=M');
+  }
+});
+
 test('STRIPE_SECRET_KEY fills the mode its prefix names; explicit endpoints replace discovery', () => {
   const { STRIPE_SECRET_KEY_TEST: _unused, OAUTH_ISSUER: _issuer, ...rest } = base;
   const config = loadConfig({ ...rest, STRIPE_SECRET_KEY: 'rk_live_xyz', OAUTH_TOKEN_ENDPOINT: 'https://p.example/token', OAUTH_REVOCATION_ENDPOINT: 'https://p.example/revoke' });

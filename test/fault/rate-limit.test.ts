@@ -1,0 +1,107 @@
+/**
+ * Within Stripe's rate limit: the Secret Store behind a proxy that answers 429 beyond R requests
+ * a second (test/support/rate-limited-store.ts). A burst of due connections under a small budget
+ * ends with every connection refreshed once and none lost, three requests per refresh; a budget
+ * above the store's limit is cut by its 429s, and the status says the store throttles; a token
+ * that is due but still valid is served at once while the budget is spent.
+ */
+import { mkdtempSync, rmSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { openSqliteStorage } from '../../server/storage/sqlite';
+import { createStripeClient } from '../../server/stripe-client';
+import { expectAllAlive } from '../support/alive';
+import { refreshCount } from '../support/dev-provider';
+import { eventually, KEYS, newUser, sleep, type User } from '../support/fixtures';
+import { startBroker, type TestBroker } from '../support/in-process-broker';
+import { type RateLimitedStore, startRateLimitedStore } from '../support/rate-limited-store';
+import { type ApiAnswer, call, connect } from '../support/signed-calls';
+import { type Stack, stackSuite } from '../support/stack';
+
+let stack: Stack;
+let dir: string;
+let store: RateLimitedStore;
+const brokers: TestBroker[] = [];
+
+stackSuite(['--access-ttl', '600'], (started) => (stack = started));
+beforeEach(() => {
+  stack.clock.offset = 0;
+  dir = mkdtempSync(path.join(os.tmpdir(), 'broker-budget-'));
+});
+afterEach(async () => {
+  for (const broker of brokers.splice(0)) await broker.stop();
+  await store?.close();
+  rmSync(dir, { recursive: true, force: true });
+});
+
+const registry = () => openSqliteStorage(path.join(dir, 'registry.sqlite'));
+
+/** `count` connections made with the store unlimited, then a backend on the same registry behind the rate limit. */
+async function connectedBehindLimit(count: number, storePerSecond: number, budgetPerSecond: number): Promise<{ users: User[]; broker: TestBroker }> {
+  const setup = await startBroker(stack, { storage: registry() });
+  const users = Array.from({ length: count }, () => newUser('budget'));
+  for (const user of users) expect((await connect(stack, setup, user)).status).toBe(200);
+  await setup.stop();
+  store = await startRateLimitedStore(stack.emulatorUrl, storePerSecond);
+  const broker = await startBroker(stack, {
+    storage: registry(),
+    stripe: { test: createStripeClient(KEYS.test, { apiBase: store.url }) },
+    secretStoreRequestsPerSecond: { test: budgetPerSecond },
+  });
+  brokers.push(broker);
+  return { users, broker };
+}
+
+/** /api/token until it answers 200, waiting as each 503's Retry-After says. */
+async function tokenFor(broker: TestBroker, user: User): Promise<ApiAnswer> {
+  for (;;) {
+    const answer = await call(broker, '/api/token', user);
+    if (answer.status !== 503) return answer;
+    await sleep(Number(answer.headers.get('retry-after') ?? 1) * 1000);
+  }
+}
+
+test('40 connections due at once, a budget of 8/s before a store limit of 10/s: each refreshed once with three requests, no 429, none lost', async () => {
+  const { users, broker } = await connectedBehindLimit(40, 10, 8);
+  const before = await refreshCount(stack);
+  stack.clock.offset += 601;
+  const answers = await Promise.all(users.map((user) => tokenFor(broker, user)));
+  expect(answers.map((a) => a.status)).toEqual(users.map(() => 200));
+  expect(await refreshCount(stack)).toBe(before + 40);
+  // Callers may have had their tokens once committed; the writes go on within the budget.
+  expect(await eventually(async () => (await broker.storage.outbox.connections()).length === 0, 30_000)).toBe(true);
+  // The registry knew each was due, so no read before the lock: one read under it and two writes.
+  expect(store.routes).toEqual({ 'GET /v1/apps/secrets/find': 40, 'POST /v1/apps/secrets': 80 });
+  expect(store.refused).toBe(0);
+  await expectAllAlive(stack, users);
+}, 60_000);
+
+test('a budget above the store limit: its 429s halve the rate, the status says the store throttles, and every connection is refreshed', async () => {
+  const { users, broker } = await connectedBehindLimit(20, 6, 40);
+  stack.clock.offset += 601;
+  const answers = await Promise.all(users.map((user) => tokenFor(broker, user)));
+  expect(answers.map((a) => a.status)).toEqual(users.map(() => 200));
+  expect(store.refused).toBeGreaterThan(0);
+  expect(broker.budget.rate('test')).toBeLessThan(40);
+  const status = await call(broker, '/api/connection/status', users[0]);
+  expect(status.body).toMatchObject({ status: 'connected', degraded: true, reason: 'secret_store_throttled' });
+  await expectAllAlive(stack, users);
+}, 60_000);
+
+test('while the budget is spent, a due token with time left is served at once, and refreshed when its turn comes', async () => {
+  const { users, broker } = await connectedBehindLimit(13, 3, 2);
+  const [watched, ...others] = users;
+  const first = await call(broker, '/api/token', watched);
+  expect(first.status).toBe(200);
+  // Due (past even a jittered refresh margin) with 200 s left; the others' refreshes fill the budget first.
+  stack.clock.offset += 400;
+  const crowd = others.map((user) => tokenFor(broker, user));
+  await sleep(300);
+  expect(broker.budget.isBusy('test')).toBe(true);
+  const served = await call(broker, '/api/token', watched);
+  expect([served.status, served.body.access_token]).toEqual([200, first.body.access_token]);
+  await Promise.all(crowd);
+  // Its refresh went on in the background: a new token, with no caller having waited for it.
+  expect(await eventually(async () => (await call(broker, '/api/token', watched)).body.access_token !== first.body.access_token, 20_000)).toBe(true);
+  await expectAllAlive(stack, users);
+}, 60_000);
