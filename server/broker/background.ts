@@ -9,7 +9,7 @@
  */
 import type { Logger } from 'pino';
 import { connectionKey } from '../../src/shared/connection-id';
-import { type DueCriteria, isKeepAliveDue, type KeepAliveClaims, type Outbox } from '../storage/ports';
+import type { KeepAliveClaims, Outbox } from '../storage/ports';
 import type { LockManager } from '../storage/locks';
 import { type LockTimes, withLock } from './connection-lock';
 import { isStorageUnavailable } from '../storage/errors';
@@ -17,7 +17,12 @@ import { describeError } from './errors';
 import type { RefreshEngine } from './refresh-engine';
 import type { TokenStore } from './token-store';
 import { type DeliveryParts, deliverDue, type EventWebhook } from './event-delivery';
+import { describePolicy, keepAliveAt } from './keep-alive-policy';
+import type { ConnectionStates } from './connection-state';
 import type { SecretStoreBudget } from './secret-store-budget';
+
+/** How long a stop waits for a running tick (shutdown is bounded whatever the backlog). */
+const STOP_WAIT_MS = 2000;
 
 /** A loop that runs `tick` every `intervalMs`, doubling the pause (up to `maxDelayMs`) while ticks report trouble. */
 class Loop {
@@ -65,10 +70,15 @@ class Loop {
     this.schedule(0);
   }
 
+  get stopping(): boolean {
+    return this.stopped;
+  }
+
+  /** Waits for a running tick, at most `STOP_WAIT_MS`: whatever it leaves stays in the database for the next start. */
   async stop(): Promise<void> {
     this.stopped = true;
     clearTimeout(this.timer);
-    await this.running;
+    await Promise.race([this.running, new Promise((resolve) => setTimeout(resolve, STOP_WAIT_MS).unref())]);
   }
 }
 
@@ -81,14 +91,16 @@ export interface BackgroundOptions {
   now: () => number;
 }
 
-/** Refresh tokens with less than half their lifetime left, and at most a day, are refreshed ahead. */
-const EXPIRY_MARGIN_SECONDS = 86_400;
+/** Keep-alive claims this many due connections at a time and refreshes this many side by side, all paced by the budget. */
+const KEEP_ALIVE_BATCH = 50;
+const KEEP_ALIVE_PARALLEL = 4;
 
 export interface BackgroundParts {
   outbox: Outbox;
   keepAlive: KeepAliveClaims;
   tokens: TokenStore;
   engine: RefreshEngine;
+  states: ConnectionStates;
   locks: LockManager;
   budget: SecretStoreBudget;
   logger: Logger;
@@ -113,11 +125,13 @@ export function startBackground(parts: BackgroundParts, options: BackgroundOptio
     let ok = true;
     // Token sets only this process holds first: without the database nobody else can hold their locks.
     for (const connection of tokens.heldInMemory()) {
+      if (flusher.stopping) return ok;
       const result = await withLock(locks, connection, { ...options.lock, waitMs: 200 }, () => tokens.flush(connection)).catch((err: unknown) =>
         isStorageUnavailable(err) ? tokens.flush(connection) : 'pending');
       if (result === 'pending') ok = false;
     }
     for (const connection of await outbox.connections()) {
+      if (flusher.stopping) return ok;
       // A short wait: a busy connection's holder flushes it itself.
       const result = await withLock(locks, connection, { ...options.lock, waitMs: 200 }, () => tokens.flush(connection)).catch(() => 'pending');
       if (result === 'pending') ok = false;
@@ -125,19 +139,35 @@ export function startBackground(parts: BackgroundParts, options: BackgroundOptio
     return ok;
   }), options.flushIntervalMs, 30_000);
 
+  // No quota per tick: it claims what is due, a batch at a time, and spends what the budget
+  // leaves (keep-alive waits behind callers and on-demand refreshes).
+  const policy = { idleSeconds: options.keepAliveIdleSeconds };
+  let policyInForce = false;
   const keepAlive = new Loop(async () => {
-    const now = options.now();
-    const due: DueCriteria = {
-      now,
-      expiryMarginSeconds: EXPIRY_MARGIN_SECONDS,
-      idleBefore: options.keepAliveIdleSeconds > 0 ? now - options.keepAliveIdleSeconds : null,
-    };
+    if (!policyInForce) {
+      await parts.keepAlive.usePolicy(describePolicy(policy));
+      policyInForce = true;
+    }
     let ok = true;
-    for (const connection of await parts.keepAlive.claimDue(due, 20, Math.ceil(options.lock.leaseMs / 1000))) {
-      await engine.keepAlive(connection, (last, expires) => isKeepAliveDue({ ...due, now: options.now() }, last, expires)).catch((err: unknown) => {
-        ok = false;
-        logger.warn({ connection: connectionKey(connection), err: describeError(err) }, 'keep-alive refresh failed');
-      });
+    for (let full = true; full && !keepAlive.stopping; ) {
+      const claimed = await parts.keepAlive.claimDue(options.now(), KEEP_ALIVE_BATCH, Math.ceil(options.lock.leaseMs / 1000));
+      full = claimed.length === KEEP_ALIVE_BATCH;
+      const queue = [...claimed];
+      await Promise.all(Array.from({ length: KEEP_ALIVE_PARALLEL }, async () => {
+        for (let record = queue.shift(); record && !keepAlive.stopping; record = queue.shift()) {
+          const connection = record;
+          const due = (last: number | null, expires: number | null) => (keepAliveAt(connection, last, expires, policy) ?? Infinity) <= options.now();
+          // A record older than its due time column learns it first, from the registry alone.
+          if (record.keepAliveAt === null && !due(record.lastRefreshAt, record.refreshExpiresAt)) {
+            await parts.states.update(connection, {}).catch(() => (ok = false));
+            continue;
+          }
+          await engine.keepAlive(connection, due).catch((err: unknown) => {
+            ok = false;
+            logger.warn({ connection: connectionKey(connection), err: describeError(err) }, 'keep-alive refresh failed');
+          });
+        }
+      }));
     }
     return ok;
   }, options.keepAliveIntervalMs, 10 * options.keepAliveIntervalMs);
@@ -149,7 +179,7 @@ export function startBackground(parts: BackgroundParts, options: BackgroundOptio
     let purgedAt = 0;
     // Each event has its own retry time; the loop itself backs off only when the database fails.
     deliverer = new Loop(async () => {
-      while ((await deliverDue(events, events.webhook)) === 'more');
+      while ((await deliverDue(events, events.webhook)) === 'more' && !deliverer?.stopping);
       const now = events.now();
       if (now - purgedAt > 3600) {
         await events.events.purgeDelivered(now - DELIVERED_KEPT_SECONDS);

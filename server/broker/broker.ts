@@ -92,6 +92,7 @@ export function createBrokerCore(options: BrokerCoreOptions): BrokerCore {
     recordEvents: Boolean(webhook),
     onEvent: options.events?.onEvent,
     onRecorded: () => background.eventRecorded(),
+    keepAlive: { idleSeconds: options.background?.keepAliveIdleSeconds ?? DEFAULTS.keepAliveIdleSeconds },
     now: refresh.now,
     logger,
   });
@@ -126,9 +127,12 @@ export function createBrokerCore(options: BrokerCoreOptions): BrokerCore {
     metrics,
     logger,
     deliveries: { enabled: Boolean(webhook), wake: () => background.eventRecorded() },
+    // Bounded: refreshes under way get a few seconds to commit their answers, the loops stop after
+    // their current step, and whatever waits (the outbox, undelivered events) is durable for the next start.
     close: async () => {
       measuring.stop();
       budget.close();
+      await engine.settle(DEFAULTS.shutdownSettleMs);
       await background.stop();
       await storage.close();
     },

@@ -11,6 +11,7 @@ import type { ConnectionEvent, ConnectionEventType, DisconnectedBy } from '../..
 import type { ConnectionId } from '../../src/shared/connection-id';
 import { CONNECTED, type ConnectionRecords, type ConnectionState } from '../storage/ports';
 import { describeError } from './errors';
+import { keepAliveAt, type KeepAlivePolicy } from './keep-alive-policy';
 import type { Metrics } from './metrics';
 
 export interface StateOptions {
@@ -20,6 +21,8 @@ export interface StateOptions {
   onEvent?: (event: ConnectionEvent) => void;
   /** An event was written for delivery. */
   onRecorded?: () => void;
+  /** When keep-alive refreshes a connection next: each state stores its due time. */
+  keepAlive: KeepAlivePolicy;
   now: () => number;
   logger: Logger;
 }
@@ -59,7 +62,8 @@ export class ConnectionStates {
   }
 
   /** Writes the change and its event together, then tells the in-process subscriber. */
-  private async store(connection: ConnectionId, before: ConnectionState | undefined, after: ConnectionState | null, cause: { connected?: boolean; by?: DisconnectedBy }): Promise<void> {
+  private async store(connection: ConnectionId, before: ConnectionState | undefined, state: ConnectionState | null, cause: { connected?: boolean; by?: DisconnectedBy }): Promise<void> {
+    const after = state && { ...state, keepAliveAt: keepAliveAt(connection, state.lastRefreshAt, state.refreshExpiresAt, this.options.keepAlive) };
     const type = eventType(before, after, cause.connected ?? false);
     const event = type && this.event(connection, type, after, cause.by);
     const recorded = this.options.recordEvents ? event : undefined;
@@ -98,6 +102,6 @@ export class ConnectionStates {
 /** The state fields of a record. */
 function stateOf(record: ConnectionState | undefined): Partial<ConnectionState> {
   if (!record) return {};
-  const { status, accessExpiresAt, refreshExpiresAt, lastRefreshAt, failures, outcomeUnknownAt, reason, sealedWith } = record;
-  return { status, accessExpiresAt, refreshExpiresAt, lastRefreshAt, failures, outcomeUnknownAt, reason, sealedWith };
+  const { status, accessExpiresAt, refreshExpiresAt, lastRefreshAt, failures, outcomeUnknownAt, reason, sealedWith, keepAliveAt: due } = record;
+  return { status, accessExpiresAt, refreshExpiresAt, lastRefreshAt, failures, outcomeUnknownAt, reason, sealedWith, keepAliveAt: due };
 }

@@ -19,9 +19,9 @@ export const DEFAULTS = {
   providerRetry: { attempts: 3, baseDelayMs: 300 } satisfies RetryPolicy,
   refreshWaitSeconds: 10,
   keepAliveIdleSeconds: 86_400,
-  keepAliveIntervalMs: 60_000,
+  keepAliveIntervalMs: 5_000,
   outboxFlushIntervalMs: 1000,
-  cacheEntries: 10_000,
+  cacheEntries: 100_000,
   /** Requests per minute on each signed route: generous where a view reads, tight where tokens change. */
   limits: {
     token: { perConnection: 120, perAccount: 2400, windowMs: 60_000 },
@@ -38,6 +38,8 @@ export const DEFAULTS = {
   events: { timeoutSeconds: 10, retryHours: 24 },
   /** The Secret Store's request budget per mode, below Stripe's limits (25/s in test mode and sandboxes, 100/s live). */
   secretStoreRequestsPerSecond: { test: 20, live: 80 },
+  /** On SIGTERM, how long refreshes under way may take to commit what the provider answered. */
+  shutdownSettleMs: 3000,
   /** `connections reseal`: connections re-sealed per second (each a Secret Store read and write). */
   resealPerSecond: 5,
 };

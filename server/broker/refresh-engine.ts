@@ -163,6 +163,15 @@ export class RefreshEngine {
     this.cache.set(key, access, dueAt(access, this.options.marginSeconds, jitter), ticket);
   }
 
+  /**
+   * Shutdown: waits up to `ms` for refreshes under way, so an answer already on its way from the
+   * provider reaches the outbox; what is still waiting after that sent nothing, or left its intent.
+   */
+  async settle(ms: number): Promise<void> {
+    const flights = [...this.inFlight.values()].map((flight) => flight.done.catch(() => undefined));
+    await Promise.race([Promise.all(flights), new Promise((resolve) => setTimeout(resolve, ms).unref())]);
+  }
+
   /** An operator's refresh (`connections refresh`): now, whatever the token's age. */
   async refreshNow(connection: ConnectionId): Promise<void> {
     this.cache.invalidate(connectionKey(connection));

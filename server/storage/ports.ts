@@ -24,8 +24,10 @@ export interface ConnectionState {
   /** When a refresh was sent whose answer never came (the provider may have rotated the token). */
   outcomeUnknownAt: number | null;
   reason: LossReason | null;
-  /** The id of the sealing key of the refresh secret the backend last wrote (null: unsealed, or unknown). */
+  /** The id of the sealing key of the refresh secret the backend last wrote (null: unknown). */
   sealedWith: string | null;
+  /** When keep-alive should refresh it next (server/broker/keep-alive-policy.ts; null: never, or not known yet). */
+  keepAliveAt: number | null;
 }
 
 /** A connection's stored row: who it belongs to and its state. */
@@ -34,7 +36,7 @@ export interface ConnectionRecord extends ConnectionId, ConnectionState {
 }
 
 export const CONNECTED: ConnectionState = {
-  status: 'connected', accessExpiresAt: null, refreshExpiresAt: null, lastRefreshAt: null, failures: 0, outcomeUnknownAt: null, reason: null, sealedWith: null,
+  status: 'connected', accessExpiresAt: null, refreshExpiresAt: null, lastRefreshAt: null, failures: 0, outcomeUnknownAt: null, reason: null, sealedWith: null, keepAliveAt: null,
 };
 
 export interface ConnectionRecords {
@@ -97,29 +99,18 @@ export interface WebhookEvents {
   record(eventId: string): Promise<void>;
 }
 
-/**
- * Keep-alive: a connection is due when its refresh token has less than half its lifetime left
- * (at most `expiryMarginSeconds`), or when it was last refreshed before `idleBefore` (null: never
- * for idleness).
- */
-export interface DueCriteria {
-  now: number;
-  expiryMarginSeconds: number;
-  idleBefore: number | null;
-}
-
-/** The same rule in code, for the re-check under the lock. */
-export function isKeepAliveDue(due: DueCriteria, lastRefreshAt: number | null, refreshExpiresAt: number | null): boolean {
-  if (refreshExpiresAt !== null && lastRefreshAt !== null) {
-    const margin = Math.min(due.expiryMarginSeconds, (refreshExpiresAt - lastRefreshAt) / 2);
-    if (refreshExpiresAt - due.now < margin) return true;
-  }
-  return due.idleBefore !== null && lastRefreshAt !== null && lastRefreshAt < due.idleBefore;
-}
-
 export interface KeepAliveClaims {
-  /** Connected connections due for keep-alive, each claimed for `claimSeconds` so that of several instances exactly one takes it. */
-  claimDue(due: DueCriteria, limit: number, claimSeconds: number): Promise<ConnectionId[]>;
+  /**
+   * Connected connections whose `keepAliveAt` has come (or is not set yet: records older than
+   * the column), soonest first through its index, each claimed for `claimSeconds` so that of
+   * several instances exactly one takes it.
+   */
+  claimDue(now: number, limit: number, claimSeconds: number): Promise<ConnectionRecord[]>;
+  /**
+   * The keep-alive policy in force (its description); when it differs from the one the stored
+   * due times were computed with, they are cleared, to be computed again (claimDue returns those first).
+   */
+  usePolicy(policy: string): Promise<void>;
 }
 
 /** Tells the other instances that a connection's tokens changed (their caches drop it). */

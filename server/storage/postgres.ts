@@ -19,7 +19,6 @@ import type {
   ConnectionRecord,
   ConnectionRecords,
   ConnectionState,
-  DueCriteria,
   EventState,
   KeepAliveClaims,
   OnceOnly,
@@ -52,6 +51,9 @@ const MIGRATIONS = [
   'CREATE INDEX IF NOT EXISTS broker_once_only_expiry ON broker_once_only (expires_at)',
   'CREATE TABLE IF NOT EXISTS broker_request_windows (key text PRIMARY KEY, window_start bigint NOT NULL, count integer NOT NULL)',
   'ALTER TABLE broker_connections ADD COLUMN IF NOT EXISTS sealed_with text',
+  'ALTER TABLE broker_connections ADD COLUMN IF NOT EXISTS keep_alive_at bigint',
+  'CREATE TABLE IF NOT EXISTS broker_settings (name text PRIMARY KEY, value text NOT NULL)',
+  "CREATE INDEX IF NOT EXISTS broker_connections_keep_alive ON broker_connections (keep_alive_at) WHERE status = 'connected'",
   `CREATE TABLE IF NOT EXISTS broker_events (
     seq bigserial PRIMARY KEY, id text NOT NULL UNIQUE,
     account_id text NOT NULL, user_id text NOT NULL, mode text NOT NULL, created bigint NOT NULL, payload text NOT NULL,
@@ -93,6 +95,7 @@ const recordOf = (row: Record<string, unknown> & WireIds): ConnectionRecord => (
   outcomeUnknownAt: num(row.outcome_unknown_at),
   reason: row.reason as ConnectionRecord['reason'],
   sealedWith: (row.sealed_with as string | null) ?? null,
+  keepAliveAt: num(row.keep_alive_at),
   updatedAt: Number(row.updated_at),
 });
 
@@ -117,13 +120,13 @@ class PostgresRecords implements ConnectionRecords {
   async put(c: ConnectionId, s: ConnectionState, event?: ConnectionEvent): Promise<void> {
     await this.pool.query(...withEvent(
       `INSERT INTO broker_connections (account_id, user_id, mode, status, access_expires_at, refresh_expires_at,
-         last_refresh_at, failures, outcome_unknown_at, reason, sealed_with, updated_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)
+         last_refresh_at, failures, outcome_unknown_at, reason, sealed_with, keep_alive_at, updated_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)
        ON CONFLICT (account_id, user_id, mode) DO UPDATE SET status = EXCLUDED.status,
          access_expires_at = EXCLUDED.access_expires_at, refresh_expires_at = EXCLUDED.refresh_expires_at,
          last_refresh_at = EXCLUDED.last_refresh_at, failures = EXCLUDED.failures,
          outcome_unknown_at = EXCLUDED.outcome_unknown_at, reason = EXCLUDED.reason, sealed_with = EXCLUDED.sealed_with,
-         updated_at = EXCLUDED.updated_at`,
-      [...key(c), s.status, s.accessExpiresAt, s.refreshExpiresAt, s.lastRefreshAt, s.failures, s.outcomeUnknownAt, s.reason, s.sealedWith, unixNow()],
+         keep_alive_at = EXCLUDED.keep_alive_at, updated_at = EXCLUDED.updated_at`,
+      [...key(c), s.status, s.accessExpiresAt, s.refreshExpiresAt, s.lastRefreshAt, s.failures, s.outcomeUnknownAt, s.reason, s.sealedWith, s.keepAliveAt, unixNow()],
       event,
     ));
   }
@@ -280,19 +283,29 @@ class PostgresRequestCounts implements RequestCounts {
 class PostgresKeepAliveClaims implements KeepAliveClaims {
   constructor(private readonly pool: Pool) {}
 
-  async claimDue(due: DueCriteria, limit: number, claimSeconds: number): Promise<ConnectionId[]> {
-    const { rows } = await this.pool.query<WireIds>(
-      `UPDATE broker_connections c SET claimed_until = $1 + $5 FROM (
+  /** Not known yet first (records older than the column), then by due time: both through the index. */
+  async claimDue(now: number, limit: number, claimSeconds: number): Promise<ConnectionRecord[]> {
+    const { rows } = await this.pool.query(
+      `UPDATE broker_connections c SET claimed_until = $1 + $3 FROM (
          SELECT account_id, user_id, mode FROM broker_connections
-         WHERE status = 'connected' AND (claimed_until IS NULL OR claimed_until < $1)
-           AND ((refresh_expires_at - $1 < LEAST($2, (refresh_expires_at - last_refresh_at) / 2.0))
-             OR ($3::bigint IS NOT NULL AND last_refresh_at < $3::bigint))
-         ORDER BY last_refresh_at LIMIT $4 FOR UPDATE SKIP LOCKED) d
+         WHERE status = 'connected' AND (keep_alive_at IS NULL OR keep_alive_at <= $1) AND (claimed_until IS NULL OR claimed_until < $1)
+         ORDER BY keep_alive_at NULLS FIRST LIMIT $2 FOR UPDATE SKIP LOCKED) d
        WHERE c.account_id = d.account_id AND c.user_id = d.user_id AND c.mode = d.mode
-       RETURNING c.account_id, c.user_id, c.mode`,
-      [due.now, due.expiryMarginSeconds, due.idleBefore, limit, claimSeconds],
+       RETURNING c.*`,
+      [now, limit, claimSeconds],
     );
-    return rows.map(fromWire);
+    return rows.map(recordOf);
+  }
+
+  /** One statement: of instances starting together with one policy, the first clears the due times. */
+  async usePolicy(policy: string): Promise<void> {
+    await this.pool.query(
+      `WITH changed AS (
+         INSERT INTO broker_settings (name, value) VALUES ('keep_alive_policy', $1)
+         ON CONFLICT (name) DO UPDATE SET value = EXCLUDED.value WHERE broker_settings.value <> EXCLUDED.value RETURNING 1)
+       UPDATE broker_connections SET keep_alive_at = NULL WHERE EXISTS (SELECT 1 FROM changed)`,
+      [policy],
+    );
   }
 }
 

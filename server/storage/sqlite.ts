@@ -13,7 +13,6 @@ import type {
   ConnectionRecord,
   ConnectionRecords,
   ConnectionState,
-  DueCriteria,
   EventState,
   KeepAliveClaims,
   OnceOnly,
@@ -35,6 +34,7 @@ interface Row extends WireIds {
   outcome_unknown_at: number | null;
   reason: ConnectionRecord['reason'];
   sealed_with: string | null;
+  keep_alive_at: number | null;
   updated_at: number;
 }
 
@@ -46,6 +46,7 @@ const SCHEMA = `
     reason TEXT, claimed_until INTEGER, updated_at INTEGER NOT NULL,
     PRIMARY KEY (account_id, user_id, mode));
   CREATE TABLE IF NOT EXISTS webhook_events (id TEXT PRIMARY KEY, received_at INTEGER NOT NULL);
+  CREATE TABLE IF NOT EXISTS settings (name TEXT PRIMARY KEY, value TEXT NOT NULL);
   CREATE TABLE IF NOT EXISTS outbox (
     account_id TEXT NOT NULL, user_id TEXT NOT NULL, mode TEXT NOT NULL,
     generation INTEGER NOT NULL, sealed TEXT NOT NULL,
@@ -63,7 +64,13 @@ const SCHEMA = `
   CREATE INDEX IF NOT EXISTS events_pending ON events (account_id, user_id, mode, seq) WHERE delivered_at IS NULL AND failed_at IS NULL`;
 
 /** Columns later versions added, for databases an earlier version made. */
-const ADDED_COLUMNS: Array<[table: string, column: string, type: string]> = [['connections', 'sealed_with', 'TEXT']];
+const ADDED_COLUMNS: Array<[table: string, column: string, type: string]> = [
+  ['connections', 'sealed_with', 'TEXT'],
+  ['connections', 'keep_alive_at', 'INTEGER'],
+];
+
+/** Indexes on added columns, made once they exist. */
+const ADDED_INDEXES = "CREATE INDEX IF NOT EXISTS connections_keep_alive ON connections (keep_alive_at) WHERE status = 'connected'";
 
 /** Expired once-only claims are swept every so many claims. */
 const PURGE_EVERY = 1000;
@@ -87,29 +94,34 @@ const recordOf = (row: Row): ConnectionRecord => ({
   outcomeUnknownAt: row.outcome_unknown_at,
   reason: row.reason,
   sealedWith: row.sealed_with,
+  keepAliveAt: row.keep_alive_at,
   updatedAt: row.updated_at,
 });
 
 class SqliteRecords implements ConnectionRecords {
   private readonly statements: Statements<'get' | 'put' | 'remove' | 'markIntent' | 'reserve' | 'event'>;
 
-  constructor(private readonly db: Database.Database) {
+  /** `relaxed` for the record and its event (durable across a crash of the process); `db` (fsynced) for the intent. */
+  constructor(
+    private readonly db: Database.Database,
+    private readonly relaxed: Database.Database,
+  ) {
     this.statements = {
-      event: db.prepare('INSERT INTO events (id, account_id, user_id, mode, created, payload, next_attempt_at) VALUES (?, ?, ?, ?, ?, ?, ?)'),
+      event: relaxed.prepare('INSERT INTO events (id, account_id, user_id, mode, created, payload, next_attempt_at) VALUES (?, ?, ?, ?, ?, ?, ?)'),
       markIntent: db.prepare(`INSERT INTO connections (account_id, user_id, mode, status, outcome_unknown_at, updated_at)
           VALUES (?, ?, ?, 'connected', ?, ?)
         ON CONFLICT (account_id, user_id, mode) DO UPDATE SET
           outcome_unknown_at = COALESCE(connections.outcome_unknown_at, excluded.outcome_unknown_at), updated_at = excluded.updated_at`),
       reserve: db.prepare(`INSERT OR REPLACE INTO outbox_reservations (account_id, user_id, mode, room) VALUES (?, ?, ?, zeroblob(${RESERVED_BYTES}))`),
-      get: db.prepare(`SELECT * FROM connections WHERE ${KEY}`),
-      put: db.prepare(`INSERT INTO connections (account_id, user_id, mode, status, access_expires_at, refresh_expires_at,
-          last_refresh_at, failures, outcome_unknown_at, reason, sealed_with, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+      get: relaxed.prepare(`SELECT * FROM connections WHERE ${KEY}`),
+      put: relaxed.prepare(`INSERT INTO connections (account_id, user_id, mode, status, access_expires_at, refresh_expires_at,
+          last_refresh_at, failures, outcome_unknown_at, reason, sealed_with, keep_alive_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
         ON CONFLICT (account_id, user_id, mode) DO UPDATE SET status = excluded.status,
           access_expires_at = excluded.access_expires_at, refresh_expires_at = excluded.refresh_expires_at,
           last_refresh_at = excluded.last_refresh_at, failures = excluded.failures,
           outcome_unknown_at = excluded.outcome_unknown_at, reason = excluded.reason, sealed_with = excluded.sealed_with,
-          updated_at = excluded.updated_at`),
-      remove: db.prepare(`DELETE FROM connections WHERE ${KEY}`),
+          keep_alive_at = excluded.keep_alive_at, updated_at = excluded.updated_at`),
+      remove: relaxed.prepare(`DELETE FROM connections WHERE ${KEY}`),
     };
   }
 
@@ -129,8 +141,8 @@ class SqliteRecords implements ConnectionRecords {
   }
 
   async put(c: ConnectionId, s: ConnectionState, event?: ConnectionEvent): Promise<void> {
-    this.db.transaction(() => {
-      this.statements.put.run(...key(c), s.status, s.accessExpiresAt, s.refreshExpiresAt, s.lastRefreshAt, s.failures, s.outcomeUnknownAt, s.reason, s.sealedWith, unixNow());
+    this.relaxed.transaction(() => {
+      this.statements.put.run(...key(c), s.status, s.accessExpiresAt, s.refreshExpiresAt, s.lastRefreshAt, s.failures, s.outcomeUnknownAt, s.reason, s.sealedWith, s.keepAliveAt, unixNow());
       if (event) this.record(c, event);
     })();
   }
@@ -150,7 +162,7 @@ class SqliteRecords implements ConnectionRecords {
   }
 
   async remove(c: ConnectionId, event?: ConnectionEvent): Promise<void> {
-    this.db.transaction(() => {
+    this.relaxed.transaction(() => {
       this.statements.remove.run(...key(c));
       if (event) this.record(c, event);
     })();
@@ -210,14 +222,18 @@ class SqliteEvents implements ConnectionEvents {
 class SqliteOutbox implements Outbox {
   private readonly statements: Statements<'put' | 'unreserve' | 'get' | 'delete' | 'connections'>;
 
-  constructor(private readonly db: Database.Database) {
+  /** An entry is put on `db` (fsynced: it is relied on at once) and deleted on `relaxed` (a lost delete only means a fenced re-flush). */
+  constructor(
+    private readonly db: Database.Database,
+    relaxed: Database.Database,
+  ) {
     this.statements = {
       unreserve: db.prepare(`DELETE FROM outbox_reservations WHERE ${KEY}`),
       put: db.prepare(`INSERT INTO outbox (account_id, user_id, mode, generation, sealed) VALUES (?, ?, ?, ?, ?)
         ON CONFLICT (account_id, user_id, mode) DO UPDATE SET generation = excluded.generation,
           sealed = excluded.sealed WHERE excluded.generation > outbox.generation`),
       get: db.prepare(`SELECT generation, sealed FROM outbox WHERE ${KEY}`),
-      delete: db.prepare(`DELETE FROM outbox WHERE ${KEY} AND generation <= ?`),
+      delete: relaxed.prepare(`DELETE FROM outbox WHERE ${KEY} AND generation <= ?`),
       connections: db.prepare('SELECT account_id, user_id, mode FROM outbox'),
     };
   }
@@ -287,19 +303,27 @@ class SqliteKeepAliveClaims implements KeepAliveClaims {
   private readonly claim: Database.Statement;
 
   constructor(private readonly db: Database.Database) {
-    this.due = db.prepare(`SELECT account_id, user_id, mode FROM connections WHERE status = 'connected'
+    // Not known yet first (records older than the column), then by due time: both through the index.
+    this.due = db.prepare(`SELECT * FROM connections WHERE status = 'connected' AND (keep_alive_at IS NULL OR keep_alive_at <= @now)
         AND (claimed_until IS NULL OR claimed_until < @now)
-        AND ((refresh_expires_at - @now < MIN(@margin, (refresh_expires_at - last_refresh_at) / 2.0))
-          OR (@idle IS NOT NULL AND last_refresh_at < @idle))
-      ORDER BY last_refresh_at LIMIT @limit`);
+      ORDER BY keep_alive_at LIMIT @limit`);
     this.claim = db.prepare(`UPDATE connections SET claimed_until = ? WHERE ${KEY}`);
   }
 
-  async claimDue(due: DueCriteria, limit: number, claimSeconds: number): Promise<ConnectionId[]> {
+  async claimDue(now: number, limit: number, claimSeconds: number): Promise<ConnectionRecord[]> {
     return this.db.transaction(() => {
-      const rows = (this.due.all({ now: due.now, margin: due.expiryMarginSeconds, idle: due.idleBefore, limit }) as WireIds[]).map(fromWire);
-      for (const c of rows) this.claim.run(due.now + claimSeconds, ...key(c));
+      const rows = (this.due.all({ now, limit }) as Row[]).map(recordOf);
+      for (const c of rows) this.claim.run(now + claimSeconds, ...key(c));
       return rows;
+    })();
+  }
+
+  async usePolicy(policy: string): Promise<void> {
+    this.db.transaction(() => {
+      const stored = this.db.prepare("SELECT value FROM settings WHERE name = 'keep_alive_policy'").get() as { value: string } | undefined;
+      if (stored?.value === policy) return;
+      this.db.prepare('UPDATE connections SET keep_alive_at = NULL').run();
+      this.db.prepare("INSERT OR REPLACE INTO settings (name, value) VALUES ('keep_alive_policy', ?)").run(policy);
     })();
   }
 }
@@ -322,26 +346,30 @@ export function openSqliteStorage(file = ':memory:'): SqliteStorage {
   for (const [table, column, type] of ADDED_COLUMNS) {
     if (!(db.pragma(`table_info(${table})`) as Array<{ name: string }>).some((c) => c.name === column)) db.exec(`ALTER TABLE ${table} ADD COLUMN ${column} ${type}`);
   }
-  // Once-only claims are written on every signed request: durable across a crash of the process
-  // (WAL, synchronous=NORMAL) without an fsync each, on a connection of their own.
+  db.exec(ADDED_INDEXES);
+  // Only the intent mark and the outbox entry are fsynced before they are relied on (the tokens
+  // depend on them surviving a crash of the machine). Everything else — records and their events,
+  // outbox clean-up, keep-alive claims, delivery state, once-only claims — goes through a
+  // connection of its own with synchronous=NORMAL: durable across a crash of the process, and on
+  // the machine's next fsync of the log (any later intent or outbox entry makes one).
   const relaxed = file === ':memory:' ? db : new Database(file);
   if (relaxed !== db) relaxed.pragma('synchronous = NORMAL');
   // Earlier versions kept one idempotency key per outbox entry; writes now take a new one per flush.
   if ((db.pragma('table_info(outbox)') as Array<{ name: string }>).some((c) => c.name === 'write_id')) db.exec('ALTER TABLE outbox DROP COLUMN write_id');
   return {
-    records: new SqliteRecords(db),
-    outbox: new SqliteOutbox(db),
-    webhookEvents: new SqliteWebhookEvents(db),
-    keepAlive: new SqliteKeepAliveClaims(db),
+    records: new SqliteRecords(db, relaxed),
+    outbox: new SqliteOutbox(db, relaxed),
+    webhookEvents: new SqliteWebhookEvents(relaxed),
+    keepAlive: new SqliteKeepAliveClaims(relaxed),
     notices: { announce: async () => undefined, listen: (_onChange, onLive) => onLive(true) },
     locks: new InProcessLocks(),
     onceOnly: new SqliteOnceOnly(relaxed),
     requestCounts: new MemoryRequestCounts(),
     budget: new MemoryBudget(),
-    events: new SqliteEvents(db),
+    events: new SqliteEvents(relaxed),
     limitPages: (pages) => {
       db.exec('VACUUM');
-      db.pragma(`max_page_count = ${Number(db.pragma('page_count', { simple: true })) + pages}`);
+      for (const connection of new Set([db, relaxed])) connection.pragma(`max_page_count = ${Number(db.pragma('page_count', { simple: true })) + pages}`);
     },
     close: async () => {
       if (relaxed !== db) relaxed.close();

@@ -100,6 +100,33 @@ describe('SIGKILL and restart', () => {
     }
   });
 
+  test('SIGTERM with a backlog in the outbox and the Secret Store hanging stops at once; the next start writes it all', async () => {
+    const env = backendEnv(stack, { DATA_DIR: dataDir, REFRESH_WAIT_SECONDS: '2' });
+    let backend = await startBackendProcess(env);
+    const users = Array.from({ length: 12 }, () => newUser('term'));
+    for (const user of users) expect((await connect(stack, backend, user, { redirectUri: DASHBOARD_REDIRECT })).status).toBe(200);
+    await sleep(3100); // every access token expired
+    // Writes now take a minute each: the refreshed tokens wait in the outbox.
+    stack.emulator.faults.inject({ kind: 'delay', delayMs: 60_000, count: 1_000_000, route: 'POST /v1/apps/secrets' });
+    await Promise.all(users.map((user) => call(backend, '/api/token', user).catch(() => undefined)));
+    expect(outboxDepth()).toBe(12);
+    const stopping = Date.now();
+    expect(await backend.stop()).toBe(0);
+    // Long before a single hanging write would have ended.
+    expect(Date.now() - stopping).toBeLessThan(20_000);
+    outputs.push(backend.output());
+    stack.emulator.faults.clear();
+    backend = await startBackendProcess(env);
+    try {
+      for (let i = 0; i < 200 && outboxDepth() > 0; i++) await sleep(50);
+      expect(outboxDepth()).toBe(0);
+      await expectAllAlive(stack, users);
+    } finally {
+      outputs.push(backend.output());
+      await backend.stop();
+    }
+  });
+
   test('a second backend on the same DATA_DIR without DATABASE_URL refuses to start, in one line', async () => {
     const env = backendEnv(stack, { DATA_DIR: dataDir });
     const first = await startBackendProcess(env);

@@ -13,7 +13,7 @@ import { createStripeClient } from '../../server/stripe-client';
 import { expectAllAlive } from '../support/alive';
 import { refreshCount } from '../support/dev-provider';
 import { eventually, KEYS, newUser, sleep, type User } from '../support/fixtures';
-import { startBroker, type TestBroker } from '../support/in-process-broker';
+import { type BrokerOverrides, startBroker, type TestBroker } from '../support/in-process-broker';
 import { type RateLimitedStore, startRateLimitedStore } from '../support/rate-limited-store';
 import { type ApiAnswer, call, connect } from '../support/signed-calls';
 import { type Stack, stackSuite } from '../support/stack';
@@ -37,7 +37,7 @@ afterEach(async () => {
 const registry = () => openSqliteStorage(path.join(dir, 'registry.sqlite'));
 
 /** `count` connections made with the store unlimited, then a backend on the same registry behind the rate limit. */
-async function connectedBehindLimit(count: number, storePerSecond: number, budgetPerSecond: number): Promise<{ users: User[]; broker: TestBroker }> {
+async function connectedBehindLimit(count: number, storePerSecond: number, budgetPerSecond: number, overrides: BrokerOverrides = {}): Promise<{ users: User[]; broker: TestBroker }> {
   const setup = await startBroker(stack, { storage: registry() });
   const users = Array.from({ length: count }, () => newUser('budget'));
   for (const user of users) expect((await connect(stack, setup, user)).status).toBe(200);
@@ -47,6 +47,7 @@ async function connectedBehindLimit(count: number, storePerSecond: number, budge
     storage: registry(),
     stripe: { test: createStripeClient(KEYS.test, { apiBase: store.url }) },
     secretStoreRequestsPerSecond: { test: budgetPerSecond },
+    ...overrides,
   });
   brokers.push(broker);
   return { users, broker };
@@ -85,6 +86,25 @@ test('a budget above the store limit: its 429s halve the rate, the status says t
   expect(broker.budget.rate('test')).toBeLessThan(40);
   const status = await call(broker, '/api/connection/status', users[0]);
   expect(status.body).toMatchObject({ status: 'connected', degraded: true, reason: 'secret_store_throttled' });
+  await expectAllAlive(stack, users);
+}, 60_000);
+
+test('keep-alive has no quota per tick: 45 idle connections overdue are all refreshed, once each, as fast as the budget allows', async () => {
+  // Made with the default idle time (a day); this backend's hour is a new policy, so their due times are computed again.
+  const { users, broker } = await connectedBehindLimit(45, 40, 30, { background: { keepAliveIdleSeconds: 3600, keepAliveIntervalMs: 500 } });
+  const before = await refreshCount(stack);
+  stack.clock.offset += 4000;
+  // 135 requests at 30/s: under five seconds (20 a tick every 60 s would take two minutes).
+  expect(await eventually(async () => (await refreshCount(stack)) === before + 45, 20_000)).toBe(true);
+  await sleep(1500); // nothing is refreshed twice: each one is due again only in an hour
+  expect(await refreshCount(stack)).toBe(before + 45);
+  expect(store.refused).toBe(0);
+  const records = await broker.storage.records.list({ accountId: users[0].account_id, limit: 1000 });
+  const due = records.filter((r) => users.some((u) => u.user_id === r.userId)).map((r) => r.keepAliveAt! - r.lastRefreshAt!);
+  // Due again after the idle time, less a spread of up to a tenth of it, so they do not all come due together.
+  expect(Math.min(...due)).toBeGreaterThanOrEqual(3240);
+  expect(Math.max(...due)).toBeLessThanOrEqual(3600);
+  expect(new Set(due).size).toBeGreaterThan(20);
   await expectAllAlive(stack, users);
 }, 60_000);
 

@@ -1,8 +1,9 @@
 /**
  * Stripe's rate limit in front of the Secret Store emulator: a loopback proxy that forwards at
  * most `perSecond` requests in any second and answers the rest as Stripe does — 429,
- * `invalid_request_error` with code `rate_limit`. It counts what it forwarded and refused.
- * For the rate-limit tests and the benchmark.
+ * `invalid_request_error` with code `rate_limit`. It counts what it forwarded and refused (also
+ * at `GET /_proxy/stats`, not counted). For the rate-limit tests, and for the benchmark as a
+ * process of its own (rate-limited-store-cli.ts).
  */
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
@@ -28,6 +29,11 @@ export async function startRateLimitedStore(target: string, perSecond: number): 
     agent.destroy();
   } };
   const server = http.createServer((req, res) => {
+    if (req.url === '/_proxy/stats') {
+      res.writeHead(200, { 'content-type': 'application/json' });
+      res.end(JSON.stringify({ forwarded: store.forwarded, refused: store.refused, routes: store.routes }));
+      return;
+    }
     const now = Date.now();
     while (recent.length > 0 && recent[0] <= now - 1000) recent.shift();
     if (recent.length >= store.perSecond) {
