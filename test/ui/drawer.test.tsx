@@ -101,6 +101,9 @@ test('Connect → provider → return with code → exchange → connected → d
   const secrets = await storedSecrets(stack, toWire(user));
   expect(secrets.access).toBeDefined();
   expect(secrets.refresh).toBeDefined();
+  // Today's Dashboard path: the SDK signed and reached the Secret Store with the app embedded key.
+  expect(double.used.hostCalls).toBe(0);
+  expect(double.used.embeddedKey).toBeGreaterThan(0);
   expect((await providerStats(stack)).token.authorization_code?.[200]).toBeGreaterThanOrEqual(1);
   const exchangesBefore = (await providerStats(stack)).token.authorization_code?.[200];
 
