@@ -1,4 +1,5 @@
 /** Shared bits of the stand-alone commands: `--flag value` arguments and a clean SIGTERM stop. */
+import { ConfigError } from './config';
 
 export function parseArgs(argv: string[], known: string[]): Record<string, string[]> {
   const out: Record<string, string[]> = {};
@@ -19,7 +20,14 @@ export function parsePort(value: string | undefined, fallback: number): number {
   return port;
 }
 
-/** Runs `main`, reporting a start-up failure in one line; `stop` runs once on SIGTERM/SIGINT. */
+/** A start-up failure: one line, or a count and one indented line per configuration problem. */
+function describeFailure(err: Error): string {
+  const problems = err instanceof ConfigError ? err.problems : [];
+  if (problems.length < 2) return err.message;
+  return [`${problems.length} configuration problems:`, ...problems.map((problem) => `  ${problem}`)].join('\n');
+}
+
+/** Runs `main`, reporting a start-up failure (see describeFailure); `stop` runs once on SIGTERM/SIGINT. */
 export function runCommand(main: () => Promise<() => Promise<void>>): void {
   main().then(
     (stop) => {
@@ -36,7 +44,7 @@ export function runCommand(main: () => Promise<() => Promise<void>>): void {
       process.on('SIGINT', onSignal);
     },
     (err: Error) => {
-      console.error(`error: ${err.message}`);
+      console.error(`error: ${describeFailure(err)}`);
       process.exit(1);
     },
   );

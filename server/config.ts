@@ -1,7 +1,7 @@
 /**
  * Configuration from the environment (README, Configuration), over the broker's defaults.
- * `loadConfig` throws a ConfigError naming the first missing or malformed variable; main.ts
- * prints it as one line.
+ * `loadConfig` checks every variable and throws one ConfigError listing each missing or malformed
+ * one (a line each, in the order below); `runCommand` (command.ts) prints them at start-up.
  */
 import type { ConnectionScope, StripeMode } from '../src/shared/connection-id';
 import { isLoopbackUrl } from '../src/shared/loopback';
@@ -12,7 +12,16 @@ import type { ProviderOptions } from './broker/oauth-client';
 import { type EventWebhook, parseWebhookSecrets } from './broker/event-delivery';
 import { parseSealingKeys, type SealingKey } from './broker/token-sealing';
 
-export class ConfigError extends Error {}
+/** One problem per variable; `message` is them joined by newlines. */
+export class ConfigError extends Error {
+  readonly problems: string[];
+
+  constructor(problems: string | string[]) {
+    const list = typeof problems === 'string' ? [problems] : problems;
+    super(list.join('\n'));
+    this.problems = list;
+  }
+}
 
 export interface Config {
   secretKeys: Partial<Record<StripeMode, string>>;
@@ -231,73 +240,103 @@ function eventWebhook(env: Env): EventWebhook | undefined {
 }
 
 export function loadConfig(env: Env = process.env): Config {
-  const appSigningSecret = required(env, 'STRIPE_APP_SIGNING_SECRET');
-  if (!appSigningSecret.startsWith('absec_')) throw new ConfigError('STRIPE_APP_SIGNING_SECRET must be an app signing secret (absec_…)');
-  const webhookSecret = optional(env, 'STRIPE_WEBHOOK_SECRET');
-  if (webhookSecret && !webhookSecret.startsWith('whsec_')) throw new ConfigError('STRIPE_WEBHOOK_SECRET must be a webhook signing secret (whsec_…)');
-  const applicationId = optional(env, 'STRIPE_APPLICATION_ID');
-  if (applicationId && !/^ca_[A-Za-z0-9]+$/.test(applicationId)) throw new ConfigError('STRIPE_APPLICATION_ID must be the application id of your Stripe app (ca_…)');
+  const problems: string[] = [];
+  /** Runs one variable's check; a ConfigError is recorded (giving undefined) and the checks go on. */
+  const check = <T>(fn: () => T): T | undefined => {
+    try {
+      return fn();
+    } catch (err) {
+      if (!(err instanceof ConfigError)) throw err;
+      problems.push(...err.problems);
+      return undefined;
+    }
+  };
 
-  const issuer = url(env, 'OAUTH_ISSUER');
-  const tokenEndpoint = url(env, 'OAUTH_TOKEN_ENDPOINT');
-  if (!issuer && !tokenEndpoint) throw new ConfigError('OAUTH_ISSUER or OAUTH_TOKEN_ENDPOINT is not set');
-  const clientAuth = optional(env, 'OAUTH_CLIENT_AUTH') ?? 'client_secret_post';
-  if (clientAuth !== 'client_secret_post' && clientAuth !== 'client_secret_basic') {
-    throw new ConfigError('OAUTH_CLIENT_AUTH must be client_secret_post or client_secret_basic');
-  }
+  const keys = check(() => secretKeys(env));
+  const appSigningSecret = check(() => {
+    const secret = required(env, 'STRIPE_APP_SIGNING_SECRET');
+    if (!secret.startsWith('absec_')) throw new ConfigError('STRIPE_APP_SIGNING_SECRET must be an app signing secret (absec_…)');
+    return secret;
+  });
+  const appId = check(() => {
+    const id = required(env, 'STRIPE_APP_ID');
+    if (!/^[A-Za-z0-9_.-]{1,255}$/.test(id)) throw new ConfigError('STRIPE_APP_ID must be the app id of stripe-app.json (letters, digits, ., _ and -)');
+    return id;
+  });
+  const sealingKeys = check(() => {
+    const text = required(env, 'TOKEN_SEALING_KEYS');
+    try {
+      return parseSealingKeys(text);
+    } catch (err) {
+      throw new ConfigError(`TOKEN_SEALING_KEYS: ${(err as Error).message}`);
+    }
+  });
+  const webhookSecret = check(() => {
+    const secret = optional(env, 'STRIPE_WEBHOOK_SECRET');
+    if (secret && !secret.startsWith('whsec_')) throw new ConfigError('STRIPE_WEBHOOK_SECRET must be a webhook signing secret (whsec_…)');
+    return secret;
+  });
+  const applicationId = check(() => {
+    const id = optional(env, 'STRIPE_APPLICATION_ID');
+    if (id && !/^ca_[A-Za-z0-9]+$/.test(id)) throw new ConfigError('STRIPE_APPLICATION_ID must be the application id of your Stripe app (ca_…)');
+    return id;
+  });
 
-  const appId = required(env, 'STRIPE_APP_ID');
-  if (!/^[A-Za-z0-9_.-]{1,255}$/.test(appId)) throw new ConfigError('STRIPE_APP_ID must be the app id of stripe-app.json (letters, digits, ., _ and -)');
-  let sealingKeys: SealingKey[];
-  try {
-    sealingKeys = parseSealingKeys(required(env, 'TOKEN_SEALING_KEYS'));
-  } catch (err) {
-    if (err instanceof ConfigError) throw err;
-    throw new ConfigError(`TOKEN_SEALING_KEYS: ${(err as Error).message}`);
-  }
+  const issuer = check(() => url(env, 'OAUTH_ISSUER'));
+  const tokenEndpoint = check(() => url(env, 'OAUTH_TOKEN_ENDPOINT'));
+  // Whether set, not whether valid: a malformed one has been reported already.
+  if (!optional(env, 'OAUTH_ISSUER') && !optional(env, 'OAUTH_TOKEN_ENDPOINT')) problems.push('OAUTH_ISSUER or OAUTH_TOKEN_ENDPOINT is not set');
+  const clientAuth = check(() => {
+    const auth = optional(env, 'OAUTH_CLIENT_AUTH') ?? 'client_secret_post';
+    if (auth !== 'client_secret_post' && auth !== 'client_secret_basic') throw new ConfigError('OAUTH_CLIENT_AUTH must be client_secret_post or client_secret_basic');
+    return auth;
+  });
 
-  return {
-    secretKeys: secretKeys(env),
+  const config = {
+    secretKeys: keys,
     appSigningSecret,
     appId,
     sealingKeys,
     localStack: false,
-    requestTimeoutSeconds: integer(env, 'HTTP_REQUEST_TIMEOUT_SECONDS', DEFAULTS.requestTimeoutSeconds, 1, 300),
+    requestTimeoutSeconds: check(() => integer(env, 'HTTP_REQUEST_TIMEOUT_SECONDS', DEFAULTS.requestTimeoutSeconds, 1, 300)),
     webhookSecret,
     applicationId,
-    signatureOrder: signatureOrder(env),
-    stripeApiBase: stripeApiBase(env),
+    signatureOrder: check(() => signatureOrder(env)),
+    stripeApiBase: check(() => stripeApiBase(env)),
     provider: {
       issuer,
       tokenEndpoint,
-      revocationEndpoint: url(env, 'OAUTH_REVOCATION_ENDPOINT'),
-      clientId: required(env, 'OAUTH_CLIENT_ID'),
+      revocationEndpoint: check(() => url(env, 'OAUTH_REVOCATION_ENDPOINT')),
+      clientId: check(() => required(env, 'OAUTH_CLIENT_ID')),
       clientSecret: optional(env, 'OAUTH_CLIENT_SECRET'),
       clientAuth,
-      timeoutSeconds: integer(env, 'OAUTH_TIMEOUT_SECONDS', DEFAULTS.providerTimeoutSeconds, 1, 120),
+      timeoutSeconds: check(() => integer(env, 'OAUTH_TIMEOUT_SECONDS', DEFAULTS.providerTimeoutSeconds, 1, 120)),
     },
-    refreshMarginSeconds: integer(env, 'REFRESH_MARGIN_SECONDS', DEFAULTS.refreshMarginSeconds, 0, 86_400),
-    defaultAccessLifetimeSeconds: integer(env, 'DEFAULT_ACCESS_TOKEN_LIFETIME_SECONDS', DEFAULTS.defaultAccessLifetimeSeconds, 60, 31 * 86_400),
-    refreshWaitSeconds: integer(env, 'REFRESH_WAIT_SECONDS', DEFAULTS.refreshWaitSeconds, 1, 120),
-    keepAliveSeconds: integer(env, 'KEEP_ALIVE_SECONDS', DEFAULTS.keepAliveIdleSeconds, 0, 365 * 86_400),
-    databaseUrl: databaseUrl(env),
+    refreshMarginSeconds: check(() => integer(env, 'REFRESH_MARGIN_SECONDS', DEFAULTS.refreshMarginSeconds, 0, 86_400)),
+    defaultAccessLifetimeSeconds: check(() => integer(env, 'DEFAULT_ACCESS_TOKEN_LIFETIME_SECONDS', DEFAULTS.defaultAccessLifetimeSeconds, 60, 31 * 86_400)),
+    refreshWaitSeconds: check(() => integer(env, 'REFRESH_WAIT_SECONDS', DEFAULTS.refreshWaitSeconds, 1, 120)),
+    keepAliveSeconds: check(() => integer(env, 'KEEP_ALIVE_SECONDS', DEFAULTS.keepAliveIdleSeconds, 0, 365 * 86_400)),
+    databaseUrl: check(() => databaseUrl(env)),
     dataDir: optional(env, 'DATA_DIR') ?? '.data',
-    cacheEntries: integer(env, 'ACCESS_CACHE_ENTRIES', DEFAULTS.cacheEntries, 0, 10_000_000),
-    secretStoreRequestsPerSecond: secretStoreBudget(env),
-    connectionScope: connectionScope(env),
-    limits: routeLimits(env),
+    cacheEntries: check(() => integer(env, 'ACCESS_CACHE_ENTRIES', DEFAULTS.cacheEntries, 0, 10_000_000)),
+    secretStoreRequestsPerSecond: check(() => secretStoreBudget(env)),
+    connectionScope: check(() => connectionScope(env)),
+    limits: check(() => routeLimits(env)),
     api: {
-      bases: apiBases(env),
-      forwardHeaders: forwardHeaders(env),
-      maxRequestBytes: integer(env, 'OAUTH_API_MAX_REQUEST_BYTES', DEFAULTS.api.maxRequestBytes, 1024, 10 * 1024 * 1024),
-      maxResponseBytes: integer(env, 'OAUTH_API_MAX_RESPONSE_BYTES', DEFAULTS.api.maxResponseBytes, 1024, 100 * 1024 * 1024),
-      timeoutSeconds: integer(env, 'OAUTH_API_TIMEOUT_SECONDS', DEFAULTS.api.timeoutSeconds, 1, 120),
+      bases: check(() => apiBases(env)),
+      forwardHeaders: check(() => forwardHeaders(env)),
+      maxRequestBytes: check(() => integer(env, 'OAUTH_API_MAX_REQUEST_BYTES', DEFAULTS.api.maxRequestBytes, 1024, 10 * 1024 * 1024)),
+      maxResponseBytes: check(() => integer(env, 'OAUTH_API_MAX_RESPONSE_BYTES', DEFAULTS.api.maxResponseBytes, 1024, 100 * 1024 * 1024)),
+      timeoutSeconds: check(() => integer(env, 'OAUTH_API_TIMEOUT_SECONDS', DEFAULTS.api.timeoutSeconds, 1, 120)),
     },
-    metricsToken: bearerToken(env, 'METRICS_TOKEN'),
-    adminToken: bearerToken(env, 'ADMIN_TOKEN'),
-    events: eventWebhook(env),
+    metricsToken: check(() => bearerToken(env, 'METRICS_TOKEN')),
+    adminToken: check(() => bearerToken(env, 'ADMIN_TOKEN')),
+    events: check(() => eventWebhook(env)),
     host: optional(env, 'HOST') ?? '127.0.0.1',
-    port: integer(env, 'PORT', 8787, 0, 65_535),
+    port: check(() => integer(env, 'PORT', 8787, 0, 65_535)),
     logLevel: optional(env, 'LOG_LEVEL') ?? 'info',
   };
+  if (problems.length > 0) throw new ConfigError(problems);
+  // Every check passed, so no value above is a failed check's undefined.
+  return config as Config;
 }

@@ -1,6 +1,6 @@
 /**
  * `npm run backend`: the broker backend from the environment (README, Configuration).
- * A missing or malformed setting stops start-up with one line naming it.
+ * Missing or malformed settings stop start-up with a line naming each, all at once.
  */
 import { startBackend } from './backend';
 import { loadConfig } from './config';

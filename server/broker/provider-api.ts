@@ -9,7 +9,8 @@
  * the refresh engine like any other, and one retry; a 429 or 503 comes back as it is. Only
  * allowlisted headers travel either way — never Authorization or Set-Cookie back to the caller.
  */
-import type { ConnectionId } from '../../src/shared/connection-id';
+import { connectionKey, type ConnectionId } from '../../src/shared/connection-id';
+import type { Logger } from '../logger';
 import { BrokerError } from './errors';
 import type { Metrics } from './metrics';
 import type { RefreshEngine } from './refresh-engine';
@@ -56,7 +57,7 @@ const invalid = (message: string) => new BrokerError('invalid_request', message)
 export class ProviderApi {
   constructor(
     private readonly engine: RefreshEngine,
-    private readonly metrics: Metrics,
+    private readonly parts: { metrics: Metrics; logger: Logger },
     private readonly options: ProviderApiOptions,
   ) {}
 
@@ -149,6 +150,9 @@ export class ProviderApi {
   async call(connection: ConnectionId, request: ApiRequest): Promise<ApiAnswer> {
     const url = this.resolve(request);
     const started = Date.now();
+    const { metrics, logger } = this.parts;
+    // The path only: a query can carry what the caller searched for.
+    const line = { connection: connectionKey(connection), method: request.method, path: url.pathname };
     try {
       let access = await this.engine.accessToken(connection);
       let answer = await this.send(url, request, access.access_token);
@@ -156,13 +160,16 @@ export class ProviderApi {
         access = await this.engine.refreshRejected(connection, access.access_token);
         answer = await this.send(url, request, access.access_token);
       }
-      this.metrics.proxyRequests.inc({ status: `${Math.floor(answer.status / 100)}xx` });
+      metrics.proxyRequests.inc({ status: `${Math.floor(answer.status / 100)}xx` });
+      logger.info({ ...line, outcome: String(answer.status), latencyMs: Date.now() - started }, 'proxy');
       return answer;
     } catch (err) {
-      this.metrics.proxyRequests.inc({ status: err instanceof BrokerError ? err.code : 'error' });
+      const outcome = err instanceof BrokerError ? err.code : 'error';
+      metrics.proxyRequests.inc({ status: outcome });
+      logger.info({ ...line, outcome, latencyMs: Date.now() - started }, 'proxy');
       throw err;
     } finally {
-      this.metrics.proxySeconds.observe((Date.now() - started) / 1000);
+      metrics.proxySeconds.observe((Date.now() - started) / 1000);
     }
   }
 }

@@ -3,7 +3,7 @@ import { chmodSync, mkdirSync, mkdtempSync, readdirSync, rmSync, statSync, write
 import { connect } from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
-import { loadConfig } from '../../server/config';
+import { ConfigError, loadConfig } from '../../server/config';
 import { ROOT, startCommand } from '../support/commands';
 import { startTestProvider } from '../support/dev-provider';
 
@@ -126,6 +126,30 @@ test.each([
   expect(() => loadConfig({ ...base, ...change })).toThrow(new RegExp(`^${name}`));
 });
 
+test('every problem is listed at once, a line each in the order of the variables; a malformed value is not also reported missing', () => {
+  const problemsOf = (env: Record<string, string | undefined>) => {
+    try {
+      loadConfig(env);
+    } catch (err) {
+      expect(err).toBeInstanceOf(ConfigError);
+      expect((err as ConfigError).message).toBe((err as ConfigError).problems.join('\n'));
+      return (err as ConfigError).problems;
+    }
+    throw new Error('loadConfig accepted the environment');
+  };
+  expect(problemsOf({})).toEqual([
+    'STRIPE_SECRET_KEY_TEST or STRIPE_SECRET_KEY_LIVE (or STRIPE_SECRET_KEY) is not set',
+    'STRIPE_APP_SIGNING_SECRET is not set',
+    'STRIPE_APP_ID is not set',
+    'TOKEN_SEALING_KEYS is not set',
+    'OAUTH_ISSUER or OAUTH_TOKEN_ENDPOINT is not set',
+    'OAUTH_CLIENT_ID is not set',
+  ]);
+  expect(problemsOf({ ...base, PORT: '70000', DATABASE_URL: 'mysql://localhost/db' })).toEqual(['DATABASE_URL must be a postgres:// URL', 'PORT must be a whole number from 0 to 65535']);
+  const { OAUTH_ISSUER: _issuer, ...noIssuer } = base;
+  expect(problemsOf({ ...noIssuer, OAUTH_TOKEN_ENDPOINT: 'ftp://p.example/token' })).toEqual(['OAUTH_TOKEN_ENDPOINT is not an http(s) URL']);
+});
+
 describe('npm run backend', () => {
   const script = 'server/production.js';
 
@@ -139,6 +163,12 @@ describe('npm run backend', () => {
     expect(result.status).toBe(1);
     expect(result.stdout).toBe('');
     expect(result.stderr.trim()).toBe(`error: ${name} is not set`);
+  });
+
+  test('stops at start-up with a count and an indented line per problem when there are several', () => {
+    const result = spawnSync(process.execPath, [path.join(ROOT, script)], { cwd: ROOT, env: { PATH: process.env.PATH, ...base, PORT: 'x', OAUTH_CLIENT_ID: '' }, encoding: 'utf8', timeout: 20_000 });
+    expect(result.status).toBe(1);
+    expect(result.stderr.trim()).toBe('error: 2 configuration problems:\n  OAUTH_CLIENT_ID is not set\n  PORT must be a whole number from 0 to 65535');
   });
 
   test('listens, prints its URL, answers healthz, makes DATA_DIR private, cuts off stalled requests, stops cleanly on SIGTERM', async () => {

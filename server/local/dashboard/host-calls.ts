@@ -157,7 +157,7 @@ export class EmbeddedKeys {
   }
 
   async fetch(url: string, init: ApiInit = {}): Promise<Response> {
-    const headers = new Headers(init.headers as HeadersInit | undefined);
+    const headers = new Headers(init.headers as ConstructorParameters<typeof Headers>[0]);
     const user = this.issued.get((headers.get('authorization') ?? '').replace(/^Bearer /, ''));
     if (!user) return json(401, { error: { type: 'invalid_request_error', message: 'Invalid app embedded key.' } });
     const target = new URL(url);
