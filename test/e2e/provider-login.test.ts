@@ -67,3 +67,14 @@ test('a wrong password keeps the person on the login page with an error', async 
   expect(page.url()).toContain('/interaction/');
   await page.close();
 });
+
+test('Cancel on the login page sends the person back to the client with access_denied', async () => {
+  const page = await browser.newPage();
+  await startSignIn(page);
+  await page.getByRole('button', { name: 'Cancel' }).click();
+  await page.waitForURL(`${TEST_REDIRECT_URI}**`);
+  const callback = new URL(page.url());
+  expect(callback.searchParams.get('error')).toBe('access_denied');
+  expect(callback.searchParams.get('state')).toBe('browser-state');
+  await page.close();
+});

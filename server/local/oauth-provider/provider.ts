@@ -9,10 +9,11 @@ import express from 'express';
 import { generateKeyPairSync, randomBytes } from 'node:crypto';
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
-import Provider, { type JWK } from 'oidc-provider';
+import type { JWK } from 'oidc-provider';
 import { apiRoutes } from './api';
 import { DEV_SCOPES, devClients } from './clients';
 import { interactionRoutes } from './interactions';
+import { loadOidcProvider } from './load-oidc-provider';
 import { createSqliteAdapterClass } from './sqlite-adapter';
 import { TestControls } from './test-controls';
 import { DEV_USERS } from './users';
@@ -55,6 +56,7 @@ function persistentKeys(db: Database.Database): { jwks: { keys: JWK[] }; cookieK
 }
 
 export async function startDevProvider(options: DevProviderOptions = {}): Promise<DevProvider> {
+  const Provider = await loadOidcProvider();
   const db = new Database(options.dbFile ?? ':memory:');
   db.pragma('journal_mode = WAL');
   const { jwks, cookieKeys } = persistentKeys(db);
