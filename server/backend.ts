@@ -1,6 +1,5 @@
 /** Wires a listening broker backend from a loaded configuration (used by `npm run backend` and `npm start`). */
 import { createServer } from 'node:http';
-import type { AddressInfo } from 'node:net';
 import path from 'node:path';
 import pino from 'pino';
 import type { Writable } from 'node:stream';
@@ -12,6 +11,7 @@ import { OAuthClient } from './broker/oauth-client';
 import { TokenSealer } from './broker/token-sealing';
 import { Config, ConfigError } from './config';
 import { closeServer } from './http/close-server';
+import { listen } from './http/listen';
 import { createLogger } from './logger';
 import { claimDataDir } from './storage/instance-lock';
 import { keepPrivate } from './storage/private-dir';
@@ -27,6 +27,8 @@ export interface RunningBackend {
 }
 
 export interface BackendExtras {
+  /** Where log lines go instead of stdout (the local stack's readable lines). */
+  logTo?: Writable;
   /** Also receives every log line (the offline console's history). */
   logTap?: Writable;
   /** The template's own Stripe event handlers (e.g. server/examples/customer-notes.ts). */
@@ -36,8 +38,8 @@ export interface BackendExtras {
 }
 
 export async function startBackend(config: Config, extras: BackendExtras = {}): Promise<RunningBackend> {
-  const { logTap } = extras;
-  const logger = createLogger(config.logLevel, logTap && pino.multistream([{ stream: process.stdout }, { stream: logTap }]));
+  const { logTo, logTap } = extras;
+  const logger = createLogger(config.logLevel, logTap ? pino.multistream([{ stream: logTo ?? process.stdout }, { stream: logTap }]) : logTo);
   // The broker's database is the backend's alone: no other user on the machine reads it.
   const tightened = keepPrivate(config.dataDir);
   if (tightened.length > 0) logger.warn({ paths: tightened }, 'DATA_DIR was readable by other users; tightened to 0700/0600');
@@ -104,9 +106,7 @@ export async function startBackend(config: Config, extras: BackendExtras = {}): 
   // Slow or stalled clients are cut off: headers within 10 s, the whole request within the limit.
   const timeoutMs = config.requestTimeoutSeconds * 1000;
   const server = createServer({ headersTimeout: Math.min(10_000, timeoutMs), requestTimeout: timeoutMs, connectionsCheckingInterval: 1000 }, broker.app);
-  server.listen(config.port, config.host);
-  await new Promise<void>((resolve, reject) => server.once('listening', resolve).once('error', reject));
-  const { port } = server.address() as AddressInfo;
+  const port = await listen(server, config.port, config.host);
   return {
     url: `http://${config.host.includes(':') ? `[${config.host}]` : config.host}:${port}`,
     broker,

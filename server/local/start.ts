@@ -3,8 +3,12 @@
  * Store emulator, the dev OAuth provider, and the broker backend wired to them — with state kept
  * under DATA_DIR (default .data/, git-ignored), and their URLs printed, the console's first.
  * Ports: CONSOLE_PORT (8790), SECRET_STORE_PORT (12111), OAUTH_PROVIDER_PORT (9090), PORT (8787).
- * The local app signing secret, token sealing key and admin token are made once and kept in
- * DATA_DIR/local-secrets.json.
+ * The local app signing secret, token sealing key, admin token and events secret are made once
+ * and kept in DATA_DIR/local-secrets.json. The backend delivers its connection events to the
+ * console, refreshes idle connections after KEEP_ALIVE_SECONDS (45 here, so the 60 s access
+ * tokens of the dev provider are renewed before they run out) and logs readable lines
+ * (LOG_FORMAT=json for JSON). STRIPE_APP_DIR: where the app's manifest and src/ are (this repository);
+ * CONSOLE_HOST_CALLS=1: the console plays the older Dashboard, without the app embedded key.
  */
 import { randomBytes } from 'node:crypto';
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
@@ -17,7 +21,7 @@ import { loadConfig } from '../config';
 import { newSealingKey, TokenSealer } from '../broker/token-sealing';
 import { connectionKey } from '../../src/shared/connection-id';
 import { OfflineConsole } from './console/console-server';
-import { RefreshHistory } from './console/refresh-history';
+import { readableLines } from './log-lines';
 import { parsePort, runCommand } from '../command';
 import { PUBLIC_CLIENT_ID } from './oauth-provider/clients';
 import { startDevProvider } from './oauth-provider/provider';
@@ -28,6 +32,7 @@ interface LocalSecrets {
   tokenSealingKeys: string;
   webhookSecret: string;
   adminToken: string;
+  eventsSecret: string;
 }
 
 /** Made once per DATA_DIR and kept, so a restart still verifies and opens what it wrote. */
@@ -40,6 +45,7 @@ function localSecrets(dataDir: string): { file: string; secrets: LocalSecrets } 
     webhookSecret: kept.webhookSecret ?? `whsec_local${randomBytes(16).toString('hex')}`,
     // `npm run connections` finds it here when ADMIN_TOKEN is not set.
     adminToken: kept.adminToken ?? randomBytes(24).toString('base64url'),
+    eventsSecret: kept.eventsSecret ?? `whsec_${randomBytes(32).toString('base64')}`,
   };
   writeFileSync(file, JSON.stringify(secrets), { mode: 0o600 });
   return { file, secrets };
@@ -66,7 +72,7 @@ runCommand(async () => {
     secretStore: parsePort(process.env.SECRET_STORE_PORT, 12111),
     provider: parsePort(process.env.OAUTH_PROVIDER_PORT, 9090),
   };
-  const offline = await listening('CONSOLE_PORT', ports.console, () => OfflineConsole.listen(ports.console));
+  const offline = await listening('CONSOLE_PORT', ports.console, () => OfflineConsole.listen(ports.console, { appRoot: process.env.STRIPE_APP_DIR, hostCalls: process.env.CONSOLE_HOST_CALLS === '1' }));
   const secretStore = new SecretStoreEmulator({ dbFile: path.join(dataDir, 'secret-store.sqlite') });
   const secretStoreUrl = await listening('SECRET_STORE_PORT', ports.secretStore, () => secretStore.listen(ports.secretStore));
   // Access tokens live a minute here, so the console shows a refresh soon.
@@ -83,6 +89,9 @@ runCommand(async () => {
       STRIPE_API_BASE: secretStoreUrl,
       STRIPE_WEBHOOK_SECRET: local.secrets.webhookSecret,
       ADMIN_TOKEN: local.secrets.adminToken,
+      EVENTS_WEBHOOK_URL: offline.eventsUrl,
+      EVENTS_WEBHOOK_SECRET: local.secrets.eventsSecret,
+      KEEP_ALIVE_SECONDS: process.env.KEEP_ALIVE_SECONDS ?? '45',
       OAUTH_ISSUER: provider.issuer,
       OAUTH_CLIENT_ID: PUBLIC_CLIENT_ID,
       OAUTH_API_BASE_URL: `${provider.issuer}/api`,
@@ -93,9 +102,12 @@ runCommand(async () => {
     }),
     localStack: true,
   };
-  const history = new RefreshHistory();
   // The server-side example: a customer created in an account is noted at the dev provider, as the account's connection.
-  const backend = await listening('PORT', config.port, () => startBackend(config, { logTap: history.tap, stripeEventHandlers: customerNotes }));
+  const backend = await listening('PORT', config.port, () => startBackend(config, {
+    logTap: offline.log.tap,
+    logTo: process.env.LOG_FORMAT === 'json' ? undefined : readableLines(),
+    stripeEventHandlers: customerNotes,
+  }));
   offline.attach({
     emulatorUrl: secretStoreUrl,
     issuer: provider.issuer,
@@ -104,7 +116,9 @@ runCommand(async () => {
     secretKeys: { test: 'sk_test_local', live: 'sk_live_local' },
     signingSecret: local.secrets.appSigningSecret,
     sealer: new TokenSealer(config.sealingKeys),
-    history,
+    connectionScope: config.connectionScope,
+    eventsSecret: local.secrets.eventsSecret,
+    events: backend.broker.storage.events,
     invalidate: (connection) => backend.broker.cache.invalidate(connectionKey(connection)),
   });
   console.log(`Offline Dashboard      ${offline.url}  <- open this: the app's drawer and settings, with its secrets and refreshes beside them`);

@@ -3,10 +3,13 @@
  * the page reads from `GET state`.
  */
 export const CONSOLE_API = {
-  /** The SDK's host calls the Dashboard answers with state or secrets. */
+  /** The SDK's host calls the Dashboard answers with state or secrets (each names the view's session). */
   createOAuthState: '/host/create-oauth-state',
   fetchStripeSignature: '/host/fetch-stripe-signature',
   stripeApiFetch: '/host/stripe-api-fetch',
+  fetchAppEmbeddedKey: '/host/fetch-app-embedded-key',
+  /** https://api.stripe.com as the views' worker reaches it with an app embedded key. */
+  stripeApi: '/stripe-api',
   /** The provider's redirect, as it would go to the Dashboard's return URL. */
   oauthReturn: '/oauth/return',
   /** The oauthContext of a return, once. */
@@ -15,6 +18,8 @@ export const CONSOLE_API = {
   select: '/console/select',
   expire: '/console/expire',
   revoke: '/console/revoke',
+  /** The backend's connection events (EVENTS_WEBHOOK_URL under npm start). */
+  events: '/console/events',
 } as const;
 
 export interface ConsoleIdentity {
@@ -23,14 +28,55 @@ export interface ConsoleIdentity {
   mode: 'test' | 'live';
 }
 
+/** A row of the history panels, newest first; `count` repeats of the same row are shown once. */
+export interface HistoryRow {
+  time: number;
+  event: string;
+  outcome: string;
+  latencyMs?: number;
+  count: number;
+}
+
+export interface ProxiedCall {
+  time: number;
+  method: string;
+  path: string;
+  /** The provider's status, or the broker's error code. */
+  outcome: string;
+  latencyMs: number;
+}
+
+export interface EventRow {
+  id: string;
+  type: string;
+  created: number;
+  reason: string | null;
+  /** delivered (received here), pending (attempts so far, the last error) or failed. */
+  delivery: 'delivered' | 'pending' | 'failed';
+  attempts: number;
+  receivedAt: number | null;
+  lastError: string | null;
+}
+
 export interface ConsoleSnapshot {
   identity: ConsoleIdentity;
+  /** A new one for each identity: host calls of a view from an earlier session are refused. */
+  session: number;
+  /** Grows whenever the current connection changed (an event, a refresh, a console action): the views reload. */
+  revision: number;
+  /** The views' build (the page reloads its views when it changes) and its error, if the last one failed. */
+  build: { number: number; error?: string };
+  views: { drawer: string; settings: string };
+  /** The older Dashboard (CONSOLE_HOST_CALLS=1): no app embedded key, signatures as host calls. */
+  hostCalls: boolean;
   users: Array<{ id: string; name: string }>;
   accounts: Array<{ id: string; name: string }>;
   /** The manifest constants the views receive. */
-  constants: Record<string, string>;
+  constants: Record<string, unknown>;
   /** The current user's secrets, tokens masked. */
   secrets: Array<{ name: string; expires_at: number | null; generation: number | null; masked: string }>;
-  /** The backend's refresh and exchange log lines for the current connection, newest first. */
-  history: Array<{ time: number; event: string; outcome: string; latencyMs?: number }>;
+  /** The backend's refresh, exchange and disconnect lines for the current connection. */
+  history: HistoryRow[];
+  proxied: ProxiedCall[];
+  events: EventRow[];
 }

@@ -143,6 +143,14 @@ export const CONSOLE_PAGE = `<!doctype html>
   .tone-positive { background: #d7f7c2; color: #05690d; }
   .tone-warning { background: #fcedb9; color: #8a2d00; }
   .tone-critical { background: #ffe7f2; color: #b3093c; }
+  .count { margin-left: 6px; color: var(--text-muted); font-size: 12px; font-variant-numeric: tabular-nums; }
+  .muted { color: var(--text-muted); font-size: 12px; }
+
+  /* The console's own notices: a failed action, a build that failed (never a native dialog) */
+  .notice { display: flex; flex-wrap: wrap; align-items: center; justify-content: space-between; gap: 8px 16px; max-width: 1512px; margin: 16px auto 0; padding: 10px 12px 10px 16px;
+    border: 1px solid #fbe0a9; border-left: 4px solid #d97917; border-radius: var(--radius); background: #fff8e8; }
+  .notice-critical { border-color: #ffcfd8; border-left-color: #df1b41; background: var(--danger-soft); font: 12px/1.5 var(--mono); white-space: pre-wrap; }
+  @media (max-width: 1559.98px) { .notice { margin: 16px 24px 0; } }
 </style>
 </head>
 <body>

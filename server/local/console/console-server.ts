@@ -3,27 +3,33 @@
  * views (browser/host.tsx, browser/extension-worker.tsx), wired to the Secret Store emulator,
  * the dev provider and the backend of `npm start`. This server answers the host calls that need
  * state or secrets — with the same Dashboard implementation the tests use (dashboard/host-calls.ts):
- * PKCE states and their verifiers, signatures in Stripe's documented order, `stripeApiFetch`
- * as the current user — and the provider's redirect to the console's own return URL.
+ * PKCE states and their verifiers, signatures in Stripe's documented order, the Stripe API as the
+ * current user (host calls, or api.stripe.com with an app embedded key) — and the provider's
+ * redirect to the console's own return URL. Every identity is a new session: a view opened
+ * before a switch can no longer sign or read anything. It serves the views as app-source.ts
+ * builds them, hears the backend's connection events (event-inbox.ts) and reads its log
+ * (backend-log.ts), and counts a revision per connection that tells the page to reload its views.
  */
 import { build } from 'esbuild';
 import express from 'express';
 import { randomUUID } from 'node:crypto';
 import http from 'node:http';
-import type { AddressInfo } from 'node:net';
 import path from 'node:path';
 import Stripe from 'stripe';
-import { connectionKey, type ConnectionId } from '../../../src/shared/connection-id';
+import { connectionKey, connectionOf, type ConnectionId, type ConnectionScope, type DashboardUserId } from '../../../src/shared/connection-id';
 import { SECRET_NAMES } from '../../../src/shared/token-layout';
 import { createStripeClient } from '../../stripe-client';
 import { describeError } from '../../broker/errors';
 import { TokenSealer } from '../../broker/token-sealing';
-import { DashboardUser, OAuthContext, OAuthStates, stripeApiFetchAs, stripeSignature } from '../dashboard/host-calls';
+import { EmbeddedKeys, OAuthContext, OAuthStates, stripeApiFetchAs, stripeSignature } from '../dashboard/host-calls';
 import { CONSOLE_API, type ConsoleIdentity, type ConsoleSnapshot } from './api';
+import { AppSource } from './app-source';
+import { BackendLog } from './backend-log';
 import { CONSOLE_PAGE } from './console-page';
+import { EventInbox } from './event-inbox';
 import { loopbackHostsOnly } from '../../http/loopback-hosts';
-import { RefreshHistory } from './refresh-history';
 import { closeServer } from '../../http/close-server';
+import { listen } from '../../http/listen';
 
 const USERS = [
   { id: 'usr_console_ana', name: 'Ana (Dashboard user A)' },
@@ -43,10 +49,17 @@ export interface ConsoleParts {
   secretKeys: Record<'test' | 'live', string>;
   signingSecret: string;
   sealer: TokenSealer;
-  history: RefreshHistory;
+  /** The backend's CONNECTION_SCOPE, for views whose manifest names none. */
+  connectionScope: ConnectionScope;
+  /** EVENTS_WEBHOOK_SECRET of the backend's deliveries to CONSOLE_API.events, and the backend's events (those not delivered yet). */
+  eventsSecret: string;
+  events: ConstructorParameters<typeof EventInbox>[0]['events'];
   /** Drops a connection from the backend's access-token cache (after the console changed its secrets). */
   invalidate(connection: ConnectionId): void;
 }
+
+/** The offline stack's default addresses in the manifests, and where they are in this run. */
+const LOCAL_DEFAULTS = { backend: 'http://127.0.0.1:8787', provider: 'http://127.0.0.1:9090' };
 
 /** Returns from the provider kept for their page to take. */
 const MAX_PENDING = 20;
@@ -70,51 +83,99 @@ async function bundle(entry: string): Promise<string> {
   return result.outputFiles[0].text;
 }
 
+type Failure = Error & { status?: number };
+const fail = (status: number, message: string): Failure => Object.assign(new Error(message), { status });
+
 export class OfflineConsole {
   private parts?: ConsoleParts;
+  private inbox?: EventInbox;
+  private keys?: EmbeddedKeys;
   private identity: ConsoleIdentity = { user: USERS[0], account: ACCOUNTS[0], mode: 'test' };
+  private session = 1;
+  private readonly revisions = new Map<string, number>();
   private readonly states = new OAuthStates();
   private readonly returns = new Map<string, OAuthContext>();
+  /** The backend's log as the panels show it: start.ts hands `log.tap` to the backend's logger. */
+  readonly log = new BackendLog((key) => this.changed(key));
 
   private constructor(
     private readonly server: http.Server,
     readonly url: string,
+    private readonly app: AppSource,
+    private readonly hostCalls: boolean,
   ) {}
 
   /** Listens first (the provider needs the return URL before it starts), serves once attached. */
-  static async listen(port: number): Promise<OfflineConsole> {
-    const app = express();
-    const server = http.createServer(app);
-    await new Promise<void>((resolve, reject) => server.once('error', reject).listen(port, '127.0.0.1', resolve));
-    const offline = new OfflineConsole(server, `http://127.0.0.1:${(server.address() as AddressInfo).port}`);
-    const [hostJs, extensionJs] = await Promise.all([bundle('host.tsx'), bundle('extension-worker.tsx')]);
-    offline.routes(app, hostJs, extensionJs);
-    return offline;
+  static async listen(port: number, options: { appRoot?: string; hostCalls?: boolean } = {}): Promise<OfflineConsole> {
+    const server = http.createServer();
+    const url = `http://127.0.0.1:${await listen(server, port, '127.0.0.1')}`;
+    try {
+      const [app, hostJs] = await Promise.all([AppSource.watch(options.appRoot), bundle('host.tsx')]);
+      const offline = new OfflineConsole(server, url, app, options.hostCalls ?? false);
+      server.on('request', offline.routes(hostJs));
+      return offline;
+    } catch (err) {
+      await closeServer(server);
+      throw err;
+    }
   }
 
   get returnUrl(): string {
     return `${this.url}${CONSOLE_API.oauthReturn}`;
   }
 
-  attach(parts: ConsoleParts): void {
-    this.parts = parts;
+  /** Where the backend delivers connection events. */
+  get eventsUrl(): string {
+    return `${this.url}${CONSOLE_API.events}`;
   }
 
-  private get user(): DashboardUser {
+  attach(parts: ConsoleParts): void {
+    this.parts = parts;
+    this.keys = new EmbeddedKeys({ apiBase: parts.emulatorUrl, secretKeys: parts.secretKeys, signingSecret: parts.signingSecret });
+    this.inbox = new EventInbox({ secret: parts.eventsSecret, events: parts.events }, (key) => this.changed(key));
+  }
+
+  private get user(): DashboardUserId {
     return { userId: this.identity.user.id, accountId: this.identity.account.id, mode: this.identity.mode };
+  }
+
+  /** The connection the views show: the user's, or the account's with an account-wide scope. */
+  private connection(parts: ConsoleParts): ConnectionId {
+    return connectionOf(this.user, this.constants(parts).CONNECTION_SCOPE === 'account' ? 'account' : 'user');
+  }
+
+  /** Where the connection's secrets are in the Secret Store. */
+  private scope(connection: ConnectionId) {
+    return connection.userId === null ? { type: 'account' as const } : { type: 'user' as const, user: connection.userId };
+  }
+
+  private changed(key: string): void {
+    this.revisions.set(key, (this.revisions.get(key) ?? 0) + 1);
+  }
+
+  /** The manifest's constants, with the offline stack's addresses where they name its defaults (the ports may differ). */
+  private constants(parts: ConsoleParts): Record<string, unknown> {
+    const rebase = (value: unknown) => {
+      if (typeof value !== 'string') return value;
+      if (value.startsWith(LOCAL_DEFAULTS.backend)) return parts.backendUrl + value.slice(LOCAL_DEFAULTS.backend.length);
+      if (value.startsWith(LOCAL_DEFAULTS.provider)) return parts.issuer + value.slice(LOCAL_DEFAULTS.provider.length);
+      return value;
+    };
+    const manifest = Object.fromEntries(Object.entries(this.app.current.constants).map(([name, value]) => [name, rebase(value)]));
+    return { CONNECTION_SCOPE: parts.connectionScope, ...manifest, OAUTH_RETURN_URL: this.returnUrl };
   }
 
   private stripe(parts: ConsoleParts): Stripe {
     return createStripeClient(parts.secretKeys[this.identity.mode], { apiBase: parts.emulatorUrl, maxNetworkRetries: 0, stripeAccount: this.identity.account.id });
   }
 
-  private async secrets(parts: ConsoleParts): Promise<ConsoleSnapshot['secrets']> {
-    const list = await this.stripe(parts).apps.secrets.list({ scope: { type: 'user', user: this.identity.user.id }, expand: ['data.payload'], limit: 10 });
+  private async secrets(parts: ConsoleParts, connection: ConnectionId): Promise<ConsoleSnapshot['secrets']> {
+    const list = await this.stripe(parts).apps.secrets.list({ scope: this.scope(connection), expand: ['data.payload'], limit: 10 });
     return list.data.map((secret) => {
       let generation: number | null = null;
       let masked = '…';
       try {
-        const text = TokenSealer.isSealed(secret.payload!) ? parts.sealer.open(secret.payload!, this.user, secret.name) : secret.payload!;
+        const text = TokenSealer.isSealed(secret.payload!) ? parts.sealer.open(secret.payload!, connection, secret.name) : secret.payload!;
         const payload = JSON.parse(text) as Record<string, unknown>;
         generation = typeof payload.generation === 'number' ? payload.generation : null;
         const shown = { ...payload };
@@ -127,14 +188,36 @@ export class OfflineConsole {
     }).sort((a, b) => a.name.localeCompare(b.name));
   }
 
-  private routes(app: express.Express, hostJs: string, extensionJs: string): void {
+  private routes(hostJs: string): express.Express {
+    const app = express();
     const ready = (): ConsoleParts => {
-      if (!this.parts) throw Object.assign(new Error('The console is still starting.'), { status: 503 });
+      if (!this.parts) throw fail(503, 'The console is still starting.');
       return this.parts;
     };
     app.use(loopbackHostsOnly);
-    // Every POST is the page's own fetch: JSON, from this origin. A form another site posts, or a
-    // fetch from another origin, never signs, expires or revokes anything.
+    // What the views' worker sends to api.stripe.com, and the backend's event deliveries: each
+    // authenticated by what it carries (an embedded key this console issued, a signature).
+    app.all(`${CONSOLE_API.stripeApi}/*path`, express.text({ type: () => true, limit: '64kb' }), async (req, res) => {
+      if (!this.keys) throw fail(503, 'The console is still starting.');
+      const headers: Record<string, string> = {};
+      for (const name of ['authorization', 'content-type', 'stripe-version', 'idempotency-key']) if (req.get(name)) headers[name] = req.get(name)!;
+      const answer = await this.keys.fetch(`https://api.stripe.com${req.originalUrl.slice(CONSOLE_API.stripeApi.length)}`, {
+        method: req.method,
+        headers,
+        body: req.method === 'GET' || req.method === 'DELETE' || typeof req.body !== 'string' ? undefined : req.body,
+      });
+      // As it came: the SDK's frame fetch reads JSON only for exactly `application/json` (Express's res.set and res.send would add a charset).
+      res.status(answer.status).setHeader('content-type', answer.headers.get('content-type') ?? 'application/json');
+      res.end(Buffer.from(await answer.arrayBuffer()));
+    });
+    app.post(CONSOLE_API.events, express.text({ type: 'application/json', limit: '64kb' }), (req, res) => {
+      if (!this.inbox) throw fail(503, 'The console is still starting.');
+      const headers = Object.fromEntries(['webhook-id', 'webhook-timestamp', 'webhook-signature'].map((name) => [name, req.get(name)]));
+      if (!this.inbox.receive(headers, typeof req.body === 'string' ? req.body : '')) throw fail(400, 'The event is not signed with the console\'s events secret.');
+      res.json({ received: true });
+    });
+    // Every other POST is the page's own fetch: JSON, from this origin. A form another site posts,
+    // or a fetch from another origin, never signs, expires or revokes anything.
     app.use((req, res, next) => {
       if (req.method !== 'POST') return next();
       const site = req.get('sec-fetch-site');
@@ -148,20 +231,30 @@ export class OfflineConsole {
     app.get('/', (_req, res) => void res.type('html').send(CONSOLE_PAGE));
     app.get('/favicon.ico', (_req, res) => void res.status(204).end());
     app.get('/host.js', (_req, res) => void res.type('js').send(hostJs));
-    app.get('/extension.js', (_req, res) => void res.type('js').send(extensionJs));
+    app.get('/extension.js', (_req, res) => void res.type('js').set('cache-control', 'no-store').send(this.app.current.extensionJs));
     app.use(express.json({ limit: '64kb' }));
 
+    // A host call names the session its view was opened in; one from before a switch of user,
+    // account or mode is refused, so nothing goes out under a mixed identity.
+    app.use('/host', (req, _res, next) => {
+      if (req.body?.session !== this.session) throw fail(409, 'This view was opened for another user, account or mode; it is being reopened.');
+      next();
+    });
     app.post(CONSOLE_API.createOAuthState, (req, res) => void res.json(this.states.create(String(req.body?.custom ?? ''))));
     app.post(CONSOLE_API.fetchStripeSignature, (req, res) => {
       const additional = req.body?.additional;
-      if (typeof additional !== 'object' || additional === null || Array.isArray(additional)) throw Object.assign(new Error('additional must be an object'), { status: 400 });
+      if (typeof additional !== 'object' || additional === null || Array.isArray(additional)) throw fail(400, 'additional must be an object');
       res.json({ signature: stripeSignature(ready().signingSecret, this.user, additional) });
     });
     app.post(CONSOLE_API.stripeApiFetch, async (req, res) => {
       const parts = ready();
       const { path: target, init } = req.body ?? {};
-      if (typeof target !== 'string') throw Object.assign(new Error('path must be a string'), { status: 400 });
+      if (typeof target !== 'string') throw fail(400, 'path must be a string');
       res.json(await stripeApiFetchAs(this.user, parts.emulatorUrl, parts.secretKeys[this.identity.mode])(target, init ?? {}));
+    });
+    app.post(CONSOLE_API.fetchAppEmbeddedKey, (_req, res) => {
+      ready();
+      res.json({ key: this.keys!.issue(this.user) });
     });
 
     // The provider sends the browser here, as it would to https://dashboard.stripe.com/.../apps-oauth/<app>.
@@ -181,23 +274,24 @@ export class OfflineConsole {
 
     app.get(CONSOLE_API.state, async (_req, res) => {
       const parts = ready();
+      const current = this.app.current;
+      const connection = this.connection(parts);
+      const key = connectionKey(connection);
+      const [secrets, events] = await Promise.all([this.secrets(parts, connection), this.inbox!.of(key)]);
       const snapshot: ConsoleSnapshot = {
         identity: this.identity,
+        session: this.session,
+        revision: this.revisions.get(key) ?? 0,
+        build: { number: current.number, error: current.error },
+        views: current.views,
+        hostCalls: this.hostCalls,
         users: USERS,
         accounts: ACCOUNTS,
-        constants: {
-          PROVIDER: 'dev',
-          CLIENT_ID: parts.clientId,
-          BACKEND_URL: parts.backendUrl,
-          AUTHORIZE_URL: `${parts.issuer}/auth`,
-          TOKEN_URL: `${parts.issuer}/token`,
-          API_BASE_URL: `${parts.issuer}/api`,
-          SCOPES: 'openid profile email offline_access',
-          EXCHANGE_MODE: 'backend',
-          OAUTH_RETURN_URL: this.returnUrl,
-        },
-        secrets: await this.secrets(parts),
-        history: parts.history.of(connectionKey(this.user)),
+        constants: this.constants(parts),
+        secrets,
+        history: this.log.historyOf(key),
+        proxied: this.log.proxiedOf(key),
+        events,
       };
       res.json(snapshot);
     });
@@ -208,37 +302,46 @@ export class OfflineConsole {
         account: ACCOUNTS.find((a) => a.id === account) ?? this.identity.account,
         mode: mode === 'test' || mode === 'live' ? mode : this.identity.mode,
       };
-      res.json({ identity: this.identity });
+      // A new Dashboard session: the earlier views' keys and host calls stop working.
+      this.session++;
+      this.keys?.revokeAll();
+      res.json({ identity: this.identity, session: this.session });
     });
     // As if the access token's time ran out: its secret goes (and the backend's cached copy).
     app.post(CONSOLE_API.expire, async (_req, res) => {
       const parts = ready();
-      await this.stripe(parts).apps.secrets.deleteWhere({ name: SECRET_NAMES.access, scope: { type: 'user', user: this.identity.user.id } }).catch(() => undefined);
-      parts.invalidate(this.user);
+      const connection = this.connection(parts);
+      await this.stripe(parts).apps.secrets.deleteWhere({ name: SECRET_NAMES.access, scope: this.scope(connection) }).catch(() => undefined);
+      parts.invalidate(connection);
+      this.changed(connectionKey(connection));
       res.json({ expired: true });
     });
-    // As if the user revoked the app at the provider: the next refresh finds the grant gone.
+    // As if the user revoked the app at the provider: the views' next check finds the grant gone.
     app.post(CONSOLE_API.revoke, async (_req, res) => {
       const parts = ready();
-      const secret = await this.stripe(parts).apps.secrets.find({ name: SECRET_NAMES.refresh, scope: { type: 'user', user: this.identity.user.id }, expand: ['payload'] }).catch(() => undefined);
-      if (!secret?.payload) throw Object.assign(new Error('There is no refresh token to revoke.'), { status: 404 });
-      const { refresh_token } = JSON.parse(parts.sealer.open(secret.payload, this.user, SECRET_NAMES.refresh)) as { refresh_token: string };
+      const connection = this.connection(parts);
+      const secret = await this.stripe(parts).apps.secrets.find({ name: SECRET_NAMES.refresh, scope: this.scope(connection), expand: ['payload'] }).catch(() => undefined);
+      if (!secret?.payload) throw fail(404, 'There is no refresh token to revoke.');
+      const { refresh_token } = JSON.parse(parts.sealer.open(secret.payload, connection, SECRET_NAMES.refresh)) as { refresh_token: string };
       const answer = await fetch(`${parts.issuer}/token/revocation`, {
         method: 'POST',
         headers: { 'content-type': 'application/x-www-form-urlencoded' },
         body: new URLSearchParams({ token: refresh_token, token_type_hint: 'refresh_token', client_id: parts.clientId }),
       });
+      this.changed(connectionKey(connection));
       res.json({ revoked: answer.ok });
     });
 
-    app.use((err: Error & { status?: number }, req: express.Request, res: express.Response, _next: express.NextFunction) => {
+    app.use((err: Failure, req: express.Request, res: express.Response, _next: express.NextFunction) => {
       // Error classes only: a Stripe error message can echo parameters.
       if (!err.status) console.error(`console: ${req.method} ${req.path} failed: ${describeError(err)}`);
       res.status(err.status ?? 500).json({ error: { message: err.status ? err.message : 'The console failed; see its terminal.' } });
     });
+    return app;
   }
 
   async close(): Promise<void> {
+    await this.app.close();
     await closeServer(this.server);
   }
 }

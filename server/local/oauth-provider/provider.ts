@@ -8,7 +8,6 @@ import Database from 'better-sqlite3';
 import express from 'express';
 import { generateKeyPairSync, randomBytes } from 'node:crypto';
 import http from 'node:http';
-import type { AddressInfo } from 'node:net';
 import type { JWK } from 'oidc-provider';
 import { apiRoutes } from './api';
 import { DEV_SCOPES, devClients } from './clients';
@@ -19,6 +18,7 @@ import { TestControls } from './test-controls';
 import { DEV_USERS } from './users';
 import { loopbackHostsOnly } from '../../http/loopback-hosts';
 import { closeServer } from '../../http/close-server';
+import { listen } from '../../http/listen';
 
 export interface DevProviderOptions {
   port?: number;
@@ -67,8 +67,7 @@ export async function startDevProvider(options: DevProviderOptions = {}): Promis
   const app = express();
   app.disable('x-powered-by');
   const server = http.createServer(app);
-  await new Promise<void>((resolve) => server.listen(options.port ?? 0, '127.0.0.1', resolve));
-  const issuer = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+  const issuer = `http://127.0.0.1:${await listen(server, options.port ?? 0, '127.0.0.1')}`;
 
   const provider = new Provider(issuer, {
     adapter: createSqliteAdapterClass(db),

@@ -15,7 +15,6 @@
  */
 import { createHash } from 'node:crypto';
 import http from 'node:http';
-import type { AddressInfo } from 'node:net';
 import { FormError, FormObject, parseForm } from './form';
 import { invalid, ParameterError, StripeApiError } from './errors';
 import { Faults } from './faults';
@@ -23,6 +22,7 @@ import { Caller, createSecret, deleteSecret, findSecret, listSecrets } from './o
 import { randomId, SecretStoreState } from './store';
 import { HOST_REFUSED, isLoopbackHost } from '../../http/loopback-hosts';
 import { closeServer } from '../../http/close-server';
+import { listen } from '../../http/listen';
 
 const MAX_BODY_BYTES = 1024 * 1024;
 const KEY_PATTERN = /^(sk|rk)_(test|live)_([A-Za-z0-9]+)$/;
@@ -95,8 +95,7 @@ export class SecretStoreEmulator {
   }
 
   async listen(port = 0, host = '127.0.0.1'): Promise<string> {
-    await new Promise<void>((resolve) => this.server.listen(port, host, resolve));
-    return `http://${host}:${(this.server.address() as AddressInfo).port}`;
+    return `http://${host}:${await listen(this.server, port, host)}`;
   }
 
   async close(): Promise<void> {

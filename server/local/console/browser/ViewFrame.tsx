@@ -1,9 +1,12 @@
-/** One of the app's views in its own worker; a new `context` (another user, a reopened drawer) is a new worker. */
-import { createController, createRemoteReceiver, RemoteRenderer } from '@remote-ui/react/host';
+/**
+ * One of the app's views in its own worker, with a receiver of its own: a new `context` (another
+ * user, a reload after a change) is a new worker and a new tree, so nothing of the one before stays.
+ */
+import { createController, createRemoteReceiver, RemoteRenderer, type RemoteReceiver } from '@remote-ui/react/host';
 import { createEndpoint, fromWebWorker } from '@remote-ui/rpc';
-import { useEffect, useMemo } from 'react';
+import { useEffect, useState } from 'react';
 import { HOST_COMPONENTS, UnknownComponent } from './components';
-import { hostCalls } from './host-calls';
+import { hostCallsFor } from './host-calls';
 
 const controller = createController(HOST_COMPONENTS, {
   renderComponent({ component }, { renderDefault }) {
@@ -11,14 +14,25 @@ const controller = createController(HOST_COMPONENTS, {
   },
 });
 
-export function ViewFrame({ view, context }: { view: 'App' | 'AppSettings'; context: object }) {
-  const receiver = useMemo(() => createRemoteReceiver(), []);
+export interface ViewFrameProps {
+  view: string;
+  context: object;
+  session: number;
+  build: number;
+  hostCalls: boolean;
+  notify(message: string): void;
+}
+
+export function ViewFrame({ view, context, session, build, hostCalls, notify }: ViewFrameProps) {
+  const [mounted, setMounted] = useState<{ receiver: RemoteReceiver; id: number }>();
   useEffect(() => {
-    const worker = new Worker('/extension.js');
+    const next = createRemoteReceiver();
+    const worker = new Worker(`/extension.js?build=${build}`);
     const endpoint = createEndpoint<{ render(...args: unknown[]): void }>(fromWebWorker(worker));
-    endpoint.expose(hostCalls);
-    void endpoint.call.render(receiver.receive, view, context);
+    endpoint.expose(hostCallsFor(session, { hostCalls, notify }));
+    void endpoint.call.render(next.receive, view, context);
+    setMounted((before) => ({ receiver: next, id: (before?.id ?? 0) + 1 }));
     return () => worker.terminate();
-  }, [receiver, view, context]);
-  return <RemoteRenderer receiver={receiver} controller={controller} />;
+  }, [view, context, session, build, hostCalls, notify]);
+  return mounted ? <RemoteRenderer key={mounted.id} receiver={mounted.receiver} controller={controller} /> : null;
 }

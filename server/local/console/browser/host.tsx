@@ -6,30 +6,43 @@
  * the Secret Store emulator as the current user. Beside the views, the panels (panels/).
  */
 import { createRoot } from 'react-dom/client';
+import { EventsPanel } from './panels/EventsPanel';
 import { HistoryPanel } from './panels/HistoryPanel';
 import { IdentityPanel } from './panels/IdentityPanel';
+import { ProxyPanel } from './panels/ProxyPanel';
 import { SecretsPanel } from './panels/SecretsPanel';
 import { useConsole } from './use-console';
 import { ViewFrame } from './ViewFrame';
 
 function Console() {
-  const { snapshot, contexts, mounts, clock, act } = useConsole();
-  if (!snapshot || !contexts) return <p>Starting the offline Dashboard…</p>;
+  const { snapshot, mounted, contexts, clock, busy, notice, dismiss, notify, act, select } = useConsole();
+  if (!snapshot || !mounted || !contexts) return <p>Starting the offline Dashboard…</p>;
+  const frame = { session: mounted.session, build: mounted.build, hostCalls: snapshot.hostCalls, notify };
   return (
-    <main>
-      <section className="column">
-        <h2>Drawer <small>src/views/App.tsx</small></h2>
-        {/* A button that changes the tokens reopens the views, as a Dashboard reload would. */}
-        <div className="drawer"><ViewFrame key={mounts} view="App" context={contexts.drawer} /></div>
-        <h2>Settings <small>src/views/AppSettings.tsx</small></h2>
-        <div className="drawer"><ViewFrame key={mounts} view="AppSettings" context={contexts.settings} /></div>
-      </section>
-      <section className="column panels">
-        <IdentityPanel snapshot={snapshot} act={act} />
-        <SecretsPanel snapshot={snapshot} clock={clock} act={act} />
-        <HistoryPanel history={snapshot.history} />
-      </section>
-    </main>
+    <>
+      {notice ? (
+        <div className="notice" role="alert">
+          <span>{notice}</span>
+          <button type="button" className="button button-secondary" onClick={dismiss}>Dismiss</button>
+        </div>
+      ) : null}
+      {snapshot.build.error ? <div className="notice notice-critical" role="alert" data-build-error><span>The views did not build; showing the last good build. {snapshot.build.error}</span></div> : null}
+      <main>
+        <section className="column">
+          <h2>Drawer <small>src/views/{snapshot.views.drawer}.tsx</small></h2>
+          <div className="drawer" data-view="drawer"><ViewFrame view={snapshot.views.drawer} context={contexts.drawer} {...frame} /></div>
+          <h2>Settings <small>src/views/{snapshot.views.settings}.tsx</small></h2>
+          <div className="drawer" data-view="settings"><ViewFrame view={snapshot.views.settings} context={contexts.settings} {...frame} /></div>
+        </section>
+        <section className="column panels">
+          <IdentityPanel snapshot={snapshot} busy={busy} select={select} />
+          <SecretsPanel snapshot={snapshot} clock={clock} busy={busy} act={act} />
+          <HistoryPanel history={snapshot.history} />
+          <EventsPanel events={snapshot.events} />
+          <ProxyPanel calls={snapshot.proxied} />
+        </section>
+      </main>
+    </>
   );
 }
 

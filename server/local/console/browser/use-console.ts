@@ -1,18 +1,18 @@
 /**
- * The page's state: the server's snapshot (polled every second), the provider's return the
- * drawer reopens with, the views' contexts (new ones only when who you are changes), and the
- * console's actions, each of which reopens the views as a Dashboard reload would.
+ * The page's state: the server's snapshot (polled every second, and at once after an action),
+ * the provider's return the drawer reopens with, the views' contexts, and what makes the views
+ * reload — a new session (another user, account or mode), a new revision of the connection (an
+ * event, a refresh, a console action: the Dashboard would show it on its next load) or a new
+ * build of the views. Failures of the console's own actions become a notice, never a dialog.
  */
-import { useCallback, useEffect, useMemo, useState } from 'react';
+import { useCallback, useEffect, useMemo, useRef, useState } from 'react';
 import { CONSOLE_API, type ConsoleIdentity, type ConsoleSnapshot } from '../api';
 import { post, snapshot as fetchSnapshot } from './api-client';
 import { PERMISSIONS } from './host-calls';
 
-type Action = typeof CONSOLE_API.select | typeof CONSOLE_API.expire | typeof CONSOLE_API.revoke;
+export type ConsoleAction = typeof CONSOLE_API.expire | typeof CONSOLE_API.revoke;
 
-const sameIdentity = (a: ConsoleIdentity | undefined, b: ConsoleIdentity) => a?.user.id === b.user.id && a.account.id === b.account.id && a.mode === b.mode;
-
-function viewContexts(identity: ConsoleIdentity, constants: Record<string, string>, oauthContext: object | undefined) {
+function viewContexts(identity: ConsoleIdentity, constants: Record<string, unknown>, oauthContext: object | undefined) {
   const base = {
     userContext: { id: identity.user.id, name: identity.user.name, account: { id: identity.account.id, name: identity.account.name, country: 'US', isSandbox: false }, locale: 'en-US', roles: [] },
     environment: { mode: identity.mode, viewportID: 'stripe.dashboard.drawer.default', constants, objectContext: null },
@@ -21,48 +21,74 @@ function viewContexts(identity: ConsoleIdentity, constants: Record<string, strin
   return { drawer: { ...base, oauthContext }, settings: { ...base, environment: { ...base.environment, viewportID: 'settings' } } };
 }
 
+/** What the mounted views were opened for; any change reopens them. */
+interface Mounted {
+  session: number;
+  revision: number;
+  build: number;
+  identity: ConsoleIdentity;
+  constants: Record<string, unknown>;
+  oauthContext?: object;
+}
+
 export function useConsole() {
   const [snapshot, setSnapshot] = useState<ConsoleSnapshot>();
-  const [identity, setIdentity] = useState<ConsoleIdentity>();
-  const [constants, setConstants] = useState<Record<string, string>>();
-  const [oauthContext, setOauthContext] = useState<object>();
-  const [mounts, setMounts] = useState(0);
+  const [mounted, setMounted] = useState<Mounted>();
+  const [notice, setNotice] = useState<string>();
   const [clock, setClock] = useState(Date.now());
+  const [busy, setBusy] = useState(false);
+  const pendingReturn = useRef<object>();
+
+  const apply = useCallback((next: ConsoleSnapshot) => {
+    setSnapshot(next);
+    setMounted((current) => {
+      const same = current && current.session === next.session && current.build === next.build.number && JSON.stringify(current.constants) === JSON.stringify(next.constants);
+      if (same && current.revision === next.revision) return current;
+      // The provider's return goes to the first drawer of its session only: a reload after the change it made must not exchange the code again.
+      const oauthContext = pendingReturn.current;
+      pendingReturn.current = undefined;
+      return { session: next.session, revision: next.revision, build: next.build.number, identity: next.identity, constants: next.constants, oauthContext };
+    });
+  }, []);
+
+  const refresh = useCallback(async () => {
+    const next = await fetchSnapshot();
+    if (next) apply(next);
+    setClock(Date.now());
+  }, [apply]);
 
   // A return from the provider: /?return=<id> holds the oauthContext the drawer reopens with.
   useEffect(() => {
     const id = new URLSearchParams(location.search).get('return');
-    if (!id) return;
     history.replaceState(null, '', '/');
-    post<{ oauthContext: object }>(CONSOLE_API.takeReturn, { id }).then((a) => setOauthContext(a.oauthContext), () => undefined);
-  }, []);
+    const start = id
+      ? post<{ oauthContext: object }>(CONSOLE_API.takeReturn, { id }).then((a) => void (pendingReturn.current = a.oauthContext), () => undefined)
+      : Promise.resolve();
+    let timer: ReturnType<typeof setInterval> | undefined;
+    void start.then(() => {
+      void refresh();
+      timer = setInterval(refresh, 1000);
+    });
+    return () => clearInterval(timer);
+  }, [refresh]);
 
-  useEffect(() => {
-    let stopped = false;
-    const poll = async () => {
-      const next = await fetchSnapshot();
-      if (next && !stopped) {
-        setSnapshot(next);
-        setIdentity((current) => (sameIdentity(current, next.identity) ? current : next.identity));
-        setConstants((current) => (JSON.stringify(current) === JSON.stringify(next.constants) ? current : next.constants));
-      }
-      setClock(Date.now());
-    };
-    void poll();
-    const timer = setInterval(poll, 1000);
-    return () => {
-      stopped = true;
-      clearInterval(timer);
-    };
-  }, []);
+  const contexts = useMemo(() => mounted && viewContexts(mounted.identity, mounted.constants, mounted.oauthContext), [mounted]);
 
-  const contexts = useMemo(() => identity && constants && viewContexts(identity, constants, oauthContext), [identity, constants, oauthContext]);
+  const run = useCallback(async (work: () => Promise<unknown>) => {
+    setBusy(true);
+    try {
+      await work();
+      setNotice(undefined);
+    } catch (err) {
+      setNotice((err as Error).message);
+    } finally {
+      setBusy(false);
+      await refresh();
+    }
+  }, [refresh]);
 
-  const act = useCallback((action: Action, body: object = {}) =>
-    post(action, body).then(() => {
-      setOauthContext(undefined);
-      setMounts((n) => n + 1);
-    }, (err: Error) => alert(err.message)), []);
+  const act = useCallback((action: ConsoleAction) => run(() => post(action)), [run]);
+  const select = useCallback((choice: { user?: string; account?: string; mode?: string }) => run(() => post(CONSOLE_API.select, choice)), [run]);
 
-  return { snapshot, contexts, mounts, clock, act };
+  return { snapshot, mounted, contexts, clock, busy, notice, dismiss: () => setNotice(undefined), notify: setNotice, act, select };
 }

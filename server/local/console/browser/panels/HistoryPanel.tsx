@@ -1,4 +1,4 @@
-/** The backend's refresh, exchange and disconnect events for this connection. */
+/** The backend's refresh, exchange and disconnect lines for this connection; a repeated line shows its count. */
 import type { ConsoleSnapshot } from '../../api';
 import { when } from './when';
 
@@ -8,14 +8,16 @@ const TONES: Record<string, string> = { connected: 'positive', refreshed: 'posit
 export function HistoryPanel({ history }: { history: ConsoleSnapshot['history'] }) {
   return (
     <div className="panel" data-panel="history">
-      <h3 className="panel-title">Refresh history <small>(from the backend)</small></h3>
+      <h3 className="panel-title">Refresh history <small>(the backend&apos;s log)</small></h3>
       {history.length === 0 ? <p className="empty">none yet</p> : (
         <div className="table-wrap">
           <table className="table">
             <thead><tr><th className="shrink">time</th><th>event</th><th>outcome</th><th className="shrink num">latency</th></tr></thead>
             <tbody>{history.map((h, i) => (
               <tr key={i} data-outcome={h.outcome}>
-                <td className="nowrap">{when(h.time)}</td><td>{h.event}</td><td>{h.outcome ? <span className={`tone tone-${TONES[h.outcome] ?? 'critical'}`}>{h.outcome}</span> : null}</td>
+                <td className="nowrap">{when(h.time)}</td>
+                <td>{h.event}{h.count > 1 ? <span className="count" title="the same line, repeated">×{h.count}</span> : null}</td>
+                <td>{h.outcome ? <span className={`tone tone-${TONES[h.outcome] ?? 'critical'}`}>{h.outcome}</span> : null}</td>
                 <td className="num nowrap">{h.latencyMs === undefined ? '' : `${h.latencyMs} ms`}</td>
               </tr>
             ))}</tbody>

@@ -1,14 +1,24 @@
-/** The current user's secrets in the Secret Store, the access token's countdown, and the buttons that expire or revoke. */
+/** The connection&apos;s secrets in the Secret Store, the access token's countdown, and the buttons that expire or revoke. */
 import { CONSOLE_API, type ConsoleSnapshot } from '../../api';
 import type { useConsole } from '../use-console';
 import { when } from './when';
 
-export function SecretsPanel({ snapshot, clock, act }: { snapshot: ConsoleSnapshot; clock: number; act: ReturnType<typeof useConsole>['act'] }) {
+type Act = ReturnType<typeof useConsole>['act'];
+
+/** The access token as the countdown tells it: past its expiry it is never shown as still valid. */
+function countdown(expiresAt: number | null | undefined, now: number): string {
+  if (!expiresAt) return 'No access token.';
+  const left = expiresAt - Math.floor(now / 1000);
+  return left > 0 ? `Access token expires in ${left} s.` : `Access token expired ${-left} s ago; the next request for it refreshes.`;
+}
+
+export function SecretsPanel({ snapshot, clock, busy, act }: { snapshot: ConsoleSnapshot; clock: number; busy: boolean; act: Act }) {
   const access = snapshot.secrets.find((s) => s.name === 'oauth.access');
-  const left = access?.expires_at ? Math.max(0, access.expires_at - Math.floor(clock / 1000)) : undefined;
+  const refresh = snapshot.secrets.find((s) => s.name === 'oauth.refresh');
+  const scope = snapshot.constants.CONNECTION_SCOPE === 'account' ? 'account scope' : 'user scope';
   return (
     <div className="panel" data-panel="secrets">
-      <h3 className="panel-title">Your secrets in the Secret Store <small>(user scope)</small></h3>
+      <h3 className="panel-title">The connection&apos;s secrets in the Secret Store <small>({scope})</small></h3>
       {snapshot.secrets.length === 0 ? <p className="empty">none</p> : (
         <div className="table-wrap">
           <table className="table">
@@ -22,10 +32,12 @@ export function SecretsPanel({ snapshot, clock, act }: { snapshot: ConsoleSnapsh
         </div>
       )}
       <div className="panel-footer">
-        <p className="countdown" data-countdown>{left === undefined ? 'No access token.' : `Access token expires in ${left} s.`}</p>
+        <p className="countdown" data-countdown>{countdown(access?.expires_at, clock)}</p>
         <div className="actions">
-          <button type="button" className="button button-secondary" onClick={() => void act(CONSOLE_API.expire)}>Expire the access token now</button>
-          <button type="button" className="button button-destructive" onClick={() => void act(CONSOLE_API.revoke)}>Revoke the grant at the provider</button>
+          <button type="button" className="button button-secondary" disabled={busy || !access} title={access ? undefined : 'There is no access token to expire.'}
+            onClick={() => void act(CONSOLE_API.expire)}>Expire the access token now</button>
+          <button type="button" className="button button-destructive" disabled={busy || !refresh} title={refresh ? undefined : 'There is no refresh token to revoke.'}
+            onClick={() => void act(CONSOLE_API.revoke)}>Revoke the grant at the provider</button>
         </div>
       </div>
     </div>

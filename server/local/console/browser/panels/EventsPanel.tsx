@@ -1,0 +1,35 @@
+/** The connection events the backend delivered here (EVENTS_WEBHOOK_URL), and those it still tries or gave up on. */
+import type { ConsoleSnapshot } from '../../api';
+import { when } from './when';
+
+const TONES: Record<string, string> = { 'connection.connected': 'positive', 'connection.recovered': 'positive', 'connection.disconnected': 'neutral' };
+const DELIVERY_TONES: Record<string, string> = { delivered: 'positive', pending: 'warning', failed: 'critical' };
+
+function delivery(e: ConsoleSnapshot['events'][number]): string {
+  if (e.delivery === 'delivered') return `received ${when(e.receivedAt)}`;
+  const tries = `${e.attempts} ${e.attempts === 1 ? 'attempt' : 'attempts'}`;
+  return e.lastError ? `${tries}: ${e.lastError}` : tries;
+}
+
+export function EventsPanel({ events }: { events: ConsoleSnapshot['events'] }) {
+  return (
+    <div className="panel" data-panel="events">
+      <h3 className="panel-title">Connection events <small>(signed deliveries to this console)</small></h3>
+      {events.length === 0 ? <p className="empty">none yet</p> : (
+        <div className="table-wrap">
+          <table className="table">
+            <thead><tr><th className="shrink">time</th><th>type</th><th>reason</th><th>delivery</th></tr></thead>
+            <tbody>{events.map((e) => (
+              <tr key={e.id} data-event={e.type} data-delivery={e.delivery}>
+                <td className="nowrap">{when(e.created)}</td>
+                <td><span className={`tone tone-${TONES[e.type] ?? 'warning'}`}>{e.type}</span></td>
+                <td>{e.reason ?? ''}</td>
+                <td><span className={`tone tone-${DELIVERY_TONES[e.delivery]}`}>{e.delivery}</span> <small className="muted">{delivery(e)}</small></td>
+              </tr>
+            ))}</tbody>
+          </table>
+        </div>
+      )}
+    </div>
+  );
+}

@@ -1,0 +1,28 @@
+/** The provider API calls made as this connection through the backend's /api/proxy. */
+import type { ConsoleSnapshot } from '../../api';
+import { when } from './when';
+
+const tone = (outcome: string) => (/^2\d\d$/.test(outcome) ? 'positive' : /^\d+$/.test(outcome) ? 'warning' : 'critical');
+
+export function ProxyPanel({ calls }: { calls: ConsoleSnapshot['proxied'] }) {
+  return (
+    <div className="panel" data-panel="proxy">
+      <h3 className="panel-title">Proxied API calls <small>(the provider&apos;s API as this connection)</small></h3>
+      {calls.length === 0 ? <p className="empty">none yet</p> : (
+        <div className="table-wrap">
+          <table className="table">
+            <thead><tr><th className="shrink">time</th><th>request</th><th className="shrink">status</th><th className="shrink num">latency</th></tr></thead>
+            <tbody>{calls.map((c, i) => (
+              <tr key={i} data-status={c.outcome}>
+                <td className="nowrap">{when(c.time)}</td>
+                <td><code>{c.method} {c.path}</code></td>
+                <td><span className={`tone tone-${tone(c.outcome)}`}>{c.outcome}</span></td>
+                <td className="num nowrap">{c.latencyMs} ms</td>
+              </tr>
+            ))}</tbody>
+          </table>
+        </div>
+      )}
+    </div>
+  );
+}
