@@ -17,7 +17,8 @@ const AppSettings = (context: ExtensionContextValue) => {
   return (
     <SettingsView>
       <Box css={{ stack: 'y', gap: 'medium' }}>
-        <StatusBanner state={state} onRetry={retry} />
+        {/* A lost connection is said once, by its badge below. */}
+        {!(isSignedOut(state) && state.reason.kind === 'reconnect') && <StatusBanner state={state} onRetry={retry} />}
         {(state.name === 'loading' || state.name === 'disconnecting') && <Spinner />}
         {state.name === 'connected' && (
           <>
@@ -35,7 +36,10 @@ const AppSettings = (context: ExtensionContextValue) => {
             <Inline>
               <Badge type={state.reason.kind === 'reconnect' ? 'warning' : 'neutral'}>{state.reason.kind === 'reconnect' ? 'Reconnect required' : 'Not connected'}</Badge>
             </Inline>
-            <Inline>To connect your {provider} account, open this app from the Dashboard&apos;s app drawer and choose Connect.</Inline>
+            <Inline>
+              {state.reason.kind === 'reconnect' ? `${provider} no longer accepts this connection. To connect again` : `To connect your ${provider} account`}, open this app
+              from the Dashboard&apos;s app drawer and choose Connect.
+            </Inline>
           </>
         )}
       </Box>

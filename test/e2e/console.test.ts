@@ -1,10 +1,12 @@
 /**
  * The offline Dashboard of `npm start`, used the way a person does, in headless Chromium: the
  * app's own views (src/views, unmodified) connect through the dev provider's login and consent
- * pages, refresh, stay apart per user and mode, disconnect, and notice a revoked grant.
+ * pages, refresh, stay apart per user and mode, disconnect, and notice a revoked grant — with
+ * both views and the panels agreeing after each step; ten switches of identity that each start
+ * the views clean; the backend refreshing on its own; and a view edited while the page is open.
  * Screenshots of each step go to test-results/console/ (git-ignored).
  */
-import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
+import { cpSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import type { Browser, Locator, Page } from 'playwright-core';
@@ -14,27 +16,41 @@ import { ROOT, RunningCommand, startCommand } from '../support/commands';
 jest.setTimeout(120_000);
 
 const SHOTS = path.join(ROOT, 'test-results', 'console');
-let stack: RunningCommand;
+const ALL_PORTS_FREE = { CONSOLE_PORT: '0', SECRET_STORE_PORT: '0', OAUTH_PROVIDER_PORT: '0', PORT: '0' };
 let browser: Browser;
-let dataDir: string;
 let shots = 0;
+const temporary: string[] = [];
+
+/** `npm start` on free ports with its own DATA_DIR. */
+async function startStack(env: Record<string, string> = {}): Promise<RunningCommand> {
+  const dataDir = mkdtempSync(path.join(os.tmpdir(), 'console-'));
+  temporary.push(dataDir);
+  return startCommand('server/local/start.ts', [], { DATA_DIR: dataDir, ...ALL_PORTS_FREE, ...env }, 60_000);
+}
 
 beforeAll(async () => {
   mkdirSync(SHOTS, { recursive: true });
-  dataDir = mkdtempSync(path.join(os.tmpdir(), 'console-'));
-  stack = await startCommand('server/local/start.ts', [], { DATA_DIR: dataDir, CONSOLE_PORT: '0', SECRET_STORE_PORT: '0', OAUTH_PROVIDER_PORT: '0', PORT: '0' }, 60_000);
   browser = await launchBrowser();
 });
 afterAll(async () => {
   await browser?.close();
-  await stack?.stop();
-  rmSync(dataDir, { recursive: true, force: true });
+  for (const dir of temporary) rmSync(dir, { recursive: true, force: true });
 });
 
 const shot = (page: Page, name: string) => page.screenshot({ path: path.join(SHOTS, `${String(++shots).padStart(2, '0')}-${name}.png`), fullPage: true });
-const drawer = (page: Page): Locator => page.locator('.drawer').first();
+const drawer = (page: Page): Locator => page.locator('[data-view="drawer"]');
+const settings = (page: Page): Locator => page.locator('[data-view="settings"]');
 const panel = (page: Page, name: string): Locator => page.locator(`[data-panel="${name}"]`);
 const tokenSecrets = (page: Page) => panel(page, 'secrets').locator('tr[data-secret^="oauth.access"], tr[data-secret^="oauth.refresh"]');
+const badge = (page: Page) => settings(page).locator('.badge');
+
+async function openConsole(url: string): Promise<Page> {
+  const context = await browser.newContext({ viewport: { width: 1280, height: 900 } });
+  const page = await context.newPage();
+  page.setDefaultTimeout(20_000);
+  await page.goto(url);
+  return page;
+}
 
 /** Connect → the provider in a new tab (as the Dashboard opens it) → login and consent → back in that tab's drawer. */
 async function signIn(page: Page, connect: string): Promise<Page> {
@@ -70,57 +86,149 @@ async function select(page: Page, label: string, value: string): Promise<void> {
   await panel(page, 'identity').getByLabel(label).selectOption(value);
 }
 
-test('the whole flow in the offline Dashboard: connect, refresh, isolation, revoke, reconnect, disconnect', async () => {
-  const context = await browser.newContext({ viewport: { width: 1280, height: 900 } });
-  const first = await context.newPage();
-  first.setDefaultTimeout(20_000);
-  await first.goto(stack.url);
-  await drawer(first).getByRole('button', { name: 'Connect Dev provider' }).waitFor();
-  await shot(first, 'signed-out');
+/** Both views and the panels say the same about the connection. */
+async function agree(page: Page, state: 'connected' | 'not_connected' | 'reconnect_required'): Promise<void> {
+  const badgeText = { connected: 'Connected', not_connected: 'Not connected', reconnect_required: 'Reconnect required' }[state];
+  await until(() => badge(page).textContent(), badgeText);
+  if (state === 'connected') await drawer(page).getByText('Connected to Dev provider').waitFor();
+  else await drawer(page).getByRole('button', { name: state === 'reconnect_required' ? 'Connect Dev provider again' : 'Connect Dev provider' }).waitFor();
+  await until(() => tokenSecrets(page).count(), state === 'connected' ? 2 : 0);
+}
 
-  // Connect as user A.
-  let page = await signIn(first, 'Connect Dev provider');
-  await drawer(page).getByText('Alice Example (alice@example.test)').waitFor();
-  await until(() => tokenSecrets(page).count(), 2);
-  await shot(page, 'connected');
+/** The history's rows as text: a repeated line counts up in its row instead of adding one. */
+async function historyRows(page: Page): Promise<string[]> {
+  const column = (n: number) => panel(page, 'history').locator(`tbody tr td:nth-child(${n})`).allTextContents();
+  const [events, outcomes] = await Promise.all([column(2), column(3)]);
+  return events.map((event, i) => `${event} ${outcomes[i]}`);
+}
 
-  // Expire the access token: the views reopen, the backend refreshes and rewrites both secrets.
-  await panel(page, 'secrets').getByRole('button', { name: 'Expire the access token now' }).click();
-  await panel(page, 'history').locator('tr[data-outcome="refreshed"]').first().waitFor();
-  await until(() => panel(page, 'secrets').locator('tr[data-secret="oauth.refresh"] td').nth(2).textContent(), '2');
-  await until(() => panel(page, 'secrets').locator('tr[data-secret="oauth.access"] td').nth(2).textContent(), '2');
-  await drawer(page).getByText('Connected to Dev provider').waitFor();
-  await shot(page, 'refreshed');
+describe('one stack', () => {
+  let stack: RunningCommand;
+  // Keep-alive stays out of the way here (its own test below): the generations counted are the console's.
+  beforeAll(async () => void (stack = await startStack({ KEEP_ALIVE_SECONDS: '3600' })));
+  afterAll(async () => void (await stack?.stop()));
 
-  // Another user on the same account sees nothing of A's; nor does A in live mode.
-  await select(page, 'User', 'usr_console_ben');
-  await drawer(page).getByRole('button', { name: 'Connect Dev provider' }).waitFor();
-  await until(() => tokenSecrets(page).count(), 0);
-  await shot(page, 'user-b');
-  await select(page, 'User', 'usr_console_ana');
-  await select(page, 'Mode', 'live');
-  await drawer(page).getByRole('button', { name: 'Connect Dev provider' }).waitFor();
-  await until(() => tokenSecrets(page).count(), 0);
-  await shot(page, 'live-mode');
-  await select(page, 'Mode', 'test');
-  await drawer(page).getByText('Connected to Dev provider').waitFor();
+  test('the whole flow: connect, refresh, isolation, revoke, reconnect, disconnect — the views and panels agree after each', async () => {
+    const first = await openConsole(stack.url);
+    await drawer(first).getByRole('button', { name: 'Connect Dev provider' }).waitFor();
+    await agree(first, 'not_connected');
+    await shot(first, 'signed-out');
 
-  // Revoke at the provider; once the access token is gone, the refresh fails for good.
-  await Promise.all([
-    page.waitForResponse((r) => r.url().endsWith('/console/revoke') && r.ok()),
-    panel(page, 'secrets').getByRole('button', { name: 'Revoke the grant at the provider' }).click(),
-  ]);
-  await panel(page, 'secrets').getByRole('button', { name: 'Expire the access token now' }).click();
-  await drawer(page).getByText('Reconnect required').first().waitFor();
-  await until(() => tokenSecrets(page).count(), 0);
-  await shot(page, 'reconnect-required');
+    // Connect as user A: the settings view follows without a reload, and the event arrives signed.
+    let page = await signIn(first, 'Connect Dev provider');
+    await drawer(page).getByText('Alice Example (alice@example.test)').waitFor();
+    await agree(page, 'connected');
+    await panel(page, 'events').locator('tr[data-event="connection.connected"][data-delivery="delivered"]').waitFor();
+    await panel(page, 'proxy').locator('tr[data-status="200"]').first().waitFor();
+    await shot(page, 'connected');
 
-  // Connect again, then disconnect: the secrets are gone.
-  page = await signIn(page, 'Connect Dev provider again');
-  await until(() => tokenSecrets(page).count(), 2);
-  await drawer(page).getByRole('button', { name: 'Disconnect' }).click();
-  await drawer(page).getByRole('button', { name: 'Connect Dev provider' }).waitFor();
-  await until(() => tokenSecrets(page).count(), 0);
-  await shot(page, 'disconnected');
-  await context.close();
+    // Expire the access token: the views reload, the backend refreshes and rewrites both secrets.
+    await panel(page, 'secrets').getByRole('button', { name: 'Expire the access token now' }).click();
+    await panel(page, 'history').locator('tr[data-outcome="refreshed"]').first().waitFor();
+    await until(() => panel(page, 'secrets').locator('tr[data-secret="oauth.refresh"] td').nth(2).textContent(), '2');
+    await until(() => panel(page, 'secrets').locator('tr[data-secret="oauth.access"] td').nth(2).textContent(), '2');
+    await agree(page, 'connected');
+    await shot(page, 'refreshed');
+
+    // Another user on the same account sees nothing of A's; nor does A in live mode.
+    await select(page, 'User', 'usr_console_ben');
+    await agree(page, 'not_connected');
+    await shot(page, 'user-b');
+    await select(page, 'User', 'usr_console_ana');
+    await select(page, 'Mode', 'live');
+    await agree(page, 'not_connected');
+    await shot(page, 'live-mode');
+    await select(page, 'Mode', 'test');
+    await agree(page, 'connected');
+
+    // Revoke at the provider: the views reload, their check (through the proxy) finds the grant gone.
+    await Promise.all([
+      page.waitForResponse((r) => r.url().endsWith('/console/revoke') && r.ok()),
+      panel(page, 'secrets').getByRole('button', { name: 'Revoke the grant at the provider' }).click(),
+    ]);
+    await agree(page, 'reconnect_required');
+    await panel(page, 'events').locator('tr[data-event="connection.reconnect_required"][data-delivery="delivered"]').waitFor();
+    await panel(page, 'proxy').locator('tr[data-status="401"], tr[data-status="reconnect_required"]').first().waitFor();
+    // Said once in the settings view; with nothing left to revoke or expire, those buttons are off.
+    await until(() => settings(page).getByText('Reconnect required').count(), 1);
+    await until(() => panel(page, 'secrets').getByRole('button', { name: 'Revoke the grant at the provider' }).isDisabled(), true);
+    await shot(page, 'reconnect-required');
+
+    // Connect again, then disconnect in the drawer: the settings view and the panels follow.
+    page = await signIn(page, 'Connect Dev provider again');
+    await agree(page, 'connected');
+    await drawer(page).getByRole('button', { name: 'Disconnect' }).click();
+    await agree(page, 'not_connected');
+    await panel(page, 'events').locator('tr[data-event="connection.disconnected"]').waitFor();
+    const rows = await historyRows(page);
+    expect(rows.filter((row, i) => row === rows[i - 1])).toEqual([]);
+    await shot(page, 'disconnected');
+    await page.context().close();
+  });
+
+  test('ten switches of user, account and mode: each starts the views clean, and nothing is signed for a mixed identity', async () => {
+    const page = await openConsole(stack.url);
+    const dialogs: string[] = [];
+    page.on('dialog', (dialog) => void dialog.dismiss().then(() => dialogs.push(dialog.message())));
+    const showsStatus = async () => ['Connected', 'Not connected', 'Reconnect required'].includes((await badge(page).textContent({ timeout: 5000 }).catch(() => '')) ?? '');
+    await until(showsStatus, true);
+    const before = stack.output().length;
+    const choices: Array<[string, string]> = [
+      ['User', 'usr_console_ben'], ['Account', 'acct_1PashaShop'], ['Mode', 'live'], ['User', 'usr_console_ana'], ['Account', 'acct_1RocketRides'],
+      ['Mode', 'test'], ['User', 'usr_console_ben'], ['Mode', 'live'], ['Mode', 'test'], ['User', 'usr_console_ana'],
+    ];
+    for (const [label, value] of choices) {
+      await select(page, label, value);
+      await until(() => panel(page, 'identity').getByLabel(label).inputValue(), value);
+      // A status each time, never a stray control or an error from the switch.
+      await until(showsStatus, true);
+      expect(await settings(page).getByRole('button', { name: 'Retry' }).count()).toBe(0);
+      expect(await page.locator('[data-view] .banner-critical').count()).toBe(0);
+      expect(await settings(page).locator('.unknown').count()).toBe(0);
+    }
+    await shot(page, 'after-ten-switches');
+    // No signed request was refused: no view ever signed as one identity and asked as another.
+    expect(stack.output().slice(before)).not.toMatch(/status=401/);
+    expect(dialogs).toEqual([]);
+    await page.context().close();
+  });
+});
+
+test('the backend refreshes on its own, and a view edited while the page is open shows the change', async () => {
+  // The app from a copy, so the test can edit its views.
+  const appDir = mkdtempSync(path.join(os.tmpdir(), 'console-app-'));
+  temporary.push(appDir);
+  cpSync(path.join(ROOT, 'src'), path.join(appDir, 'src'), { recursive: true });
+  for (const manifest of ['stripe-app.json', 'stripe-app.local.json']) cpSync(path.join(ROOT, manifest), path.join(appDir, manifest));
+  const stack = await startStack({ STRIPE_APP_DIR: appDir, KEEP_ALIVE_SECONDS: '6' });
+  try {
+    const page = await signIn(await openConsole(stack.url), 'Connect Dev provider');
+    await agree(page, 'connected');
+    const expiry = () => settings(page).locator('.property', { hasText: 'Access token expires' }).locator('dd').textContent();
+    const first = await expiry();
+
+    // Keep-alive: no button pressed, the refresh shows in the history and in both views.
+    await panel(page, 'history').locator('tr[data-outcome="refreshed"]').first().waitFor({ timeout: 30_000 });
+    await until(async () => (await expiry()) !== first, true);
+    await agree(page, 'connected');
+    await shot(page, 'kept-alive');
+
+    // Edit a component both views use: the page shows it without a reload.
+    const details = path.join(appDir, 'src', 'components', 'ConnectionDetails.tsx');
+    const source = readFileSync(details, 'utf8');
+    writeFileSync(details, source.replace('label="Access token expires"', 'label="Access token valid until"'));
+    await settings(page).getByText('Access token valid until').waitFor();
+    await drawer(page).getByText('Access token valid until').waitFor();
+    // A broken edit keeps the last good views and says why; fixing it clears that.
+    writeFileSync(details, `${source}\nexport const broken = ;\n`);
+    await page.locator('[data-build-error]').waitFor();
+    await shot(page, 'build-error');
+    expect(await settings(page).getByText('Access token valid until').count()).toBe(1);
+    writeFileSync(details, source);
+    await settings(page).getByText('Access token expires').waitFor();
+    await until(() => page.locator('[data-build-error]').count(), 0);
+    await page.context().close();
+  } finally {
+    await stack.stop();
+  }
 });

@@ -3,6 +3,7 @@ import http from 'node:http';
 import { createServer, type AddressInfo } from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
+import { readableLine } from '../../server/local/log-lines';
 import { createStripeClient } from '../../server/stripe-client';
 import { startCommand } from '../support/commands';
 
@@ -59,6 +60,19 @@ test('the local stack answers pages on this machine only: other Hosts get 421, t
     expect([form.status, crossSite.status]).toEqual([403, 403]);
     const own = await fetch(`${consoleUrl}/console/expire`, { method: 'POST', headers: { 'content-type': 'application/json', origin: consoleUrl, 'sec-fetch-site': 'same-origin' }, body: '{}' });
     expect(own.status).toBe(200);
+    // What is not the page's JSON is authenticated by what it carries: an embedded key the console issued, a signature.
+    const page = { 'content-type': 'application/json', origin: consoleUrl, 'sec-fetch-site': 'same-origin' };
+    expect((await fetch(`${consoleUrl}/stripe-api/v1/apps/secrets?scope[type]=account`)).status).toBe(401);
+    expect((await fetch(`${consoleUrl}/stripe-api/v1/apps/secrets?scope[type]=account`, { headers: { authorization: 'Bearer ek_test_guessed' } })).status).toBe(401);
+    expect((await fetch(`${consoleUrl}/console/events`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: '{"id":"evt_x"}' })).status).toBe(400);
+    // A host call names its view's session; one from before a switch of identity is refused.
+    const { session } = (await (await fetch(`${consoleUrl}/console/state`)).json()) as { session: number };
+    const keyFor = (s: number) => fetch(`${consoleUrl}/host/fetch-app-embedded-key`, { method: 'POST', headers: page, body: JSON.stringify({ session: s }) });
+    const { key } = (await (await keyFor(session)).json()) as { key: string };
+    expect((await fetch(`${consoleUrl}/stripe-api/v1/apps/secrets?scope[type]=account`, { headers: { authorization: `Bearer ${key}` } })).status).toBe(200);
+    expect((await fetch(`${consoleUrl}/console/select`, { method: 'POST', headers: page, body: JSON.stringify({ mode: 'live' }) })).status).toBe(200);
+    expect((await keyFor(session)).status).toBe(409);
+    expect((await fetch(`${consoleUrl}/stripe-api/v1/apps/secrets?scope[type]=account`, { headers: { authorization: `Bearer ${key}` } })).status).toBe(401);
   } finally {
     expect(await stack.stop()).toBe(0);
     rmSync(dataDir, { recursive: true, force: true });
@@ -75,17 +89,29 @@ function request(target: string, headers: Record<string, string>): Promise<{ sta
   });
 }
 
-test('`npm start` with a taken port stops with one line naming the variable that moves it', async () => {
+const PORT_VARIABLES = ['CONSOLE_PORT', 'SECRET_STORE_PORT', 'OAUTH_PROVIDER_PORT', 'PORT'];
+
+test.each(PORT_VARIABLES)('`npm start` with a taken %s stops with one line naming the variable', async (variable) => {
   const blocker = createServer().listen(0, '127.0.0.1');
   await new Promise((resolve) => blocker.once('listening', resolve));
   const { port } = blocker.address() as AddressInfo;
   const dataDir = mkdtempSync(path.join(os.tmpdir(), 'offline-stack-'));
+  const ports = Object.fromEntries(PORT_VARIABLES.map((name) => [name, name === variable ? String(port) : '0']));
   try {
-    await expect(startCommand('server/local/start.ts', [], { DATA_DIR: dataDir, CONSOLE_PORT: String(port) })).rejects.toThrow(
-      new RegExp(`error: port ${port} is taken; set CONSOLE_PORT to a free port\\n$`),
+    // The whole output is that one line: no stack trace, no unhandled 'error' event.
+    await expect(startCommand('server/local/start.ts', [], { DATA_DIR: dataDir, ...ports })).rejects.toThrow(
+      new RegExp(`before printing its URL:\\nerror: port ${port} is taken; set ${variable} to a free port\\n$`),
     );
   } finally {
     blocker.close();
     rmSync(dataDir, { recursive: true, force: true });
   }
+});
+
+test('under `npm start` the backend logs readable lines: time, level, message, then the fields', () => {
+  const time = new Date(2026, 11, 2, 9, 5, 7).getTime();
+  const json = JSON.stringify({ level: 30, time, msg: 'refresh', connection: 'test/acct_1/usr_1', outcome: 'refreshed', latencyMs: 41, error: 'a b' });
+  expect(readableLine(json)).toBe('09:05:07 info  refresh  connection=test/acct_1/usr_1 outcome=refreshed latencyMs=41 error="a b"');
+  expect(readableLine(JSON.stringify({ level: 40, time, msg: 'slow' }), true)).toBe('\x1b[33m09:05:07 warn  slow\x1b[0m');
+  expect(readableLine('not json')).toBe('not json');
 });

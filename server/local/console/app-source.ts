@@ -121,7 +121,8 @@ export class AppSource {
           const js = result.outputFiles?.[0]?.text;
           if (result.errors.length > 0 || !js) {
             const first = result.errors[0];
-            this.build = { ...this.build, error: first ? `${first.location ? `${first.location.file}:${first.location.line}: ` : ''}${first.text}` : 'the build wrote nothing' };
+            const where = first?.location ? `${path.relative(this.root, path.resolve(first.location.file))}:${first.location.line}: ` : '';
+            this.build = { ...this.build, error: first ? `${where}${first.text}` : 'the build wrote nothing' };
           } else {
             this.build = { number: this.build.number + 1, extensionJs: js, ...manifest };
           }

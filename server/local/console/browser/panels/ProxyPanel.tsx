@@ -2,6 +2,9 @@
 import type { ConsoleSnapshot } from '../../api';
 import { when } from './when';
 
+/** The newest calls shown; the server keeps a few more. */
+const SHOWN = 8;
+
 const tone = (outcome: string) => (/^2\d\d$/.test(outcome) ? 'positive' : /^\d+$/.test(outcome) ? 'warning' : 'critical');
 
 export function ProxyPanel({ calls }: { calls: ConsoleSnapshot['proxied'] }) {
@@ -12,7 +15,7 @@ export function ProxyPanel({ calls }: { calls: ConsoleSnapshot['proxied'] }) {
         <div className="table-wrap">
           <table className="table">
             <thead><tr><th className="shrink">time</th><th>request</th><th className="shrink">status</th><th className="shrink num">latency</th></tr></thead>
-            <tbody>{calls.map((c, i) => (
+            <tbody>{calls.slice(0, SHOWN).map((c, i) => (
               <tr key={i} data-status={c.outcome}>
                 <td className="nowrap">{when(c.time)}</td>
                 <td><code>{c.method} {c.path}</code></td>
