@@ -279,22 +279,54 @@ class SqliteWebhookEvents implements WebhookEvents {
   }
 }
 
-/** Claims live in the database (they hold across restarts); expired ones are swept every PURGE_EVERY claims. */
+/**
+ * Claims live in the database (they hold across restarts); expired ones are swept every
+ * PURGE_EVERY claims. A claim is decided by a read and the claims not yet written, and written
+ * with the others of its event-loop turn in one transaction right after: one instance owns a
+ * DATA_DIR (instance-lock.ts), so nothing else writes here, and a write per signed request was
+ * a fifth of a warm call's CPU. What a claim guards (a provider call, a response) comes later.
+ */
 class SqliteOnceOnly implements OnceOnly {
-  private readonly claimStatement: Database.Statement;
-  private readonly purge: Database.Statement;
+  private readonly held: Database.Statement;
+  private readonly write: Database.Transaction<(claims: Array<[string, number]>, now: number) => void>;
+  private readonly unwritten = new Map<string, number>();
+  private scheduled = false;
   private claims = 0;
 
   constructor(db: Database.Database) {
-    this.claimStatement = db.prepare(`INSERT INTO once_only (key, expires_at) VALUES (?, ?)
-      ON CONFLICT (key) DO UPDATE SET expires_at = excluded.expires_at WHERE once_only.expires_at <= ?`);
-    this.purge = db.prepare('DELETE FROM once_only WHERE expires_at <= ?');
+    this.held = db.prepare('SELECT 1 FROM once_only WHERE key = ? AND expires_at > ?').pluck();
+    const upsert = db.prepare('INSERT INTO once_only (key, expires_at) VALUES (?, ?) ON CONFLICT (key) DO UPDATE SET expires_at = excluded.expires_at');
+    const purge = db.prepare('DELETE FROM once_only WHERE expires_at <= ?');
+    this.write = db.transaction((claims: Array<[string, number]>, now: number) => {
+      for (const [key, expiresAt] of claims) upsert.run(key, expiresAt);
+      if (Math.floor(this.claims / PURGE_EVERY) !== Math.floor((this.claims - claims.length) / PURGE_EVERY)) purge.run(now);
+    });
   }
 
   async claim(key: string, expiresAt: number): Promise<boolean> {
     const now = unixNow();
-    if (++this.claims % PURGE_EVERY === 0) this.purge.run(now);
-    return this.claimStatement.run(key, expiresAt, now).changes === 1;
+    const waiting = this.unwritten.get(key);
+    if ((waiting !== undefined && waiting > now) || this.held.get(key, now) !== undefined) return false;
+    this.unwritten.set(key, expiresAt);
+    this.claims++;
+    if (!this.scheduled) {
+      this.scheduled = true;
+      setImmediate(() => this.flush());
+    }
+    return true;
+  }
+
+  /** Writes the claims waiting; if the database refuses (full disk), they stay held in memory and go with the next turn's. */
+  flush(): void {
+    this.scheduled = false;
+    if (this.unwritten.size === 0) return;
+    const claims = [...this.unwritten];
+    try {
+      this.write(claims, unixNow());
+      for (const [key] of claims) this.unwritten.delete(key);
+    } catch {
+      // Still held here; the next claim schedules another try.
+    }
   }
 }
 
@@ -356,6 +388,7 @@ export function openSqliteStorage(file = ':memory:'): SqliteStorage {
   if (relaxed !== db) relaxed.pragma('synchronous = NORMAL');
   // Earlier versions kept one idempotency key per outbox entry; writes now take a new one per flush.
   if ((db.pragma('table_info(outbox)') as Array<{ name: string }>).some((c) => c.name === 'write_id')) db.exec('ALTER TABLE outbox DROP COLUMN write_id');
+  const onceOnly = new SqliteOnceOnly(relaxed);
   return {
     records: new SqliteRecords(db, relaxed),
     outbox: new SqliteOutbox(db, relaxed),
@@ -363,7 +396,7 @@ export function openSqliteStorage(file = ':memory:'): SqliteStorage {
     keepAlive: new SqliteKeepAliveClaims(relaxed),
     notices: { announce: async () => undefined, listen: (_onChange, onLive) => onLive(true) },
     locks: new InProcessLocks(),
-    onceOnly: new SqliteOnceOnly(relaxed),
+    onceOnly,
     requestCounts: new MemoryRequestCounts(),
     budget: new MemoryBudget(),
     events: new SqliteEvents(relaxed),
@@ -372,6 +405,7 @@ export function openSqliteStorage(file = ':memory:'): SqliteStorage {
       for (const connection of new Set([db, relaxed])) connection.pragma(`max_page_count = ${Number(db.pragma('page_count', { simple: true })) + pages}`);
     },
     close: async () => {
+      onceOnly.flush();
       if (relaxed !== db) relaxed.close();
       db.close();
     },

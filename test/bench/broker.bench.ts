@@ -175,6 +175,10 @@ async function main() {
     const cpuBefore = cpuSeconds(backend.pid);
     await timed(10_000, 20, warm);
     say(`backend CPU per warm /api/token: ${(((cpuSeconds(backend.pid) - cpuBefore) / 10_000) * 1e6).toFixed(0)} µs (10,000 calls at c=20)`);
+    // The floor on this machine: a bare node:http server doing one SQLite read, with the same kernel work per request.
+    const emulatorBefore = cpuSeconds(emulator.pid);
+    await timed(10_000, 20, raw);
+    say(`emulator CPU per raw GET /v1/apps/secrets/find, for scale: ${(((cpuSeconds(emulator.pid) - emulatorBefore) / 10_000) * 1e6).toFixed(0)} µs`);
     const before = await emulatorRequests(emulator.url);
     for (let i = 0; i < 1000; i++) await warm();
     say(`Secret Store requests per warm /api/token: ${((await emulatorRequests(emulator.url)) - before) / 1000}`);
