@@ -5,7 +5,7 @@
  * manifest changes, so the open page reloads its views without a restart. A build that fails
  * keeps the last good bundle and reports the error.
  */
-import { type BuildContext, context, type Plugin } from 'esbuild';
+import { type BuildContext, type BuildOptions, context, type Plugin } from 'esbuild';
 import { existsSync, readFileSync, unwatchFile, watchFile } from 'node:fs';
 import path from 'node:path';
 
@@ -13,6 +13,19 @@ const REPO = path.resolve(__dirname, '..', '..', '..');
 const MANIFESTS = ['stripe-app.json', 'stripe-app.local.json'];
 /** How often the manifests are checked (fs.watchFile polls: it also sees a file that appears). */
 const MANIFEST_POLL_MS = 300;
+
+/** How the console bundles what runs in the browser: its page and the views' worker. */
+export const BROWSER_BUNDLE = {
+  bundle: true,
+  format: 'iife',
+  platform: 'browser',
+  target: 'es2020',
+  jsx: 'automatic',
+  minify: true,
+  write: false,
+  define: { 'process.env.NODE_ENV': '"production"' },
+  logLevel: 'silent',
+} satisfies BuildOptions;
 
 export interface AppViews {
   /** The component of each viewport the console shows. */
@@ -90,18 +103,10 @@ export class AppSource {
     }
     await this.ctx?.dispose();
     const next = await context({
+      ...BROWSER_BUNDLE,
       stdin: { contents: workerEntry(this.root, manifest.views), resolveDir: this.root, loader: 'tsx', sourcefile: 'offline-console-views.tsx' },
-      bundle: true,
-      format: 'iife',
-      platform: 'browser',
-      target: 'es2020',
-      jsx: 'automatic',
-      minify: true,
-      write: false,
       // The views may live outside this repository (STRIPE_APP_DIR): its packages still serve them.
       nodePaths: [path.join(REPO, 'node_modules')],
-      define: { 'process.env.NODE_ENV': '"production"' },
-      logLevel: 'silent',
       plugins: [this.onBuild(manifest)],
     });
     if (this.closed) return void next.dispose();

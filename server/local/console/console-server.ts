@@ -23,7 +23,7 @@ import { describeError } from '../../broker/errors';
 import { TokenSealer } from '../../broker/token-sealing';
 import { EmbeddedKeys, OAuthContext, OAuthStates, stripeApiFetchAs, stripeSignature } from '../dashboard/host-calls';
 import { CONSOLE_API, type ConsoleIdentity, type ConsoleSnapshot } from './api';
-import { AppSource } from './app-source';
+import { AppSource, BROWSER_BUNDLE } from './app-source';
 import { BackendLog } from './backend-log';
 import { CONSOLE_PAGE } from './console-page';
 import { EventInbox } from './event-inbox';
@@ -68,18 +68,7 @@ const MAX_PENDING = 20;
 const mask = (token: unknown) => (typeof token === 'string' ? `${token.slice(0, 6)}…(${token.length})` : String(token));
 
 async function bundle(entry: string): Promise<string> {
-  const result = await build({
-    entryPoints: [path.join(__dirname, 'browser', entry)],
-    bundle: true,
-    format: 'iife',
-    platform: 'browser',
-    target: 'es2020',
-    jsx: 'automatic',
-    minify: true,
-    write: false,
-    define: { 'process.env.NODE_ENV': '"production"' },
-    logLevel: 'silent',
-  });
+  const result = await build({ ...BROWSER_BUNDLE, entryPoints: [path.join(__dirname, 'browser', entry)] });
   return result.outputFiles[0].text;
 }
 
