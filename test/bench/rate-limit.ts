@@ -79,8 +79,13 @@ export async function dueAtOnce(s: DueScenario): Promise<string> {
     const refreshes = (await refreshCount(parts)) - startRefreshes;
     // A token is served once it is safe in the outbox; the Secret Store holds it once its writes went through.
     const stored = async (user: User) => {
-      const secret = await direct.apps.secrets.find({ name: SECRET_NAMES.access, scope: { type: 'user', user: user.user_id }, expand: ['payload'] }, { stripeAccount: user.account_id });
-      return JSON.parse(secret.payload!).access_token !== before.get(user.user_id);
+      const secret = await direct.apps.secrets.find({ name: SECRET_NAMES.access, scope: { type: 'user', user: user.user_id }, expand: ['payload'] }, { stripeAccount: user.account_id })
+        .catch((err: { statusCode?: number }) => {
+          // The old access secret expired and the new one is not written yet.
+          if (err.statusCode === 404) return undefined;
+          throw err;
+        });
+      return secret !== undefined && JSON.parse(secret.payload!).access_token !== before.get(user.user_id);
     };
     let waiting = users;
     while (waiting.length > 0 && Date.now() - started < 600_000) {

@@ -202,7 +202,7 @@ export class OfflineConsole {
     app.post(CONSOLE_API.events, express.text({ type: 'application/json', limit: '64kb' }), (req, res) => {
       if (!this.inbox) throw fail(503, 'The console is still starting.');
       const headers = Object.fromEntries(['webhook-id', 'webhook-timestamp', 'webhook-signature'].map((name) => [name, req.get(name)]));
-      if (!this.inbox.receive(headers, typeof req.body === 'string' ? req.body : '')) throw fail(400, 'The event is not signed with the console\'s events secret.');
+      if (!this.inbox.receive(headers, typeof req.body === 'string' ? req.body : '')) throw fail(400, 'Not a connection event signed with the console\'s events secret.');
       res.json({ received: true });
     });
     // Every other POST is the page's own fetch: JSON, from this origin. A form another site posts,

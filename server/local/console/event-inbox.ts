@@ -39,10 +39,16 @@ export class EventInbox {
     });
   }
 
-  /** A delivery: true when it is signed and new or known (2xx), false when it is not signed. */
+  /** A delivery: true when it is signed and new or known (2xx), false when it is not signed or not an event. */
   receive(headers: Record<string, string | undefined>, body: string): boolean {
     if (!this.verified(headers, body)) return false;
-    const event = JSON.parse(body) as ConnectionEvent;
+    let event: ConnectionEvent;
+    try {
+      event = JSON.parse(body) as ConnectionEvent;
+    } catch {
+      return false;
+    }
+    if (typeof event?.data?.account_id !== 'string') return false;
     const key = keyOf(event);
     const rows = this.received.get(key) ?? [];
     if (rows.some((row) => row.id === event.id)) return true;
