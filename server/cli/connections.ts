@@ -20,7 +20,7 @@ const USAGE = `usage: npm run connections -- <command> [options]
   redeliver <event id>… | --failed  send events again
   stats                             connections by status, sealing keys, outbox, events
 
-  --url URL    the backend (default http://127.0.0.1:8787, or BROKER_URL)
+  --url URL    the backend (default BROKER_URL, else http://127.0.0.1:$PORT, PORT 8787)
   --json       the admin API's JSON instead of a table`;
 
 interface Args {
@@ -56,7 +56,7 @@ function target(flags: Args['flags']): AdminTarget {
   let token = process.env.ADMIN_TOKEN;
   const localSecrets = path.join(process.env.DATA_DIR ?? '.data', 'local-secrets.json');
   if (!token && existsSync(localSecrets)) token = (JSON.parse(readFileSync(localSecrets, 'utf8')) as { adminToken?: string }).adminToken;
-  if (!token) throw new CliError("ADMIN_TOKEN is not set: use the backend's (npm start keeps its own in .data/local-secrets.json)");
+  if (!token) throw new CliError(`ADMIN_TOKEN is not set: use the backend's (npm start keeps its own in ${localSecrets}; DATA_DIR moves it)`);
   return { url, token };
 }
 

@@ -37,7 +37,7 @@ const AppSettings = (context: ExtensionContextValue) => {
               <Badge type={state.reason.kind === 'reconnect' ? 'warning' : 'neutral'}>{state.reason.kind === 'reconnect' ? 'Reconnect required' : 'Not connected'}</Badge>
             </Inline>
             <Inline>
-              {state.reason.kind === 'reconnect' ? `${provider} no longer accepts this connection. To connect again` : `To connect your ${provider} account`}, open this app
+              {state.reason.kind === 'reconnect' ? 'The provider no longer accepts this connection. To connect again' : `To connect your ${provider} account`}, open this app
               from the Dashboard&apos;s app drawer and choose Connect.
             </Inline>
           </>

@@ -99,6 +99,7 @@ export class AppSource {
       manifest = readManifest(this.root);
     } catch (err) {
       this.build = { ...this.build, error: (err as Error).message };
+      console.warn(`views: the manifest cannot be read, the console keeps the last good build: ${this.build.error}`);
       return;
     }
     await this.ctx?.dispose();
@@ -128,7 +129,9 @@ export class AppSource {
             const first = result.errors[0];
             const where = first?.location ? `${path.relative(this.root, path.resolve(first.location.file))}:${first.location.line}: ` : '';
             this.build = { ...this.build, error: first ? `${where}${first.text}` : 'the build wrote nothing' };
+            console.warn(`views: the build failed, the console keeps the last good one: ${this.build.error}`);
           } else {
+            if (this.build.number > 0) console.log(`views: rebuilt (${this.build.error ? 'the error is fixed' : 'a file changed'}); the console reloads them`);
             this.build = { number: this.build.number + 1, extensionJs: js, ...manifest };
           }
           this.settled?.();

@@ -78,8 +78,9 @@ export async function startDevProvider(options: DevProviderOptions = {}): Promis
     claims: { openid: ['sub'], profile: ['name'], email: ['email'] },
     features: {
       devInteractions: { enabled: false },
-      revocation: { enabled: true },
-      introspection: { enabled: true },
+      // A client revokes and introspects only its own tokens (oidc-provider's defaults, stated so it does not warn).
+      revocation: { enabled: true, allowedPolicy: async (_ctx, client, token) => token.clientId === client.clientId },
+      introspection: { enabled: true, allowedPolicy: async (_ctx, client, token) => token.clientId === client.clientId },
     },
     interactions: { url: (_ctx, interaction) => `/interaction/${interaction.uid}` },
     rotateRefreshToken: () => controls.rotateRefreshTokens,
