@@ -72,63 +72,75 @@ runCommand(async () => {
     secretStore: parsePort(process.env.SECRET_STORE_PORT, 12111),
     provider: parsePort(process.env.OAUTH_PROVIDER_PORT, 9090),
   };
-  const offline = await listening('CONSOLE_PORT', ports.console, () => OfflineConsole.listen(ports.console, { appRoot: process.env.STRIPE_APP_DIR, hostCalls: process.env.CONSOLE_HOST_CALLS === '1' }));
-  const secretStore = new SecretStoreEmulator({ dbFile: path.join(dataDir, 'secret-store.sqlite') });
-  const secretStoreUrl = await listening('SECRET_STORE_PORT', ports.secretStore, () => secretStore.listen(ports.secretStore));
-  // Access tokens live a minute here, so the console shows a refresh soon.
-  const provider = await listening('OAUTH_PROVIDER_PORT', ports.provider, () =>
-    startDevProvider({ port: ports.provider, dbFile: path.join(dataDir, 'oauth-provider.sqlite'), accessTokenTtlSeconds: 60, redirectUris: [offline.returnUrl] }));
-  const local = localSecrets(dataDir);
-  const config = {
-    ...loadConfig({
-      STRIPE_SECRET_KEY_TEST: 'sk_test_local',
-      STRIPE_SECRET_KEY_LIVE: 'sk_live_local',
-      STRIPE_APP_SIGNING_SECRET: local.secrets.appSigningSecret,
-      TOKEN_SEALING_KEYS: local.secrets.tokenSealingKeys,
-      STRIPE_APP_ID: APP_ID,
-      STRIPE_API_BASE: secretStoreUrl,
-      STRIPE_WEBHOOK_SECRET: local.secrets.webhookSecret,
-      ADMIN_TOKEN: local.secrets.adminToken,
-      EVENTS_WEBHOOK_URL: offline.eventsUrl,
-      EVENTS_WEBHOOK_SECRET: local.secrets.eventsSecret,
-      KEEP_ALIVE_SECONDS: process.env.KEEP_ALIVE_SECONDS ?? '45',
-      OAUTH_ISSUER: provider.issuer,
-      OAUTH_CLIENT_ID: PUBLIC_CLIENT_ID,
-      OAUTH_API_BASE_URL: `${provider.issuer}/api`,
-      CONNECTION_SCOPE: process.env.CONNECTION_SCOPE ?? 'user',
-      DATA_DIR: dataDir,
-      PORT: process.env.PORT ?? '8787',
-      LOG_LEVEL: process.env.LOG_LEVEL ?? 'info',
-    }),
-    localStack: true,
+  // What started stops again in this order: the console first (it reads the others), then the
+  // rest newest first. A start that fails stops what it started: the console's build watcher
+  // would otherwise outlive the process.
+  const stops: Array<() => Promise<void>> = [];
+  const started = (stop: () => Promise<void>) => void stops.splice(Math.min(1, stops.length), 0, stop);
+  const stopAll = async () => {
+    for (const stop of stops.splice(0)) await stop();
   };
-  // The server-side example: a customer created in an account is noted at the dev provider, as the account's connection.
-  const backend = await listening('PORT', config.port, () => startBackend(config, {
-    logTap: offline.log.tap,
-    logTo: process.env.LOG_FORMAT === 'json' ? undefined : readableLines(),
-    stripeEventHandlers: customerNotes,
-  }));
-  offline.attach({
-    emulatorUrl: secretStoreUrl,
-    issuer: provider.issuer,
-    backendUrl: backend.url,
-    clientId: PUBLIC_CLIENT_ID,
-    secretKeys: { test: 'sk_test_local', live: 'sk_live_local' },
-    signingSecret: local.secrets.appSigningSecret,
-    sealer: new TokenSealer(config.sealingKeys),
-    connectionScope: config.connectionScope,
-    eventsSecret: local.secrets.eventsSecret,
-    events: backend.broker.storage.events,
-    invalidate: (connection) => backend.broker.cache.invalidate(connectionKey(connection)),
-  });
-  console.log(`Offline Dashboard      ${offline.url}  <- open this: the app's drawer and settings, with its secrets and refreshes beside them`);
-  console.log(`Secret Store emulator  ${secretStoreUrl}`);
-  console.log(`Dev OAuth provider     ${provider.issuer}  (users alice, bob; password dev-password)`);
-  console.log(`Broker backend         ${backend.url}  (app signing secret and sealing key in ${local.file})`);
-  return async () => {
-    await offline.close();
-    await backend.stop();
-    await provider.close();
-    await secretStore.close();
-  };
+  try {
+    const offline = await listening('CONSOLE_PORT', ports.console, () => OfflineConsole.listen(ports.console, { appRoot: process.env.STRIPE_APP_DIR, hostCalls: process.env.CONSOLE_HOST_CALLS === '1' }));
+    started(() => offline.close());
+    const secretStore = new SecretStoreEmulator({ dbFile: path.join(dataDir, 'secret-store.sqlite') });
+    const secretStoreUrl = await listening('SECRET_STORE_PORT', ports.secretStore, () => secretStore.listen(ports.secretStore));
+    started(() => secretStore.close());
+    // Access tokens live a minute here, so the console shows a refresh soon.
+    const provider = await listening('OAUTH_PROVIDER_PORT', ports.provider, () =>
+      startDevProvider({ port: ports.provider, dbFile: path.join(dataDir, 'oauth-provider.sqlite'), accessTokenTtlSeconds: 60, redirectUris: [offline.returnUrl] }));
+    started(() => provider.close());
+    const local = localSecrets(dataDir);
+    const config = {
+      ...loadConfig({
+        STRIPE_SECRET_KEY_TEST: 'sk_test_local',
+        STRIPE_SECRET_KEY_LIVE: 'sk_live_local',
+        STRIPE_APP_SIGNING_SECRET: local.secrets.appSigningSecret,
+        TOKEN_SEALING_KEYS: local.secrets.tokenSealingKeys,
+        STRIPE_APP_ID: APP_ID,
+        STRIPE_API_BASE: secretStoreUrl,
+        STRIPE_WEBHOOK_SECRET: local.secrets.webhookSecret,
+        ADMIN_TOKEN: local.secrets.adminToken,
+        EVENTS_WEBHOOK_URL: offline.eventsUrl,
+        EVENTS_WEBHOOK_SECRET: local.secrets.eventsSecret,
+        KEEP_ALIVE_SECONDS: process.env.KEEP_ALIVE_SECONDS ?? '45',
+        OAUTH_ISSUER: provider.issuer,
+        OAUTH_CLIENT_ID: PUBLIC_CLIENT_ID,
+        OAUTH_API_BASE_URL: `${provider.issuer}/api`,
+        CONNECTION_SCOPE: process.env.CONNECTION_SCOPE ?? 'user',
+        DATA_DIR: dataDir,
+        PORT: process.env.PORT ?? '8787',
+        LOG_LEVEL: process.env.LOG_LEVEL ?? 'info',
+      }),
+      localStack: true,
+    };
+    // The server-side example: a customer created in an account is noted at the dev provider, as the account's connection.
+    const backend = await listening('PORT', config.port, () => startBackend(config, {
+      logTap: offline.log.tap,
+      logTo: process.env.LOG_FORMAT === 'json' ? undefined : readableLines(),
+      stripeEventHandlers: customerNotes,
+    }));
+    started(() => backend.stop());
+    offline.attach({
+      emulatorUrl: secretStoreUrl,
+      issuer: provider.issuer,
+      backendUrl: backend.url,
+      clientId: PUBLIC_CLIENT_ID,
+      secretKeys: { test: 'sk_test_local', live: 'sk_live_local' },
+      signingSecret: local.secrets.appSigningSecret,
+      sealer: new TokenSealer(config.sealingKeys),
+      connectionScope: config.connectionScope,
+      eventsSecret: local.secrets.eventsSecret,
+      events: backend.broker.storage.events,
+      invalidate: (connection) => backend.broker.cache.invalidate(connectionKey(connection)),
+    });
+    console.log(`Offline Dashboard      ${offline.url}  <- open this: the app's drawer and settings, with its secrets and refreshes beside them`);
+    console.log(`Secret Store emulator  ${secretStoreUrl}`);
+    console.log(`Dev OAuth provider     ${provider.issuer}  (users alice, bob; password dev-password)`);
+    console.log(`Broker backend         ${backend.url}  (app signing secret and sealing key in ${local.file})`);
+    return stopAll;
+  } catch (err) {
+    await stopAll().catch(() => undefined);
+    throw err;
+  }
 });
