@@ -78,3 +78,33 @@ test('Cancel on the login page sends the person back to the client with access_d
   expect(callback.searchParams.get('state')).toBe('browser-state');
   await page.close();
 });
+
+test('"Use another account" on the consent page asks for the login again, and the code is for the other account', async () => {
+  const context = await browser.newContext();
+  const page = await context.newPage();
+  const signIn = async (user: string) => {
+    await page.getByLabel('User').fill(user);
+    await page.getByLabel('Password').fill('dev-password');
+    await page.getByRole('button', { name: 'Sign in' }).click();
+  };
+  const finish = async (verifier: string) => {
+    await page.getByRole('button', { name: 'Allow' }).click();
+    await page.waitForURL(`${TEST_REDIRECT_URI}**`);
+    const callback = new URL(page.url());
+    expect(callback.searchParams.get('state')).toBe('browser-state');
+    const tokens = await client.genericGrantRequest(config, 'authorization_code', { code: callback.searchParams.get('code')!, code_verifier: verifier, redirect_uri: TEST_REDIRECT_URI });
+    return tokens.claims()?.sub;
+  };
+  const first = await startSignIn(page);
+  await signIn('alice');
+  expect(await finish(first)).toBe('alice');
+  // The browser's session remembers alice: the next sign-in goes straight to consent, which offers the switch.
+  const verifier = await startSignIn(page);
+  await page.getByText('Alice Example').waitFor();
+  await page.getByRole('button', { name: 'Use another account' }).click();
+  await page.getByRole('heading', { name: 'Sign in to the dev provider' }).waitFor();
+  await signIn('bob');
+  await page.getByText('Bob Example').waitFor();
+  expect(await finish(verifier)).toBe('bob');
+  await context.close();
+});

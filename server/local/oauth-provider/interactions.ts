@@ -82,7 +82,8 @@ function consentPage(uid: string, clientId: string, scopes: string[], accountId?
     'Allow access?',
     `${account}<p><strong>${escape(clientId)}</strong> asks for access to:</p><ul class="scopes">${list}</ul>
 <form method="post" action="/interaction/${escape(uid)}/confirm"><div class="actions row"><button type="submit" name="decision" value="deny">Deny</button>
-<button type="submit" name="decision" value="allow" class="primary">Allow</button></div></form>`,
+<button type="submit" name="decision" value="allow" class="primary">Allow</button></div>
+<div class="actions"><button type="submit" name="decision" value="switch" class="quiet">Use another account</button></div></form>`,
   );
 }
 
@@ -126,6 +127,14 @@ export function interactionRoutes(provider: Provider): Router {
 
   router.post('/interaction/:uid/confirm', form, handle(async (req, res) => {
     const details = await provider.interactionDetails(req, res);
+    if (req.body?.decision === 'switch') {
+      // The same authorization request again, with the login asked for even though this browser has a session.
+      const again = new URL('/auth', provider.issuer);
+      for (const [name, value] of Object.entries(details.params)) if (typeof value === 'string') again.searchParams.set(name, value);
+      again.searchParams.set('prompt', 'login consent');
+      res.redirect(303, again.pathname + again.search);
+      return;
+    }
     if (req.body?.decision !== 'allow') {
       await provider.interactionFinished(req, res, DENIED, { mergeWithLastSubmission: false });
       return;
