@@ -3,7 +3,7 @@
  * (server/http/). Tests mount it without listening; backend.ts wires it from configuration.
  */
 import type express from 'express';
-import type { ConnectionScope } from '../src/shared/connection-id';
+import type { ConnectionScope } from '../src/common/connection-id';
 import { type BrokerCore, type BrokerCoreOptions, createBrokerCore } from './broker/broker';
 import { DEFAULTS } from './broker/defaults';
 import { createHttpApp, type HttpOptions } from './http/app';

@@ -3,7 +3,7 @@ import { createServer } from 'node:http';
 import path from 'node:path';
 import pino from 'pino';
 import type { Writable } from 'node:stream';
-import type { ConnectionEvent } from '../src/shared/connection-event';
+import type { ConnectionEvent } from '../src/common/connection-event';
 import { type Broker, type BrokerOptions, createBroker } from './app';
 import { fleetClock } from './broker/broker';
 import { lockTimes } from './broker/defaults';

@@ -3,9 +3,9 @@
  * `loadConfig` checks every variable and throws one ConfigError listing each missing or malformed
  * one (a line each, in the order below); `runCommand` (command.ts) prints them at start-up.
  */
-import type { ConnectionScope, StripeMode } from '../src/shared/connection-id';
-import { isLoopbackUrl } from '../src/shared/loopback';
-import type { SignedOrder } from '../src/shared/signed-request';
+import type { ConnectionScope, StripeMode } from '../src/common/connection-id';
+import { isLoopbackUrl } from '../src/common/loopback';
+import type { SignedOrder } from '../src/common/signed-request';
 import { DEFAULTS, type RouteLimit } from './broker/defaults';
 import type { RouteName } from './http/routes';
 import type { ProviderOptions } from './broker/oauth-client';

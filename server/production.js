@@ -25,7 +25,7 @@ function newestSource(dir) {
 const output = (name) => path.join(outDir, `${name}.js`);
 
 function stale() {
-  const sources = Math.max(newestSource(path.join(root, 'server')), newestSource(path.join(root, 'src', 'shared')), fs.statSync(path.join(root, 'stripe-app.json')).mtimeMs);
+  const sources = Math.max(newestSource(path.join(root, 'server')), newestSource(path.join(root, 'src', 'common')), fs.statSync(path.join(root, 'stripe-app.json')).mtimeMs);
   return Object.keys(ENTRIES).some((name) => !fs.existsSync(output(name)) || fs.statSync(output(name)).mtimeMs < sources);
 }
 

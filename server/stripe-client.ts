@@ -3,7 +3,7 @@
  * switch (`STRIPE_API_BASE`) that points it at the local Secret Store emulator.
  */
 import Stripe from 'stripe';
-import { STRIPE_API_VERSION } from '../src/shared/stripe-api-version';
+import { STRIPE_API_VERSION } from '../src/common/stripe-api-version';
 
 export interface StripeClientOptions {
   /** e.g. `http://127.0.0.1:12111`; the real API when omitted. */

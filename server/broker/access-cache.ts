@@ -9,7 +9,7 @@
  * "Not connected" is kept a few seconds too, so a user without a connection costs no store reads.
  * Nothing in it is ever logged.
  */
-import type { AccessPayload } from '../../src/shared/token-layout';
+import type { AccessPayload } from '../../src/common/token-layout';
 
 /** Invalidation counters: a connection's ticket is its bucket's count and the count of "everything". */
 const BUCKETS = 4096;

@@ -8,7 +8,7 @@
  *   woken at once by a new event, and forgets delivered ones after a week.
  */
 import type { Logger } from 'pino';
-import { connectionKey } from '../../src/shared/connection-id';
+import { connectionKey } from '../../src/common/connection-id';
 import type { KeepAliveClaims, Outbox } from '../storage/ports';
 import type { LockManager } from '../storage/locks';
 import { type LockTimes, withLock } from './connection-lock';

@@ -5,11 +5,11 @@
  */
 import type { Logger } from 'pino';
 import type Stripe from 'stripe';
-import type { StripeMode } from '../../src/shared/connection-id';
+import type { StripeMode } from '../../src/common/connection-id';
 import type { Storage } from '../storage/ports';
 import { AccessCache } from './access-cache';
 import { type BackgroundOptions, startBackground } from './background';
-import type { ConnectionEvent } from '../../src/shared/connection-event';
+import type { ConnectionEvent } from '../../src/common/connection-event';
 import { BrokerClock } from './clock';
 import { ConnectionStates } from './connection-state';
 import type { EventWebhook } from './event-delivery';

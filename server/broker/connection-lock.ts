@@ -1,5 +1,5 @@
 /** Work on one connection under its lock, renewed while the work runs. */
-import { connectionKey, type ConnectionId } from '../../src/shared/connection-id';
+import { connectionKey, type ConnectionId } from '../../src/common/connection-id';
 import { type Lease, type LockManager, LockTimeoutError } from '../storage/locks';
 import { busy } from './errors';
 

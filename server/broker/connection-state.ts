@@ -7,8 +7,8 @@
  */
 import { randomUUID } from 'node:crypto';
 import type { Logger } from 'pino';
-import type { ConnectionEvent, ConnectionEventType, DisconnectedBy } from '../../src/shared/connection-event';
-import type { ConnectionId } from '../../src/shared/connection-id';
+import type { ConnectionEvent, ConnectionEventType, DisconnectedBy } from '../../src/common/connection-event';
+import type { ConnectionId } from '../../src/common/connection-id';
 import { CONNECTED, type ConnectionRecords, type ConnectionState } from '../storage/ports';
 import { describeError } from './errors';
 import { keepAliveAt, type KeepAlivePolicy } from './keep-alive-policy';

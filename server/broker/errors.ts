@@ -4,7 +4,7 @@
  * reach an answer. The HTTP layer (server/http/errors.ts) gives each code its status.
  */
 import Stripe from 'stripe';
-import { MAX_SECRETS_PER_SCOPE, TokenTooLargeError } from '../../src/shared/token-layout';
+import { MAX_SECRETS_PER_SCOPE, TokenTooLargeError } from '../../src/common/token-layout';
 import { isStorageUnavailable } from '../storage/errors';
 
 export const BROKER_ERROR_CODES = [

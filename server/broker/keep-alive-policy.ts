@@ -5,7 +5,7 @@
  * day). Stored with the record (`keepAliveAt`, indexed), so the claim reads only what is due;
  * the re-check under the lock uses the same rule on the stored refresh payload.
  */
-import { type ConnectionId, connectionKey } from '../../src/shared/connection-id';
+import { type ConnectionId, connectionKey } from '../../src/common/connection-id';
 
 export interface KeepAlivePolicy {
   /** 0: never for idleness (refresh tokens near expiry still are). */

@@ -4,10 +4,10 @@
  * holds the connection's lock, so none of them interleaves with a refresh.
  */
 import { createHash } from 'node:crypto';
-import type { DisconnectedBy } from '../../src/shared/connection-event';
+import type { DisconnectedBy } from '../../src/common/connection-event';
 import type { Logger } from 'pino';
-import { type ConnectionId, connectionKey, type StripeMode } from '../../src/shared/connection-id';
-import { tokenPayloads } from '../../src/shared/token-layout';
+import { type ConnectionId, connectionKey, type StripeMode } from '../../src/common/connection-id';
+import { tokenPayloads } from '../../src/common/token-layout';
 import { CONNECTED, type ConnectionRecord, type ConnectionRecords, type LossReason } from '../storage/ports';
 import { type LockTimes, withLock } from './connection-lock';
 import { BrokerError, describeError, notConnected, providerRejected, providerUnavailable, secretStoreFull } from './errors';

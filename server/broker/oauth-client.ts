@@ -4,8 +4,8 @@
  */
 import { AsyncLocalStorage } from 'node:async_hooks';
 import * as client from 'openid-client';
-import { isLoopbackUrl } from '../../src/shared/loopback';
-import type { TokenResponse } from '../../src/shared/token-layout';
+import { isLoopbackUrl } from '../../src/common/loopback';
+import type { TokenResponse } from '../../src/common/token-layout';
 
 /** The provider client: by discovery from `issuer`, or from explicit endpoints. */
 export interface ProviderOptions {

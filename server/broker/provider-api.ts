@@ -9,7 +9,7 @@
  * the refresh engine like any other, and one retry; a 429 or 503 comes back as it is. Only
  * allowlisted headers travel either way — never Authorization or Set-Cookie back to the caller.
  */
-import { connectionKey, type ConnectionId } from '../../src/shared/connection-id';
+import { connectionKey, type ConnectionId } from '../../src/common/connection-id';
 import type { Logger } from '../logger';
 import { BrokerError } from './errors';
 import type { Metrics } from './metrics';

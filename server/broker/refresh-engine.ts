@@ -13,9 +13,9 @@
  * the token), the next `invalid_grant` is recorded as lost after an unknown outcome — never silently.
  */
 import type { Logger } from 'pino';
-import { unixNow } from '../../src/shared/clock';
-import { type ConnectionId, connectionKey } from '../../src/shared/connection-id';
-import { type AccessPayload, dueAt, isDue, type RefreshPayload, TokenTooLargeError, tokenPayloads } from '../../src/shared/token-layout';
+import { unixNow } from '../../src/common/clock';
+import { type ConnectionId, connectionKey } from '../../src/common/connection-id';
+import { type AccessPayload, dueAt, isDue, type RefreshPayload, TokenTooLargeError, tokenPayloads } from '../../src/common/token-layout';
 import { isStorageUnavailable } from '../storage/errors';
 import type { Lease, LockManager } from '../storage/locks';
 import type { ConnectionRecords, ConnectionState, LossReason, OnceOnly } from '../storage/ports';

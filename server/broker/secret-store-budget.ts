@@ -10,7 +10,7 @@
  * spent within half a second, so no instance sits on the fleet's budget.
  */
 import { AsyncLocalStorage } from 'node:async_hooks';
-import type { StripeMode } from '../../src/shared/connection-id';
+import type { StripeMode } from '../../src/common/connection-id';
 import type { RequestBudget } from '../storage/ports';
 import { BrokerError } from './errors';
 

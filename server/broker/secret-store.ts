@@ -8,7 +8,7 @@
  * (stripe-node would): it shrinks the budget, and the retry waits for the slower budget.
  */
 import Stripe from 'stripe';
-import type { ConnectionId, StripeMode } from '../../src/shared/connection-id';
+import type { ConnectionId, StripeMode } from '../../src/common/connection-id';
 import { BrokerError, secretStoreFull } from './errors';
 import type { Metrics } from './metrics';
 import type { SecretStoreBudget } from './secret-store-budget';

@@ -7,7 +7,7 @@
  * new key goes first and an old one is removed once nothing sealed with it is left.
  */
 import { createCipheriv, createDecipheriv, randomBytes } from 'node:crypto';
-import { type ConnectionId } from '../../src/shared/connection-id';
+import { type ConnectionId } from '../../src/common/connection-id';
 
 export interface SealingKey {
   id: string;

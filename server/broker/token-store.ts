@@ -20,7 +20,7 @@
  */
 import { randomUUID } from 'node:crypto';
 import type { Logger } from 'pino';
-import { type ConnectionId, connectionKey } from '../../src/shared/connection-id';
+import { type ConnectionId, connectionKey } from '../../src/common/connection-id';
 import {
   type AccessPayload,
   decodeAccess,
@@ -31,7 +31,7 @@ import {
   MAX_SECRETS_PER_SCOPE,
   type RefreshPayload,
   SECRET_NAMES,
-} from '../../src/shared/token-layout';
+} from '../../src/common/token-layout';
 import { isStorageUnavailable } from '../storage/errors';
 import type { ChangeNotices, Outbox, OutboxEntry } from '../storage/ports';
 import type { AccessCache } from './access-cache';

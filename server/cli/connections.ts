@@ -5,7 +5,7 @@
  */
 import { existsSync, readFileSync } from 'node:fs';
 import path from 'node:path';
-import { parseConnectionKey } from '../../src/shared/connection-id';
+import { parseConnectionKey } from '../../src/common/connection-id';
 import { admin, type AdminTarget, CliError } from './admin-client';
 import { fields, relative, table } from './table';
 

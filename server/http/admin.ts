@@ -5,7 +5,7 @@
  * database, so one backend of a fleet sees them all. Never a token: states, reasons, key ids.
  */
 import express, { Router, type Request } from 'express';
-import { ACCOUNT_ID, type ConnectionId, connectionKey, parseConnectionKey } from '../../src/shared/connection-id';
+import { ACCOUNT_ID, type ConnectionId, connectionKey, parseConnectionKey } from '../../src/common/connection-id';
 import type { BrokerCore } from '../broker/broker';
 import { DEFAULTS } from '../broker/defaults';
 import type { ConnectionRecord, EventState, RecordFilter, StoredEvent } from '../storage/ports';

@@ -4,7 +4,7 @@
  * place errors become answers.
  */
 import express, { type NextFunction, type Request, type Response } from 'express';
-import { type ConnectionId, connectionKey } from '../../src/shared/connection-id';
+import { type ConnectionId, connectionKey } from '../../src/common/connection-id';
 import type { BrokerCore } from '../broker/broker';
 import { BrokerError, describeError } from '../broker/errors';
 import { adminRoutes } from './admin';

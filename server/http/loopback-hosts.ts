@@ -4,7 +4,7 @@
  * the request's Host is the page's own name, not a loopback one, so it is refused here (421).
  */
 import type { NextFunction, Request, Response } from 'express';
-import { isLoopbackUrl } from '../../src/shared/loopback';
+import { isLoopbackUrl } from '../../src/common/loopback';
 
 export function isLoopbackHost(host: string | undefined): boolean {
   return host !== undefined && URL.canParse(`http://${host}`) && isLoopbackUrl(new URL(`http://${host}`));

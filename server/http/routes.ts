@@ -4,10 +4,10 @@
  * account (shared by every instance with PostgreSQL).
  */
 import express, { Router, type Request, type Response } from 'express';
-import { connectionKey, type ConnectionId, type ConnectionScope } from '../../src/shared/connection-id';
-import { isLoopbackUrl } from '../../src/shared/loopback';
-import { dashboardRedirectUri } from '../../src/shared/redirect-uri';
-import type { SignedOrder } from '../../src/shared/signed-request';
+import { connectionKey, type ConnectionId, type ConnectionScope } from '../../src/common/connection-id';
+import { isLoopbackUrl } from '../../src/common/loopback';
+import { dashboardRedirectUri } from '../../src/common/redirect-uri';
+import type { SignedOrder } from '../../src/common/signed-request';
 import type { BrokerCore } from '../broker/broker';
 import { API_METHODS, type ApiMethod } from '../broker/provider-api';
 import type { RouteLimit } from '../broker/defaults';

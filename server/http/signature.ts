@@ -1,5 +1,5 @@
 /**
- * Signed requests from the extension (src/shared/signed-request.ts says what is signed). Stripe
+ * Signed requests from the extension (src/common/signed-request.ts says what is signed). Stripe
  * documents the signed string as `JSON.stringify({...claims, user_id, account_id})`, the
  * additional keys first; its server code is not public, so the other plausible order,
  * `{user_id, account_id, ...claims}`, verifies too — nothing else does — unless
@@ -12,8 +12,8 @@ import type { NextFunction, Request, Response } from 'express';
 import { createHash } from 'node:crypto';
 import type { Logger } from 'pino';
 import Stripe from 'stripe';
-import { ACCOUNT_ID, type ConnectionId, connectionKey, connectionOf, type ConnectionScope, type DashboardUserId, USER_ID } from '../../src/shared/connection-id';
-import { signatureClaims, type SignatureClaims, type SignedOrder } from '../../src/shared/signed-request';
+import { ACCOUNT_ID, type ConnectionId, connectionKey, connectionOf, type ConnectionScope, type DashboardUserId, USER_ID } from '../../src/common/connection-id';
+import { signatureClaims, type SignatureClaims, type SignedOrder } from '../../src/common/signed-request';
 import type { OnceOnly } from '../storage/ports';
 import { badRequest, HttpError } from './errors';
 import { checkParams, type ParamSpec } from './params';

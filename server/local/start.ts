@@ -13,13 +13,13 @@
 import { randomBytes } from 'node:crypto';
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
-import { APP_ID } from '../../src/shared/app-id';
+import { APP_ID } from '../../src/common/app-id';
 import { startBackend } from '../backend';
 import { customerNotes } from '../examples/customer-notes';
 import { keepPrivate } from '../storage/private-dir';
 import { loadConfig } from '../config';
 import { newSealingKey, TokenSealer } from '../broker/token-sealing';
-import { connectionKey } from '../../src/shared/connection-id';
+import { connectionKey } from '../../src/common/connection-id';
 import { OfflineConsole } from './console/console-server';
 import { readableLines } from './log-lines';
 import { parsePort, runCommand } from '../command';

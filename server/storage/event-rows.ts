@@ -1,5 +1,5 @@
 /** Events as both databases store them: the payload as JSON beside its delivery columns. */
-import type { ConnectionEvent } from '../../src/shared/connection-event';
+import type { ConnectionEvent } from '../../src/common/connection-event';
 import type { EventState, StoredEvent } from './ports';
 
 export interface EventRow {

@@ -5,8 +5,8 @@
  * sealed and only until the Secret Store has taken it (server/broker/token-store.ts).
  * Two implementations: SQLite for one instance (sqlite.ts), PostgreSQL for several (postgres.ts).
  */
-import type { ConnectionId, StripeMode } from '../../src/shared/connection-id';
-import type { ConnectionEvent } from '../../src/shared/connection-event';
+import type { ConnectionId, StripeMode } from '../../src/common/connection-id';
+import type { ConnectionEvent } from '../../src/common/connection-event';
 import type { Lease, LockManager } from './locks';
 
 export type ConnectionStatus = 'connected' | 'reconnect_required';

@@ -4,7 +4,7 @@
  * while it is down notices may be missed, so the listener is told (not live) until LISTEN works again.
  */
 import { Client, type Pool } from 'pg';
-import { type ConnectionId, connectionKey } from '../../src/shared/connection-id';
+import { type ConnectionId, connectionKey } from '../../src/common/connection-id';
 import type { ChangeNotices } from './ports';
 
 const CHANNEL = 'broker_tokens';

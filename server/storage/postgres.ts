@@ -5,9 +5,9 @@
  * (postgres-locks.ts) and change notices (postgres-notices.ts) are their own classes.
  */
 import { Pool } from 'pg';
-import { unixNow } from '../../src/shared/clock';
-import type { ConnectionEvent } from '../../src/shared/connection-event';
-import { type ConnectionId, fromWire, toWire, type WireIds } from '../../src/shared/connection-id';
+import { unixNow } from '../../src/common/clock';
+import type { ConnectionEvent } from '../../src/common/connection-event';
+import { type ConnectionId, fromWire, toWire, type WireIds } from '../../src/common/connection-id';
 import type { Lease } from './locks';
 import { BUDGET_MIGRATION, PostgresBudget } from './postgres-budget';
 import { PostgresLocks } from './postgres-locks';

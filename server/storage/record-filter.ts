@@ -1,5 +1,5 @@
 /** A RecordFilter, and the records' summary, as SQL: the same for SQLite and PostgreSQL but for their placeholders. */
-import { toWire } from '../../src/shared/connection-id';
+import { toWire } from '../../src/common/connection-id';
 import type { RecordFilter, RecordSummary } from './ports';
 
 /** Groups for RecordSummary: one row per status, degraded flag and sealing key. */

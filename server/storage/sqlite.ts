@@ -1,8 +1,8 @@
 /** The broker's storage in one SQLite file (better-sqlite3): the default, for one backend instance. */
 import Database from 'better-sqlite3';
-import { unixNow } from '../../src/shared/clock';
-import type { ConnectionEvent } from '../../src/shared/connection-event';
-import { type ConnectionId, fromWire, toWire, type WireIds } from '../../src/shared/connection-id';
+import { unixNow } from '../../src/common/clock';
+import type { ConnectionEvent } from '../../src/common/connection-event';
+import { type ConnectionId, fromWire, toWire, type WireIds } from '../../src/common/connection-id';
 import { InProcessLocks, type Lease } from './locks';
 import { EVENT_STATE_SQL, type EventRow, PENDING_EVENT, storedEventOf } from './event-rows';
 import { filterSql, SUMMARY_SQL, summaryOf } from './record-filter';

@@ -1,6 +1,6 @@
 import { PropertyList, PropertyListItem } from '@stripe/ui-extension-sdk/ui';
 import type { ViewState, Who } from '../lib/view-state';
-import type { ConnectionScope } from '../shared/connection-id';
+import type { ConnectionScope } from '../common/connection-id';
 
 const when = (unixSeconds: number) => new Date(unixSeconds * 1000).toLocaleString();
 

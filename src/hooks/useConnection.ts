@@ -6,7 +6,7 @@
  */
 import type { ExtensionContextValue } from '@stripe/ui-extension-sdk/context';
 import { useCallback, useEffect, useMemo, useReducer, useState } from 'react';
-import type { DashboardUserId } from '../shared/connection-id';
+import type { DashboardUserId } from '../common/connection-id';
 import { AppConfig, readAppConfig } from '../lib/app-config';
 import { BackendError } from '../lib/backend-client';
 import { type Access, completeSignIn, disconnect, fetchProfile, type FlowContext, FlowError, HandledReturns, loadAccess, prepareSignIn } from '../lib/connection-flow';

@@ -15,8 +15,8 @@
  *
  * Problems are collected, not thrown, so the view can show all of them in one Banner.
  */
-import type { ConnectionScope } from '../shared/connection-id';
-import { isLoopbackUrl } from '../shared/loopback';
+import type { ConnectionScope } from '../common/connection-id';
+import { isLoopbackUrl } from '../common/loopback';
 import { ExchangeMode, PROVIDER_PRESETS, ProviderName, ProviderPreset } from './providers';
 
 export interface AppConfig extends Required<Omit<ProviderPreset, 'tokenUrl' | 'apiBase' | 'profilePath' | 'profileMethod'>> {

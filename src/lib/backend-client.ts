@@ -1,12 +1,12 @@
 /**
  * Signed calls from the extension to the broker backend: a JSON POST carrying the user,
  * account, mode and the route's parameters (with a fresh nonce), with the Dashboard's
- * `Stripe-Signature` over the claims of src/shared/signed-request.ts (mode, route, hash of the parameters).
+ * `Stripe-Signature` over the claims of src/common/signed-request.ts (mode, route, hash of the parameters).
  */
 import type { AppConfig } from './app-config';
-import { type DashboardUserId, toWire } from '../shared/connection-id';
+import { type DashboardUserId, toWire } from '../common/connection-id';
 import { dashboard } from './dashboard';
-import { signatureClaims } from '../shared/signed-request';
+import { signatureClaims } from '../common/signed-request';
 
 export class BackendError extends Error {
   /** `status` 0: the backend could not be reached at all. */

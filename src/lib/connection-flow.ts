@@ -2,10 +2,10 @@
  * The connect flow as plain functions the views call (testable without React): sign-in
  * preparation, the return from the provider, loading the access token, disconnect.
  */
-import { unixNow } from '../shared/clock';
-import type { DashboardUserId } from '../shared/connection-id';
-import { dashboardRedirectUri } from '../shared/redirect-uri';
-import { TokenResponse, tokenPayloads } from '../shared/token-layout';
+import { unixNow } from '../common/clock';
+import type { DashboardUserId } from '../common/connection-id';
+import { dashboardRedirectUri } from '../common/redirect-uri';
+import { TokenResponse, tokenPayloads } from '../common/token-layout';
 import type { AppConfig } from './app-config';
 import { authorizeUrl } from './app-config';
 import { BackendError, callBackend, randomNonce } from './backend-client';

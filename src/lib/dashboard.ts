@@ -8,7 +8,7 @@ import stripeApiFetch, { type StripeApiFetch } from '@stripe/ui-extension-sdk/ap
 import createOAuthState from '@stripe/ui-extension-sdk/oauth';
 import fetchStripeSignature from '@stripe/ui-extension-sdk/signature';
 import { isPermissionAuthorized } from '@stripe/ui-extension-sdk/utils';
-import type { SignatureClaims } from '../shared/signed-request';
+import type { SignatureClaims } from '../common/signed-request';
 
 export interface DashboardAdapter {
   /**

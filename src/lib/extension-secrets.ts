@@ -5,9 +5,9 @@
  * sign-ins of `oauth.state`, always in the user's own scope.
  */
 import { dashboard } from './dashboard';
-import type { ConnectionScope } from '../shared/connection-id';
-import { STRIPE_API_VERSION } from '../shared/stripe-api-version';
-import { AccessPayload, decodeAccess, encodePayload, RefreshPayload, SECRET_NAMES, STATE_LIFETIME_SECONDS } from '../shared/token-layout';
+import type { ConnectionScope } from '../common/connection-id';
+import { STRIPE_API_VERSION } from '../common/stripe-api-version';
+import { AccessPayload, decodeAccess, encodePayload, RefreshPayload, SECRET_NAMES, STATE_LIFETIME_SECONDS } from '../common/token-layout';
 
 /** A sign-in in progress: the Dashboard's state, the nonce this app embedded in it, and until when it counts. */
 interface PendingSignIn {

@@ -7,7 +7,7 @@ import { Box, Button, ContextView, Inline, SignInView, Spinner } from '@stripe/u
 import { ConnectionDetails } from '../components/ConnectionDetails';
 import { StatusBanner } from '../components/StatusBanner';
 import { useConnection } from '../hooks/useConnection';
-import { APP_ID } from '../shared/app-id';
+import { APP_ID } from '../common/app-id';
 import { isSignedOut } from '../lib/view-state';
 
 const PROGRESS: Partial<Record<string, string>> = { loading: 'Loading…', exchanging: 'Finishing sign-in…', disconnecting: 'Disconnecting…' };

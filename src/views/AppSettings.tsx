@@ -7,7 +7,7 @@ import { Badge, Box, Button, Inline, SettingsView, Spinner } from '@stripe/ui-ex
 import { ConnectionDetails } from '../components/ConnectionDetails';
 import { StatusBanner } from '../components/StatusBanner';
 import { useConnection } from '../hooks/useConnection';
-import { APP_ID } from '../shared/app-id';
+import { APP_ID } from '../common/app-id';
 import { isSignedOut } from '../lib/view-state';
 
 const AppSettings = (context: ExtensionContextValue) => {

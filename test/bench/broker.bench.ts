@@ -10,7 +10,7 @@ import http from 'node:http';
 import os from 'node:os';
 import path from 'node:path';
 import { performance } from 'node:perf_hooks';
-import { SECRET_NAMES } from '../../src/shared/token-layout';
+import { SECRET_NAMES } from '../../src/common/token-layout';
 import { createStripeClient } from '../../server/stripe-client';
 import { alice, KEYS, newUser, sleep, User } from '../support/fixtures';
 import { ApiAnswer, call, connect, sign, withNonce } from '../support/signed-calls';

@@ -7,7 +7,7 @@
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { SECRET_NAMES } from '../../src/shared/token-layout';
+import { SECRET_NAMES } from '../../src/common/token-layout';
 import { describePolicy } from '../../server/broker/keep-alive-policy';
 import { DEFAULTS } from '../../server/broker/defaults';
 import { SecretStoreState } from '../../server/local/secret-store/store';

@@ -7,7 +7,7 @@
  * token (served from the outbox, a token can be ahead of its writes). The physical minimum is
  * N × 3 requests ÷ R.
  */
-import { SECRET_NAMES } from '../../src/shared/token-layout';
+import { SECRET_NAMES } from '../../src/common/token-layout';
 import { createStripeClient } from '../../server/stripe-client';
 import { startCommand } from '../support/commands';
 import { refreshCount, startTestProvider } from '../support/dev-provider';

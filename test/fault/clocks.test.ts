@@ -7,7 +7,7 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { unixNow } from '../../src/shared/clock';
+import { unixNow } from '../../src/common/clock';
 import { expectAllAlive } from '../support/alive';
 import { ROOT, type RunningCommand } from '../support/commands';
 import { newUser, sleep } from '../support/fixtures';

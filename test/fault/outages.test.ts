@@ -5,7 +5,7 @@
  * refresh token is no longer accepted by the provider (with rotation, a spent token sent again
  * revokes the whole grant).
  */
-import type { ConnectionId } from '../../src/shared/connection-id';
+import type { ConnectionId } from '../../src/common/connection-id';
 import { eventually, newUser, sleep, User } from '../support/fixtures';
 import { startBroker, TestBroker } from '../support/in-process-broker';
 import { call, connect } from '../support/signed-calls';

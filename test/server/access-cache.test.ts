@@ -5,7 +5,7 @@
  */
 import { Client } from 'pg';
 import Stripe from 'stripe';
-import type { ConnectionId } from '../../src/shared/connection-id';
+import type { ConnectionId } from '../../src/common/connection-id';
 import { connectPostgresStorage } from '../../server/storage/postgres';
 import { CONNECTED } from '../../server/storage/ports';
 import { newUser, sleep, User, WEBHOOK_SECRET } from '../support/fixtures';

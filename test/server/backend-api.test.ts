@@ -1,5 +1,5 @@
 import Stripe from 'stripe';
-import { SECRET_NAMES } from '../../src/shared/token-layout';
+import { SECRET_NAMES } from '../../src/common/token-layout';
 import { createStripeClient } from '../../server/stripe-client';
 import { alice, KEYS, User, WEBHOOK_SECRET } from '../support/fixtures';
 import { brokerSuite, TestBroker } from '../support/in-process-broker';

@@ -8,7 +8,7 @@ import { execFile } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { connectionKey, fromWire } from '../../src/shared/connection-id';
+import { connectionKey, fromWire } from '../../src/common/connection-id';
 import { TokenSealer } from '../../server/broker/token-sealing';
 import { refreshCount } from '../support/dev-provider';
 import { eventually, newUser, ROTATED_KEY_TEXT, SEALING_KEYS_TEXT, sleep, type User } from '../support/fixtures';

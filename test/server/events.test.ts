@@ -4,7 +4,7 @@
  * library), at least once and in order per connection, retried while the receiver is down or
  * hangs, kept as failed after the retry window; the in-process subscriber hears the same.
  */
-import type { ConnectionEvent } from '../../src/shared/connection-event';
+import type { ConnectionEvent } from '../../src/common/connection-event';
 import Stripe from 'stripe';
 import { eventually, newUser, User, WEBHOOK_SECRET } from '../support/fixtures';
 import { startBroker, type TestBroker } from '../support/in-process-broker';

@@ -5,10 +5,10 @@
  */
 import { createHash } from 'node:crypto';
 import Stripe from 'stripe';
-import { APP_ID } from '../../src/shared/app-id';
-import { dashboardRedirectUri } from '../../src/shared/redirect-uri';
-import { signatureClaims } from '../../src/shared/signed-request';
-import { SECRET_NAMES } from '../../src/shared/token-layout';
+import { APP_ID } from '../../src/common/app-id';
+import { dashboardRedirectUri } from '../../src/common/redirect-uri';
+import { signatureClaims } from '../../src/common/signed-request';
+import { SECRET_NAMES } from '../../src/common/token-layout';
 import { stripeSignature } from '../../server/local/dashboard/host-calls';
 import { CONFIDENTIAL_CLIENT_ID, CONFIDENTIAL_CLIENT_SECRET } from '../../server/local/oauth-provider/clients';
 import { createStripeClient } from '../../server/stripe-client';

@@ -10,7 +10,7 @@ import {
   refreshMargin,
   tokenPayloads,
   TokenTooLargeError,
-} from '../../src/shared/token-layout';
+} from '../../src/common/token-layout';
 
 const NOW = 1_800_000_000;
 const jwt = (claims: object) => `e30.${Buffer.from(JSON.stringify(claims)).toString('base64url')}.sig`;

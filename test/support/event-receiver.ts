@@ -7,7 +7,7 @@
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { Webhook } from 'standardwebhooks';
-import type { ConnectionEvent } from '../../src/shared/connection-event';
+import type { ConnectionEvent } from '../../src/common/connection-event';
 import { closeServer } from '../../server/http/close-server';
 
 export interface Delivery {

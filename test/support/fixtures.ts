@@ -1,5 +1,5 @@
 /** The suites' shared fixtures: the secrets every part is started with, test users, and small helpers. */
-import type { WireIds } from '../../src/shared/connection-id';
+import type { WireIds } from '../../src/common/connection-id';
 import { parseSealingKeys } from '../../server/broker/token-sealing';
 
 export const SIGNING_SECRET = 'absec_test_signing_secret_for_the_suite';

@@ -3,8 +3,8 @@
  * suite's Secret Store emulator and dev provider, and a PostgreSQL for several of them: for
  * the fault suites that crash, kill and scale the backend.
  */
-import { APP_ID } from '../../src/shared/app-id';
-import { dashboardRedirectUri } from '../../src/shared/redirect-uri';
+import { APP_ID } from '../../src/common/app-id';
+import { dashboardRedirectUri } from '../../src/common/redirect-uri';
 import { PUBLIC_CLIENT_ID } from '../../server/local/oauth-provider/clients';
 import { KEYS, SEALING_KEYS_TEXT, SIGNING_SECRET } from './fixtures';
 import { Stack } from './stack';

@@ -3,7 +3,7 @@
  * the dev provider's public client, SQLite storage in memory, the suite's secrets and clock.
  */
 import type { AddressInfo } from 'node:net';
-import { APP_ID } from '../../src/shared/app-id';
+import { APP_ID } from '../../src/common/app-id';
 import { createBroker, Broker, BrokerOptions } from '../../server/app';
 import { OAuthClient, type ProviderOptions } from '../../server/broker/oauth-client';
 import { TokenSealer } from '../../server/broker/token-sealing';

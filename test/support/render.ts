@@ -3,7 +3,7 @@ import { getMockContextProps, render } from '@stripe/ui-extension-sdk/testing';
 import type { ExtensionContextValue } from '@stripe/ui-extension-sdk/context';
 import type { ComponentType } from 'react';
 import { createElement } from 'react';
-import type { DashboardUserId } from '../../src/shared/connection-id';
+import type { DashboardUserId } from '../../src/common/connection-id';
 
 /** The Dashboard user a view runs as; without `userId` for the "no user" state. */
 export type ViewUser = Omit<DashboardUserId, 'userId'> & { userId?: string };

@@ -1,7 +1,7 @@
 /** The extension's side of the backend contract: signed calls, and a whole sign-in through the dev provider. */
 import { randomBytes } from 'node:crypto';
 import * as client from 'openid-client';
-import { signatureClaims } from '../../src/shared/signed-request';
+import { signatureClaims } from '../../src/common/signed-request';
 import { SigningOrder, stripeSignature } from '../../server/local/dashboard/host-calls';
 import { PUBLIC_CLIENT_ID, TEST_REDIRECT_URI } from '../../server/local/oauth-provider/clients';
 import type { TestProvider } from './dev-provider';

@@ -4,7 +4,7 @@
  * token's expiry; and a look at a user's secrets as the Secret Store holds them.
  */
 import Stripe from 'stripe';
-import { SECRET_NAMES } from '../../src/shared/token-layout';
+import { SECRET_NAMES } from '../../src/common/token-layout';
 import { TokenSealer } from '../../server/broker/token-sealing';
 import { SecretStoreEmulator } from '../../server/local/secret-store/emulator';
 import { createStripeClient } from '../../server/stripe-client';

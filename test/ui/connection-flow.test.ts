@@ -5,9 +5,9 @@
 import { readAppConfig } from '../../src/lib/app-config';
 import { completeSignIn, FlowError, HandledReturns, loadAccess, prepareSignIn, providerErrorMessage, type FlowContext } from '../../src/lib/connection-flow';
 import { INITIAL_STATE, transition, type ViewState } from '../../src/lib/view-state';
-import { APP_ID } from '../../src/shared/app-id';
-import type { DashboardUserId } from '../../src/shared/connection-id';
-import { dashboardRedirectUri } from '../../src/shared/redirect-uri';
+import { APP_ID } from '../../src/common/app-id';
+import type { DashboardUserId } from '../../src/common/connection-id';
+import { dashboardRedirectUri } from '../../src/common/redirect-uri';
 import { installDashboard, uninstallDashboard } from '../support/dashboard-double';
 import { providerStats } from '../support/dev-provider';
 import { brokerSuite, TestBroker } from '../support/in-process-broker';

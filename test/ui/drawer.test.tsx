@@ -1,7 +1,7 @@
 import { Banner, Button, PropertyListItem, SignInView, Spinner } from '@stripe/ui-extension-sdk/ui';
-import { APP_ID } from '../../src/shared/app-id';
-import { type DashboardUserId, toWire } from '../../src/shared/connection-id';
-import { dashboardRedirectUri } from '../../src/shared/redirect-uri';
+import { APP_ID } from '../../src/common/app-id';
+import { type DashboardUserId, toWire } from '../../src/common/connection-id';
+import { dashboardRedirectUri } from '../../src/common/redirect-uri';
 import App from '../../src/views/App';
 import { providerStats } from '../support/dev-provider';
 import { brokerSuite, startBroker, TestBroker } from '../support/in-process-broker';

@@ -5,7 +5,7 @@
  */
 import { Badge, Button } from '@stripe/ui-extension-sdk/ui';
 import AppSettings from '../../src/views/AppSettings';
-import { toWire } from '../../src/shared/connection-id';
+import { toWire } from '../../src/common/connection-id';
 import { brokerSuite, TestBroker } from '../support/in-process-broker';
 import { connect } from '../support/signed-calls';
 import { Stack, storedSecrets } from '../support/stack';

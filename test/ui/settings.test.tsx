@@ -1,7 +1,7 @@
 import { Badge, Banner, Button, PropertyListItem } from '@stripe/ui-extension-sdk/ui';
 import AppSettings from '../../src/views/AppSettings';
-import { toWire } from '../../src/shared/connection-id';
-import { SECRET_NAMES } from '../../src/shared/token-layout';
+import { toWire } from '../../src/common/connection-id';
+import { SECRET_NAMES } from '../../src/common/token-layout';
 import { createStripeClient } from '../../server/stripe-client';
 import { KEYS } from '../support/fixtures';
 import { brokerSuite, TestBroker } from '../support/in-process-broker';

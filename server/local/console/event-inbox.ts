@@ -7,8 +7,8 @@
  * from its registry: the console runs in the backend's process).
  */
 import { createHmac, timingSafeEqual } from 'node:crypto';
-import type { ConnectionEvent } from '../../../src/shared/connection-event';
-import { connectionKey } from '../../../src/shared/connection-id';
+import type { ConnectionEvent } from '../../../src/common/connection-event';
+import { connectionKey } from '../../../src/common/connection-id';
 import type { ConnectionEvents, StoredEvent } from '../../storage/ports';
 import type { EventRow } from './api';
 

@@ -19,7 +19,7 @@
  *   with the same reach as `stripeApiFetch`.
  */
 import { createHash, createHmac, randomBytes } from 'node:crypto';
-import type { ConnectionId } from '../../../src/shared/connection-id';
+import type { ConnectionId } from '../../../src/common/connection-id';
 
 /** Who the Dashboard's session is: a user, on an account, in a mode. */
 export type DashboardUser = ConnectionId;

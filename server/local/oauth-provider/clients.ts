@@ -6,7 +6,7 @@
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import type { ClientMetadata } from 'oidc-provider';
-import { dashboardRedirectUri } from '../../../src/shared/redirect-uri';
+import { dashboardRedirectUri } from '../../../src/common/redirect-uri';
 
 export const PUBLIC_CLIENT_ID = 'stripe-app-dev';
 export const CONFIDENTIAL_CLIENT_ID = 'stripe-app-dev-confidential';
