@@ -4,13 +4,12 @@
  * PostgreSQL LISTEN/NOTIFY, on another. Counted at the emulator, through the real parts.
  */
 import { Client } from 'pg';
-import Stripe from 'stripe';
 import type { ConnectionId } from '../../src/common/connection-id';
 import { connectPostgresStorage } from '../../server/storage/postgres';
 import { CONNECTED } from '../../server/storage/ports';
-import { newUser, sleep, User, WEBHOOK_SECRET } from '../support/fixtures';
+import { newUser, sleep, User } from '../support/fixtures';
 import { brokerSuite, startBroker, TestBroker } from '../support/in-process-broker';
-import { call, connect } from '../support/signed-calls';
+import { call, connect, postStripeEvent } from '../support/signed-calls';
 import type { Stack } from '../support/stack';
 import { startPostgres } from '../support/fleet';
 
@@ -41,12 +40,7 @@ test('an uninstall (deauthorization) stops the cached token at once', async () =
   const user = newUser('cache', { account_id: 'acct_cacheuninstall' });
   await connect(stack, broker, user);
   await call(broker, '/api/token', user);
-  const payload = JSON.stringify({ id: 'evt_cache_deauth', object: 'event', type: 'account.application.deauthorized', account: user.account_id, livemode: false, data: { object: {} } });
-  const res = await fetch(`${broker.url}/webhooks/stripe`, {
-    method: 'POST',
-    headers: { 'content-type': 'application/json', 'stripe-signature': Stripe.webhooks.generateTestHeaderString({ payload, secret: WEBHOOK_SECRET }) },
-    body: payload,
-  });
+  const res = await postStripeEvent(broker, { id: 'evt_cache_deauth', object: 'event', type: 'account.application.deauthorized', account: user.account_id, livemode: false, data: { object: {} } });
   expect(res.status).toBe(200);
   expect((await call(broker, '/api/token', user)).body.error!.code).toBe('not_connected');
 });

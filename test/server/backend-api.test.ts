@@ -1,10 +1,9 @@
-import Stripe from 'stripe';
 import { SECRET_NAMES } from '../../src/common/token-layout';
 import { createStripeClient } from '../../server/stripe-client';
-import { alice, KEYS, User, WEBHOOK_SECRET } from '../support/fixtures';
+import { alice, KEYS, User } from '../support/fixtures';
 import { brokerSuite, TestBroker } from '../support/in-process-broker';
 import { seenSecrets } from '../support/leak-check';
-import { call, connect, sign, withNonce } from '../support/signed-calls';
+import { call, connect, sign, withNonce, postStripeEvent } from '../support/signed-calls';
 import { Stack, storedSecrets } from '../support/stack';
 
 let stack: Stack;
@@ -149,14 +148,7 @@ test('healthz answers', async () => {
 });
 
 describe('the Stripe webhook', () => {
-  const send = (event: object, secret = WEBHOOK_SECRET) => {
-    const payload = JSON.stringify(event);
-    return fetch(`${broker.url}/webhooks/stripe`, {
-      method: 'POST',
-      headers: { 'content-type': 'application/json', 'stripe-signature': Stripe.webhooks.generateTestHeaderString({ payload, secret }) },
-      body: payload,
-    });
-  };
+  const send = (event: object, secret?: string) => postStripeEvent(broker, event, secret);
   const event = (type: string, account: string) => ({ id: `evt_${type.length}${account}`, object: 'event', type, account, data: { object: {} } });
 
   test('account.application.deauthorized forgets that account, once or twice', async () => {

@@ -5,11 +5,10 @@
  * hangs, kept as failed after the retry window; the in-process subscriber hears the same.
  */
 import type { ConnectionEvent } from '../../src/common/connection-event';
-import Stripe from 'stripe';
-import { eventually, newUser, User, WEBHOOK_SECRET } from '../support/fixtures';
+import { eventually, newUser, User } from '../support/fixtures';
 import { startBroker, type TestBroker } from '../support/in-process-broker';
 import { seenSecrets } from '../support/leak-check';
-import { call, connect } from '../support/signed-calls';
+import { call, connect, postStripeEvent } from '../support/signed-calls';
 import { type EventReceiver, startEventReceiver } from '../support/event-receiver';
 import { type Stack, stackSuite, storedSecrets } from '../support/stack';
 
@@ -145,12 +144,7 @@ test('an uninstall disconnects by deauthorization; an account-wide connection ha
   broker = await startBroker(stack, { connectionScope: 'account', events: { webhook: { url: new URL(receiver.url), secrets: receiver.secrets, timeoutMs: 1000, retrySeconds: 3600 } } });
   const user = newUser('events', { account_id: 'acct_eventswide' });
   await connect(stack, broker, user);
-  const payload = JSON.stringify({ id: 'evt_events_deauth', object: 'event', type: 'account.application.deauthorized', account: user.account_id, livemode: false, data: { object: {} } });
-  const res = await fetch(`${broker.url}/webhooks/stripe`, {
-    method: 'POST',
-    headers: { 'content-type': 'application/json', 'stripe-signature': Stripe.webhooks.generateTestHeaderString({ payload, secret: WEBHOOK_SECRET }) },
-    body: payload,
-  });
+  const res = await postStripeEvent(broker, { id: 'evt_events_deauth', object: 'event', type: 'account.application.deauthorized', account: user.account_id, livemode: false, data: { object: {} } });
   expect(res.status).toBe(200);
   expect(await eventually(() => receiver.accepted().length === 2)).toBe(true);
   expect(receiver.accepted().map((e) => [e.type, e.data])).toEqual([

@@ -13,10 +13,10 @@ import { stripeSignature } from '../../server/local/dashboard/host-calls';
 import { CONFIDENTIAL_CLIENT_ID, CONFIDENTIAL_CLIENT_SECRET } from '../../server/local/oauth-provider/clients';
 import { createStripeClient } from '../../server/stripe-client';
 import { TokenSealer } from '../../server/broker/token-sealing';
-import { KEYS, newUser, ROTATED_SEALING_KEY, SEALING_KEY, SIGNING_SECRET, sleep, User, WEBHOOK_SECRET } from '../support/fixtures';
+import { KEYS, newUser, ROTATED_SEALING_KEY, SEALING_KEY, SIGNING_SECRET, sleep, User } from '../support/fixtures';
 import { brokerSuite, startBroker, TestBroker } from '../support/in-process-broker';
 import { logLines, seenSecrets } from '../support/leak-check';
-import { authorize, call, connect, sign, withNonce } from '../support/signed-calls';
+import { authorize, call, connect, sign, withNonce, postStripeEvent } from '../support/signed-calls';
 import { Stack, storedSecrets } from '../support/stack';
 import { discover, providerStats, refreshCount } from '../support/dev-provider';
 import * as client from 'openid-client';
@@ -308,14 +308,8 @@ test('answers of the API carry Cache-Control: no-store', async () => {
 
 describe('account.application.deauthorized', () => {
   let events = 0;
-  const deauthorized = (account: string, livemode: boolean, id = `evt_deauth${++events}`) => {
-    const payload = JSON.stringify({ id, object: 'event', type: 'account.application.deauthorized', account, livemode, data: { object: {} } });
-    return fetch(`${broker.url}/webhooks/stripe`, {
-      method: 'POST',
-      headers: { 'content-type': 'application/json', 'stripe-signature': Stripe.webhooks.generateTestHeaderString({ payload, secret: WEBHOOK_SECRET }) },
-      body: payload,
-    });
-  };
+  const deauthorized = (account: string, livemode: boolean, id = `evt_deauth${++events}`) =>
+    postStripeEvent(broker, { id, object: 'event', type: 'account.application.deauthorized', account, livemode, data: { object: {} } });
 
   test("acts in the event's mode only: revokes each grant there and deletes its secrets; once per event id", async () => {
     const account = 'acct_uninstalls';
@@ -515,14 +509,8 @@ describe('deauthorization of another application', () => {
     try {
       const user = newUser('hostile', { account_id: 'acct_otherapp' });
       await connect(stack, scoped, user);
-      const event = (application: string, id: string) => {
-        const payload = JSON.stringify({ id, object: 'event', type: 'account.application.deauthorized', account: user.account_id, livemode: false, data: { object: { id: application, object: 'application' } } });
-        return fetch(`${scoped.url}/webhooks/stripe`, {
-          method: 'POST',
-          headers: { 'content-type': 'application/json', 'stripe-signature': Stripe.webhooks.generateTestHeaderString({ payload, secret: WEBHOOK_SECRET }) },
-          body: payload,
-        });
-      };
+      const event = (application: string, id: string) =>
+        postStripeEvent(scoped, { id, object: 'event', type: 'account.application.deauthorized', account: user.account_id, livemode: false, data: { object: { id: application, object: 'application' } } });
       expect((await event('ca_someoneelse', 'evt_other_app')).status).toBe(200);
       expect((await call(scoped, '/api/connection/status', user)).body.status).toBe('connected');
       expect((await event('ca_thisapp', 'evt_this_app')).status).toBe(200);

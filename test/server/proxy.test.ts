@@ -6,14 +6,13 @@
  */
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
-import Stripe from 'stripe';
 import { customerNotes } from '../../server/examples/customer-notes';
 import { closeServer } from '../../server/http/close-server';
 import { providerStats, refreshCount } from '../support/dev-provider';
-import { newUser, User, WEBHOOK_SECRET } from '../support/fixtures';
+import { newUser, User } from '../support/fixtures';
 import { brokerSuite, startBroker, type TestBroker } from '../support/in-process-broker';
 import { seenSecrets } from '../support/leak-check';
-import { call, connect, sign, withNonce } from '../support/signed-calls';
+import { call, connect, sign, withNonce, postStripeEvent } from '../support/signed-calls';
 import { type Stack, storedSecrets } from '../support/stack';
 
 let stack: Stack;
@@ -180,14 +179,9 @@ test("server-side access: a Stripe customer.created is noted at the provider as 
   try {
     const user = newUser('proxy', { account_id: 'acct_customers' });
     await connect(stack, withExample, user);
-    const payload = JSON.stringify({
+    const res = await postStripeEvent(withExample, {
       id: 'evt_customer1', object: 'event', type: 'customer.created', account: user.account_id, livemode: false,
       data: { object: { id: 'cus_Example1', object: 'customer', name: 'Jenny Rosen' } },
-    });
-    const res = await fetch(`${withExample.url}/webhooks/stripe`, {
-      method: 'POST',
-      headers: { 'content-type': 'application/json', 'stripe-signature': Stripe.webhooks.generateTestHeaderString({ payload, secret: WEBHOOK_SECRET }) },
-      body: payload,
     });
     expect(res.status).toBe(200);
     expect(await notesOf(user)).toContain('New Stripe customer cus_Example1 (Jenny Rosen)');

@@ -5,7 +5,8 @@ import { signatureClaims } from '../../src/common/signed-request';
 import { SigningOrder, stripeSignature } from '../../server/local/dashboard/host-calls';
 import { PUBLIC_CLIENT_ID, TEST_REDIRECT_URI } from '../../server/local/oauth-provider/clients';
 import type { TestProvider } from './dev-provider';
-import { SIGNING_SECRET, User } from './fixtures';
+import Stripe from 'stripe';
+import { SIGNING_SECRET, User, WEBHOOK_SECRET } from './fixtures';
 import { seenSecrets } from './leak-check';
 import { authorizeInProvider } from './user-agent';
 
@@ -80,4 +81,14 @@ export async function authorize(stack: { provider: TestProvider }, options: Conn
 /** Runs the provider's login and consent, then the backend exchange; returns the exchange answer. */
 export async function connect(stack: { provider: TestProvider }, broker: { url: string }, user: User, options: ConnectOptions = {}): Promise<ApiAnswer> {
   return call(broker, '/api/oauth/exchange', user, await authorize(stack, options));
+}
+
+/** A Stripe event sent to the backend's webhook, signed as Stripe signs it (with `secret`, the suite's by default). */
+export function postStripeEvent(broker: { url: string }, event: object, secret = WEBHOOK_SECRET): Promise<Response> {
+  const payload = JSON.stringify(event);
+  return fetch(`${broker.url}/webhooks/stripe`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json', 'stripe-signature': Stripe.webhooks.generateTestHeaderString({ payload, secret }) },
+    body: payload,
+  });
 }

@@ -25,7 +25,7 @@ export class BackendLog {
   private readonly proxied = new Map<string, ProxiedCall[]>();
 
   /** `changed` hears of each line that means the connection's tokens changed (a refresh that worked). */
-  constructor(private readonly changed: (connectionKey: string) => void = () => undefined) {}
+  constructor(private readonly changed: (connectionKey: string) => void) {}
 
   /** A stream for the backend's logger (pino writes one JSON line per write). */
   readonly tap = new Writable({

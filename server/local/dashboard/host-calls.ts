@@ -129,7 +129,7 @@ export function stripeApiFetchAs(user: DashboardUser, apiBase: string, secretKey
   };
 }
 
-export const SIGNATURE_PATH = '/v1/apps/app_embedded_backend_signature';
+const SIGNATURE_PATH = '/v1/apps/app_embedded_backend_signature';
 
 /** Stripe answers `application/json` exactly; the SDK's frame fetch reads JSON only then. */
 const json = (status: number, body: object) => new Response(JSON.stringify(body), { status, headers: { 'content-type': 'application/json' } });
