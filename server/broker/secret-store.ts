@@ -8,7 +8,7 @@
  * (stripe-node would): it shrinks the budget, and the retry waits for the slower budget.
  */
 import Stripe from 'stripe';
-import type { ConnectionId, StripeMode } from '../../src/common/connection-id';
+import { type ConnectionId, secretScope, type StripeMode } from '../../src/common/connection-id';
 import { BrokerError, secretStoreFull } from './errors';
 import type { Metrics } from './metrics';
 import type { SecretStoreBudget } from './secret-store-budget';
@@ -51,7 +51,7 @@ export class SecretStoreClients {
 }
 
 export class UserSecrets {
-  private readonly scope: { type: 'user'; user: string } | { type: 'account' };
+  private readonly scope: ReturnType<typeof secretScope>;
   private readonly options: Stripe.RequestOptions;
 
   constructor(
@@ -60,7 +60,7 @@ export class UserSecrets {
     private readonly metrics: Metrics,
     private readonly budget: SecretStoreBudget,
   ) {
-    this.scope = connection.userId === null ? { type: 'account' } : { type: 'user', user: connection.userId };
+    this.scope = secretScope(connection);
     // Retries are ours (see above), never stripe-node's.
     this.options = { stripeAccount: connection.accountId, maxNetworkRetries: 0 };
   }

@@ -49,3 +49,7 @@ export const fromWire = (w: WireIds): ConnectionId => ({ accountId: w.account_id
 
 /** The connection a user acts on: their own, or their account's. */
 export const connectionOf = (user: DashboardUserId, scope: ConnectionScope): ConnectionId => (scope === 'account' ? { ...user, userId: null } : user);
+
+/** Where a connection's secrets are in the Secret Store: the user's scope, or the account's for an account-wide one. */
+export const secretScope = (c: ConnectionId): { type: 'user'; user: string } | { type: 'account' } =>
+  c.userId === null ? { type: 'account' } : { type: 'user', user: c.userId };

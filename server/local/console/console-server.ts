@@ -16,7 +16,7 @@ import { randomUUID } from 'node:crypto';
 import http from 'node:http';
 import path from 'node:path';
 import Stripe from 'stripe';
-import { connectionKey, connectionOf, type ConnectionId, type ConnectionScope, type DashboardUserId } from '../../../src/common/connection-id';
+import { connectionKey, connectionOf, type ConnectionId, type ConnectionScope, type DashboardUserId, secretScope } from '../../../src/common/connection-id';
 import { SECRET_NAMES } from '../../../src/common/token-layout';
 import { createStripeClient } from '../../stripe-client';
 import { describeError } from '../../broker/errors';
@@ -133,11 +133,6 @@ export class OfflineConsole {
     return connectionOf(this.user, this.constants(parts).CONNECTION_SCOPE === 'account' ? 'account' : 'user');
   }
 
-  /** Where the connection's secrets are in the Secret Store. */
-  private scope(connection: ConnectionId) {
-    return connection.userId === null ? { type: 'account' as const } : { type: 'user' as const, user: connection.userId };
-  }
-
   private changed(key: string): void {
     this.revisions.set(key, (this.revisions.get(key) ?? 0) + 1);
   }
@@ -159,7 +154,7 @@ export class OfflineConsole {
   }
 
   private async secrets(parts: ConsoleParts, connection: ConnectionId): Promise<ConsoleSnapshot['secrets']> {
-    const list = await this.stripe(parts).apps.secrets.list({ scope: this.scope(connection), expand: ['data.payload'], limit: 10 });
+    const list = await this.stripe(parts).apps.secrets.list({ scope: secretScope(connection), expand: ['data.payload'], limit: 10 });
     return list.data.map((secret) => {
       let generation: number | null = null;
       let masked = '…';
@@ -300,7 +295,7 @@ export class OfflineConsole {
     app.post(CONSOLE_API.expire, async (_req, res) => {
       const parts = ready();
       const connection = this.connection(parts);
-      await this.stripe(parts).apps.secrets.deleteWhere({ name: SECRET_NAMES.access, scope: this.scope(connection) }).catch(() => undefined);
+      await this.stripe(parts).apps.secrets.deleteWhere({ name: SECRET_NAMES.access, scope: secretScope(connection) }).catch(() => undefined);
       parts.invalidate(connection);
       this.changed(connectionKey(connection));
       res.json({ expired: true });
@@ -309,7 +304,7 @@ export class OfflineConsole {
     app.post(CONSOLE_API.revoke, async (_req, res) => {
       const parts = ready();
       const connection = this.connection(parts);
-      const secret = await this.stripe(parts).apps.secrets.find({ name: SECRET_NAMES.refresh, scope: this.scope(connection), expand: ['payload'] }).catch(() => undefined);
+      const secret = await this.stripe(parts).apps.secrets.find({ name: SECRET_NAMES.refresh, scope: secretScope(connection), expand: ['payload'] }).catch(() => undefined);
       if (!secret?.payload) throw fail(404, 'There is no refresh token to revoke.');
       const { refresh_token } = JSON.parse(parts.sealer.open(secret.payload, connection, SECRET_NAMES.refresh)) as { refresh_token: string };
       const answer = await fetch(`${parts.issuer}/token/revocation`, {
