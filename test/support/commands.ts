@@ -1,8 +1,10 @@
 /** Starts one of the project's stand-alone commands as a child process and waits for its URL line. */
-import { spawn } from 'node:child_process';
+import { type ChildProcess, spawn } from 'node:child_process';
 import path from 'node:path';
 
 export const ROOT = path.resolve(__dirname, '..', '..');
+/** The line a command prints once it listens: its first loopback URL. */
+export const URL_LINE = /((?:https?|postgres):\/\/(?:[^@\s]+@)?127\.0\.0\.1:\d+\S*)/;
 
 export interface RunningCommand {
   url: string;
@@ -14,6 +16,12 @@ export interface RunningCommand {
   kill: () => Promise<void>;
 }
 
+/**
+ * Every child a test file started and that has not exited, with the test that started it (none:
+ * a hook). test/support/cleanup.ts kills what a test leaves behind, a timed-out one's included.
+ */
+export const children = new Map<ChildProcess, string | undefined>();
+
 export function startCommand(script: string, args: string[], env: NodeJS.ProcessEnv = {}, timeoutMs = 20_000): Promise<RunningCommand> {
   // TypeScript through tsx; the production launcher (a .js file) as it runs in production.
   const loader = script.endsWith('.ts') ? ['--import', 'tsx'] : [];
@@ -22,8 +30,10 @@ export function startCommand(script: string, args: string[], env: NodeJS.Process
     env: { ...process.env, ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
+  children.set(child, typeof expect === 'undefined' ? undefined : expect.getState().currentTestName);
   let output = '';
   const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
+  void exited.then(() => children.delete(child));
   const stop = async () => {
     if (child.exitCode === null && child.signalCode === null) child.kill('SIGTERM');
     return exited;
@@ -35,7 +45,7 @@ export function startCommand(script: string, args: string[], env: NodeJS.Process
     }, timeoutMs);
     const onData = (chunk: Buffer) => {
       output += chunk.toString();
-      const match = /((?:https?|postgres):\/\/(?:[^@\s]+@)?127\.0\.0\.1:\d+\S*)/.exec(output);
+      const match = URL_LINE.exec(output);
       if (match) {
         clearTimeout(timer);
         resolve({

@@ -5,6 +5,7 @@
 import * as client from 'openid-client';
 import { TEST_REDIRECT_URI } from '../../server/local/oauth-provider/clients';
 import { startCommand } from './commands';
+import { sharedService, sharing } from './shared-services';
 import { authorizeInProvider, type AuthorizeAs } from './user-agent';
 
 export interface TestProvider {
@@ -13,13 +14,21 @@ export interface TestProvider {
   stop: () => Promise<number | null>;
 }
 
+/**
+ * The dev provider started with `args` (and test controls on). Under jest, one per configuration
+ * and worker for the whole run (shared-services.ts), its faults, counts and rotation switch reset
+ * for the suite; `stop` then leaves it running for the next suite.
+ */
 export async function startTestProvider(args: string[] = []): Promise<TestProvider> {
-  const command = await startCommand('server/local/oauth-provider-cli.ts', ['--port', '0', '--data', ':memory:', '--test-controls', 'true', ...args]);
+  const argv = ['--port', '0', '--data', ':memory:', '--test-controls', 'true', ...args];
+  const script = 'server/local/oauth-provider-cli.ts';
+  const command = sharing() ? { ...(await sharedService(`provider${args.join('')}`, script, argv)), stop: async () => null } : await startCommand(script, argv);
   const control = async (path: string, body?: object) => {
     const res = await fetch(`${command.url}${path}`, body ? { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) } : {});
     if (!res.ok) throw new Error(`${path}: ${res.status} ${await res.text()}`);
     return res.json();
   };
+  await control('/dev/reset', {});
   return { issuer: command.url, control, stop: command.stop };
 }
 

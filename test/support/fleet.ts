@@ -8,7 +8,10 @@ import { dashboardRedirectUri } from '../../src/common/redirect-uri';
 import { PUBLIC_CLIENT_ID } from '../../server/local/oauth-provider/clients';
 import { KEYS, SEALING_KEYS_TEXT, SIGNING_SECRET } from './fixtures';
 import { Stack } from './stack';
+import { randomBytes } from 'node:crypto';
+import { Client } from 'pg';
 import { RunningCommand, startCommand } from './commands';
+import { sharedService, sharing } from './shared-services';
 
 /** What a backend started as in production takes: the Dashboard's redirect URI, never loopback. */
 export const DASHBOARD_REDIRECT = dashboardRedirectUri(APP_ID, 'test');
@@ -32,6 +35,7 @@ export function backendEnv(stack: Pick<Stack, 'emulatorUrl' | 'provider'>, extra
 export const startBackendProcess = (env: Record<string, string>): Promise<RunningCommand> => startCommand('server/production.js', [], env);
 
 export interface TestPostgres {
+  /** The suite's own database. */
   url: string;
   /** SIGSTOP / SIGCONT to the server and its backends: a database that hangs, then goes on. */
   freeze(): Promise<void>;
@@ -39,22 +43,48 @@ export interface TestPostgres {
   /** A fast shutdown (connections refused), and the same cluster again. */
   stopServer(): Promise<void>;
   startServer(): Promise<void>;
-  stop: () => Promise<number | null>;
+  /** The suite's database dropped (and the server stopped, when it is the suite's own). */
+  stop: () => Promise<void>;
 }
 
+/**
+ * A database of the suite's own on the test PostgreSQL (postgres-cli.ts). Under jest the server
+ * is one per worker for the whole run (shared-services.ts): thawed and started first, in case an
+ * earlier suite left it frozen or stopped. Freezing or stopping it affects only the suite that
+ * does so, since a worker's suites run one after another.
+ */
 export async function startPostgres(): Promise<TestPostgres> {
-  const server = await startCommand('test/support/postgres-cli.ts', [], {}, 60_000);
+  const script = 'test/support/postgres-cli.ts';
+  const server = sharing() ? await sharedService('postgres', script, []) : await startCommand(script, [], {}, 60_000);
   const control = /control (http:\/\/127\.0\.0\.1:\d+)/.exec(server.output())![1];
   const post = async (action: string) => {
     const res = await fetch(`${control}${action}`, { method: 'POST' });
     if (!res.ok) throw new Error(`PostgreSQL ${action}: ${res.status} ${await res.text()}`);
   };
+  await post('/thaw');
+  await post('/start');
+  const name = `suite_${randomBytes(6).toString('hex')}`;
+  const admin = async (sql: string) => {
+    const client = new Client({ connectionString: server.url.replace(/\/broker$/, '/postgres') });
+    await client.connect();
+    try {
+      await client.query(sql);
+    } finally {
+      await client.end();
+    }
+  };
+  await admin(`CREATE DATABASE ${name}`);
   return {
-    url: server.url,
+    url: server.url.replace(/\/broker$/, `/${name}`),
     freeze: () => post('/freeze'),
     thaw: () => post('/thaw'),
     stopServer: () => post('/stop'),
     startServer: () => post('/start'),
-    stop: server.stop,
+    stop: async () => {
+      await post('/thaw');
+      await post('/start');
+      await admin(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`);
+      if ('stop' in server) await server.stop();
+    },
   };
 }

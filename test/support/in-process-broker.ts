@@ -13,7 +13,7 @@ import { createLogger } from '../../server/logger';
 import { openSqliteStorage } from '../../server/storage/sqlite';
 import { createStripeClient } from '../../server/stripe-client';
 import { KEYS, SEALING_KEY, SIGNING_SECRET, WEBHOOK_SECRET } from './fixtures';
-import { expectNoSecretsIn, logLines, logSink } from './leak-check';
+import { checkForLeaksAfterEachTest, logLines, logSink } from './leak-check';
 import { type Stack, startStack } from './stack';
 
 export interface TestBroker extends Broker {
@@ -62,7 +62,7 @@ export async function startBroker(stack: Stack, overrides: BrokerOverrides = {},
   };
 }
 
-/** A suite's stack and one backend: started before its tests, stopped after them, the leak check last. */
+/** A suite's stack and one backend: started before its tests, stopped after them, the leak check after each test. */
 export function brokerSuite(use: (started: { stack: Stack; broker: TestBroker }) => void, overrides: BrokerOverrides = {}): void {
   let started: { stack: Stack; broker: TestBroker } | undefined;
   beforeAll(async () => {
@@ -70,9 +70,9 @@ export function brokerSuite(use: (started: { stack: Stack; broker: TestBroker })
     started = { stack, broker: await startBroker(stack, overrides) };
     use(started);
   });
+  checkForLeaksAfterEachTest(() => logLines);
   afterAll(async () => {
     await started?.broker.stop();
     await started?.stack.close();
-    expectNoSecretsIn(logLines);
   });
 }

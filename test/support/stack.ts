@@ -10,7 +10,7 @@ import { SecretStoreEmulator } from '../../server/local/secret-store/emulator';
 import { createStripeClient } from '../../server/stripe-client';
 import { startTestProvider, TestProvider } from './dev-provider';
 import { KEYS, ROTATED_SEALING_KEY, SEALING_KEY, User } from './fixtures';
-import { expectNoSecretsIn, logLines, seenSecrets } from './leak-check';
+import { checkForLeaksAfterEachTest, logLines, seenSecrets } from './leak-check';
 
 export interface Stack {
   provider: TestProvider;
@@ -42,7 +42,7 @@ export async function startStack(providerArgs: string[] = ['--access-ttl', '60']
 
 /**
  * A suite's stack: started before its tests and handed to `use`, stopped after them, and the
- * leak check run last over `logs()` (by default what the in-process backends logged).
+ * leak check after each test over `logs()` (by default what the in-process backends logged).
  */
 export function stackSuite(providerArgs: string[] | undefined, use: (stack: Stack) => void, logs: () => string[] = () => logLines): void {
   let stack: Stack | undefined;
@@ -50,9 +50,9 @@ export function stackSuite(providerArgs: string[] | undefined, use: (stack: Stac
     stack = await startStack(providerArgs);
     use(stack);
   });
+  checkForLeaksAfterEachTest(logs);
   afterAll(async () => {
     await stack?.close();
-    expectNoSecretsIn(logs());
   });
 }
 

@@ -90,8 +90,8 @@ export class TestControls {
   stats: RequestStats = emptyStats();
   rotateRefreshTokens: boolean;
 
-  constructor(rotateRefreshTokens: boolean) {
-    this.rotateRefreshTokens = rotateRefreshTokens;
+  constructor(private readonly rotateAtStart: boolean) {
+    this.rotateRefreshTokens = rotateAtStart;
   }
 
   /** Koa middleware around the provider: applies faults and counts token requests. */
@@ -140,6 +140,7 @@ export class TestControls {
       this.faults = [];
       this.apiFaults = [];
       this.stats = emptyStats();
+      this.rotateRefreshTokens = this.rotateAtStart;
       res.json({ ok: true });
     });
     router.post('/dev/faults', (req, res) => {
