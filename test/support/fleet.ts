@@ -55,7 +55,8 @@ export interface TestPostgres {
  */
 export async function startPostgres(): Promise<TestPostgres> {
   const script = 'test/support/postgres-cli.ts';
-  const server = sharing() ? await sharedService('postgres', script, []) : await startCommand(script, [], {}, 60_000);
+  const own = sharing() ? undefined : await startCommand(script, [], {}, 60_000);
+  const server = own ?? (await sharedService('postgres', script, []));
   const control = /control (http:\/\/127\.0\.0\.1:\d+)/.exec(server.output())![1];
   const post = async (action: string) => {
     const res = await fetch(`${control}${action}`, { method: 'POST' });
@@ -84,7 +85,7 @@ export async function startPostgres(): Promise<TestPostgres> {
       await post('/thaw');
       await post('/start');
       await admin(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`);
-      if ('stop' in server) await server.stop();
+      await own?.stop();
     },
   };
 }
