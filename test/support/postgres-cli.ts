@@ -111,7 +111,10 @@ function run(file: string, args: string[], user: { uid: number; gid: number } | 
     };
     child.stdout!.on('data', onData);
     child.stderr!.on('data', onData);
-    child.once('error', (err) => reject(new Error(`${path.basename(file)}: ${err.message}`)));
+    child.once('error', (err: NodeJS.ErrnoException) => {
+      const hint = err.code === 'EACCES' && user ? ' (the "postgres" user cannot run it: check that it can enter every folder above it, TMPDIR\'s included)' : '';
+      reject(new Error(`${path.basename(file)}: ${err.message}${hint}`));
+    });
     child.once('exit', (code) => {
       if (!ready && code === 0) resolve(child);
       else reject(new Error(`${path.basename(file)} exited with ${code}: ${output.trim().split('\n').slice(-3).join(' / ')}`));
