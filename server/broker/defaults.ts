@@ -40,8 +40,9 @@ export const DEFAULTS = {
   secretStoreRequestsPerSecond: { test: 20, live: 80 },
   /** On SIGTERM, how long refreshes under way may take to commit what the provider answered. */
   shutdownSettleMs: 3000,
-  /** `connections reseal`: connections re-sealed per second (each a Secret Store read and write). */
+  /** `connections reseal`: connections re-sealed per second (each a Secret Store read and write), and per page of the admin API. */
   resealPerSecond: 5,
+  resealPageSize: 20,
 };
 
 /**

@@ -139,7 +139,7 @@ export function adminRoutes(core: BrokerCore): Router {
     const { after, limit: size, per_second: perSecond } = body(req);
     if (after !== undefined && typeof after !== 'string') throw badRequest('after must be a connection.');
     const rate = limit(perSecond, DEFAULTS.resealPerSecond, 100);
-    const filter: RecordFilter = { sealedOtherThan: core.tokens.sealingKeyId, limit: limit(size, 20, 100), after: after === undefined ? undefined : connectionAt(after, 'after') };
+    const filter: RecordFilter = { sealedOtherThan: core.tokens.sealingKeyId, limit: limit(size, DEFAULTS.resealPageSize, 100), after: after === undefined ? undefined : connectionAt(after, 'after') };
     const records = await storage.records.list(filter);
     const outcomes: Record<string, number> = {};
     for (const record of records) {

@@ -10,10 +10,10 @@ import path from 'node:path';
 import { unixNow } from '../../src/common/clock';
 import { expectAllAlive } from '../support/alive';
 import { ROOT, type RunningCommand } from '../support/commands';
-import { newUser, sleep } from '../support/fixtures';
+import { newUser } from '../support/fixtures';
 import { backendEnv, DASHBOARD_REDIRECT, startBackendProcess, startPostgres, type TestPostgres } from '../support/fleet';
 import { call, connect } from '../support/signed-calls';
-import { type Stack, stackSuite, storedSecrets } from '../support/stack';
+import { type Stack, stackSuite, storedSecrets, untilDue } from '../support/stack';
 
 jest.setTimeout(60_000);
 
@@ -62,7 +62,7 @@ test('two minutes ahead, on PostgreSQL: expiries are stored by the database cloc
     const before = unixNow();
     expect((await connect(stack, ahead, user, { redirectUri: DASHBOARD_REDIRECT })).status).toBe(200);
     await expectExpiryByRealClock(user, before);
-    await sleep(4200);
+    await untilDue(stack, [user]);
     const refreshedAt = unixNow();
     expect((await call(ahead, '/api/token', user)).status).toBe(200);
     await expectExpiryByRealClock(user, refreshedAt);
@@ -90,7 +90,7 @@ test("an hour ahead, on SQLite: the provider's clock is the reference, its ID to
     const connected = await connect(stack, ahead, user, { redirectUri: DASHBOARD_REDIRECT });
     expect(connected.body).toMatchObject({ status: 'connected', degraded: false });
     await expectExpiryByRealClock(user, before);
-    await sleep(4200);
+    await untilDue(stack, [user]);
     expect((await call(ahead, '/api/token', user)).status).toBe(200);
     expect((await call(ahead, '/api/connection/status', user)).body).toMatchObject({ status: 'connected', degraded: false });
     await expectAllAlive(stack, [user]);

@@ -16,7 +16,7 @@ import path from 'node:path';
 import { expectAllAlive } from '../support/alive';
 import { newUser, sleep } from '../support/fixtures';
 import { call, connect } from '../support/signed-calls';
-import { Stack, stackSuite } from '../support/stack';
+import { Stack, stackSuite, untilDue } from '../support/stack';
 import type { RunningCommand } from '../support/commands';
 import { backendEnv, DASHBOARD_REDIRECT, startBackendProcess } from '../support/fleet';
 import { startTokenGate, TokenGate } from '../support/token-gate';
@@ -105,7 +105,7 @@ describe('SIGKILL and restart', () => {
     let backend = await startBackendProcess(env);
     const users = Array.from({ length: 12 }, () => newUser('term'));
     for (const user of users) expect((await connect(stack, backend, user, { redirectUri: DASHBOARD_REDIRECT })).status).toBe(200);
-    await sleep(3100); // every access token expired
+    await untilDue(stack, users);
     // Writes now take a minute each: the refreshed tokens wait in the outbox.
     stack.emulator.faults.inject({ kind: 'delay', delayMs: 60_000, count: 1_000_000, route: 'POST /v1/apps/secrets' });
     await Promise.all(users.map((user) => call(backend, '/api/token', user).catch(() => undefined)));
@@ -150,7 +150,7 @@ describe('the window no backend can close', () => {
     let backend = await startBackendProcess(env);
     const user = newUser('crash');
     await connect(stack, backend, user, { redirectUri: DASHBOARD_REDIRECT });
-    await sleep(3100); // the access token expired
+    await untilDue(stack, [user]);
     // The provider rotates the token and holds its answer back; the backend dies waiting for it.
     await stack.provider.control('/dev/faults', { kind: 'late', delayMs: 2000 });
     const pending = call(backend, '/api/token', user).catch(() => undefined);

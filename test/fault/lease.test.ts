@@ -12,10 +12,10 @@ import { Client } from 'pg';
 import type { RunningCommand } from '../support/commands';
 import { refreshCount } from '../support/dev-provider';
 import { expectAllAlive } from '../support/alive';
-import { newUser, sleep, type User } from '../support/fixtures';
+import { eventually, newUser, sleep, type User } from '../support/fixtures';
 import { backendEnv, DASHBOARD_REDIRECT, startBackendProcess, startPostgres, type TestPostgres } from '../support/fleet';
 import { type ApiAnswer, call, connect } from '../support/signed-calls';
-import { type Stack, stackSuite } from '../support/stack';
+import { type Stack, stackSuite, untilDue } from '../support/stack';
 import { startTokenGate, type TokenGate } from '../support/token-gate';
 
 jest.setTimeout(60_000);
@@ -36,16 +36,21 @@ afterAll(async () => {
 });
 afterEach(() => stack.emulator.faults.clear());
 
-/** Whether the fleet wrote every committed refresh to the Secret Store (checking a stored token before would spend an old one). */
-async function outboxEmpty(): Promise<boolean> {
+/** A count from the fleet's database. */
+async function count(sql: string): Promise<number> {
   const client = new Client({ connectionString: postgres.url });
   await client.connect();
   try {
-    return Number((await client.query('SELECT count(*) AS n FROM broker_outbox')).rows[0].n) === 0;
+    return Number((await client.query(sql)).rows[0].n);
   } finally {
     await client.end();
   }
 }
+
+/** Whether the fleet wrote every committed refresh to the Secret Store (checking a stored token before would spend an old one). */
+const outboxEmpty = async () => (await count('SELECT count(*) AS n FROM broker_outbox')) === 0;
+/** Whether a connection lock is held (its lease not lapsed, by the database's clock). */
+const lockHeld = async () => (await count('SELECT count(*) AS n FROM broker_locks WHERE expires_at > now()')) > 0;
 
 /** The holder and the other instance, each with a 5 s lease. */
 async function twoInstances(): Promise<[RunningCommand, RunningCommand]> {
@@ -54,11 +59,11 @@ async function twoInstances(): Promise<[RunningCommand, RunningCommand]> {
   return [a, b];
 }
 
-/** A connected user whose access token has just expired. */
+/** A connected user whose access token is due. */
 async function dueConnection(via: RunningCommand) {
   const user = newUser('lease');
   expect((await connect(stack, via, user, { redirectUri: DASHBOARD_REDIRECT })).status).toBe(200);
-  await sleep(3200);
+  await untilDue(stack, [user]);
   return user;
 }
 
@@ -74,13 +79,13 @@ async function stopAll(...backends: RunningCommand[]): Promise<void> {
 const slowRefreshRead = () => stack.emulator.faults.inject({ kind: 'delay', delayMs: 1500, route: 'GET /v1/apps/secrets/find', name: 'oauth.refresh' });
 
 /**
- * The holder starts a refresh; 300 ms in, the database freezes for 6 s (past the lease) and the
+ * The holder starts a refresh; once it has `reached` a point, the database freezes for 6 s (past the lease) and the
  * other instance is called meanwhile, its call waiting on the database too (the holder's renewals
  * are queued). Both answers, once it thaws.
  */
-async function frozenDuringRefresh(holder: RunningCommand, other: RunningCommand, user: User): Promise<ApiAnswer[]> {
+async function frozenDuringRefresh(holder: RunningCommand, other: RunningCommand, user: User, reached: () => Promise<boolean>): Promise<ApiAnswer[]> {
   const first = call(holder, '/api/token', user);
-  await sleep(300);
+  expect(await eventually(reached)).toBe(true);
   await postgres.freeze();
   const second = call(other, '/api/token', user);
   await sleep(6000);
@@ -95,9 +100,10 @@ test('a holder paused after its read, past its lease: the other instance refresh
     const [refreshed, refused] = [await refreshCount(stack), await refreshCount(stack, '400')];
     slowRefreshRead();
     const paused = call(holder, '/api/token', user);
-    await sleep(500);
+    // Paused while its read of the refresh secret (1.5 s) is under way, until its lease has lapsed.
+    expect(await eventually(lockHeld)).toBe(true);
     process.kill(holder.pid, 'SIGSTOP');
-    await sleep(6000);
+    expect(await eventually(async () => !(await lockHeld()), 15_000)).toBe(true);
     expect((await call(other, '/api/token', user)).status).toBe(200);
     process.kill(holder.pid, 'SIGCONT');
     // The holder finds its lease gone: its caller is told to try again, and nothing reached the provider.
@@ -117,7 +123,8 @@ test('the database frozen past the lease while a holder is between its read and 
     const user = await dueConnection(holder);
     const [refreshed, refused] = [await refreshCount(stack), await refreshCount(stack, '400')];
     slowRefreshRead();
-    const answers = await frozenDuringRefresh(holder, other, user);
+    // Frozen while its read (1.5 s) is under way: the lock is held, nothing sent yet.
+    const answers = await frozenDuringRefresh(holder, other, user, lockHeld);
     expect(answers.map((a) => a.status)).toContain(200);
     expect(await refreshCount(stack)).toBe(refreshed + 1);
     expect(await refreshCount(stack, '400')).toBe(refused);
@@ -135,7 +142,8 @@ test('the database frozen while the refresh is at the provider: the answer is co
     const [refreshed, refused] = [await refreshCount(stack), await refreshCount(stack, '400')];
     // The provider processes the refresh at once and answers 0.7 s later (within the 1 s timeout); the database freezes meanwhile.
     await stack.provider.control('/dev/faults', { kind: 'late', delayMs: 700 });
-    const answers = await frozenDuringRefresh(holder, other, user);
+    // Frozen once the provider has rotated the token, while its answer is held back.
+    const answers = await frozenDuringRefresh(holder, other, user, async () => (await refreshCount(stack)) > refreshed);
     expect(answers.map((a) => a.status)).toEqual([200, 200]);
     // The holder's answer came through; the other instance refreshed only from it (its 3 s token had
     // expired during the freeze), never with the spent token.

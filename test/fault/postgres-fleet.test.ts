@@ -10,7 +10,7 @@ import { providerStats, refreshCount } from '../support/dev-provider';
 import { newUser, sleep } from '../support/fixtures';
 import { seenSecrets } from '../support/leak-check';
 import { call, connect } from '../support/signed-calls';
-import { Stack, stackSuite } from '../support/stack';
+import { Stack, stackSuite, untilDue } from '../support/stack';
 import type { RunningCommand } from '../support/commands';
 import { backendEnv, DASHBOARD_REDIRECT, startBackendProcess, startPostgres } from '../support/fleet';
 
@@ -47,7 +47,7 @@ test('four backends, 100 concurrent /api/token calls spread over them at expiry:
   try {
     const user = newUser('fleet');
     expect((await connect(stack, fleet[0], user, { redirectUri: DASHBOARD_REDIRECT })).status).toBe(200);
-    await sleep(3200); // the access token expired
+    await untilDue(stack, [user]);
     const refreshes = await refreshCount(stack);
     // Each refresh waits 500 ms at the provider, so refreshes that were not coordinated would overlap.
     await stack.provider.control('/dev/faults', { kind: 'slow', delayMs: 500, count: 4 });
@@ -73,7 +73,7 @@ test('a lock holder killed mid-refresh: another instance refreshes after the lea
   try {
     const user = newUser('fleet');
     expect((await connect(stack, holder, user, { redirectUri: DASHBOARD_REDIRECT })).status).toBe(200);
-    await sleep(3200);
+    await untilDue(stack, [user]);
     const refreshes = await refreshCount(stack);
     // The provider holds the holder's refresh (and answers 503 later, without processing it).
     await stack.provider.control('/dev/faults', { kind: 'hang', delayMs: 3000 });

@@ -9,14 +9,15 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { connectionKey, fromWire } from '../../src/common/connection-id';
+import { DEFAULTS } from '../../server/broker/defaults';
 import { TokenSealer } from '../../server/broker/token-sealing';
 import { refreshCount } from '../support/dev-provider';
-import { eventually, newUser, ROTATED_KEY_TEXT, SEALING_KEYS_TEXT, sleep, type User } from '../support/fixtures';
-import { call, connect } from '../support/signed-calls';
+import { eventually, newUser, ROTATED_KEY_TEXT, SEALING_KEYS_TEXT, type User } from '../support/fixtures';
+import { call, connectAll as connectEach } from '../support/signed-calls';
 import { ROOT, type RunningCommand } from '../support/commands';
 import { type EventReceiver, startEventReceiver } from '../support/event-receiver';
 import { backendEnv, DASHBOARD_REDIRECT, startBackendProcess } from '../support/fleet';
-import { type Stack, stackSuite, storedSecrets } from '../support/stack';
+import { type Stack, stackSuite, storedSecrets, untilDue } from '../support/stack';
 
 const ADMIN_TOKEN = 'admin-token-for-the-cli-suite';
 let stack: Stack;
@@ -76,9 +77,7 @@ function cli(args: string[], env: Record<string, string> = {}): Promise<CliRun> 
 }
 
 const keyOf = (user: User) => connectionKey(fromWire(user));
-const connectAll = async (users: User[]) => {
-  for (const user of users) expect((await connect(stack, backend, user, { redirectUri: DASHBOARD_REDIRECT })).status).toBe(200);
-};
+const connectAll = (users: User[]) => connectEach(stack, backend, users, { redirectUri: DASHBOARD_REDIRECT });
 
 test('a wrong or missing ADMIN_TOKEN gets 401 and nothing else: no data, nothing changed', async () => {
   const user = newUser('cli');
@@ -180,7 +179,8 @@ test('one-line errors: an unknown command or connection, a bad filter, no backen
 });
 
 test('after a key rotation, reseal leaves nothing on the old key, which can then be removed with every connection working', async () => {
-  const users = [newUser('reseal'), newUser('reseal'), newUser('reseal')];
+  // More than a page, so the CLI must follow `next`: a connection past the first page is resealed too.
+  const users = Array.from({ length: DEFAULTS.resealPageSize + 1 }, () => newUser('reseal'));
   await connectAll(users);
   await restartBackend(`${ROTATED_KEY_TEXT},${SEALING_KEYS_TEXT}`);
   expect(JSON.parse((await cli(['stats', '--json'])).stdout).sealing).toMatchObject({ current_key: 'suite2', by_key: { suite1: expect.any(Number) } });
@@ -193,10 +193,11 @@ test('after a key rotation, reseal leaves nothing on the old key, which can then
   const stats = JSON.parse((await cli(['stats', '--json'])).stdout);
   expect(Object.keys(stats.sealing.by_key)).toEqual(['suite2']);
   for (const user of users) expect(TokenSealer.keyIdOf((await storedSecrets(stack, user)).refresh!.raw)).toBe('suite2');
+  expect(resealed.stderr.match(/^… \d+ checked so far/gm)!.length).toBeGreaterThan(1); // one line a page
   // Run again: nothing left to do.
   expect((await cli(['reseal'])).stdout).toMatch(/^reseal done: nothing to do$/m);
 
   await restartBackend(ROTATED_KEY_TEXT);
-  await sleep(3200); // every access token expired: each call refreshes with the re-sealed refresh token
+  await untilDue(stack, users); // each call refreshes with the re-sealed refresh token
   for (const user of users) expect((await call(backend, '/api/token', user)).status).toBe(200);
-});
+}, 90_000); // a page and one of sign-ins, two restarts and paced reseals

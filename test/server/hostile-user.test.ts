@@ -124,7 +124,14 @@ describe('request signatures as Stripe documents them', () => {
     expect((await post('/api/connection/status', { ...user, ...params }, await sign(user, '/api/connection/status', params))).status).toBe(200);
   });
 
-  test('the backend logs which order the first verified request used, once', () => {
+  test('the backend logs which order the first verified request used, once', async () => {
+    // Its own verified requests, claims_first first, so it does not rely on the tests before it.
+    for (const order of ['claims_first', 'ids_first'] as const) {
+      const user = newUser('hostile');
+      const params = withNonce({});
+      const claims = await signatureClaims(user.mode, '/api/connection/status', params);
+      expect((await post('/api/connection/status', { ...user, ...params }, stripeSignature(SIGNING_SECRET, ids(user), { ...claims }, { order }))).status).toBe(200);
+    }
     const lines = logLines.filter((line) => line.includes('signed requests verify with'));
     expect(lines).toHaveLength(1);
     expect(JSON.parse(lines[0]).order).toBe('claims_first');

@@ -72,6 +72,19 @@ test('a 401 from the API is answered with one refresh and one retry, which succe
   expect((await providerStats(stack)).api?.['GET /api/me']).toEqual({ 401: 1, 200: 1 });
 });
 
+test('an API that keeps answering 401 gets one refresh and one retry, and the caller gets the 401', async () => {
+  const user = newUser('proxy');
+  await connect(stack, broker, user);
+  const refreshes = await refreshCount(stack);
+  // More 401s than the proxy may use: a second retry, or a loop, would reach the API again.
+  await stack.provider.control('/dev/api-faults', { kind: 'http401', count: 5 });
+  const answer = await proxy(user, { method: 'GET', path: '/me' });
+  expect(answer.status).toBe(200);
+  expect(answer.body).toMatchObject({ status: 401, body: { error: 'invalid_token' } });
+  expect(await refreshCount(stack)).toBe(refreshes + 1);
+  expect((await providerStats(stack)).api?.['GET /api/me']).toEqual({ 401: 2 });
+});
+
 test('429 and 503 come back unchanged with their Retry-After, and are not retried', async () => {
   const user = newUser('proxy');
   await connect(stack, broker, user);
@@ -96,6 +109,8 @@ test.each([
   ['no leading slash', 'me'],
   ['a control character', '/me\r\nHost: attacker.example'],
   ['a query', '/me?x=1'],
+  // Passes the path checks; the URL parser trims the spaces, then climbs out of the base (/api).
+  ['a parent segment before trailing spaces', '/..  '],
 ])('%s in the path is refused with 400 and nothing is sent', async (_label, path) => {
   const user = newUser('proxy');
   await connect(stack, broker, user);

@@ -57,12 +57,17 @@ export interface ConnectOptions {
   redirectUri?: string;
 }
 
+/** The provider's metadata by issuer and client, read once. */
+const discovered = new Map<string, Promise<client.Configuration>>();
+
 /** The provider's login and consent, as the user goes through them: the code, its verifier and redirect URI. */
 export async function authorize(stack: { provider: TestProvider }, options: ConnectOptions = {}): Promise<{ code: string; verifier: string; redirect_uri: string }> {
   const { login = 'alice', clientId = PUBLIC_CLIENT_ID, scope = 'openid profile offline_access', redirectUri = TEST_REDIRECT_URI } = options;
-  const config = await client.discovery(new URL(stack.provider.issuer), clientId, undefined, client.None(), {
-    execute: [client.allowInsecureRequests],
-  });
+  const key = `${stack.provider.issuer} ${clientId}`;
+  if (!discovered.has(key)) {
+    discovered.set(key, client.discovery(new URL(stack.provider.issuer), clientId, undefined, client.None(), { execute: [client.allowInsecureRequests] }));
+  }
+  const config = await discovered.get(key)!;
   const verifier = client.randomPKCECodeVerifier();
   const url = client.buildAuthorizationUrl(config, {
     redirect_uri: redirectUri,
@@ -81,6 +86,16 @@ export async function authorize(stack: { provider: TestProvider }, options: Conn
 /** Runs the provider's login and consent, then the backend exchange; returns the exchange answer. */
 export async function connect(stack: { provider: TestProvider }, broker: { url: string }, user: User, options: ConnectOptions = {}): Promise<ApiAnswer> {
   return call(broker, '/api/oauth/exchange', user, await authorize(stack, options));
+}
+
+/** Connects every user, a few sign-ins at a time as several people would, and expects each exchange to answer 200. */
+export async function connectAll(stack: { provider: TestProvider }, broker: { url: string }, users: User[], options: ConnectOptions = {}): Promise<void> {
+  const queue = [...users];
+  const statuses: number[] = [];
+  await Promise.all([0, 1, 2, 3].map(async () => {
+    for (let user = queue.shift(); user; user = queue.shift()) statuses.push((await connect(stack, broker, user, options)).status);
+  }));
+  expect(statuses).toEqual(users.map(() => 200));
 }
 
 /** A Stripe event sent to the backend's webhook, signed as Stripe signs it (with `secret`, the suite's by default). */

@@ -4,7 +4,8 @@
  * token's expiry; and a look at a user's secrets as the Secret Store holds them.
  */
 import Stripe from 'stripe';
-import { SECRET_NAMES } from '../../src/common/token-layout';
+import { dueAt, SECRET_NAMES } from '../../src/common/token-layout';
+import { DEFAULTS } from '../../server/broker/defaults';
 import { TokenSealer } from '../../server/broker/token-sealing';
 import { SecretStoreEmulator } from '../../server/local/secret-store/emulator';
 import { createStripeClient } from '../../server/stripe-client';
@@ -80,4 +81,19 @@ export async function storedSecrets(stack: Pick<Stack, 'emulatorUrl'>, user: Use
     }
   };
   return { access: await read(SECRET_NAMES.access), refresh: await read(SECRET_NAMES.refresh) };
+}
+
+/**
+ * Waits until each user's stored access token is due for refresh by the broker's rule (its margin
+ * at the largest jitter; the broker's clock counts whole seconds), instead of sleeping through the
+ * token's whole lifetime.
+ */
+export async function untilDue(stack: Pick<Stack, 'emulatorUrl'>, users: User[]): Promise<void> {
+  let latest = 0;
+  for (const user of users) {
+    // None stored: it has expired (and the Secret Store dropped it), so it is due already.
+    const { access } = await storedSecrets(stack, user);
+    if (access) latest = Math.max(latest, Math.ceil(dueAt(access.payload, DEFAULTS.refreshMarginSeconds, 1)) * 1000 + 100);
+  }
+  while (Date.now() < latest) await new Promise((resolve) => setTimeout(resolve, Math.min(50, latest - Date.now())));
 }
