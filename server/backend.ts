@@ -6,7 +6,7 @@ import type { Writable } from 'node:stream';
 import type { ConnectionEvent } from '../src/common/connection-event';
 import { type Broker, type BrokerOptions, createBroker } from './app';
 import { fleetClock } from './broker/broker';
-import { lockTimes } from './broker/defaults';
+import { DEFAULTS, lockTimes } from './broker/defaults';
 import { OAuthClient } from './broker/oauth-client';
 import { TokenSealer } from './broker/token-sealing';
 import { Config, ConfigError } from './config';
@@ -93,7 +93,8 @@ export async function startBackend(config: Config, extras: BackendExtras = {}): 
     refresh: {
       marginSeconds: config.refreshMarginSeconds,
       defaultAccessLifetimeSeconds: config.defaultAccessLifetimeSeconds,
-      lock: lockTimes(config.provider.timeoutSeconds),
+      providerRetry: { ...DEFAULTS.providerRetry, attempts: config.provider.retryAttempts },
+      lock: lockTimes(config.provider.timeoutSeconds, config.provider.retryAttempts),
       callerWaitMs: config.refreshWaitSeconds * 1000,
     },
     background: { keepAliveIdleSeconds: config.keepAliveSeconds },

@@ -38,7 +38,8 @@ export interface Config {
   /** STRIPE_SIGNATURE_ORDER: only this order of the signed JSON verifies. */
   signatureOrder?: SignedOrder;
   stripeApiBase?: string;
-  provider: ProviderOptions;
+  /** The provider client, and OAUTH_RETRY_ATTEMPTS: token-endpoint attempts while the provider processed nothing. */
+  provider: ProviderOptions & { retryAttempts: number };
   refreshMarginSeconds: number;
   defaultAccessLifetimeSeconds: number;
   /** How long `/api/token` waits for a refresh before a 503 (the refresh goes on). */
@@ -311,6 +312,7 @@ export function loadConfig(env: Env = process.env): Config {
       clientSecret: optional(env, 'OAUTH_CLIENT_SECRET'),
       clientAuth,
       timeoutSeconds: check(() => integer(env, 'OAUTH_TIMEOUT_SECONDS', DEFAULTS.providerTimeoutSeconds, 1, 120)),
+      retryAttempts: check(() => integer(env, 'OAUTH_RETRY_ATTEMPTS', DEFAULTS.providerRetry.attempts, 1, 5)),
     },
     refreshMarginSeconds: check(() => integer(env, 'REFRESH_MARGIN_SECONDS', DEFAULTS.refreshMarginSeconds, 0, 86_400)),
     defaultAccessLifetimeSeconds: check(() => integer(env, 'DEFAULT_ACCESS_TOKEN_LIFETIME_SECONDS', DEFAULTS.defaultAccessLifetimeSeconds, 60, 31 * 86_400)),

@@ -104,8 +104,20 @@ export class RefreshEngine {
     return !isDue(access, this.options.now(), this.options.marginSeconds, jitter);
   }
 
-  /** A usable access token, refreshed first when it is within the refresh margin. */
+  /**
+   * A usable access token, refreshed first when it is within the refresh margin. Its expiry is
+   * checked once more as it is handed over: a stall on the way (a frozen database, a paused
+   * process) can outlast a token chosen before it, and an expired one is never served.
+   */
   async accessToken(connection: ConnectionId): Promise<AccessPayload> {
+    for (let attempt = 0; attempt < 2; attempt++) {
+      const access = await this.usableToken(connection);
+      if (access.expires_at > this.options.now()) return access;
+    }
+    throw refreshPending();
+  }
+
+  private async usableToken(connection: ConnectionId): Promise<AccessPayload> {
     const key = connectionKey(connection);
     const cached = this.cache.get(key, this.options.now());
     (cached === undefined ? this.metrics.cacheMisses : this.metrics.cacheHits).inc();

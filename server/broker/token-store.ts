@@ -20,6 +20,7 @@
  */
 import { randomUUID } from 'node:crypto';
 import type { Logger } from 'pino';
+import Stripe from 'stripe';
 import { type ConnectionId, connectionKey } from '../../src/common/connection-id';
 import {
   type AccessPayload,
@@ -286,8 +287,14 @@ export class TokenStore {
       await this.changed(connection);
       return 'stored';
     } catch (err) {
-      if (!isTransientStripeError(err)) throw err;
-      this.parts.logger.warn({ connection: key, generation: entry.generation, err: describeError(err) }, 'Secret Store write failed; the tokens stay in the outbox');
+      if (isTransientStripeError(err)) {
+        this.parts.logger.warn({ connection: key, generation: entry.generation, err: describeError(err) }, 'Secret Store write failed; the tokens stay in the outbox');
+        return 'pending';
+      }
+      // A write the store refused (an access token that expired while stripe-node retried, say):
+      // the tokens stay in the outbox too, and the next flush writes what is still valid.
+      if (!(err instanceof Stripe.errors.StripeInvalidRequestError)) throw err;
+      this.parts.logger.error({ connection: key, generation: entry.generation, err: describeError(err) }, 'the Secret Store refused a write; the tokens stay in the outbox');
       return 'pending';
     }
   }

@@ -14,8 +14,10 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { expectAllAlive } from '../support/alive';
-import { newUser, sleep } from '../support/fixtures';
-import { call, connect } from '../support/signed-calls';
+import { eventually, newUser, sleep } from '../support/fixtures';
+import { refreshCount } from '../support/dev-provider';
+import { call, connect, connectAll } from '../support/signed-calls';
+import { expectOnly, type Outcomes, tally } from '../support/soak';
 import { Stack, stackSuite, untilDue } from '../support/stack';
 import type { RunningCommand } from '../support/commands';
 import { backendEnv, DASHBOARD_REDIRECT, startBackendProcess } from '../support/fleet';
@@ -63,13 +65,15 @@ describe('SIGKILL and restart', () => {
 
     async function crashAndRestart() {
     const all = Array.from({ length: 6 }, () => newUser('crash'));
-    for (const user of all) expect((await connect(stack, backend, user, { redirectUri: DASHBOARD_REDIRECT })).status).toBe(200);
+    await connectAll(stack, backend, all, { redirectUri: DASHBOARD_REDIRECT });
     // Each user told to reconnect, with the reason the status gives (for a failure that says why).
     const lost = new Map<string, unknown>();
+    const outcomes: Outcomes = {};
     let running = true;
     const callers = all.map(async (user) => {
       while (running) {
         const answer = await call(backend, '/api/token', user).catch(() => undefined);
+        tally(outcomes, answer);
         if (answer?.body.error?.code === 'reconnect_required' && !lost.has(user.user_id)) {
           lost.set(user.user_id, (await call(backend, '/api/connection/status', user).catch(() => undefined))?.body.reason);
         }
@@ -95,6 +99,8 @@ describe('SIGKILL and restart', () => {
     for (let i = 0; i < 200 && outboxDepth() > 0; i++) await sleep(50);
     expect(outboxDepth()).toBe(0);
     expect(Object.fromEntries(lost)).toEqual({});
+    // Besides the killed backend and its refused gate, nothing: writes that fail are the outbox's to retry.
+    expectOnly(outcomes, ['unreachable', 'refresh_pending', 'provider_unavailable']);
     for (const user of all) expect((await call(backend, '/api/connection/status', user)).body.status).toBe('connected');
     await expectAllAlive(stack, all);
     }
@@ -153,8 +159,9 @@ describe('the window no backend can close', () => {
     await untilDue(stack, [user]);
     // The provider rotates the token and holds its answer back; the backend dies waiting for it.
     await stack.provider.control('/dev/faults', { kind: 'late', delayMs: 2000 });
+    const rotated = (await refreshCount(stack)) + 1;
     const pending = call(backend, '/api/token', user).catch(() => undefined);
-    await sleep(500);
+    expect(await eventually(async () => (await refreshCount(stack)) === rotated)).toBe(true);
     await backend.kill();
     await pending;
     outputs.push(backend.output());

@@ -6,8 +6,8 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { providerStats, refreshCount } from '../support/dev-provider';
-import { newUser, sleep } from '../support/fixtures';
+import { providerStats, refreshCount, untilAtProvider } from '../support/dev-provider';
+import { newUser } from '../support/fixtures';
 import { seenSecrets } from '../support/leak-check';
 import { call, connect } from '../support/signed-calls';
 import { Stack, stackSuite, untilDue } from '../support/stack';
@@ -78,7 +78,7 @@ test('a lock holder killed mid-refresh: another instance refreshes after the lea
     // The provider holds the holder's refresh (and answers 503 later, without processing it).
     await stack.provider.control('/dev/faults', { kind: 'hang', delayMs: 3000 });
     const first = call(holder, '/api/token', user).catch(() => undefined);
-    await sleep(300);
+    await untilAtProvider(stack);
     await holder.kill();
     await first;
     const started = Date.now();

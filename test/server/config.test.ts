@@ -25,13 +25,18 @@ test('a minimal environment gives the documented defaults', () => {
     defaultAccessLifetimeSeconds: 3600,
     dataDir: '.data',
     port: 8787,
-    provider: { clientId: 'client-1', clientAuth: 'client_secret_post', timeoutSeconds: 30 },
+    provider: { clientId: 'client-1', clientAuth: 'client_secret_post', timeoutSeconds: 30, retryAttempts: 3 },
     refreshWaitSeconds: 10,
     keepAliveSeconds: 86_400,
   });
   expect(config.provider.issuer?.toString()).toBe('https://login.example.com/');
   expect(config.localStack).toBe(false);
   expect(config.sealingKeys.map((k) => k.id)).toEqual(['k1']);
+});
+
+test('OAUTH_RETRY_ATTEMPTS: 1 to 5 token-endpoint attempts', () => {
+  expect(loadConfig({ ...base, OAUTH_RETRY_ATTEMPTS: '1' }).provider.retryAttempts).toBe(1);
+  for (const value of ['0', '6', 'x']) expect(() => loadConfig({ ...base, OAUTH_RETRY_ATTEMPTS: value })).toThrow(/^OAUTH_RETRY_ATTEMPTS/);
 });
 
 test('TOKEN_SEALING_KEYS: the first key seals, all open; ids must be unique, keys 32 bytes, and no key is echoed', () => {

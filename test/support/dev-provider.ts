@@ -5,6 +5,7 @@
 import * as client from 'openid-client';
 import { TEST_REDIRECT_URI } from '../../server/local/oauth-provider/clients';
 import { startCommand } from './commands';
+import { eventually } from './fixtures';
 import { sharedService, sharing } from './shared-services';
 import { authorizeInProvider, type AuthorizeAs } from './user-agent';
 
@@ -73,9 +74,16 @@ export interface ProviderStats {
   revocations: number;
   /** API answers by method and route (`GET /api/me`) and status. */
   api: Record<string, Record<string, number>>;
+  /** Token-endpoint requests received and not yet answered. */
+  tokenInFlight: number;
 }
 
 export const providerStats = async (stack: { provider: TestProvider }) => (await stack.provider.control('/dev/stats')) as ProviderStats;
+
+/** Waits until a token-endpoint request is at the provider (held there by a fault), up to 10 s. */
+export async function untilAtProvider(stack: { provider: TestProvider }): Promise<void> {
+  expect(await eventually(async () => (await providerStats(stack)).tokenInFlight > 0, 10_000)).toBe(true);
+}
 
 /** Refresh-token grants the provider answered with `status` (200: refreshes that happened). */
 export const refreshCount = async (stack: { provider: TestProvider }, status = '200') => (await providerStats(stack)).token.refresh_token?.[status] ?? 0;

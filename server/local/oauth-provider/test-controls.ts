@@ -12,6 +12,9 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import type Provider from 'oidc-provider';
 import { ApiError, invalidToken } from './api';
 
+/** The context oidc-provider's Koa middleware gets. */
+type KoaContext = Parameters<Parameters<Provider['use']>[0]>[0];
+
 export type TokenFaultKind = 'http503' | 'http429' | 'hang' | 'invalid_grant' | 'slow' | 'strip_refresh_token' | 'strip_expires_in' | 'huge_access_token' | 'late';
 const ANSWERED: TokenFaultKind[] = ['http503', 'http429', 'hang', 'invalid_grant', 'slow'];
 /** Applied after the provider processed the request: `late` holds the answer back for `delayMs`. */
@@ -89,6 +92,8 @@ export class TestControls {
   apiFaults: ApiFault[] = [];
   stats: RequestStats = emptyStats();
   rotateRefreshTokens: boolean;
+  /** Token-endpoint requests received and not yet answered (a test waits for one to be at the provider). */
+  private tokenInFlight = 0;
 
   constructor(private readonly rotateAtStart: boolean) {
     this.rotateRefreshTokens = rotateAtStart;
@@ -99,25 +104,35 @@ export class TestControls {
     provider.use(async (ctx, next) => {
       if (ctx.method === 'POST' && ctx.path === '/token/revocation') this.stats.revocations++;
       if (ctx.method !== 'POST' || ctx.path !== '/token') return next();
-      const before = take(this.faults, ANSWERED);
-      if (before) {
-        await sleep(before.delayMs);
-        // `slow` only waits, then the request is processed as usual.
-        if (before.kind !== 'slow') {
-          [ctx.status, ctx.body] = FAULT_ANSWERS[before.kind];
-          return;
-        }
+      this.tokenInFlight++;
+      try {
+        await this.token(ctx, next);
+      } finally {
+        this.tokenInFlight--;
       }
-      await next();
-      tally(this.stats.token, String(ctx.oidc?.params?.grant_type ?? 'unknown'), ctx.status);
-      if (ctx.status !== 200 || typeof ctx.body !== 'object' || ctx.body === null) return;
-      const body = ctx.body as Record<string, unknown>;
-      const after = take(this.faults, REWRITTEN);
-      if (after?.kind === 'strip_refresh_token') delete body.refresh_token;
-      if (after?.kind === 'strip_expires_in') delete body.expires_in;
-      if (after?.kind === 'huge_access_token') body.access_token = `${body.access_token}${'x'.repeat(6000)}`;
-      if (after?.kind === 'late') await sleep(after.delayMs);
     });
+  }
+
+  /** One token-endpoint request, with its faults applied and its answer counted. */
+  private async token(ctx: KoaContext, next: () => Promise<void>): Promise<void> {
+    const before = take(this.faults, ANSWERED);
+    if (before) {
+      await sleep(before.delayMs);
+      // `slow` only waits, then the request is processed as usual.
+      if (before.kind !== 'slow') {
+        [ctx.status, ctx.body] = FAULT_ANSWERS[before.kind];
+        return;
+      }
+    }
+    await next();
+    tally(this.stats.token, String(ctx.oidc?.params?.grant_type ?? 'unknown'), ctx.status);
+    if (ctx.status !== 200 || typeof ctx.body !== 'object' || ctx.body === null) return;
+    const body = ctx.body as Record<string, unknown>;
+    const after = take(this.faults, REWRITTEN);
+    if (after?.kind === 'strip_refresh_token') delete body.refresh_token;
+    if (after?.kind === 'strip_expires_in') delete body.expires_in;
+    if (after?.kind === 'huge_access_token') body.access_token = `${body.access_token}${'x'.repeat(6000)}`;
+    if (after?.kind === 'late') await sleep(after.delayMs);
   }
 
   /** Express middleware first on each API route: counts its answers, then applies API faults. */
@@ -135,7 +150,7 @@ export class TestControls {
   routes(): Router {
     const router = Router();
     router.use('/dev', express.json({ limit: '10kb' }));
-    router.get('/dev/stats', (_req, res) => void res.json(this.stats));
+    router.get('/dev/stats', (_req, res) => void res.json({ ...this.stats, tokenInFlight: this.tokenInFlight }));
     router.post('/dev/reset', (_req, res) => {
       this.faults = [];
       this.apiFaults = [];

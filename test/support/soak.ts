@@ -1,0 +1,27 @@
+/**
+ * What the soaks tally: each call's outcome, and the check that nothing unexpected happened —
+ * not only that nobody was told to reconnect, but no 5xx the fault does not explain and no token
+ * served after its expiry.
+ */
+import { unixNow } from '../../src/common/clock';
+import type { ApiAnswer } from './signed-calls';
+
+export type Outcomes = Record<string, number>;
+
+/** `200`, `expired` (a 200 whose token had already expired), the error code, or `unreachable` (no answer). */
+export function outcomeOf(answer: ApiAnswer | undefined): string {
+  if (!answer) return 'unreachable';
+  if (answer.status === 200) return typeof answer.body.expires_at === 'number' && answer.body.expires_at <= unixNow() ? 'expired' : '200';
+  return answer.body.error?.code ?? String(answer.status);
+}
+
+export function tally(outcomes: Outcomes, answer: ApiAnswer | undefined): void {
+  const outcome = outcomeOf(answer);
+  outcomes[outcome] = (outcomes[outcome] ?? 0) + 1;
+}
+
+/** Every outcome is one of `allowed` (with `200` among them, and seen). */
+export function expectOnly(outcomes: Outcomes, allowed: string[]): void {
+  expect(Object.keys(outcomes).filter((outcome) => !['200', ...allowed].includes(outcome))).toEqual([]);
+  expect(outcomes['200']).toBeGreaterThan(0);
+}
