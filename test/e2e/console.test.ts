@@ -200,7 +200,7 @@ test('the backend refreshes on its own, and a view edited while the page is open
   temporary.push(appDir);
   cpSync(path.join(ROOT, 'src'), path.join(appDir, 'src'), { recursive: true });
   for (const manifest of ['stripe-app.json', 'stripe-app.local.json']) cpSync(path.join(ROOT, manifest), path.join(appDir, manifest));
-  const stack = await startStack({ STRIPE_APP_DIR: appDir, KEEP_ALIVE_SECONDS: '6' });
+  const stack = await startStack({ STRIPE_APP_DIR: appDir, KEEP_ALIVE_SECONDS: '2' });
   try {
     const page = await signIn(await openConsole(stack.url), 'Connect Dev provider');
     await agree(page, 'connected');

@@ -205,12 +205,11 @@ test('a soak: three instances, continuous refreshes, random pauses past the leas
     }
     running = false;
     await Promise.all(callers);
-    // Waits for a paused holder's lease, a refused gate, a killed instance, the Secret Store budget
-    // (ten connections refreshing every 1.5 s fill its 20 requests a second): nothing else.
-    expectOnly(outcomes, ['busy', 'refresh_pending', 'provider_unavailable', 'unreachable', 'secret_store_busy']);
+    // Waits for a paused holder's lease, a refused gate, a killed instance: nothing else.
+    expectOnly(outcomes, ['busy', 'refresh_pending', 'provider_unavailable', 'unreachable']);
     expect(outcomes['200']).toBeGreaterThan(users.length);
     for (const user of users) expect((await call(fleet[0], '/api/connection/status', user)).body.status).toBe('connected');
-    // Ten connections refreshing every 1.5 s fill the default budget of 20 requests a second: the last writes may still wait.
+    // The last writes may still wait in the outbox (a paused instance's, say).
     await expectAllAlive(stack, users, outboxEmpty);
   } finally {
     running = false;

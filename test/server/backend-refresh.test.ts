@@ -70,6 +70,7 @@ test('an expired access token is refreshed on /api/token and both secrets are re
   const before = await storedSecrets(stack, user);
   expireAccess();
   expect((await storedSecrets(stack, user)).access).toBeUndefined();
+  const asked = stack.now();
   const answer = await call(broker, '/api/token', user);
   expect(answer.status).toBe(200);
   const after = await storedSecrets(stack, user);
@@ -78,9 +79,12 @@ test('an expired access token is refreshed on /api/token and both secrets are re
   expect(after.access!.payload.generation).toBe(2);
   expect(after.refresh!.payload.generation).toBe(2);
   expect(after.refresh!.payload.refresh_token).not.toBe(before.refresh!.payload.refresh_token);
-  expect(after.access!.expires_at).toBe(stack.now() + 60);
+  // Issued during the call (the clock may pass a second boundary meanwhile), expiring 60 s later.
+  const issued = after.access!.payload.issued_at as number;
+  expect([issued >= asked, issued <= stack.now(), after.access!.expires_at]).toEqual([true, true, issued + 60]);
   expect(await refreshCount(stack)).toBe(1);
-  expect(await broker.storage.records.get({ accountId: user.account_id, userId: user.user_id, mode: 'test' })).toMatchObject({ status: 'connected', lastRefreshAt: stack.now() });
+  const record = await broker.storage.records.get({ accountId: user.account_id, userId: user.user_id, mode: 'test' });
+  expect([record!.status, record!.lastRefreshAt! >= asked, record!.lastRefreshAt! <= stack.now()]).toEqual(['connected', true, true]);
 });
 
 test('a token within the refresh margin is refreshed ahead of expiry', async () => {
@@ -191,7 +195,7 @@ test('a refresh response without expires_in uses the last known lifetime, not "a
   expireAccess();
   expect((await call(broker, '/api/token', user)).status).toBe(200);
   const { access } = await storedSecrets(stack, user);
-  expect(access!.expires_at).toBe(stack.now() + 60);
+  expect(access!.expires_at).toBe((access!.payload.issued_at as number) + 60);
   for (let i = 0; i < 5; i++) expect((await call(broker, '/api/token', user)).status).toBe(200);
   expect(await refreshCount(stack)).toBe(1);
 });

@@ -27,6 +27,8 @@ export function backendEnv(stack: Pick<Stack, 'emulatorUrl' | 'provider'>, extra
     OAUTH_CLIENT_ID: PUBLIC_CLIENT_ID,
     PORT: '0',
     LOG_LEVEL: 'info',
+    // The emulator has no rate limit: sign-ins are not paced like Stripe's (rate-limit.test.ts tests the budget).
+    SECRET_STORE_REQUESTS_PER_SECOND: '1000',
     ...extra,
   };
 }

@@ -46,6 +46,8 @@ export async function startBroker(stack: Stack, overrides: BrokerOverrides = {},
     logger: createLogger('info', logSink),
     storage: overrides.storage ?? openSqliteStorage(),
     api: { bases: [new URL(`${stack.provider.issuer}/api`)], timeoutMs: 3000 },
+    // The emulator has no rate limit: sign-ins are not paced like Stripe's (rate-limit.test.ts sets its own budgets).
+    secretStoreRequestsPerSecond: { test: 1000, live: 1000 },
     ...overrides,
     background: { flushIntervalMs: 100, ...overrides.background },
     refresh: { now: stack.now, providerRetry: { attempts: 3, baseDelayMs: 20 }, ...overrides.refresh },
