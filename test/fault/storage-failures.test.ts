@@ -10,8 +10,8 @@ import path from 'node:path';
 import { connectPostgresStorage } from '../../server/storage/postgres';
 import { openSqliteStorage, type SqliteStorage } from '../../server/storage/sqlite';
 import { expectAllAlive } from '../support/alive';
-import { refreshCount } from '../support/dev-provider';
-import { eventually, newUser, sleep } from '../support/fixtures';
+import { refreshCount, untilAtProvider } from '../support/dev-provider';
+import { eventually, newUser } from '../support/fixtures';
 import { startPostgres, type TestPostgres } from '../support/fleet';
 import { startBroker, type TestBroker } from '../support/in-process-broker';
 import { logLines } from '../support/leak-check';
@@ -50,7 +50,7 @@ describe('PostgreSQL', () => {
       const user = await dueConnection(broker);
       await stack.provider.control('/dev/faults', { kind: 'late', delayMs: 1500 });
       const refreshing = call(broker, '/api/token', user);
-      await sleep(500);
+      await untilAtProvider(stack);
       await postgres.stopServer();
       const answer = await refreshing;
       expect(answer.status).toBe(200);
@@ -96,7 +96,7 @@ describe('SQLite with no room left', () => {
     const user = await dueConnection(broker);
     await stack.provider.control('/dev/faults', { kind: 'late', delayMs: 600 });
     const refreshing = call(broker, '/api/token', user);
-    await sleep(300);
+    await untilAtProvider(stack);
     storage.limitPages(0);
     const answer = await refreshing;
     expect(answer.status).toBe(200);

@@ -5,12 +5,12 @@ import * as client from 'openid-client';
 import { type RefreshPayload, SECRET_NAMES, TokenResponse, tokenPayloads } from '../../src/common/token-layout';
 import { CONFIDENTIAL_CLIENT_ID, CONFIDENTIAL_CLIENT_SECRET, PUBLIC_CLIENT_ID } from '../../server/local/oauth-provider/clients';
 import { createStripeClient } from '../../server/stripe-client';
-import { discover, providerStats, refreshCount } from '../support/dev-provider';
+import { discover, providerStats, refreshCount, untilAtProvider } from '../support/dev-provider';
 import { startTokenGate } from '../support/token-gate';
 import { InProcessLocks } from '../../server/storage/locks';
 import { openSqliteStorage } from '../../server/storage/sqlite';
 import { fromWire } from '../../src/common/connection-id';
-import { KEYS, newUser, User } from '../support/fixtures';
+import { eventually, KEYS, newUser, User } from '../support/fixtures';
 import { startBroker, TestBroker } from '../support/in-process-broker';
 import { logLines, seenSecrets } from '../support/leak-check';
 import { call, connect } from '../support/signed-calls';
@@ -237,7 +237,7 @@ test('an invalid_grant caused by a concurrent refresh elsewhere is not a disconn
   // The broker's refresh reaches the provider, which answers invalid_grant after 800 ms.
   await stack.provider.control('/dev/faults', { kind: 'invalid_grant', delayMs: 800 });
   const pending = call(broker, '/api/token', user);
-  await new Promise((resolve) => setTimeout(resolve, 300));
+  await untilAtProvider(stack);
   // Meanwhile "another instance" refreshes the same grant and rewrites the secrets.
   const { tokens, sdk, scope } = await rotateElsewhere(before.refresh!.payload);
   await sdk.apps.secrets.create({ name: SECRET_NAMES.access, payload: JSON.stringify(tokens.access), scope, expires_at: tokens.access.expires_at });
@@ -256,7 +256,7 @@ test('an invalid_grant after a re-read is lost for a known reason, not as an unk
   const before = await expiredConnection();
   await stack.provider.control('/dev/faults', { kind: 'invalid_grant', delayMs: 800 });
   const pending = call(broker, '/api/token', user);
-  await new Promise((resolve) => setTimeout(resolve, 300));
+  await untilAtProvider(stack);
   // Another instance rotated the token (refresh secret only), and the new grant was then revoked.
   const { tokens, config } = await rotateElsewhere(before.refresh!.payload);
   await client.tokenRevocation(config, tokens.refresh.refresh_token!, { token_type_hint: 'refresh_token' });
@@ -289,7 +289,8 @@ test('a provider timeout answers 503 without a retry, keeps the tokens, and reco
   expect(failed.status).toBe(503);
   expect(await storedSecrets(stack, user)).toEqual(before);
   expect(await refreshCount(stack, '200')).toBe(0); // no second attempt reached the provider
-  await new Promise((resolve) => setTimeout(resolve, 1600)); // let the hung request finish at the provider
+  // The hung request finishes at the provider.
+  expect(await eventually(async () => (await providerStats(stack)).tokenInFlight === 0)).toBe(true);
   expect((await call(broker, '/api/token', user)).status).toBe(200);
 });
 

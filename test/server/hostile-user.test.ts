@@ -13,7 +13,7 @@ import { stripeSignature } from '../../server/local/dashboard/host-calls';
 import { CONFIDENTIAL_CLIENT_ID, CONFIDENTIAL_CLIENT_SECRET } from '../../server/local/oauth-provider/clients';
 import { createStripeClient } from '../../server/stripe-client';
 import { TokenSealer } from '../../server/broker/token-sealing';
-import { KEYS, newUser, ROTATED_SEALING_KEY, SEALING_KEY, SIGNING_SECRET, sleep, User } from '../support/fixtures';
+import { eventually, KEYS, newUser, ROTATED_SEALING_KEY, SEALING_KEY, SIGNING_SECRET, sleep, User } from '../support/fixtures';
 import { brokerSuite, startBroker, TestBroker } from '../support/in-process-broker';
 import { logLines, seenSecrets } from '../support/leak-check';
 import { authorize, call, connect, sign, withNonce, postStripeEvent } from '../support/signed-calls';
@@ -427,8 +427,9 @@ describe('limits per connection and per account', () => {
     await connect(stack, broker, attacker);
     // The warm tenant's read takes 300 ms; the attacker disconnects meanwhile (a change, as the replays were).
     stack.emulator.faults.inject({ kind: 'delay', delayMs: 300, route: 'GET /v1/apps/secrets/find', name: 'oauth.access' });
+    const started = finds();
     const reading = call(broker, '/api/token', warm);
-    await sleep(100);
+    expect(await eventually(() => finds() > started)).toBe(true);
     expect((await call(broker, '/api/oauth/disconnect', attacker)).status).toBe(200);
     expect((await reading).status).toBe(200);
     // The warm tenant's token was cached all the same: no more reads for it.
