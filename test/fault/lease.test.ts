@@ -2,7 +2,7 @@
  * Pauses: a lock holder that stops (SIGSTOP) or whose database freezes past its lease never
  * presents a refresh token — another instance has refreshed meanwhile, and with rotation the
  * spent token would revoke the grant. Two backends started as in production on one PostgreSQL,
- * rotation on, a 1 s provider timeout (so a 5 s lease). "Lost" means the stored refresh token no
+ * rotation on, a 2 s provider timeout and one attempt (so a 4 s lease). "Lost" means the stored refresh token no
  * longer works at the provider.
  */
 import { mkdtempSync, rmSync } from 'node:fs';
@@ -53,9 +53,9 @@ const outboxEmpty = async () => (await count('SELECT count(*) AS n FROM broker_o
 /** Whether a connection lock is held (its lease not lapsed, by the database's clock). */
 const lockHeld = async () => (await count('SELECT count(*) AS n FROM broker_locks WHERE expires_at > now()')) > 0;
 
-/** The holder and the other instance, each with a 5 s lease. */
+/** The holder and the other instance, each with a 4 s lease (2 s × 1 attempt + 2 s). */
 async function twoInstances(): Promise<[RunningCommand, RunningCommand]> {
-  const env = backendEnv(stack, { DATABASE_URL: postgres.url, DATA_DIR: dataDir, OAUTH_TIMEOUT_SECONDS: '1', REFRESH_WAIT_SECONDS: '20' });
+  const env = backendEnv(stack, { DATABASE_URL: postgres.url, DATA_DIR: dataDir, OAUTH_TIMEOUT_SECONDS: '2', OAUTH_RETRY_ATTEMPTS: '1', REFRESH_WAIT_SECONDS: '20' });
   const [a, b] = await Promise.all([startBackendProcess(env), startBackendProcess(env)]);
   return [a, b];
 }
@@ -80,7 +80,7 @@ async function stopAll(...backends: RunningCommand[]): Promise<void> {
 const slowRefreshRead = () => stack.emulator.faults.inject({ kind: 'delay', delayMs: 1500, route: 'GET /v1/apps/secrets/find', name: 'oauth.refresh' });
 
 /**
- * The holder starts a refresh; once it has `reached` a point, the database freezes for 6 s (past the lease) and the
+ * The holder starts a refresh; once it has `reached` a point, the database freezes for 5 s (past the lease) and the
  * other instance is called meanwhile, its call waiting on the database too (the holder's renewals
  * are queued). Both answers, once it thaws.
  */
@@ -89,7 +89,7 @@ async function frozenDuringRefresh(holder: RunningCommand, other: RunningCommand
   expect(await eventually(reached)).toBe(true);
   await postgres.freeze();
   const second = call(other, '/api/token', user);
-  await sleep(6000);
+  await sleep(5000);
   await postgres.thaw();
   return Promise.all([first, second]);
 }
@@ -186,7 +186,7 @@ test('a soak: three instances, continuous refreshes, random pauses past the leas
       }
     });
     for (let round = 0; round < 6; round++) {
-      await sleep(500 + Math.random() * 1500);
+      await sleep(300 + Math.random() * 1000);
       const i = Math.floor(Math.random() * fleet.length);
       const release = await gates[i].refuse();
       if (round % 3 === 2) {
