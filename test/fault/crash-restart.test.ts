@@ -110,7 +110,7 @@ describe('SIGKILL and restart', () => {
     const env = backendEnv(stack, { DATA_DIR: dataDir, REFRESH_WAIT_SECONDS: '2' });
     let backend = await startBackendProcess(env);
     const users = Array.from({ length: 12 }, () => newUser('term'));
-    for (const user of users) expect((await connect(stack, backend, user, { redirectUri: DASHBOARD_REDIRECT })).status).toBe(200);
+    await connectAll(stack, backend, users, { redirectUri: DASHBOARD_REDIRECT });
     await untilDue(stack, users);
     // Writes now take a minute each: the refreshed tokens wait in the outbox.
     stack.emulator.faults.inject({ kind: 'delay', delayMs: 60_000, count: 1_000_000, route: 'POST /v1/apps/secrets' });

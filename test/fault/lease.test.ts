@@ -14,7 +14,7 @@ import { refreshCount } from '../support/dev-provider';
 import { expectAllAlive } from '../support/alive';
 import { eventually, newUser, sleep, type User } from '../support/fixtures';
 import { backendEnv, DASHBOARD_REDIRECT, startBackendProcess, startPostgres, type TestPostgres } from '../support/fleet';
-import { type ApiAnswer, call, connect } from '../support/signed-calls';
+import { type ApiAnswer, call, connect, connectAll } from '../support/signed-calls';
 import { type Stack, stackSuite, untilDue } from '../support/stack';
 import { expectOnly, type Outcomes, tally } from '../support/soak';
 import { startTokenGate, type TokenGate } from '../support/token-gate';
@@ -178,7 +178,7 @@ test('a soak: three instances, continuous refreshes, random pauses past the leas
   let running = true;
   const outcomes: Outcomes = {};
   try {
-    for (const user of users) expect((await connect(stack, fleet[0], user, { redirectUri: DASHBOARD_REDIRECT })).status).toBe(200);
+    await connectAll(stack, fleet[0], users, { redirectUri: DASHBOARD_REDIRECT });
     const callers = users.map(async (user) => {
       while (running) {
         tally(outcomes, await call(fleet[Math.floor(Math.random() * fleet.length)], '/api/token', user).catch(() => undefined));
@@ -195,7 +195,7 @@ test('a soak: three instances, continuous refreshes, random pauses past the leas
         fleet[i] = await startBackendProcess(envs[i]);
       } else {
         process.kill(fleet[i].pid, 'SIGSTOP');
-        await sleep(5500 + Math.random() * 1500);
+        await sleep(5300 + Math.random() * 1000);
         process.kill(fleet[i].pid, 'SIGCONT');
         // The gate opens once the resumed instance answers again: a send it was about to make when
         // paused has met the closed gate by then, never a provider after its lease.
