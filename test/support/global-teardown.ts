@@ -1,16 +1,7 @@
 /** After the run: every shared service stopped (SIGTERM, then SIGKILL after 10 s), and the run's folder removed. */
 import { readdirSync, readFileSync, rmSync } from 'node:fs';
 import path from 'node:path';
-import { RUN_DIR_VARIABLE } from './shared-services';
-
-const alive = (pid: number) => {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch {
-    return false;
-  }
-};
+import { alive, RUN_DIR_VARIABLE } from './shared-services';
 
 export default async function globalTeardown(): Promise<void> {
   const runDir = process.env[RUN_DIR_VARIABLE];

@@ -31,7 +31,8 @@ interface Entry {
   log: string;
 }
 
-const alive = (pid: number) => {
+/** Whether process `pid` still runs. */
+export const alive = (pid: number) => {
   try {
     process.kill(pid, 0);
     return true;
