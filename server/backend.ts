@@ -104,6 +104,12 @@ export async function startBackend(config: Config, extras: BackendExtras = {}): 
     limits: config.limits,
     stripeEventHandlers: extras.stripeEventHandlers,
   });
+  // Connections sealed with a key this instance lacks answer 503 here (nothing is lost): said at start, not at their first call.
+  const summary = await storage.records.summary().catch(() => undefined);
+  const missing = summary ? broker.tokens.keysMissingHere(Object.keys(summary.bySealingKey)) : [];
+  if (missing.length > 0) {
+    logger.warn({ missingKeys: missing }, 'the registry has refresh secrets sealed with keys TOKEN_SEALING_KEYS lacks here: their connections answer 503 sealing_key_missing on this instance until the keys are added');
+  }
   // Slow or stalled clients are cut off: headers within 10 s, the whole request within the limit.
   const timeoutMs = config.requestTimeoutSeconds * 1000;
   const server = createServer({ headersTimeout: Math.min(10_000, timeoutMs), requestTimeout: timeoutMs, connectionsCheckingInterval: 1000 }, broker.app);

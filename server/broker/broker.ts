@@ -82,6 +82,7 @@ export function createBrokerCore(options: BrokerCoreOptions): BrokerCore {
     outbox: storage.outbox,
     notices: storage.notices,
     sealer: options.sealer,
+    metrics,
     acceptUnsealed: !oauth.hasClientSecret,
     cache,
     logger,

@@ -21,6 +21,7 @@ export const BROKER_ERROR_CODES = [
   'busy',
   'refresh_pending',
   'registry_unavailable',
+  'sealing_key_missing',
   'secret_store_full',
   'proxy_not_configured',
   'upstream_unreachable',
@@ -52,6 +53,9 @@ export const secretStoreUnavailable = () =>
 export const busy = () => new BrokerError('busy', 'Another operation on this connection is still running; try again shortly.');
 export const refreshPending = () =>
   new BrokerError('refresh_pending', 'The token is being refreshed and the provider is slow; try again shortly. Nothing was lost.');
+
+export const sealingKeyMissing = () =>
+  new BrokerError('sealing_key_missing', "This backend lacks the key this connection's refresh token is sealed with; try again shortly. Nothing was lost.");
 
 /** A Secret Store failure that may pass (5xx, 409, 429, network): tokens are kept, the caller retries. */
 export const isTransientStripeError = (err: unknown) =>

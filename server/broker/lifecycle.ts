@@ -26,8 +26,11 @@ export interface StatusAnswer {
   scope: string | null;
   /** Connected, but the last refreshes failed for passing reasons (the provider was down, slow…). */
   degraded: boolean;
-  /** Why a reconnect is required, when known; or why the connection is degraded, when it is the Secret Store's throttling. */
-  reason: LossReason | 'secret_store_throttled' | null;
+  /**
+   * Why a reconnect is required, when known; or why the connection is degraded, when it is the
+   * Secret Store's throttling or a sealing key this instance lacks.
+   */
+  reason: LossReason | 'secret_store_throttled' | 'sealing_key_missing' | null;
 }
 
 const NOT_CONNECTED: StatusAnswer = {
@@ -133,7 +136,11 @@ export class Lifecycle {
 
   /** What is known of a connection, from its record and its newest tokens; a read only. */
   async status(connection: ConnectionId): Promise<StatusAnswer> {
-    const [record, newest] = await Promise.all([this.records.get(connection), this.tokens.newest(connection)]);
+    const [record, newest] = await Promise.all([this.records.get(connection), this.tokens.newest(connection).catch((err: unknown) => {
+      if (err instanceof BrokerError && err.code === 'sealing_key_missing') return undefined;
+      throw err;
+    })]);
+    if (!newest) return this.keyMissingHere(connection, record);
     const degraded = (record?.failures ?? 0) > 0;
     const { access, refresh } = newest;
     const lost = (reason: LossReason | null): StatusAnswer => ({ ...NOT_CONNECTED, status: 'reconnect_required', last_refresh_at: record?.lastRefreshAt ?? null, reason });
@@ -144,6 +151,20 @@ export class Lifecycle {
     if (!record) return NOT_CONNECTED;
     // Recorded as connected but its secrets are gone (an expired refresh token, removed elsewhere).
     return lost(record.status === 'connected' ? 'secrets_missing' : record.reason);
+  }
+
+  /**
+   * Sealed with a key this instance lacks: still connected (another instance, or this one with the
+   * key added, refreshes it), degraded, and why. The plain access secret and the record say the rest.
+   */
+  private async keyMissingHere(connection: ConnectionId, record: ConnectionRecord | undefined): Promise<StatusAnswer> {
+    const access = await this.tokens.readAccess(connection);
+    return {
+      ...connectedAnswer({ access }, true),
+      refresh_expires_at: record?.refreshExpiresAt ?? null,
+      last_refresh_at: record?.lastRefreshAt ?? null,
+      reason: 'sealing_key_missing',
+    };
   }
 
   /** The newest refresh token, when there is one the backend would redeem. */

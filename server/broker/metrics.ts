@@ -1,8 +1,8 @@
 /**
  * Prometheus metrics (`GET /metrics`, guarded by METRICS_TOKEN): refreshes by outcome and
  * their latency, the access-token cache, Secret Store and provider calls and errors, lock
- * waits, and the outbox depth. Labels carry outcomes and operations only, never a connection
- * or a token.
+ * waits, the outbox depth, sealed payloads this instance lacks the key for. Labels carry
+ * outcomes and operations only, never a connection, a token or a key id.
  */
 import { Counter, Gauge, Histogram, Registry } from 'prom-client';
 
@@ -22,6 +22,7 @@ export class Metrics {
   readonly events = new Counter({ name: 'broker_events_total', help: 'Connection events by type.', labelNames: ['type'], registers: [this.registry] });
   readonly deliveries = new Counter({ name: 'broker_event_deliveries_total', help: 'Event deliveries to EVENTS_WEBHOOK_URL by result (delivered, retry, failed).', labelNames: ['result'], registers: [this.registry] });
   readonly oldestUndelivered = new Gauge({ name: 'broker_events_oldest_undelivered_seconds', help: 'Age of the oldest event not delivered yet (0: none).', registers: [this.registry] });
+  readonly sealingKeyMissing = new Counter({ name: 'broker_sealing_key_missing_total', help: 'Sealed payloads read that this instance cannot open: their key is not in its TOKEN_SEALING_KEYS (answered 503 sealing_key_missing, nothing removed).', registers: [this.registry] });
   readonly outboxDepth = new Gauge({ name: 'broker_outbox_depth', help: 'Token sets committed but not yet taken by the Secret Store.', registers: [this.registry] });
 
   /** Counts one provider call of `grant` around `call`. */

@@ -247,6 +247,7 @@ export class RefreshEngine {
     const access = current.held ? current.access : refreshable ? await this.accessOf(connection, refreshable, known) : await this.tokens.readAccess(connection);
     const usable = access && access.access_token !== rejected ? access : undefined;
     if (usable && this.fresh(usable)) return usable;
+    // Altered or another's: lost. One sealed with a key this instance lacks never gets here: reading it was 503 `sealing_key_missing`.
     if (refresh === UNUSABLE) return this.lose(connection, 'unusable_refresh_secret');
     if (!refresh) {
       const record = await this.records.get(connection);

@@ -41,6 +41,16 @@ export const newSealingKey = (id: string) => `${id}:${randomBytes(32).toString('
 
 export class UnsealError extends Error {}
 
+/**
+ * A well-formed payload sealed with a key this instance does not hold (a rotation half rolled
+ * out, a key left out of TOKEN_SEALING_KEYS): not known to be altered, only not openable here.
+ */
+export class KeyNotHereError extends UnsealError {
+  constructor(readonly keyId: string) {
+    super('sealed with a key this instance does not hold');
+  }
+}
+
 /** What a record's `sealedWith` says of a refresh secret stored unsealed (never a key id: those have no parentheses). */
 export const UNSEALED = '(unsealed)';
 
@@ -55,6 +65,11 @@ export class TokenSealer {
 
   static isSealed(text: string): boolean {
     return text.startsWith(PREFIX);
+  }
+
+  /** Whether this instance holds the key `id` (a key id, not `UNSEALED` or unknown). */
+  holds(id: string): boolean {
+    return this.byId.has(id);
   }
 
   /** The key new payloads are sealed with (the first of TOKEN_SEALING_KEYS). */
@@ -76,17 +91,19 @@ export class TokenSealer {
   }
 
   /**
-   * The plaintext, or UnsealError for an unknown key, another connection or secret, or any change.
-   * Only the 12-byte IV and the full 16-byte tag this class writes: GCM would otherwise accept a
-   * tag cut to 4 bytes, which a forger can guess.
+   * The plaintext; KeyNotHereError for a well-formed payload of a key not held here; else
+   * UnsealError for another connection or secret, or any change. Only the 12-byte IV and the
+   * full 16-byte tag this class writes: GCM would otherwise accept a tag cut to 4 bytes, which a
+   * forger can guess.
    */
   open(text: string, connection: ConnectionId, secretName: string): string {
     const [id, ivText, sealed, tagText] = text.slice(PREFIX.length).split('.');
-    const key = this.byId.get(id);
-    if (!TokenSealer.isSealed(text) || !key || !ivText || !sealed || !tagText) throw new UnsealError('not a sealed payload of a known key');
+    if (!TokenSealer.isSealed(text) || !KEY_ID.test(id) || !ivText || !sealed || !tagText) throw new UnsealError('not a sealed payload');
     const iv = Buffer.from(ivText, 'base64url');
     const tag = Buffer.from(tagText, 'base64url');
     if (iv.length !== IV_BYTES || tag.length !== TAG_BYTES) throw new UnsealError('not a sealed payload of this format');
+    const key = this.byId.get(id);
+    if (!key) throw new KeyNotHereError(id);
     try {
       const decipher = createDecipheriv('aes-256-gcm', key, iv, { authTagLength: TAG_BYTES }).setAAD(associatedData(connection, secretName));
       decipher.setAuthTag(tag);

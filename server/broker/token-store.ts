@@ -36,13 +36,15 @@ import {
 import { isStorageUnavailable } from '../storage/errors';
 import type { ChangeNotices, Outbox, OutboxEntry } from '../storage/ports';
 import type { AccessCache } from './access-cache';
-import { describeError, isTransientStripeError } from './errors';
+import { describeError, isTransientStripeError, sealingKeyMissing } from './errors';
+import type { Metrics } from './metrics';
 import type { SecretStoreClients } from './secret-store';
-import { TokenSealer, UNSEALED, UnsealError } from './token-sealing';
+import { KeyNotHereError, TokenSealer, UNSEALED, UnsealError } from './token-sealing';
 
 /**
- * A refresh secret the backend will not redeem: sealed for another connection or with an
- * unknown key, altered, or unsealed where only sealed ones are accepted.
+ * A refresh secret the backend will not redeem: sealed for another connection, altered, or
+ * unsealed where only sealed ones are accepted. One sealed with a key this instance lacks is not
+ * unusable: reading it throws 503 `sealing_key_missing` (see `open`).
  */
 export const UNUSABLE = 'unusable';
 export type StoredRefresh = RefreshPayload | typeof UNUSABLE;
@@ -78,10 +80,11 @@ export type FlushResult = 'stored' | 'superseded' | 'pending' | 'none';
 
 /**
  * What a re-seal found: the secret re-sealed, already current, unsealed (the extension's own
- * write), missing, not opening with any key (unusable), or a held token set not written yet (pending).
+ * write), missing, sealed with a key this instance lacks (key_missing), not opening (unusable),
+ * or a held token set not written yet (pending).
  */
 export interface ResealOutcome {
-  outcome: 'resealed' | 'current' | 'unsealed' | 'missing' | 'unusable' | 'pending';
+  outcome: 'resealed' | 'current' | 'unsealed' | 'missing' | 'key_missing' | 'unusable' | 'pending';
   sealedWith?: string;
 }
 
@@ -94,11 +97,15 @@ interface Payloads {
 /** The outbox entry's associated data: it opens only for its connection. */
 const OUTBOX = 'outbox';
 
+/** Missing key ids are logged once each, and at most this many: a Dashboard user can write any id into their own scope. */
+const MISSING_KEYS_LOGGED = 20;
+
 export interface TokenStoreParts {
   secrets: SecretStoreClients;
   outbox: Outbox;
   notices: ChangeNotices;
   sealer: TokenSealer;
+  metrics: Metrics;
   /** Unsealed refresh payloads come from the extension's own exchange: public clients only. */
   acceptUnsealed: boolean;
   cache: AccessCache;
@@ -110,6 +117,7 @@ export interface TokenStoreParts {
 export class TokenStore {
   /** Outbox entries the database could not take: kept here until the Secret Store has them. */
   private readonly memory = new Map<string, { connection: ConnectionId; entry: OutboxEntry }>();
+  private readonly missingKeysLogged = new Set<string>();
 
   constructor(private readonly parts: TokenStoreParts) {}
 
@@ -127,6 +135,11 @@ export class TokenStore {
   /** The id of the key refresh secrets are sealed with now. */
   get sealingKeyId(): string {
     return this.parts.sealer.currentKeyId;
+  }
+
+  /** Of the key ids the registry's records name (`sealedWith`: ids, `UNSEALED` or `unknown`), the keys this instance lacks. */
+  keysMissingHere(recorded: string[]): string[] {
+    return recorded.filter((id) => id !== UNSEALED && id !== 'unknown' && !this.parts.sealer.holds(id));
   }
 
   /** Connections whose tokens only this process holds (the database was down when they came). */
@@ -154,7 +167,7 @@ export class TokenStore {
     return text === undefined ? undefined : this.decode(connection, 'access', text, decodeAccess);
   }
 
-  /** The refresh secret as stored, opened. */
+  /** The refresh secret as stored, opened (503 `sealing_key_missing` when sealed with a key this instance lacks). */
   async readRefresh(connection: ConnectionId): Promise<StoredRefresh | undefined> {
     const text = await this.parts.secrets.forConnection(connection).read(SECRET_NAMES.refresh);
     return text === undefined ? undefined : this.openRefresh(connection, text);
@@ -167,19 +180,42 @@ export class TokenStore {
       return UNUSABLE;
     }
     try {
-      const plain = TokenSealer.isSealed(text) ? this.parts.sealer.open(text, connection, SECRET_NAMES.refresh) : text;
+      const plain = TokenSealer.isSealed(text) ? this.open(text, connection, SECRET_NAMES.refresh) : text;
       return this.decode(connection, 'refresh', plain, decodeRefresh) ?? UNUSABLE;
     } catch (err) {
+      // A key this instance lacks is 503 `sealing_key_missing` (a BrokerError): only what does not open at all is unusable.
       if (!(err instanceof UnsealError)) throw err;
       this.parts.logger.warn({ connection: key }, "the refresh secret does not open with this backend's keys; it will not be redeemed");
       return UNUSABLE;
     }
   }
 
+  /**
+   * Opens a sealed payload. One sealed with a key this instance lacks (a rotation half rolled out,
+   * a key left out) was not altered: it is 503 `sealing_key_missing`, nothing is removed or
+   * changed, and it opens again where the key is. The missing key's id is logged when first met.
+   */
+  private open(text: string, connection: ConnectionId, secretName: string): string {
+    try {
+      return this.parts.sealer.open(text, connection, secretName);
+    } catch (err) {
+      if (!(err instanceof KeyNotHereError)) throw err;
+      this.parts.metrics.sealingKeyMissing.inc();
+      if (!this.missingKeysLogged.has(err.keyId) && this.missingKeysLogged.size < MISSING_KEYS_LOGGED) {
+        this.missingKeysLogged.add(err.keyId);
+        this.parts.logger.error(
+          { missingKey: err.keyId, connection: connectionKey(connection) },
+          'a sealed payload uses a key TOKEN_SEALING_KEYS lacks here: its connection answers 503 sealing_key_missing, and keeps its secrets, until the key is added',
+        );
+      }
+      throw sealingKeyMissing();
+    }
+  }
+
   /** An outbox entry's payloads, exactly as they will be written, and the token set they hold. */
   private openEntry(connection: ConnectionId, entry: OutboxEntry): { payloads: Payloads; tokens: Tokens } {
-    const payloads = JSON.parse(this.parts.sealer.open(entry.sealed, connection, OUTBOX)) as Payloads;
-    const refresh = decodeRefresh(this.parts.sealer.open(payloads.refresh, connection, SECRET_NAMES.refresh));
+    const payloads = JSON.parse(this.open(entry.sealed, connection, OUTBOX)) as Payloads;
+    const refresh = decodeRefresh(this.open(payloads.refresh, connection, SECRET_NAMES.refresh));
     return { payloads, tokens: { access: decodeAccess(payloads.access), refresh } };
   }
 
@@ -196,6 +232,7 @@ export class TokenStore {
     const keyId = TokenSealer.keyIdOf(text);
     if (keyId === undefined) return { outcome: 'unsealed', sealedWith: UNSEALED };
     if (keyId === this.sealingKeyId) return { outcome: 'current', sealedWith: keyId };
+    if (!this.parts.sealer.holds(keyId)) return { outcome: 'key_missing' };
     const refresh = this.openRefresh(connection, text);
     if (refresh === UNUSABLE) return { outcome: 'unusable' };
     const sealed = fitPayload(SECRET_NAMES.refresh, this.parts.sealer.seal(encodePayload(SECRET_NAMES.refresh, refresh), connection, SECRET_NAMES.refresh));

@@ -198,7 +198,7 @@ const COMMANDS: Record<string, Command> = {
     const oldest = s.events.oldest_pending_at === null ? '' : `, oldest ${relative(s.events.oldest_pending_at, now())}`;
     print(args, s, () => fields([
       ['connections', `${s.connections.total}: ${s.connections.connected} connected (${s.connections.degraded} degraded), ${s.connections.reconnect_required} reconnect required`],
-      ['sealing keys', Object.entries(s.sealing.by_key).map(([key, n]) => `${key}${key === s.sealing.current_key ? ' (current)' : ''} ${n}`).join(', ') || '-'],
+      ['sealing keys', Object.entries(s.sealing.by_key).map(([key, n]) => `${key}${key === s.sealing.current_key ? ' (current)' : ''}${s.sealing.missing_here?.includes(key) ? ' (missing here)' : ''} ${n}`).join(', ') || '-'],
       ['outbox', `${s.outbox_depth} token set(s) not in the Secret Store yet`],
       ['events', s.events.delivery === 'off' ? 'delivery off (EVENTS_WEBHOOK_URL not set)' : `${s.events.pending} undelivered${oldest}, ${s.events.failed} failed`],
     ]));
@@ -207,7 +207,7 @@ const COMMANDS: Record<string, Command> = {
 
 interface Stats {
   connections: { total: number; connected: number; reconnect_required: number; degraded: number };
-  sealing: { current_key: string; by_key: Record<string, number> };
+  sealing: { current_key: string; by_key: Record<string, number>; missing_here?: string[] };
   outbox_depth: number;
   events: { delivery: 'on' | 'off'; pending: number; failed: number; oldest_pending_at: number | null };
 }

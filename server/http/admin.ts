@@ -93,7 +93,7 @@ export function adminRoutes(core: BrokerCore): Router {
     const [records, outbox, events] = await Promise.all([storage.records.summary(), storage.outbox.connections(), storage.events.summary()]);
     res.json({
       connections: { total: records.total, ...records.byStatus, degraded: records.degraded },
-      sealing: { current_key: core.tokens.sealingKeyId, by_key: records.bySealingKey },
+      sealing: { current_key: core.tokens.sealingKeyId, by_key: records.bySealingKey, missing_here: core.tokens.keysMissingHere(Object.keys(records.bySealingKey)) },
       outbox_depth: outbox.length,
       events: { delivery: core.deliveries.enabled ? 'on' : 'off', pending: events.pending, failed: events.failed, oldest_pending_at: events.oldestPending },
     });

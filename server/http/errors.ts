@@ -31,6 +31,7 @@ const BROKER_STATUS: Record<BrokerErrorCode, number> = {
   busy: 503,
   refresh_pending: 503,
   registry_unavailable: 503,
+  sealing_key_missing: 503,
   secret_store_full: 409,
   proxy_not_configured: 501,
   upstream_unreachable: 502,

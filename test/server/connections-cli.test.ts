@@ -1,8 +1,9 @@
 /**
  * `npm run connections` against a backend started as in production (`npm run backend`, SQLite),
  * with its admin API on (ADMIN_TOKEN) and events delivered to a real receiver: every command,
- * its tables and JSON, its one-line errors, a wrong token refused with nothing done, and a
- * sealing-key rotation finished with `reseal` so the old key can go.
+ * its tables and JSON, its one-line errors, a wrong token refused with nothing done, a
+ * sealing-key rotation finished with `reseal` so the old key can go, and an instance started
+ * without a key the registry uses: named at start and in `stats`, nothing lost.
  */
 import { execFile } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
@@ -11,6 +12,7 @@ import path from 'node:path';
 import { connectionKey, fromWire } from '../../src/common/connection-id';
 import { DEFAULTS } from '../../server/broker/defaults';
 import { TokenSealer } from '../../server/broker/token-sealing';
+import { expectAllAlive } from '../support/alive';
 import { refreshCount } from '../support/dev-provider';
 import { eventually, newUser, ROTATED_KEY_TEXT, SEALING_KEYS_TEXT, type User } from '../support/fixtures';
 import { call, connectAll as connectEach } from '../support/signed-calls';
@@ -201,3 +203,32 @@ test('after a key rotation, reseal leaves nothing on the old key, which can then
   await untilDue(stack, users); // each call refreshes with the re-sealed refresh token
   for (const user of users) expect((await call(backend, '/api/token', user)).status).toBe(200);
 }, 90_000); // a page and one of sign-ins, two restarts and paced reseals
+
+test('an instance lacking a key the registry uses warns at start, stats mark it missing here, its connections wait (503) with nothing lost until the key is back', async () => {
+  const users = [newUser('missing'), newUser('missing')];
+  await restartBackend(`${ROTATED_KEY_TEXT},${SEALING_KEYS_TEXT}`);
+  await connectAll(users);
+  const sealed = await Promise.all(users.map(async (user) => (await storedSecrets(stack, user)).refresh!.raw));
+  // A key left out: this instance holds suite1 only.
+  await restartBackend(SEALING_KEYS_TEXT);
+  expect(backend.output()).toMatch(/"level":40,.*"missingKeys":\["suite2"\].*sealing_key_missing/);
+  expect(JSON.parse((await cli(['stats', '--json'])).stdout).sealing).toMatchObject({ current_key: 'suite1', missing_here: ['suite2'] });
+  expect((await cli(['stats'])).stdout).toMatch(/^sealing keys\s+.*suite2 \(missing here\) \d+/m);
+
+  const refreshes = await refreshCount(stack);
+  await untilDue(stack, users);
+  for (const user of users) {
+    const token = await call(backend, '/api/token', user);
+    expect([token.status, token.body.error?.code]).toEqual([503, 'sealing_key_missing']);
+    expect((await call(backend, '/api/connection/status', user)).body).toMatchObject({ status: 'connected', degraded: true, reason: 'sealing_key_missing' });
+  }
+  expect(await refreshCount(stack)).toBe(refreshes);
+  expect(await Promise.all(users.map(async (user) => (await storedSecrets(stack, user)).refresh?.raw))).toEqual(sealed);
+  expect(backend.output().match(/"level":50,.*"missingKey":"suite2"/g)).toHaveLength(1);
+
+  // The key put back: no warning, and the same connections work.
+  await restartBackend(`${SEALING_KEYS_TEXT},${ROTATED_KEY_TEXT}`);
+  expect(backend.output()).not.toContain('missingKeys');
+  for (const user of users) expect((await call(backend, '/api/token', user)).status).toBe(200);
+  await expectAllAlive(stack, users);
+}, 60_000); // three restarts

@@ -232,7 +232,7 @@ describe('a refresh token the backend did not write is never redeemed', () => {
     });
   });
 
-  test('sealing keys rotate: a new first key seals, the old one still opens; without it the old payload is refused', async () => {
+  test('sealing keys rotate: a new first key seals, the old one still opens; without it the old payload waits (503), never redeemed', async () => {
     const user = newUser('hostile');
     await connect(stack, broker, user);
     stack.clock.offset += 61;
@@ -249,7 +249,9 @@ describe('a refresh token the backend did not write is never redeemed', () => {
     stack.clock.offset += 61;
     const onlyNew = await startBroker(stack, { sealer: new TokenSealer([newKey]) });
     try {
-      expect((await call(onlyNew, '/api/token', other)).body.error!.code).toBe('reconnect_required');
+      const refreshes = await refreshCount(stack);
+      expect((await call(onlyNew, '/api/token', other)).body.error!.code).toBe('sealing_key_missing');
+      expect(await refreshCount(stack)).toBe(refreshes);
     } finally {
       await onlyNew.stop();
       stack.clock.offset = 0;
