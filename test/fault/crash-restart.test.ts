@@ -84,7 +84,7 @@ describe('SIGKILL and restart', () => {
       for (let round = 0; round < 8; round++) {
         // Writes fail in most rounds, so the kill often finds tokens that only the outbox holds.
         if (round % 4 !== 3) stack.emulator.faults.inject({ kind: 'http500', count: 1_000_000, route: 'POST /v1/apps/secrets' });
-        await sleep(500 + Math.random() * 1000);
+        await sleep(300 + Math.random() * 800);
         const release = await gate.refuse();
         await backend.kill();
         release();

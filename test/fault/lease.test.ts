@@ -186,7 +186,7 @@ test('a soak: three instances, continuous refreshes, random pauses past the leas
       }
     });
     for (let round = 0; round < 6; round++) {
-      await sleep(300 + Math.random() * 1000);
+      await sleep(200 + Math.random() * 600);
       const i = Math.floor(Math.random() * fleet.length);
       const release = await gates[i].refuse();
       if (round % 3 === 2) {

@@ -32,7 +32,7 @@ test('Secret Store writes down 1.5 s of every 3.5 s during continuous refresh cy
     await connectAll(fast, broker, all);
     const refreshesBefore = await refreshCount(fast);
     const outcomes: Outcomes = {};
-    const deadline = Date.now() + 9_000;
+    const deadline = Date.now() + 7_000;
     const outages = (async () => {
       while (Date.now() < deadline) {
         fast.emulator.faults.inject({ kind: 'http500', count: 1_000_000, route: 'POST /v1/apps/secrets' });
