@@ -68,8 +68,8 @@ async function tokenFor(broker: TestBroker, user: User): Promise<ApiAnswer> {
   }
 }
 
-test('40 connections due at once, a budget of 16/s before a store limit of 20/s: each refreshed once with three requests, no 429, none lost', async () => {
-  const { users, broker } = await connectedBehindLimit(40, 20, 16);
+test('40 connections due at once, a budget of 32/s before a store limit of 40/s: each refreshed once with three requests, no 429, none lost', async () => {
+  const { users, broker } = await connectedBehindLimit(40, 40, 32);
   const before = await refreshCount(stack);
   stack.clock.offset += 601;
   const answers = await Promise.all(users.map((user) => tokenFor(broker, user)));
@@ -84,15 +84,15 @@ test('40 connections due at once, a budget of 16/s before a store limit of 20/s:
 }, 60_000);
 
 test('a budget above the store limit: its 429s halve the rate, the status says the store throttles, and every connection is refreshed', async () => {
-  const { users, broker } = await connectedBehindLimit(20, 12, 80);
+  const { users, broker } = await connectedBehindLimit(20, 24, 160);
   stack.clock.offset += 601;
   const answers = await Promise.all(users.map((user) => tokenFor(broker, user)));
   expect(answers.map((a) => a.status)).toEqual(users.map(() => 200));
   expect(store.refused).toBeGreaterThan(0);
-  expect(broker.budget.rate('test')).toBeLessThan(80);
+  expect(broker.budget.rate('test')).toBeLessThan(160);
   const status = await call(broker, '/api/connection/status', users[0]);
   expect(status.body).toMatchObject({ status: 'connected', degraded: true, reason: 'secret_store_throttled' });
-  // 40 writes at 12/s, behind the 429s' back-off.
+  // 40 writes at 24/s, behind the 429s' back-off.
   expect(await eventually(written(broker), 40_000)).toBe(true);
   await expectAllAlive(stack, users);
 }, 60_000);
