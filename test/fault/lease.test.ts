@@ -15,7 +15,7 @@ import { expectAllAlive } from '../support/alive';
 import { eventually, newUser, sleep, type User } from '../support/fixtures';
 import { backendEnv, DASHBOARD_REDIRECT, startBackendProcess, startPostgres, type TestPostgres } from '../support/fleet';
 import { type ApiAnswer, call, connect, connectAll } from '../support/signed-calls';
-import { type Stack, stackSuite, untilDue } from '../support/stack';
+import { type Stack, stackSuite, startStack, untilDue } from '../support/stack';
 import { expectOnly, type Outcomes, tally } from '../support/soak';
 import { startTokenGate, type TokenGate } from '../support/token-gate';
 
@@ -26,7 +26,7 @@ let postgres: TestPostgres;
 let dataDir: string;
 const outputs: string[] = [];
 
-stackSuite(['--access-ttl', '3'], (started) => (stack = started), () => outputs);
+stackSuite(['--access-ttl', '2'], (started) => (stack = started), () => outputs);
 beforeAll(async () => {
   dataDir = mkdtempSync(path.join(os.tmpdir(), 'broker-lease-'));
   postgres = await startPostgres();
@@ -146,7 +146,7 @@ test('the database frozen while the refresh is at the provider: the answer is co
     // Frozen once the provider has rotated the token, while its answer is held back.
     const answers = await frozenDuringRefresh(holder, other, user, async () => (await refreshCount(stack)) > refreshed);
     expect(answers.map((a) => a.status)).toEqual([200, 200]);
-    // The holder's answer came through; the other instance refreshed only from it (its 3 s token had
+    // The holder's answer came through; the other instance refreshed only from it (its 2 s token had
     // expired during the freeze), never with the spent token.
     expect(await refreshCount(stack)).toBeGreaterThan(refreshed);
     expect(await refreshCount(stack, '400')).toBe(refused);
@@ -162,23 +162,24 @@ test('a soak: three instances, continuous refreshes, random pauses past the leas
   // never lands while that instance's refresh is at the provider (the window no backend can close).
   // A refresh the backend gave up on while the provider still rotated is a real loss (README), so
   // the timeout is 3 s, beyond what a loaded machine needs (1 s lost connections that way); one
-  // attempt keeps the lease at 5 s (3 s × 1 + 2 s).
-  const gates: TokenGate[] = await Promise.all([0, 1, 2].map(() => startTokenGate(stack.provider.issuer)));
-  const envs = gates.map((gate) => backendEnv(stack, {
+  // attempt keeps the lease at 5 s (3 s × 1 + 2 s). Tokens of 3 s, on a stack of its own.
+  const soak = await startStack(['--access-ttl', '3']);
+  const gates: TokenGate[] = await Promise.all([0, 1, 2].map(() => startTokenGate(soak.provider.issuer)));
+  const envs = gates.map((gate) => backendEnv(soak, {
     DATABASE_URL: postgres.url,
     DATA_DIR: dataDir,
     OAUTH_TIMEOUT_SECONDS: '3',
     OAUTH_RETRY_ATTEMPTS: '1',
     REFRESH_WAIT_SECONDS: '3',
     OAUTH_TOKEN_ENDPOINT: `${gate.url}/token`,
-    OAUTH_REVOCATION_ENDPOINT: `${stack.provider.issuer}/token/revocation`,
+    OAUTH_REVOCATION_ENDPOINT: `${soak.provider.issuer}/token/revocation`,
   }));
   const fleet = await Promise.all(envs.map((env) => startBackendProcess(env)));
   const users = Array.from({ length: 10 }, () => newUser('soak'));
   let running = true;
   const outcomes: Outcomes = {};
   try {
-    await connectAll(stack, fleet[0], users, { redirectUri: DASHBOARD_REDIRECT });
+    await connectAll(soak, fleet[0], users, { redirectUri: DASHBOARD_REDIRECT });
     const callers = users.map(async (user) => {
       while (running) {
         tally(outcomes, await call(fleet[Math.floor(Math.random() * fleet.length)], '/api/token', user).catch(() => undefined));
@@ -210,10 +211,11 @@ test('a soak: three instances, continuous refreshes, random pauses past the leas
     expect(outcomes['200']).toBeGreaterThan(users.length);
     for (const user of users) expect((await call(fleet[0], '/api/connection/status', user)).body.status).toBe('connected');
     // The last writes may still wait in the outbox (a paused instance's, say).
-    await expectAllAlive(stack, users, outboxEmpty);
+    await expectAllAlive(soak, users, outboxEmpty);
   } finally {
     running = false;
     await stopAll(...fleet);
     await Promise.all(gates.map((gate) => gate.close()));
+    await soak.close();
   }
 });
