@@ -235,7 +235,7 @@ function eventWebhook(env: Env): EventWebhook | undefined {
   return {
     url: target,
     secrets,
-    timeoutMs: DEFAULTS.events.timeoutSeconds * 1000,
+    timeoutMs: integer(env, 'EVENTS_TIMEOUT_SECONDS', DEFAULTS.events.timeoutSeconds, 1, 60) * 1000,
     retrySeconds: integer(env, 'EVENTS_RETRY_HOURS', DEFAULTS.events.retryHours, 1, 720) * 3600,
   };
 }

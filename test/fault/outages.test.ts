@@ -23,22 +23,23 @@ stackSuite(['--access-ttl', '4'], (started) => (stack = started));
 /** Every user's stored refresh token is the live one, once the outbox is empty. */
 const expectAllAliveOn = (broker: TestBroker, all: User[], on: Stack = stack) => expectAllAlive(on, all, async () => (await broker.storage.outbox.connections()).length === 0);
 
-test('Secret Store writes down 1.5 s of every 3.5 s during continuous refresh cycles (2 s tokens, due every second): 0 connections lost', async () => {
-  // Outages longer than a refresh cycle, so writes fail for whole cycles: a stack of its own with 2 s tokens.
-  const fast = await startStack(['--access-ttl', '2']);
+test('Secret Store writes down 2 s of every 4.5 s during continuous refresh cycles (3 s tokens, due every 1.5 s): 0 connections lost', async () => {
+  // Outages longer than a refresh cycle, so writes fail for whole cycles: a stack of its own with 3 s
+  // tokens (shorter ones leave less than the broker's whole-second clock can keep apart from expiry).
+  const fast = await startStack(['--access-ttl', '3']);
   const broker = await startBroker(fast);
   const all = Array.from({ length: 8 }, () => newUser('outage'));
   try {
     await connectAll(fast, broker, all);
     const refreshesBefore = await refreshCount(fast);
     const outcomes: Outcomes = {};
-    const deadline = Date.now() + 7_000;
+    const deadline = Date.now() + 9_000;
     const outages = (async () => {
       while (Date.now() < deadline) {
         fast.emulator.faults.inject({ kind: 'http500', count: 1_000_000, route: 'POST /v1/apps/secrets' });
-        await sleep(1500);
-        fast.emulator.faults.clear();
         await sleep(2000);
+        fast.emulator.faults.clear();
+        await sleep(2500);
       }
     })();
     const callers = all.flatMap((user) => [0, 1].map(async () => {

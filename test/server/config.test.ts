@@ -72,6 +72,7 @@ test('events and the admin API: EVENTS_WEBHOOK_URL with its whsec_ secrets (http
   expect(config.events?.url.toString()).toBe('https://hooks.example.com/broker');
   expect(config.adminToken).toBe('a'.repeat(16));
   expect(loadConfig({ ...base, EVENTS_WEBHOOK_URL: 'http://127.0.0.1:4000/events', EVENTS_WEBHOOK_SECRET: secret, EVENTS_RETRY_HOURS: '2' }).events?.retrySeconds).toBe(7200);
+  expect(loadConfig({ ...base, EVENTS_WEBHOOK_URL: 'http://127.0.0.1:4000/events', EVENTS_WEBHOOK_SECRET: secret, EVENTS_TIMEOUT_SECONDS: '2' }).events?.timeoutMs).toBe(2000);
   expect(loadConfig(base)).toMatchObject({ events: undefined, adminToken: undefined });
   const refusals: Array<[Record<string, string>, string]> = [
     [{ EVENTS_WEBHOOK_URL: 'http://hooks.example.com/broker', EVENTS_WEBHOOK_SECRET: secret }, 'EVENTS_WEBHOOK_URL must be https (http only on loopback)'],
@@ -80,6 +81,7 @@ test('events and the admin API: EVENTS_WEBHOOK_URL with its whsec_ secrets (http
     [{ EVENTS_WEBHOOK_URL: 'https://h.example.com', EVENTS_WEBHOOK_SECRET: `${secret},whsec_${Buffer.alloc(8, 1).toString('base64')}` }, 'EVENTS_WEBHOOK_SECRET: entry 2 must be whsec_ and 24 to 64 bytes in base64'],
     [{ EVENTS_WEBHOOK_URL: 'https://h.example.com', EVENTS_WEBHOOK_SECRET: secret.slice(6) }, 'EVENTS_WEBHOOK_SECRET: entry 1 must be whsec_ and 24 to 64 bytes in base64'],
     [{ EVENTS_WEBHOOK_URL: 'https://h.example.com', EVENTS_WEBHOOK_SECRET: secret, EVENTS_RETRY_HOURS: '0' }, 'EVENTS_RETRY_HOURS must be a whole number from 1 to 720'],
+    [{ EVENTS_WEBHOOK_URL: 'https://h.example.com', EVENTS_WEBHOOK_SECRET: secret, EVENTS_TIMEOUT_SECONDS: '61' }, 'EVENTS_TIMEOUT_SECONDS must be a whole number from 1 to 60'],
     [{ ADMIN_TOKEN: 'short' }, 'ADMIN_TOKEN must be at least 16 characters, without spaces'],
     [{ ADMIN_TOKEN: 'sixteen chars with spaces' }, 'ADMIN_TOKEN must be at least 16 characters, without spaces'],
   ];
