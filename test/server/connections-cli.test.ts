@@ -211,7 +211,8 @@ test('an instance lacking a key the registry uses warns at start, stats mark it 
   const sealed = await Promise.all(users.map(async (user) => (await storedSecrets(stack, user)).refresh!.raw));
   // A key left out: this instance holds suite1 only.
   await restartBackend(SEALING_KEYS_TEXT);
-  expect(backend.output()).toMatch(/"level":40,.*"missingKeys":\["suite2"\].*sealing_key_missing/);
+  // Logged before it listens, but its log stream may reach the pipe after the URL line.
+  expect(await eventually(() => /"level":40,.*"missingKeys":\["suite2"\].*sealing_key_missing/.test(backend.output()))).toBe(true);
   expect(JSON.parse((await cli(['stats', '--json'])).stdout).sealing).toMatchObject({ current_key: 'suite1', missing_here: ['suite2'] });
   expect((await cli(['stats'])).stdout).toMatch(/^sealing keys\s+.*suite2 \(missing here\) \d+/m);
 
