@@ -5,7 +5,8 @@
  * token too large for the Secret Store, an answer held back after the refresh was processed), each
  * optionally after `delayMs`; API faults (an access token the API "forgot", a 429, a 503, a slow
  * answer); the rotation switch; and counts of token and API requests, so a test can prove how
- * many refreshes and API calls really reached the provider.
+ * many refreshes and API calls really reached the provider, and of token requests still under
+ * way, so a test can act while one is held there.
  */
 import express, { type RequestHandler, Router } from 'express';
 import { setTimeout as sleep } from 'node:timers/promises';
