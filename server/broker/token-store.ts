@@ -34,7 +34,7 @@ import {
   SECRET_NAMES,
 } from '../../src/common/token-layout';
 import { isStorageUnavailable } from '../storage/errors';
-import type { ChangeNotices, Outbox, OutboxEntry } from '../storage/ports';
+import { type ChangeNotices, type Outbox, type OutboxEntry, UNKNOWN_SEALING_KEY } from '../storage/ports';
 import type { AccessCache } from './access-cache';
 import { describeError, isTransientStripeError, sealingKeyMissing } from './errors';
 import type { Metrics } from './metrics';
@@ -137,9 +137,9 @@ export class TokenStore {
     return this.parts.sealer.currentKeyId;
   }
 
-  /** Of the key ids the registry's records name (`sealedWith`: ids, `UNSEALED` or `unknown`), the keys this instance lacks. */
+  /** Of the key ids the registry's records name (`sealedWith`: ids, `UNSEALED` or UNKNOWN_SEALING_KEY), the keys this instance lacks. */
   keysMissingHere(recorded: string[]): string[] {
-    return recorded.filter((id) => id !== UNSEALED && id !== 'unknown' && !this.parts.sealer.holds(id));
+    return recorded.filter((id) => id !== UNSEALED && id !== UNKNOWN_SEALING_KEY && !this.parts.sealer.holds(id));
   }
 
   /** Connections whose tokens only this process holds (the database was down when they came). */

@@ -57,12 +57,15 @@ export interface ConnectionRecords {
   summary(): Promise<RecordSummary>;
 }
 
+/** RecordSummary's sealing key for records older than the column that remembers it. */
+export const UNKNOWN_SEALING_KEY = 'unknown';
+
 export interface RecordSummary {
   total: number;
   byStatus: Record<ConnectionStatus, number>;
   /** Connected, with transient failures since the last success. */
   degraded: number;
-  /** By the sealing key id of the refresh secret last written (`UNSEALED`, or `unknown` for records older than the column). */
+  /** By the sealing key id of the refresh secret last written (`UNSEALED`, or UNKNOWN_SEALING_KEY). */
   bySealingKey: Record<string, number>;
 }
 

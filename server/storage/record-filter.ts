@@ -1,6 +1,6 @@
 /** A RecordFilter, and the records' summary, as SQL: the same for SQLite and PostgreSQL but for their placeholders. */
 import { toWire } from '../../src/common/connection-id';
-import type { RecordFilter, RecordSummary } from './ports';
+import { type RecordFilter, type RecordSummary, UNKNOWN_SEALING_KEY } from './ports';
 
 /** Groups for RecordSummary: one row per status, degraded flag and sealing key. */
 export const SUMMARY_SQL = (table: string) =>
@@ -14,7 +14,7 @@ export function summaryOf(rows: Array<{ status: string; degraded: number | strin
     summary.total += n;
     summary.byStatus[status] = (summary.byStatus[status] ?? 0) + n;
     if (Number(row.degraded) === 1 && status === 'connected') summary.degraded += n;
-    const key = row.sealed_with ?? 'unknown';
+    const key = row.sealed_with ?? UNKNOWN_SEALING_KEY;
     summary.bySealingKey[key] = (summary.bySealingKey[key] ?? 0) + n;
   }
   return summary;
