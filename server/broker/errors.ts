@@ -50,6 +50,8 @@ export const providerRejected = () =>
   new BrokerError('provider_rejected', 'The OAuth provider rejected the request; check the client configuration.');
 export const secretStoreUnavailable = () =>
   new BrokerError('secret_store_unavailable', 'The Stripe Secret Store is unavailable; try again shortly.');
+export const secretStoreBusy = (retryAfterSeconds: number) =>
+  new BrokerError('secret_store_busy', 'The Secret Store is at its request limit; try again shortly. Nothing was lost.', retryAfterSeconds);
 export const busy = () => new BrokerError('busy', 'Another operation on this connection is still running; try again shortly.');
 export const refreshPending = () =>
   new BrokerError('refresh_pending', 'The token is being refreshed and the provider is slow; try again shortly. Nothing was lost.');
@@ -72,6 +74,8 @@ export const registryUnavailable = () =>
 /** The broker's meaning of an error from below it, when it has one. */
 export function asBrokerError(err: unknown): BrokerError | undefined {
   if (err instanceof BrokerError) return err;
+  // Stripe's own 429 (a limit shared with other apps, or another instance's spending) says the same as our budget.
+  if (err instanceof Stripe.errors.StripeRateLimitError) return secretStoreBusy(1);
   if (isTransientStripeError(err)) return secretStoreUnavailable();
   if (isStorageUnavailable(err)) return registryUnavailable();
   if (err instanceof TokenTooLargeError) return new BrokerError('token_too_large', err.message);

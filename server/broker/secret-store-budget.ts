@@ -12,7 +12,7 @@
 import { AsyncLocalStorage } from 'node:async_hooks';
 import type { StripeMode } from '../../src/common/connection-id';
 import type { RequestBudget } from '../storage/ports';
-import { BrokerError } from './errors';
+import { BrokerError, secretStoreBusy } from './errors';
 
 export type Priority = 'serve' | 'refresh' | 'keepalive' | 'cleanup';
 
@@ -22,9 +22,6 @@ const RANK: Record<Priority, number> = { serve: 0, refresh: 1, keepalive: 2, cle
 const THROTTLED_FOR_MS = 30_000;
 /** Claimed tokens not spent within this long go back (are dropped: the bucket refills). */
 const CLAIM_LIFETIME_MS = 500;
-
-export const secretStoreBusy = (retryAfterSeconds: number) =>
-  new BrokerError('secret_store_busy', 'The Secret Store is at its request limit; try again shortly. Nothing was lost.', retryAfterSeconds);
 
 interface Waiter {
   rank: number;

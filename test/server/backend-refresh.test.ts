@@ -342,6 +342,17 @@ test('a Secret Store that stays down on reads is a 503 secret_store_unavailable,
   expect((await call(broker, '/api/token', user)).status).toBe(200);
 });
 
+test("the Secret Store's own 429 on a read is a 503 secret_store_busy with Retry-After, and nothing changes", async () => {
+  await connect(stack, broker, user);
+  const before = await storedSecrets(stack, user);
+  stack.emulator.faults.inject({ kind: 'http429', count: 1_000, route: 'GET /v1/apps/secrets/find' });
+  const answer = await call(broker, '/api/token', user);
+  expect([answer.status, answer.body.error?.code, answer.headers.get('retry-after')]).toEqual([503, 'secret_store_busy', '1']);
+  stack.emulator.faults.clear();
+  expect(await storedSecrets(stack, user)).toEqual(before);
+  expect((await call(broker, '/api/token', user)).status).toBe(200);
+});
+
 test('status follows the connection, and disconnect revokes, deletes both secrets and forgets', async () => {
   expect((await call(broker, '/api/connection/status', user)).body.status).toBe('not_connected');
   await connect(stack, broker, user);
