@@ -6,9 +6,12 @@
  * 409, network) are retried here, twice, with backoff and one idempotency key across a write's
  * attempts, so a retry of a write that did land is a replay; a 429 is not retried at once
  * (stripe-node would): it shrinks the budget, and the retry waits for the slower budget.
+ * A write or delete made under the connection's lock is fenced by it (connection-lock.ts): each
+ * attempt leaves only while the lease covers its timeout, else LeaseLapsedError and nothing is sent.
  */
 import Stripe from 'stripe';
 import { type ConnectionId, secretScope, type StripeMode } from '../../src/common/connection-id';
+import { LeaseLapsedError, writeFence } from './connection-lock';
 import { BrokerError, secretStoreFull } from './errors';
 import type { Metrics } from './metrics';
 import type { SecretStoreBudget } from './secret-store-budget';
@@ -65,13 +68,15 @@ export class UserSecrets {
     this.options = { stripeAccount: connection.accountId, maxNetworkRetries: 0 };
   }
 
-  /** One request: each attempt within the budget, counted by its result. */
-  private async request<T>(operation: string, send: () => Promise<T>): Promise<T> {
+  /** One request: each attempt within the budget (a change, also within its lock's fence), counted by its result. */
+  private async request<T>(operation: string, send: (options: Stripe.RequestOptions) => Promise<T>, change = false): Promise<T> {
     const { mode } = this.connection;
+    const fence = change ? writeFence(this.connection) : undefined;
     for (let attempt = 1, limited = 0; ; attempt++) {
       await this.budget.acquire(mode);
+      if (fence && !(await fence.confirm())) throw new LeaseLapsedError();
       try {
-        return await this.metrics.secretStoreCall(operation, send);
+        return await this.metrics.secretStoreCall(operation, () => send(fence ? { ...this.options, timeout: fence.attemptMs } : this.options));
       } catch (err) {
         if (isRateLimited(err)) {
           this.budget.throttled(mode);
@@ -88,9 +93,9 @@ export class UserSecrets {
 
   /** The payload, or undefined when the secret does not exist (or has expired). */
   read(name: string): Promise<string | undefined> {
-    return this.request('find', async () => {
+    return this.request('find', async (options) => {
       try {
-        const secret = await this.stripe.apps.secrets.find({ name, scope: this.scope, expand: ['payload'] }, this.options);
+        const secret = await this.stripe.apps.secrets.find({ name, scope: this.scope, expand: ['payload'] }, options);
         return secret.payload ?? undefined;
       } catch (err) {
         if (isMissing(err)) return undefined;
@@ -100,35 +105,32 @@ export class UserSecrets {
   }
 
   write(name: string, payload: string, expiresAt: number | null, idempotencyKey: string): Promise<void> {
-    return this.request('create', async () => {
+    return this.request('create', async (options) => {
       try {
-        await this.stripe.apps.secrets.create(
-          { name, payload, scope: this.scope, ...(expiresAt !== null && { expires_at: expiresAt }) },
-          { ...this.options, idempotencyKey },
-        );
+        await this.stripe.apps.secrets.create({ name, payload, scope: this.scope, ...(expiresAt !== null && { expires_at: expiresAt }) }, { ...options, idempotencyKey });
       } catch (err) {
         if (isScopeFull(err)) throw secretStoreFull();
         throw err;
       }
-    });
+    }, true);
   }
 
   /** The names of the scope's secrets (it holds at most 10, so one page). */
   async names(): Promise<string[]> {
-    return this.request('list', async () => {
-      const list = await this.stripe.apps.secrets.list({ scope: this.scope, limit: 100 }, this.options);
+    return this.request('list', async (options) => {
+      const list = await this.stripe.apps.secrets.list({ scope: this.scope, limit: 100 }, options);
       return list.data.map((secret) => secret.name);
     });
   }
 
   /** Deletes the secret; one that is already gone is fine. */
   remove(name: string): Promise<void> {
-    return this.request('delete', async () => {
+    return this.request('delete', async (options) => {
       try {
-        await this.stripe.apps.secrets.deleteWhere({ name, scope: this.scope }, this.options);
+        await this.stripe.apps.secrets.deleteWhere({ name, scope: this.scope }, options);
       } catch (err) {
         if (!isMissing(err)) throw err;
       }
-    });
+    }, true);
   }
 }

@@ -12,7 +12,9 @@
  * Writes are fenced by generation: a flush never replaces a newer stored generation, so a late
  * flush cannot put a spent token back. It knows the stored generation either from a read under
  * the lock it still holds — confirmed, lease renewed, right before the writes, so nobody else can
- * have written since — or by reading it again.
+ * have written since — or by reading it again. And each write attempt is fenced by the lock
+ * (connection-lock.ts): a holder whose lease lapsed sends nothing more, and its entry waits in
+ * the outbox for whoever holds the lock next.
  * A provider's answer is never dropped while the process lives: when the database cannot take
  * the outbox entry, the token set is held in memory and written to the Secret Store straight away.
  * Reads only read; every method that changes or flushes tokens expects the caller to hold the
@@ -36,6 +38,7 @@ import {
 import { isStorageUnavailable } from '../storage/errors';
 import { type ChangeNotices, type Outbox, type OutboxEntry, UNKNOWN_SEALING_KEY } from '../storage/ports';
 import type { AccessCache } from './access-cache';
+import { LeaseLapsedError } from './connection-lock';
 import { describeError, isTransientStripeError, sealingKeyMissing } from './errors';
 import type { Metrics } from './metrics';
 import type { SecretStoreClients } from './secret-store';
@@ -306,8 +309,13 @@ export class TokenStore {
     if (!entry) return 'none';
     const key = connectionKey(connection);
     try {
-      // A lock that cannot be confirmed (its database down) is not trusted: the store is read instead.
-      const storedGeneration = known && (await known.stillHeld().catch(() => false)) ? known.storedGeneration : generationOf(await this.readRefresh(connection));
+      // A lock found lapsed is given up; one that cannot be confirmed (its database out of reach) is not trusted: the store is read instead.
+      const held = known && (await known.stillHeld().catch((err: unknown) => {
+        if (isStorageUnavailable(err)) return undefined;
+        throw err;
+      }));
+      if (held === false) throw new LeaseLapsedError();
+      const storedGeneration = held ? known!.storedGeneration : generationOf(await this.readRefresh(connection));
       if (storedGeneration !== undefined && storedGeneration > entry.generation) {
         await this.forget(connection, entry);
         this.parts.logger.info({ connection: key, generation: entry.generation }, 'outbox entry superseded by a newer stored generation');
@@ -324,6 +332,10 @@ export class TokenStore {
       await this.changed(connection);
       return 'stored';
     } catch (err) {
+      if (err instanceof LeaseLapsedError) {
+        this.parts.logger.warn({ connection: key, generation: entry.generation }, 'the lock lapsed before a Secret Store write; nothing was sent, and the tokens stay in the outbox');
+        return 'pending';
+      }
       if (isTransientStripeError(err)) {
         this.parts.logger.warn({ connection: key, generation: entry.generation, err: describeError(err) }, 'Secret Store write failed; the tokens stay in the outbox');
         return 'pending';

@@ -15,7 +15,7 @@ import { expectAllAlive } from '../support/alive';
 import { eventually, newUser, sleep, type User } from '../support/fixtures';
 import { backendEnv, DASHBOARD_REDIRECT, startBackendProcess, startPostgres, type TestPostgres } from '../support/fleet';
 import { type ApiAnswer, call, connect, connectAll } from '../support/signed-calls';
-import { type Stack, stackSuite, startStack, untilDue } from '../support/stack';
+import { type Stack, stackSuite, startStack, storedSecrets, untilDue } from '../support/stack';
 import { expectOnly, type Outcomes, tally } from '../support/soak';
 import { startTokenGate, type TokenGate } from '../support/token-gate';
 
@@ -113,6 +113,31 @@ test('a holder paused after its read, past its lease: the other instance refresh
     expect(await refreshCount(stack, '400')).toBe(refused);
     expect((await call(holder, '/api/connection/status', user)).body).toMatchObject({ status: 'connected', degraded: false });
     await expectAllAlive(stack, [user]);
+  } finally {
+    await stopAll(holder, other);
+  }
+});
+
+test('a holder paused between two attempts of its Secret Store write, past its lease: the other instance refreshes on, and the resumed holder writes nothing older', async () => {
+  const [holder, other] = await twoInstances();
+  try {
+    const user = await dueConnection(holder);
+    // The holder's first write of its new refresh secret (generation 2) fails after 1.5 s: a retry would follow.
+    const { faults } = stack.emulator;
+    const taken = faults.taken;
+    faults.inject({ kind: 'http500', delayMs: 1500, route: 'POST /v1/apps/secrets', name: 'oauth.refresh' });
+    const paused = call(holder, '/api/token', user);
+    expect(await eventually(async () => faults.taken > taken)).toBe(true);
+    process.kill(holder.pid, 'SIGSTOP');
+    expect(await eventually(async () => !(await lockHeld()), 15_000)).toBe(true);
+    // The other instance writes generation 2 from the outbox and, its access token due by then, refreshes to 3.
+    expect((await call(other, '/api/token', user)).status).toBe(200);
+    expect((await storedSecrets(stack, user)).refresh!.payload.generation).toBe(3);
+    process.kill(holder.pid, 'SIGCONT');
+    // Its retry met a lapsed lease and was never sent: generation 2 was not written back over 3.
+    await paused;
+    expect((await storedSecrets(stack, user)).refresh!.payload.generation).toBe(3);
+    await expectAllAlive(stack, [user], outboxEmpty);
   } finally {
     await stopAll(holder, other);
   }

@@ -153,6 +153,7 @@ export class SecretStoreEmulator {
 
       const fault = this.faults.take(route, typeof form.name === 'string' ? form.name : undefined);
       const retryHeader: Record<string, string> = fault?.shouldRetry === undefined ? {} : { 'Stripe-Should-Retry': String(fault.shouldRetry) };
+      if (fault?.delayMs !== undefined || fault?.kind === 'delay') await new Promise((resolve) => setTimeout(resolve, fault.delayMs ?? 1000));
       if (fault?.kind === 'drop') return void req.socket.destroy();
       if (fault?.kind === 'http500') {
         return this.send(res, 500, { error: { type: 'api_error', message: 'An unknown error occurred (injected fault).' } }, retryHeader);
@@ -161,7 +162,6 @@ export class SecretStoreEmulator {
         const error = { type: 'invalid_request_error', code: 'rate_limit', message: 'Too many requests (injected fault).' };
         return this.send(res, 429, { error }, retryHeader);
       }
-      if (fault?.kind === 'delay') await new Promise((resolve) => setTimeout(resolve, fault.delayMs ?? 1000));
 
       const idempotencyKey = req.method === 'POST' ? req.headers['idempotency-key'] : undefined;
       if (typeof idempotencyKey === 'string' && idempotencyKey.length > 255) {
