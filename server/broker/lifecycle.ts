@@ -78,8 +78,8 @@ export class Lifecycle {
     return withLock(this.parts.locks, connection, this.options.lock, fn);
   }
 
-  /** A new grant: recorded (and its `connected` event), with the key its refresh secret is sealed with. */
-  private async record(connection: ConnectionId, tokens: Tokens, sealedWith: string, failures = 0): Promise<StatusAnswer> {
+  /** A new grant: recorded (and its `connected` event), with the key its refresh secret is sealed with and whose it is (`subject`). */
+  private async record(connection: ConnectionId, tokens: Tokens, sealedWith: string, failures = 0, subject: string | null = null): Promise<StatusAnswer> {
     await this.parts.states.connected(connection, {
       ...CONNECTED,
       accessExpiresAt: tokens.access.expires_at,
@@ -87,6 +87,7 @@ export class Lifecycle {
       lastRefreshAt: tokens.refresh.refreshed_at,
       failures,
       sealedWith,
+      subject,
     });
     return connectedAnswer(tokens, failures > 0);
   }
@@ -120,7 +121,7 @@ export class Lifecycle {
       // The new grant replaces the old one, which would otherwise stay valid at the provider.
       if (previous?.refresh_token && previous.refresh_token !== tokens.refresh.refresh_token) await this.revoke(connection, previous.refresh_token);
       // Tokens that failed a check (answer.problem) are kept, and the connection shows as degraded.
-      return this.record(connection, tokens, this.tokens.sealingKeyId, answer.problem ? 1 : 0);
+      return this.record(connection, tokens, this.tokens.sealingKeyId, answer.problem ? 1 : 0, answer.subject ?? null);
     });
   }
 

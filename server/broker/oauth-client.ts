@@ -82,6 +82,8 @@ function toTokenResponse(response: Record<string, unknown>): TokenResponse {
 export interface GrantAnswer {
   tokens: TokenResponse;
   problem?: string;
+  /** The ID token's `sub`, when the answer has one: whose tokens these are. */
+  subject?: string;
 }
 
 /** The clock ID tokens are checked by, fed by the provider's `Date` headers (clock.ts). */
@@ -174,14 +176,15 @@ export class OAuthClient {
   }
 
   /** A grant request whose 200 answer is kept even when openid-client refuses to process it. */
-  private async grant(request: () => Promise<client.TokenEndpointResponse>): Promise<GrantAnswer> {
+  private async grant(request: () => Promise<client.TokenEndpointResponse & client.TokenEndpointResponseHelpers>): Promise<GrantAnswer> {
     this.followClock();
     const capture: { body?: Record<string, unknown> } = {};
     try {
-      return { tokens: toTokenResponse(await answered.run(capture, request)) };
+      const response = await answered.run(capture, request);
+      return { tokens: toTokenResponse(response), subject: response.claims()?.sub };
     } catch (err) {
       if (typeof capture.body?.access_token !== 'string') throw err;
-      return { tokens: toTokenResponse(capture.body), problem: describeOAuthError(err) };
+      return { tokens: toTokenResponse(capture.body), problem: describeOAuthError(err), subject: unverifiedSubject(capture.body.id_token) };
     }
   }
 
@@ -200,5 +203,16 @@ export class OAuthClient {
 
   async revoke(token: string, hint: 'refresh_token' | 'access_token'): Promise<void> {
     await client.tokenRevocation(this.config, token, { token_type_hint: hint });
+  }
+}
+
+/** The `sub` of an ID token that failed openid-client's checks: still the answer's, so still compared with the connection's. */
+function unverifiedSubject(idToken: unknown): string | undefined {
+  if (typeof idToken !== 'string') return undefined;
+  try {
+    const { sub } = JSON.parse(Buffer.from(idToken.split('.')[1] ?? '', 'base64url').toString('utf8')) as { sub?: unknown };
+    return typeof sub === 'string' ? sub : undefined;
+  } catch {
+    return undefined;
   }
 }

@@ -334,6 +334,13 @@ export class RefreshEngine {
       await this.states.update(connection, { failures: (earlier?.failures ?? 0) + 1, outcomeUnknownAt });
       throw providerUnavailable();
     }
+    // Another person's tokens (answers crossed on the way, a confused provider) are never stored or
+    // served as this connection's: a refreshed ID token's `sub` must be the original's (OIDC Core 12.2).
+    if (answer.subject && earlier?.subject && answer.subject !== earlier.subject) {
+      log('subject_changed');
+      this.logger.error({ connection: key, generation: refresh.generation }, "the provider answered a refresh with another subject's tokens; they were not kept");
+      return this.lose(connection, 'subject_changed');
+    }
     const now = this.options.now();
     let tokens;
     try {
@@ -356,6 +363,7 @@ export class RefreshEngine {
       outcomeUnknownAt: null,
       reason: null,
       sealedWith: this.tokens.sealingKeyId,
+      subject: earlier?.subject ?? answer.subject ?? null,
     });
     this.remember(key, tokens.access, ticket);
     return tokens.access;

@@ -12,7 +12,7 @@ import type { Lease, LockManager } from './locks';
 export type ConnectionStatus = 'connected' | 'reconnect_required';
 
 /** Why a connection needs a reconnect, for the status answer and the logs. */
-export type LossReason = 'invalid_grant' | 'lost_after_unknown_outcome' | 'unusable_refresh_secret' | 'secrets_missing' | 'no_refresh_token';
+export type LossReason = 'invalid_grant' | 'lost_after_unknown_outcome' | 'unusable_refresh_secret' | 'secrets_missing' | 'no_refresh_token' | 'subject_changed';
 
 export interface ConnectionState {
   status: ConnectionStatus;
@@ -28,6 +28,8 @@ export interface ConnectionState {
   sealedWith: string | null;
   /** When keep-alive should refresh it next (server/broker/keep-alive-policy.ts; null: never, or not known yet). */
   keepAliveAt: number | null;
+  /** The ID tokens' `sub`: whose connection this is at the provider (null: the provider sent no ID token yet). */
+  subject: string | null;
 }
 
 /** A connection's stored row: who it belongs to and its state. */
@@ -36,7 +38,7 @@ export interface ConnectionRecord extends ConnectionId, ConnectionState {
 }
 
 export const CONNECTED: ConnectionState = {
-  status: 'connected', accessExpiresAt: null, refreshExpiresAt: null, lastRefreshAt: null, failures: 0, outcomeUnknownAt: null, reason: null, sealedWith: null, keepAliveAt: null,
+  status: 'connected', accessExpiresAt: null, refreshExpiresAt: null, lastRefreshAt: null, failures: 0, outcomeUnknownAt: null, reason: null, sealedWith: null, keepAliveAt: null, subject: null,
 };
 
 export interface ConnectionRecords {

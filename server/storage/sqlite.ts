@@ -35,6 +35,7 @@ interface Row extends WireIds {
   reason: ConnectionRecord['reason'];
   sealed_with: string | null;
   keep_alive_at: number | null;
+  subject: string | null;
   updated_at: number;
 }
 
@@ -67,6 +68,7 @@ const SCHEMA = `
 const ADDED_COLUMNS: Array<[table: string, column: string, type: string]> = [
   ['connections', 'sealed_with', 'TEXT'],
   ['connections', 'keep_alive_at', 'INTEGER'],
+  ['connections', 'subject', 'TEXT'],
 ];
 
 /** Indexes on added columns, made once they exist. */
@@ -95,6 +97,7 @@ const recordOf = (row: Row): ConnectionRecord => ({
   reason: row.reason,
   sealedWith: row.sealed_with,
   keepAliveAt: row.keep_alive_at,
+  subject: row.subject,
   updatedAt: row.updated_at,
 });
 
@@ -115,12 +118,12 @@ class SqliteRecords implements ConnectionRecords {
       reserve: db.prepare(`INSERT OR REPLACE INTO outbox_reservations (account_id, user_id, mode, room) VALUES (?, ?, ?, zeroblob(${RESERVED_BYTES}))`),
       get: relaxed.prepare(`SELECT * FROM connections WHERE ${KEY}`),
       put: relaxed.prepare(`INSERT INTO connections (account_id, user_id, mode, status, access_expires_at, refresh_expires_at,
-          last_refresh_at, failures, outcome_unknown_at, reason, sealed_with, keep_alive_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+          last_refresh_at, failures, outcome_unknown_at, reason, sealed_with, keep_alive_at, subject, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
         ON CONFLICT (account_id, user_id, mode) DO UPDATE SET status = excluded.status,
           access_expires_at = excluded.access_expires_at, refresh_expires_at = excluded.refresh_expires_at,
           last_refresh_at = excluded.last_refresh_at, failures = excluded.failures,
           outcome_unknown_at = excluded.outcome_unknown_at, reason = excluded.reason, sealed_with = excluded.sealed_with,
-          keep_alive_at = excluded.keep_alive_at, updated_at = excluded.updated_at`),
+          keep_alive_at = excluded.keep_alive_at, subject = excluded.subject, updated_at = excluded.updated_at`),
       remove: relaxed.prepare(`DELETE FROM connections WHERE ${KEY}`),
     };
   }
@@ -142,7 +145,7 @@ class SqliteRecords implements ConnectionRecords {
 
   async put(c: ConnectionId, s: ConnectionState, event?: ConnectionEvent): Promise<void> {
     this.relaxed.transaction(() => {
-      this.statements.put.run(...key(c), s.status, s.accessExpiresAt, s.refreshExpiresAt, s.lastRefreshAt, s.failures, s.outcomeUnknownAt, s.reason, s.sealedWith, s.keepAliveAt, unixNow());
+      this.statements.put.run(...key(c), s.status, s.accessExpiresAt, s.refreshExpiresAt, s.lastRefreshAt, s.failures, s.outcomeUnknownAt, s.reason, s.sealedWith, s.keepAliveAt, s.subject, unixNow());
       if (event) this.record(c, event);
     })();
   }

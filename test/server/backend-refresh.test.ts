@@ -443,6 +443,28 @@ test('explicit endpoints on another host than the issuer (ID tokens checked agai
   }
 });
 
+test("two refresh answers crossed between alice's and bob's connections: neither is stored or served, and each needs a reconnect", async () => {
+  const gate = await startTokenGate(stack.provider.issuer);
+  const crossed = await startBroker(stack, { provider: { issuer: new URL(stack.provider.issuer), tokenEndpoint: new URL(`${gate.url}/token`) } });
+  const bob = newUser('bob');
+  try {
+    expect((await connect(stack, crossed, user)).status).toBe(200);
+    expect((await connect(stack, crossed, bob, { login: 'bob' })).status).toBe(200);
+    expireAccess();
+    gate.crossNext();
+    const answers = await Promise.all([user, bob].map((someone) => call(crossed, '/api/token', someone)));
+    expect(answers.map((answer) => answer.body.error?.code)).toEqual(['reconnect_required', 'reconnect_required']);
+    for (const someone of [user, bob]) {
+      expect((await call(crossed, '/api/connection/status', someone)).body).toMatchObject({ status: 'reconnect_required', reason: 'subject_changed' });
+      expect(await storedSecrets(stack, someone)).toEqual({ access: undefined, refresh: undefined });
+    }
+    expect(logLines.filter((line) => line.includes("another subject's tokens")).length).toBe(2);
+  } finally {
+    await crossed.stop();
+    await gate.close();
+  }
+});
+
 test('a token too large for the Secret Store is a clear 502 on exchange, and nothing is written', async () => {
   await stack.provider.control('/dev/faults', { kind: 'huge_access_token' });
   const answer = await connect(stack, broker, user);

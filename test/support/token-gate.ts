@@ -6,6 +6,8 @@
  * lands while a refresh of that backend is at the provider, or its answer not yet committed: the
  * one window no backend can close (see crash-restart.test.ts). Refused, not held: a held request
  * of a backend killed meanwhile would still reach the provider once the gate opens.
+ * It can also cross the next two answers (`crossNext`): each request gets the other's, as a
+ * confused provider or a mix-up on the way would deliver them.
  */
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
@@ -15,6 +17,8 @@ export interface TokenGate {
   url: string;
   /** Answers new requests 503 `temporarily_unavailable`, waits until none is under way (and `settleMs` passed since the last), returns the release. */
   refuse(): Promise<() => void>;
+  /** The next two answers are held until both have come, then each is sent to the other request. */
+  crossNext(): void;
   close(): Promise<void>;
 }
 
@@ -22,6 +26,8 @@ export async function startTokenGate(target: string, settleMs = 1000): Promise<T
   let active = 0;
   let lastDone = 0;
   let refusing = false;
+  type Answer = { status: number; type: string; body: Buffer };
+  let crossing: Array<{ answer: Answer; send: (other: Answer) => void }> | undefined;
   const server = http.createServer(async (req, res) => {
     if (refusing) {
       res.writeHead(503, { 'content-type': 'application/json' });
@@ -32,9 +38,20 @@ export async function startTokenGate(target: string, settleMs = 1000): Promise<T
       const chunks: Buffer[] = [];
       for await (const chunk of req) chunks.push(chunk as Buffer);
       const headers = Object.fromEntries(['content-type', 'authorization', 'accept'].flatMap((h) => (req.headers[h] ? [[h, String(req.headers[h])]] : [])));
-      const answer = await fetch(`${target}${req.url}`, { method: req.method, headers, body: chunks.length ? Buffer.concat(chunks) : undefined });
-      res.writeHead(answer.status, { 'content-type': answer.headers.get('content-type') ?? 'application/json' });
-      res.end(Buffer.from(await answer.arrayBuffer()));
+      const fetched = await fetch(`${target}${req.url}`, { method: req.method, headers, body: chunks.length ? Buffer.concat(chunks) : undefined });
+      const answer = { status: fetched.status, type: fetched.headers.get('content-type') ?? 'application/json', body: Buffer.from(await fetched.arrayBuffer()) };
+      const send = ({ status, type, body }: Answer) => {
+        res.writeHead(status, { 'content-type': type });
+        res.end(body);
+      };
+      if (!crossing) return send(answer);
+      const pair = crossing;
+      pair.push({ answer, send });
+      if (pair.length === 2) {
+        crossing = undefined;
+        pair[0].send(pair[1].answer);
+        pair[1].send(pair[0].answer);
+      }
     } catch {
       res.destroy();
     } finally {
@@ -53,6 +70,7 @@ export async function startTokenGate(target: string, settleMs = 1000): Promise<T
       await settled();
       return () => (refusing = false);
     },
+    crossNext: () => void (crossing = []),
     close: () => closeServer(server),
   };
 }
