@@ -6,6 +6,7 @@
 import { Client } from 'pg';
 import type { ConnectionId } from '../../src/common/connection-id';
 import { connectPostgresStorage } from '../../server/storage/postgres';
+import { LISTENER_NAME } from '../../server/storage/postgres-notices';
 import { CONNECTED } from '../../server/storage/ports';
 import { newUser, sleep, User } from '../support/fixtures';
 import { brokerSuite, startBroker, TestBroker } from '../support/in-process-broker';
@@ -153,7 +154,7 @@ describe('across instances on PostgreSQL', () => {
     // Every instance's LISTEN connection is cut, as a network blip or a database restart would.
     const admin = new Client({ connectionString: postgres.url });
     await admin.connect();
-    await admin.query("SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE query LIKE 'LISTEN %' AND pid <> pg_backend_pid()");
+    await admin.query('SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE application_name = $1', [LISTENER_NAME]);
     await admin.end();
     // While they reconnect, b reads the token again (and must not keep it), then a disconnects: b misses the notice.
     expect((await call(b, '/api/token', user)).body.access_token).toBe(warm);
