@@ -46,6 +46,9 @@ export const notConnected = () => new BrokerError('not_connected', 'No connectio
 export const reconnectRequired = () => new BrokerError('reconnect_required', 'The provider no longer accepts this connection; connect again.');
 export const providerUnavailable = () =>
   new BrokerError('provider_unavailable', 'The OAuth provider is unavailable; try again shortly. Tokens were kept.');
+/** A code exchange whose answer was lost or unreadable: the provider may have redeemed the code, so only a new sign-in helps. */
+export const signInOutcomeUnknown = () =>
+  new BrokerError('provider_unavailable', "The OAuth provider's answer to the sign-in was lost or could not be read, and the code is spent; connect again.");
 export const providerRejected = () =>
   new BrokerError('provider_rejected', 'The OAuth provider rejected the request; check the client configuration.');
 export const secretStoreUnavailable = () =>

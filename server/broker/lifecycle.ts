@@ -10,7 +10,7 @@ import { type ConnectionId, connectionKey, type StripeMode } from '../../src/com
 import { tokenPayloads } from '../../src/common/token-layout';
 import { CONNECTED, type ConnectionRecord, type ConnectionRecords, type LossReason } from '../storage/ports';
 import { type LockTimes, withLock } from './connection-lock';
-import { BrokerError, describeError, notConnected, providerRejected, providerUnavailable, secretStoreFull } from './errors';
+import { BrokerError, describeError, notConnected, providerRejected, providerUnavailable, secretStoreFull, signInOutcomeUnknown } from './errors';
 import type { Metrics } from './metrics';
 import { classifyOAuthError, describeOAuthError, type OAuthClient } from './oauth-client';
 import type { BrokerParts } from './refresh-engine';
@@ -111,7 +111,8 @@ export class Lifecycle {
         const failure = classifyOAuthError(err);
         this.logger.info({ connection: connectionKey(connection), outcome: failure, error: describeOAuthError(err) }, 'exchange');
         if (failure === 'invalid_grant') throw invalidCode();
-        throw failure === 'rejected' ? providerRejected() : providerUnavailable();
+        if (failure === 'rejected') throw providerRejected();
+        throw failure === 'unknown_outcome' ? signInOutcomeUnknown() : providerUnavailable();
       }
       const generation = (previous?.generation ?? 0) + 1;
       const fresh = tokenPayloads(answer.tokens, undefined, this.options.now(), this.options.defaultAccessLifetimeSeconds);

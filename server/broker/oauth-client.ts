@@ -6,6 +6,7 @@ import { AsyncLocalStorage } from 'node:async_hooks';
 import * as client from 'openid-client';
 import { isLoopbackUrl } from '../../src/common/loopback';
 import type { TokenResponse } from '../../src/common/token-layout';
+import { readLimited } from './read-limited';
 
 /** The provider client: by discovery from `issuer`, or from explicit endpoints. */
 export interface ProviderOptions {
@@ -24,13 +25,21 @@ export interface ProviderOptions {
  * - `rejected`: the client itself is refused or misconfigured (invalid_client, invalid_scope…);
  * - `retryable`: the provider answered that it did not process the request (429, 5xx) or could
  *   not be reached at all;
- * - `unknown_outcome`: the request may have been processed (timeout, dropped connection). It is
- *   not retried at once: if the provider rotated the refresh token, a retry with the old one
- *   would be a reuse and could revoke the whole grant.
+ * - `unknown_outcome`: the request may have been processed (timeout, dropped connection, a 200
+ *   that holds no tokens). It is not retried at once: if the provider rotated the refresh token,
+ *   a retry with the old one would be a reuse and could revoke the whole grant.
  */
 export type OAuthFailure = 'invalid_grant' | 'rejected' | 'retryable' | 'unknown_outcome';
 
+/**
+ * A 200 from the token endpoint that cannot be read as a token response (not JSON, no
+ * `access_token`, cut short, too large): the provider processed the grant — a refresh token may
+ * have rotated — so it is a lost answer, not a refusal. The message says why, never the body.
+ */
+export class UnreadableAnswer extends Error {}
+
 export function classifyOAuthError(err: unknown): OAuthFailure {
+  if (err instanceof UnreadableAnswer) return 'unknown_outcome';
   if (err instanceof client.ResponseBodyError) {
     if (err.error === 'invalid_grant') return 'invalid_grant';
     if (err.error === 'temporarily_unavailable' || err.error === 'slow_down' || err.status === 429 || err.status >= 500) return 'retryable';
@@ -52,7 +61,10 @@ export function classifyOAuthError(err: unknown): OAuthFailure {
 
 /** A short description for logs: error codes and statuses only, never response bodies. */
 export function describeOAuthError(err: unknown): string {
+  if (err instanceof UnreadableAnswer) return `unreadable answer: ${err.message}`;
   if (err instanceof client.ResponseBodyError) return `${err.error} (HTTP ${err.status})`;
+  // openid-client wraps an error it does not recognise without a code: the wrapped one says more.
+  if (err instanceof client.ClientError && err.code === undefined) return describeOAuthError(err.cause);
   if (err instanceof client.ClientError) return `${err.code}${(err.cause as { status?: number })?.status ? ` (HTTP ${(err.cause as { status: number }).status})` : ''}`;
   if (err instanceof TypeError) return `network: ${(err.cause as { code?: string } | undefined)?.code ?? 'fetch failed'}`;
   return 'unexpected error';
@@ -95,8 +107,30 @@ export interface ProviderClock {
 
 const UNCORRECTED: ProviderClock = { observeProvider: () => undefined, providerOffsetSeconds: 0 };
 
-/** The body of a 200 answer of one grant request, kept aside in case openid-client refuses it. */
-const answered = new AsyncLocalStorage<{ body?: Record<string, unknown> }>();
+/** One grant request's 200 answer: that it came, and its body, kept aside in case openid-client refuses it. */
+interface Answered {
+  ok?: true;
+  body?: Record<string, unknown>;
+}
+
+const answered = new AsyncLocalStorage<Answered>();
+
+/** Far above any token response whose tokens fit the Secret Store (5000 characters a payload), ID token included. */
+const MAX_TOKEN_RESPONSE_BYTES = 64 * 1024;
+
+/** A grant's 200 answer, read here within the bound and handed on to openid-client as read. */
+async function readAnswer(response: Response, capture: Answered): Promise<Response> {
+  capture.ok = true;
+  const text = await readLimited(response, MAX_TOKEN_RESPONSE_BYTES);
+  if (text === undefined) throw new UnreadableAnswer(`larger than ${MAX_TOKEN_RESPONSE_BYTES} bytes`);
+  try {
+    const body: unknown = JSON.parse(text);
+    if (body && typeof body === 'object') capture.body = body as Record<string, unknown>;
+  } catch {
+    // Not JSON: openid-client says so.
+  }
+  return new Response(text, { status: response.status, statusText: response.statusText, headers: response.headers });
+}
 
 interface ClientSettings {
   metadata: client.ServerMetadata;
@@ -138,8 +172,7 @@ export class OAuthClient {
       const response = await fetch(url, options as RequestInit);
       clock.observeProvider(response.headers.get('date'), sent, Date.now());
       const capture = answered.getStore();
-      if (capture && response.status === 200) capture.body = (await response.clone().json().catch(() => undefined)) as Record<string, unknown> | undefined;
-      return response;
+      return capture && response.status === 200 ? readAnswer(response, capture) : response;
     };
     let metadata: client.ServerMetadata;
     if (!provider.tokenEndpoint) {
@@ -175,16 +208,23 @@ export class OAuthClient {
     this.configure();
   }
 
-  /** A grant request whose 200 answer is kept even when openid-client refuses to process it. */
+  /**
+   * A grant request whose 200 answer is kept even when openid-client refuses to process it; a
+   * 200 without tokens is an `UnreadableAnswer`, however openid-client (or the read) failed.
+   */
   private async grant(request: () => Promise<client.TokenEndpointResponse & client.TokenEndpointResponseHelpers>): Promise<GrantAnswer> {
     this.followClock();
-    const capture: { body?: Record<string, unknown> } = {};
+    const capture: Answered = {};
     try {
       const response = await answered.run(capture, request);
       return { tokens: toTokenResponse(response), subject: response.claims()?.sub };
     } catch (err) {
-      if (typeof capture.body?.access_token !== 'string') throw err;
-      return { tokens: toTokenResponse(capture.body), problem: describeOAuthError(err), subject: unverifiedSubject(capture.body.id_token) };
+      if (typeof capture.body?.access_token === 'string') {
+        return { tokens: toTokenResponse(capture.body), problem: describeOAuthError(err), subject: unverifiedSubject(capture.body.id_token) };
+      }
+      if (!capture.ok) throw err;
+      // openid-client wraps what the fetch threw (the bound) in an error of its own.
+      throw err instanceof client.ClientError && err.cause instanceof UnreadableAnswer ? err.cause : new UnreadableAnswer(describeOAuthError(err));
     }
   }
 

@@ -13,6 +13,7 @@ import { connectionKey, type ConnectionId } from '../../src/common/connection-id
 import type { Logger } from '../logger';
 import { BrokerError } from './errors';
 import type { Metrics } from './metrics';
+import { readLimited } from './read-limited';
 import type { RefreshEngine } from './refresh-engine';
 
 export type ApiMethod = 'GET' | 'POST' | 'PUT' | 'PATCH' | 'DELETE';
@@ -108,7 +109,8 @@ export class ProviderApi {
       if (err instanceof BrokerError) throw err;
       throw new BrokerError('upstream_unreachable', "The provider's API could not be reached.");
     }
-    const text = await this.readLimited(response);
+    const text = await readLimited(response, this.options.maxResponseBytes);
+    if (text === undefined) throw new BrokerError('upstream_too_large', `The provider's answer is larger than ${this.options.maxResponseBytes} bytes.`);
     const headers: Record<string, string> = {};
     response.headers.forEach((value, name) => {
       if (RESPONSE_HEADERS.test(name)) headers[name] = value;
@@ -122,24 +124,6 @@ export class ProviderApi {
       }
     }
     return { status: response.status, headers, body };
-  }
-
-  private async readLimited(response: Response): Promise<string> {
-    const reader = response.body?.getReader();
-    if (!reader) return '';
-    const chunks: Uint8Array[] = [];
-    let size = 0;
-    for (;;) {
-      const { done, value } = await reader.read();
-      if (done) break;
-      size += value.length;
-      if (size > this.options.maxResponseBytes) {
-        await reader.cancel();
-        throw new BrokerError('upstream_too_large', `The provider's answer is larger than ${this.options.maxResponseBytes} bytes.`);
-      }
-      chunks.push(value);
-    }
-    return Buffer.concat(chunks).toString('utf8');
   }
 
   /**

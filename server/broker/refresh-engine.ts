@@ -9,8 +9,9 @@
  * the intent mark: a holder that was paused past its lease finds the lock gone and sends nothing.
  * A refresh outlives its caller: the provider call has its own timeout, and a caller that stops
  * waiting gets 503 while the refresh completes and is stored — or the new tokens, once they are
- * committed to the outbox. When a refresh's answer never came (the provider may have rotated
- * the token), the next `invalid_grant` is recorded as lost after an unknown outcome — never silently.
+ * committed to the outbox. When a refresh's answer never came or could not be read (the provider
+ * may have rotated the token), the next `invalid_grant` is recorded as lost after an unknown
+ * outcome — never silently.
  */
 import type { Logger } from 'pino';
 import { unixNow } from '../../src/common/clock';
@@ -324,7 +325,7 @@ export class RefreshEngine {
         }
         return this.lose(connection, earlier?.outcomeUnknownAt ? 'lost_after_unknown_outcome' : 'invalid_grant');
       }
-      // The provider answered, so it did not rotate; only a lost answer leaves the outcome unknown.
+      // The provider answered, so it did not rotate; only a lost or unreadable answer leaves the outcome unknown.
       const outcomeUnknownAt = failure === 'unknown_outcome' ? (earlier?.outcomeUnknownAt ?? this.options.now()) : (earlier?.outcomeUnknownAt ?? null);
       if (failure === 'rejected') {
         await this.states.update(connection, { outcomeUnknownAt });

@@ -2,7 +2,9 @@
  * Knobs for tests, mounted under `/dev/` only when the provider is started with test
  * controls: token-endpoint faults (an outage, a 429, a request that hangs, an `invalid_grant`
  * the provider did not process, a request processed only after a wait, a response without `refresh_token` or `expires_in`, an access
- * token too large for the Secret Store, an answer held back after the refresh was processed), each
+ * token too large for the Secret Store, an answer held back after the refresh was processed, a
+ * 200 after the request was processed that is no token response: HTML, JSON without
+ * `access_token`, a body cut mid-way, a body of more than 64 KiB), each
  * optionally after `delayMs`; API faults (an access token the API "forgot", a 429, a 503, a slow
  * answer); the rotation switch; and counts of token and API requests, so a test can prove how
  * many refreshes and API calls really reached the provider, and of token requests still under
@@ -16,10 +18,15 @@ import { ApiError, invalidToken } from './api';
 /** The context oidc-provider's Koa middleware gets. */
 type KoaContext = Parameters<Parameters<Provider['use']>[0]>[0];
 
-export type TokenFaultKind = 'http503' | 'http429' | 'hang' | 'invalid_grant' | 'slow' | 'strip_refresh_token' | 'strip_expires_in' | 'huge_access_token' | 'late';
+/** The 200s that are no token response, sent after the provider processed the request (and rotated). */
+export const UNREADABLE_ANSWERS = ['html_body', 'no_access_token', 'cut_body', 'oversized_body'] as const;
+
+export type TokenFaultKind =
+  | 'http503' | 'http429' | 'hang' | 'invalid_grant' | 'slow' | 'strip_refresh_token' | 'strip_expires_in' | 'huge_access_token' | 'late'
+  | (typeof UNREADABLE_ANSWERS)[number];
 const ANSWERED: TokenFaultKind[] = ['http503', 'http429', 'hang', 'invalid_grant', 'slow'];
 /** Applied after the provider processed the request: `late` holds the answer back for `delayMs`. */
-const REWRITTEN: TokenFaultKind[] = ['strip_refresh_token', 'strip_expires_in', 'huge_access_token', 'late'];
+const REWRITTEN: TokenFaultKind[] = ['strip_refresh_token', 'strip_expires_in', 'huge_access_token', 'late', ...UNREADABLE_ANSWERS];
 const KINDS: TokenFaultKind[] = [...ANSWERED, ...REWRITTEN];
 
 export type ApiFaultKind = 'http401' | 'http429' | 'http503' | 'slow';
@@ -70,6 +77,13 @@ const emptyStats = (): RequestStats => ({ token: {}, revocations: 0, api: {} });
 function tally(table: Tally, key: string, status: number): void {
   const byStatus = (table[key] ??= {});
   byStatus[status] = (byStatus[status] ?? 0) + 1;
+}
+
+/** Sends the headers and half of `text`, then drops the connection: an answer cut mid-way. */
+function cutShort(ctx: KoaContext, text: string): void {
+  ctx.respond = false;
+  ctx.res.writeHead(200, { 'content-type': 'application/json; charset=utf-8', 'content-length': Buffer.byteLength(text) });
+  ctx.res.write(text.slice(0, text.length / 2), () => ctx.res.destroy());
 }
 
 /** The first fault of `kinds`, used up once its count is. */
@@ -134,6 +148,10 @@ export class TestControls {
     if (after?.kind === 'strip_expires_in') delete body.expires_in;
     if (after?.kind === 'huge_access_token') body.access_token = `${body.access_token}${'x'.repeat(6000)}`;
     if (after?.kind === 'late') await sleep(after.delayMs);
+    if (after?.kind === 'html_body') [ctx.type, ctx.body] = ['html', '<html><body><h1>Service unavailable</h1></body></html>'];
+    if (after?.kind === 'no_access_token') delete body.access_token;
+    if (after?.kind === 'cut_body') cutShort(ctx, JSON.stringify(body));
+    if (after?.kind === 'oversized_body') body.padding = 'x'.repeat(100 * 1024);
   }
 
   /** Express middleware first on each API route: counts its answers, then applies API faults. */
