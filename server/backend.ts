@@ -85,7 +85,7 @@ export async function startBackend(config: Config, extras: BackendExtras = {}): 
     metricsToken: config.metricsToken,
     adminToken: config.adminToken,
     events: { webhook: config.events, onEvent: extras.onEvent },
-    cacheEntries: config.cacheEntries,
+    cacheBytes: config.cacheBytes,
     secretStoreRequestsPerSecond: config.secretStoreRequestsPerSecond,
     storage,
     clock,

@@ -3,6 +3,7 @@
  * `loadConfig` checks every variable and throws one ConfigError listing each missing or malformed
  * one (a line each, in the order below); `runCommand` (command.ts) prints them at start-up.
  */
+import { getHeapStatistics } from 'node:v8';
 import type { ConnectionScope, StripeMode } from '../src/common/connection-id';
 import { isLoopbackUrl } from '../src/common/loopback';
 import type { SignedOrder } from '../src/common/signed-request';
@@ -49,8 +50,8 @@ export interface Config {
   /** PostgreSQL for several instances; unset means SQLite in DATA_DIR, one instance. */
   databaseUrl?: string;
   dataDir: string;
-  /** Warm access tokens kept in memory. */
-  cacheEntries: number;
+  /** ACCESS_CACHE_MB, in bytes: how much memory warm access tokens may take. */
+  cacheBytes: number;
   /** SECRET_STORE_REQUESTS_PER_SECOND: the Secret Store budget per mode (shared by the fleet with PostgreSQL). */
   secretStoreRequestsPerSecond: Record<StripeMode, number>;
   /** SIGNED_ROUTE_LIMITS over the defaults: requests a minute per connection and per account, by route. */
@@ -198,6 +199,17 @@ function secretStoreBudget(env: Env): Record<StripeMode, number> {
   return budget;
 }
 
+const MB = 1024 * 1024;
+
+/**
+ * ACCESS_CACHE_MB, at most the heap's limit (more than the process could ever hold). The old
+ * ACCESS_CACHE_ENTRIES is refused, not ignored: whoever set it learns at start-up that the bound changed.
+ */
+function accessCacheBytes(env: Env): number {
+  if (optional(env, 'ACCESS_CACHE_ENTRIES') !== undefined) throw new ConfigError('ACCESS_CACHE_ENTRIES is replaced by ACCESS_CACHE_MB (the cache is bounded by memory)');
+  return integer(env, 'ACCESS_CACHE_MB', DEFAULTS.cacheBytes / MB, 0, Math.floor(getHeapStatistics().heap_size_limit / MB)) * MB;
+}
+
 function connectionScope(env: Env): ConnectionScope {
   const scope = optional(env, 'CONNECTION_SCOPE') ?? 'user';
   if (scope !== 'user' && scope !== 'account') throw new ConfigError('CONNECTION_SCOPE must be user or account (and match the manifest constant)');
@@ -320,7 +332,7 @@ export function loadConfig(env: Env = process.env): Config {
     keepAliveSeconds: check(() => integer(env, 'KEEP_ALIVE_SECONDS', DEFAULTS.keepAliveIdleSeconds, 0, 365 * 86_400)),
     databaseUrl: check(() => databaseUrl(env)),
     dataDir: optional(env, 'DATA_DIR') ?? '.data',
-    cacheEntries: check(() => integer(env, 'ACCESS_CACHE_ENTRIES', DEFAULTS.cacheEntries, 0, 10_000_000)),
+    cacheBytes: check(() => accessCacheBytes(env)),
     secretStoreRequestsPerSecond: check(() => secretStoreBudget(env)),
     connectionScope: check(() => connectionScope(env)),
     limits: check(() => routeLimits(env)),

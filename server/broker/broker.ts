@@ -35,8 +35,8 @@ export interface BrokerCoreOptions {
   clock?: BrokerClock;
   refresh?: Partial<RefreshOptions>;
   background?: Partial<Omit<BackgroundOptions, 'lock' | 'now'>>;
-  /** Warm access tokens kept in memory (0 turns the cache off). */
-  cacheEntries?: number;
+  /** Bytes of warm access tokens kept in memory (0 turns the cache off). */
+  cacheBytes?: number;
   /** The provider's API (none: no proxy). */
   api?: Partial<ProviderApiOptions>;
   /** SECRET_STORE_REQUESTS_PER_SECOND, per mode. */
@@ -74,7 +74,7 @@ export function createBrokerCore(options: BrokerCoreOptions): BrokerCore {
   const measuring = clock.start();
   const refresh: RefreshOptions = { ...DEFAULT_REFRESH_OPTIONS, now: clock.now, ...options.refresh };
   const metrics = new Metrics();
-  const cache = new AccessCache(options.cacheEntries ?? DEFAULTS.cacheEntries);
+  const cache = new AccessCache(options.cacheBytes ?? DEFAULTS.cacheBytes);
   const budget = new SecretStoreBudget(storage.budget, { ...DEFAULTS.secretStoreRequestsPerSecond, ...options.secretStoreRequestsPerSecond }, refresh.callerWaitMs);
   storage.notices.listen((key) => cache.invalidate(key), (live) => cache.setLive(live));
   const tokens = new TokenStore({

@@ -2,6 +2,7 @@
  * Every default of the broker, in one place: the configuration (server/config.ts) reads the
  * environment over these, and tests override them where they need other times.
  */
+import { getHeapStatistics } from 'node:v8';
 import type { LockTimes } from './connection-lock';
 import type { RetryPolicy } from './retry';
 
@@ -21,7 +22,15 @@ export const DEFAULTS = {
   keepAliveIdleSeconds: 86_400,
   keepAliveIntervalMs: 5_000,
   outboxFlushIntervalMs: 1000,
-  cacheEntries: 100_000,
+  /**
+   * Warm access tokens' share of the heap: an eighth of V8's limit. The limit counts the young
+   * generation too (48 MB on 64-bit), where the cache never lives: at --max-old-space-size=64 it is
+   * 112 MB, so the cache gets 14 MB of the 64. The rest holds the code (about 17 MB), what else
+   * grows with connections (without PostgreSQL their request-count windows, about 470 bytes each in
+   * a busy minute), requests in flight, and the collector's headroom; a quarter ran out of memory
+   * there with 50,000 connections (test/server/access-cache-memory.test.ts). A 4 GB heap caches 518 MB.
+   */
+  cacheBytes: Math.floor(getHeapStatistics().heap_size_limit / 8),
   /** Requests per minute on each signed route: generous where a view reads, tight where tokens change. */
   limits: {
     token: { perConnection: 120, perAccount: 2400, windowMs: 60_000 },

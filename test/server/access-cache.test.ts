@@ -5,6 +5,7 @@
  */
 import { Client } from 'pg';
 import type { ConnectionId } from '../../src/common/connection-id';
+import { entryBytes } from '../../server/broker/access-cache';
 import { connectPostgresStorage } from '../../server/storage/postgres';
 import { LISTENER_NAME } from '../../server/storage/postgres-notices';
 import { CONNECTED } from '../../server/storage/ports';
@@ -62,8 +63,14 @@ test('a cached token is not served into its refresh margin: the refreshed one is
   }
 });
 
-test('the cache is bounded: the least recently used entry goes', async () => {
-  const small = await startBroker(stack, { cacheEntries: 2 });
+test('the cache is bounded in bytes: the least recently used entry goes', async () => {
+  // A bound that holds two of this provider's tokens, from the size of one.
+  const sample = newUser('cache');
+  await connect(stack, broker, sample);
+  await call(broker, '/api/token', sample);
+  const key = `test/${sample.account_id}/${sample.user_id}`;
+  const bound = Math.floor(2.5 * entryBytes(key, broker.cache.lastKnown(key)!));
+  const small = await startBroker(stack, { cacheBytes: bound });
   try {
     const three = [newUser('cache'), newUser('cache'), newUser('cache')];
     for (const user of three) {
@@ -71,6 +78,7 @@ test('the cache is bounded: the least recently used entry goes', async () => {
       await call(small, '/api/token', user);
     }
     expect(small.cache.size).toBe(2);
+    expect(small.cache.bytes).toBeLessThanOrEqual(bound);
     const before = findRequests();
     await call(small, '/api/token', three[0]); // evicted: read again
     expect(findRequests()).toBe(before + 1);

@@ -3,6 +3,7 @@ import { chmodSync, mkdirSync, mkdtempSync, readdirSync, rmSync, statSync, write
 import { connect } from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
+import { getHeapStatistics } from 'node:v8';
 import { ConfigError, loadConfig } from '../../server/config';
 import { ROOT, startCommand } from '../support/commands';
 import { startTestProvider } from '../support/dev-provider';
@@ -95,6 +96,19 @@ test('SECRET_STORE_REQUESTS_PER_SECOND: 20 test and 80 live by default, one numb
   for (const value of ['0', 'fast', 'test=', 'demo=3', '2.5']) {
     expect(() => loadConfig({ ...base, SECRET_STORE_REQUESTS_PER_SECOND: value })).toThrow('SECRET_STORE_REQUESTS_PER_SECOND must be a whole number from 1 to 10000, or test=N,live=M');
   }
+});
+
+test('ACCESS_CACHE_MB: an eighth of the heap limit by default, 0 turns the cache off, at most the heap limit; ACCESS_CACHE_ENTRIES is refused', () => {
+  const heapLimit = getHeapStatistics().heap_size_limit;
+  const heapMb = Math.floor(heapLimit / 2 ** 20);
+  expect(loadConfig(base).cacheBytes).toBe(Math.floor(heapLimit / 8));
+  expect(loadConfig({ ...base, ACCESS_CACHE_MB: '64' }).cacheBytes).toBe(64 * 2 ** 20);
+  expect(loadConfig({ ...base, ACCESS_CACHE_MB: '0' }).cacheBytes).toBe(0);
+  expect(loadConfig({ ...base, ACCESS_CACHE_MB: String(heapMb) }).cacheBytes).toBe(heapMb * 2 ** 20);
+  for (const value of ['-1', '1.5', 'lots', String(heapMb + 1)]) {
+    expect(() => loadConfig({ ...base, ACCESS_CACHE_MB: value })).toThrow(`ACCESS_CACHE_MB must be a whole number from 0 to ${heapMb}`);
+  }
+  expect(() => loadConfig({ ...base, ACCESS_CACHE_ENTRIES: '100000' })).toThrow('ACCESS_CACHE_ENTRIES is replaced by ACCESS_CACHE_MB (the cache is bounded by memory)');
 });
 
 test('STRIPE_SECRET_KEY fills the mode its prefix names; explicit endpoints replace discovery', () => {
