@@ -158,14 +158,16 @@ export function startBackground(parts: BackgroundParts, options: BackgroundOptio
           const connection = record;
           const due = (last: number | null, expires: number | null) => (keepAliveAt(connection, last, expires, policy) ?? Infinity) <= options.now();
           // A record older than its due time column learns it first, from the registry alone.
-          if (record.keepAliveAt === null && !due(record.lastRefreshAt, record.refreshExpiresAt)) {
-            await parts.states.update(connection, {}).catch(() => (ok = false));
-            continue;
-          }
-          await engine.keepAlive(connection, due).catch((err: unknown) => {
-            ok = false;
-            logger.warn({ connection: connectionKey(connection), err: describeError(err) }, 'keep-alive refresh failed');
-          });
+          const done = await (record.keepAliveAt === null && !due(record.lastRefreshAt, record.refreshExpiresAt)
+            ? parts.states.update(connection, {}).then(() => true, () => false)
+            : engine.keepAlive(connection, due).then(() => true, (err: unknown) => {
+              logger.warn({ connection: connectionKey(connection), err: describeError(err) }, 'keep-alive refresh failed');
+              return false;
+            }));
+          // Its due time is stored again: the claim ends, or the next refresh would wait for the
+          // claim to lapse as well. A failed one keeps its claim to its end, the pause before a retry.
+          if (done) await parts.keepAlive.release(connection).catch(() => (ok = false));
+          else ok = false;
         }
       }));
     }

@@ -107,10 +107,13 @@ export interface WebhookEvents {
 export interface KeepAliveClaims {
   /**
    * Connected connections whose `keepAliveAt` has come (or is not set yet: records older than
-   * the column), soonest first through its index, each claimed for `claimSeconds` so that of
-   * several instances exactly one takes it.
+   * the column), soonest first through its index, each claimed for `claimSeconds` (or until
+   * released) so that of several instances exactly one takes it. A claim never released (a
+   * failed refresh, a crash) lapses after `claimSeconds`: the pause before it is tried again.
    */
   claimDue(now: number, limit: number, claimSeconds: number): Promise<ConnectionRecord[]>;
+  /** Ends a claim whose refresh is done: the connection comes due again at its new `keepAliveAt` alone. */
+  release(connection: ConnectionId): Promise<void>;
   /**
    * The keep-alive policy in force (its description); when it differs from the one the stored
    * due times were computed with, they are cleared, to be computed again (claimDue returns those first).

@@ -299,6 +299,10 @@ class PostgresKeepAliveClaims implements KeepAliveClaims {
     return rows.map(recordOf);
   }
 
+  async release(connection: ConnectionId): Promise<void> {
+    await this.pool.query(`UPDATE broker_connections SET claimed_until = NULL WHERE ${KEY}`, key(connection));
+  }
+
   /** One statement: of instances starting together with one policy, the first clears the due times. */
   async usePolicy(policy: string): Promise<void> {
     await this.pool.query(

@@ -353,6 +353,10 @@ class SqliteKeepAliveClaims implements KeepAliveClaims {
     })();
   }
 
+  async release(connection: ConnectionId): Promise<void> {
+    this.claim.run(null, ...key(connection));
+  }
+
   async usePolicy(policy: string): Promise<void> {
     this.db.transaction(() => {
       const stored = this.db.prepare("SELECT value FROM settings WHERE name = 'keep_alive_policy'").get() as { value: string } | undefined;

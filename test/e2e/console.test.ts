@@ -216,7 +216,7 @@ test('the backend refreshes on its own, and a view edited while the page is open
     // Edit a component both views use: the page shows it without a reload.
     const details = path.join(appDir, 'src', 'components', 'ConnectionDetails.tsx');
     const source = readFileSync(details, 'utf8');
-    writeFileSync(details, source.replace('label="Access token expires"', 'label="Access token valid until"'));
+    writeFileSync(details, source.replace("'Access token expires'", "'Access token valid until'"));
     await settings(page).getByText('Access token valid until').waitFor();
     await drawer(page).getByText('Access token valid until').waitFor();
     // A broken edit keeps the last good views and says why; fixing it clears that.

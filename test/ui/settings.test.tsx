@@ -52,3 +52,19 @@ test('connected: status, expiry and Disconnect, which removes the connection', a
   await view.until(() => view.wrapper.find(Badge)?.text === 'Not connected');
   expect(await storedSecrets(stack, brokerUser)).toEqual({ access: undefined, refresh: undefined });
 });
+
+test('an open view whose access token runs out says it expired, not "expires" with a time past', async () => {
+  const u = user('usr_settings_expiring');
+  asUser(u);
+  // The backend's clock behind the view's: the token it serves as fresh runs out 3 s from now by the view's.
+  stack.clock.offset = -57;
+  try {
+    expect((await connect(stack, broker, toWire(u))).status).toBe(200);
+    const view = await renderView(AppSettings, contextFor(u, constants()));
+    const expiry = () => view.wrapper.findAll(PropertyListItem).find((item) => String(item.prop('label')).startsWith('Access token'));
+    await view.until(() => expiry()?.prop('label') === 'Access token expired');
+    expect(expiry()!.prop('value')).toMatch(/; the next request for it gets a new one$/);
+  } finally {
+    stack.clock.offset = 0;
+  }
+});
