@@ -11,7 +11,8 @@
  * waiting gets 503 while the refresh completes and is stored — or the new tokens, once they are
  * committed to the outbox. When a refresh's answer never came or could not be read (the provider
  * may have rotated the token), the next `invalid_grant` is recorded as lost after an unknown
- * outcome — never silently.
+ * outcome — never silently. An answer whose ID token names another subject than the
+ * connection's is never kept or served.
  */
 import type { Logger } from 'pino';
 import { unixNow } from '../../src/common/clock';
