@@ -102,6 +102,6 @@ export class ConnectionStates {
 /** The state fields of a record. */
 function stateOf(record: ConnectionState | undefined): Partial<ConnectionState> {
   if (!record) return {};
-  const { status, accessExpiresAt, refreshExpiresAt, lastRefreshAt, failures, outcomeUnknownAt, reason, sealedWith, keepAliveAt: due, subject } = record;
-  return { status, accessExpiresAt, refreshExpiresAt, lastRefreshAt, failures, outcomeUnknownAt, reason, sealedWith, keepAliveAt: due, subject };
+  const { status, accessExpiresAt, refreshExpiresAt, lastRefreshAt, failures, outcomeUnknownAt, reason, sealedWith, keepAliveAt: due, subject, generation } = record;
+  return { status, accessExpiresAt, refreshExpiresAt, lastRefreshAt, failures, outcomeUnknownAt, reason, sealedWith, keepAliveAt: due, subject, generation };
 }

@@ -88,6 +88,7 @@ export class Lifecycle {
       failures,
       sealedWith,
       subject,
+      generation: tokens.refresh.generation,
     });
     return connectedAnswer(tokens, failures > 0);
   }

@@ -30,7 +30,7 @@ import type { Metrics } from './metrics';
 import type { SecretStoreBudget } from './secret-store-budget';
 import { classifyOAuthError, describeOAuthError, type GrantAnswer, type OAuthClient } from './oauth-client';
 import { type RetryPolicy, withRetries } from './retry';
-import { type KnownStore, type TokenStore, UNUSABLE } from './token-store';
+import { type Current, type KnownStore, type TokenStore, UNUSABLE } from './token-store';
 
 export interface RefreshOptions {
   marginSeconds: number;
@@ -195,8 +195,7 @@ export class RefreshEngine {
   /** Keep-alive: refreshes a connection that is idle or whose refresh token nears expiry, unless someone just did. */
   async keepAlive(connection: ConnectionId, stillDue: (lastRefreshAt: number | null, refreshExpiresAt: number | null) => boolean): Promise<void> {
     await this.parts.budget.run('keepalive', () => this.refreshOnce(connection, async (holding) => {
-      const current = await this.tokens.current(connection);
-      if (current.held) await this.tokens.flush(connection);
+      const current = await this.currentUnderLock(connection);
       const { refresh } = current;
       if (!refresh || refresh === UNUSABLE || refresh.refresh_token === null || !stillDue(refresh.refreshed_at, refresh.expires_at)) {
         return current.access ?? this.refreshIfDue(connection, holding, {});
@@ -242,8 +241,7 @@ export class RefreshEngine {
    * is `known` or the refresh payload shows it is due; a second only when another holder refreshed.
    */
   private async refreshIfDue(connection: ConnectionId, holding: Holding, { known, rejected }: { known?: AccessPayload; rejected?: string }): Promise<AccessPayload> {
-    const current = await this.tokens.current(connection);
-    if (current.held) await this.tokens.flush(connection);
+    const current = await this.currentUnderLock(connection, known);
     const { refresh } = current;
     const refreshable = refresh && refresh !== UNUSABLE && refresh.refresh_token !== null ? refresh : undefined;
     const access = current.held ? current.access : refreshable ? await this.accessOf(connection, refreshable, known) : await this.tokens.readAccess(connection);
@@ -264,6 +262,32 @@ export class RefreshEngine {
       return this.lose(connection, 'no_refresh_token');
     }
     return this.refresh(connection, refresh, holding, true, current.held ? undefined : current.storedGeneration);
+  }
+
+  /**
+   * The newest tokens under the lock, the outbox's written first. A refresh secret older than one
+   * already seen — the access token `known`, or the registry's last commit — is never sent: a stale
+   * read, or a late write put back, would spend a token the provider has rotated. It is read again
+   * once, and else the caller gets 503 `refresh_pending`. A new grant (the extension's own sign-in)
+   * starts its count again but is newer, so it passes.
+   */
+  private async currentUnderLock(connection: ConnectionId, known?: AccessPayload): Promise<Current> {
+    for (let read = 1; ; read++) {
+      const current = await this.tokens.current(connection);
+      if (current.held) await this.tokens.flush(connection);
+      const record = await this.records.get(connection).catch((err: unknown) => {
+        if (isStorageUnavailable(err)) return undefined;
+        throw err;
+      });
+      const { refresh } = current;
+      const newest = [known && { generation: known.generation, at: known.issued_at }, record?.generation && record.lastRefreshAt !== null && { generation: record.generation, at: record.lastRefreshAt }];
+      const stale = refresh && refresh !== UNUSABLE && newest.some((seen) => seen && refresh.generation < seen.generation && refresh.refreshed_at <= seen.at);
+      if (!stale) return current;
+      if (read === 2) {
+        this.logger.error({ connection: connectionKey(connection), generation: refresh.generation }, 'the Secret Store shows an older refresh token than one already seen; it was not sent');
+        throw refreshPending();
+      }
+    }
   }
 
   /**
@@ -316,7 +340,7 @@ export class RefreshEngine {
       log(failure, { error: describeOAuthError(err) });
       if (failure === 'invalid_grant') {
         // A rotation by someone else looks the same at the provider; only an unchanged stored token means lost.
-        const now = await this.tokens.current(connection);
+        const now = await this.currentUnderLock(connection);
         const current = now.refresh;
         if (mayRecheck && current && current !== UNUSABLE && current.refresh_token && current.refresh_token !== refresh.refresh_token) {
           // The provider answered, so this attempt's outcome is known: its intent mark goes before the next.
@@ -366,6 +390,7 @@ export class RefreshEngine {
       reason: null,
       sealedWith: this.tokens.sealingKeyId,
       subject: earlier?.subject ?? answer.subject ?? null,
+      generation: tokens.refresh.generation,
     });
     this.remember(key, tokens.access, ticket);
     return tokens.access;

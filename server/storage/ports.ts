@@ -30,6 +30,8 @@ export interface ConnectionState {
   keepAliveAt: number | null;
   /** The ID tokens' `sub`: whose connection this is at the provider (null: the provider sent no ID token yet). */
   subject: string | null;
+  /** The generation of the newest token set committed (null: not known); a read of an older one is never sent. */
+  generation: number | null;
 }
 
 /** A connection's stored row: who it belongs to and its state. */
@@ -38,7 +40,7 @@ export interface ConnectionRecord extends ConnectionId, ConnectionState {
 }
 
 export const CONNECTED: ConnectionState = {
-  status: 'connected', accessExpiresAt: null, refreshExpiresAt: null, lastRefreshAt: null, failures: 0, outcomeUnknownAt: null, reason: null, sealedWith: null, keepAliveAt: null, subject: null,
+  status: 'connected', accessExpiresAt: null, refreshExpiresAt: null, lastRefreshAt: null, failures: 0, outcomeUnknownAt: null, reason: null, sealedWith: null, keepAliveAt: null, subject: null, generation: null,
 };
 
 export interface ConnectionRecords {

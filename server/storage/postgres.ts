@@ -53,6 +53,7 @@ const MIGRATIONS = [
   'ALTER TABLE broker_connections ADD COLUMN IF NOT EXISTS sealed_with text',
   'ALTER TABLE broker_connections ADD COLUMN IF NOT EXISTS keep_alive_at bigint',
   'ALTER TABLE broker_connections ADD COLUMN IF NOT EXISTS subject text',
+  'ALTER TABLE broker_connections ADD COLUMN IF NOT EXISTS generation bigint',
   'CREATE TABLE IF NOT EXISTS broker_settings (name text PRIMARY KEY, value text NOT NULL)',
   "CREATE INDEX IF NOT EXISTS broker_connections_keep_alive ON broker_connections (keep_alive_at) WHERE status = 'connected'",
   `CREATE TABLE IF NOT EXISTS broker_events (
@@ -98,6 +99,7 @@ const recordOf = (row: Record<string, unknown> & WireIds): ConnectionRecord => (
   sealedWith: (row.sealed_with as string | null) ?? null,
   keepAliveAt: num(row.keep_alive_at),
   subject: (row.subject as string | null) ?? null,
+  generation: num(row.generation),
   updatedAt: Number(row.updated_at),
 });
 
@@ -122,13 +124,14 @@ class PostgresRecords implements ConnectionRecords {
   async put(c: ConnectionId, s: ConnectionState, event?: ConnectionEvent): Promise<void> {
     await this.pool.query(...withEvent(
       `INSERT INTO broker_connections (account_id, user_id, mode, status, access_expires_at, refresh_expires_at,
-         last_refresh_at, failures, outcome_unknown_at, reason, sealed_with, keep_alive_at, subject, updated_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14)
+         last_refresh_at, failures, outcome_unknown_at, reason, sealed_with, keep_alive_at, subject, generation, updated_at)
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15)
        ON CONFLICT (account_id, user_id, mode) DO UPDATE SET status = EXCLUDED.status,
          access_expires_at = EXCLUDED.access_expires_at, refresh_expires_at = EXCLUDED.refresh_expires_at,
          last_refresh_at = EXCLUDED.last_refresh_at, failures = EXCLUDED.failures,
          outcome_unknown_at = EXCLUDED.outcome_unknown_at, reason = EXCLUDED.reason, sealed_with = EXCLUDED.sealed_with,
-         keep_alive_at = EXCLUDED.keep_alive_at, subject = EXCLUDED.subject, updated_at = EXCLUDED.updated_at`,
-      [...key(c), s.status, s.accessExpiresAt, s.refreshExpiresAt, s.lastRefreshAt, s.failures, s.outcomeUnknownAt, s.reason, s.sealedWith, s.keepAliveAt, s.subject, unixNow()],
+         keep_alive_at = EXCLUDED.keep_alive_at, subject = EXCLUDED.subject, generation = EXCLUDED.generation, updated_at = EXCLUDED.updated_at`,
+      [...key(c), s.status, s.accessExpiresAt, s.refreshExpiresAt, s.lastRefreshAt, s.failures, s.outcomeUnknownAt, s.reason, s.sealedWith, s.keepAliveAt, s.subject, s.generation, unixNow()],
       event,
     ));
   }

@@ -36,6 +36,7 @@ interface Row extends WireIds {
   sealed_with: string | null;
   keep_alive_at: number | null;
   subject: string | null;
+  generation: number | null;
   updated_at: number;
 }
 
@@ -69,6 +70,7 @@ const ADDED_COLUMNS: Array<[table: string, column: string, type: string]> = [
   ['connections', 'sealed_with', 'TEXT'],
   ['connections', 'keep_alive_at', 'INTEGER'],
   ['connections', 'subject', 'TEXT'],
+  ['connections', 'generation', 'INTEGER'],
 ];
 
 /** Indexes on added columns, made once they exist. */
@@ -98,6 +100,7 @@ const recordOf = (row: Row): ConnectionRecord => ({
   sealedWith: row.sealed_with,
   keepAliveAt: row.keep_alive_at,
   subject: row.subject,
+  generation: row.generation,
   updatedAt: row.updated_at,
 });
 
@@ -118,12 +121,13 @@ class SqliteRecords implements ConnectionRecords {
       reserve: db.prepare(`INSERT OR REPLACE INTO outbox_reservations (account_id, user_id, mode, room) VALUES (?, ?, ?, zeroblob(${RESERVED_BYTES}))`),
       get: relaxed.prepare(`SELECT * FROM connections WHERE ${KEY}`),
       put: relaxed.prepare(`INSERT INTO connections (account_id, user_id, mode, status, access_expires_at, refresh_expires_at,
-          last_refresh_at, failures, outcome_unknown_at, reason, sealed_with, keep_alive_at, subject, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+          last_refresh_at, failures, outcome_unknown_at, reason, sealed_with, keep_alive_at, subject, generation, updated_at)
+          VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
         ON CONFLICT (account_id, user_id, mode) DO UPDATE SET status = excluded.status,
           access_expires_at = excluded.access_expires_at, refresh_expires_at = excluded.refresh_expires_at,
           last_refresh_at = excluded.last_refresh_at, failures = excluded.failures,
           outcome_unknown_at = excluded.outcome_unknown_at, reason = excluded.reason, sealed_with = excluded.sealed_with,
-          keep_alive_at = excluded.keep_alive_at, subject = excluded.subject, updated_at = excluded.updated_at`),
+          keep_alive_at = excluded.keep_alive_at, subject = excluded.subject, generation = excluded.generation, updated_at = excluded.updated_at`),
       remove: relaxed.prepare(`DELETE FROM connections WHERE ${KEY}`),
     };
   }
@@ -145,7 +149,7 @@ class SqliteRecords implements ConnectionRecords {
 
   async put(c: ConnectionId, s: ConnectionState, event?: ConnectionEvent): Promise<void> {
     this.relaxed.transaction(() => {
-      this.statements.put.run(...key(c), s.status, s.accessExpiresAt, s.refreshExpiresAt, s.lastRefreshAt, s.failures, s.outcomeUnknownAt, s.reason, s.sealedWith, s.keepAliveAt, s.subject, unixNow());
+      this.statements.put.run(...key(c), s.status, s.accessExpiresAt, s.refreshExpiresAt, s.lastRefreshAt, s.failures, s.outcomeUnknownAt, s.reason, s.sealedWith, s.keepAliveAt, s.subject, s.generation, unixNow());
       if (event) this.record(c, event);
     })();
   }

@@ -481,6 +481,30 @@ test('a replayed or wrong authorization code is a 400 invalid_code and changes n
   expect(await storedSecrets(stack, user)).toEqual({ access: undefined, refresh: undefined });
 });
 
+test('a refresh secret older than one already committed (a stale read, a late write put back) is never sent: 503 refresh_pending, then refreshed once the read is current', async () => {
+  await connect(stack, broker, user);
+  const first = (await storedSecrets(stack, user)).refresh!;
+  expireAccess();
+  expect((await call(broker, '/api/token', user)).status).toBe(200);
+  const second = (await storedSecrets(stack, user)).refresh!;
+  expect(second.payload.generation).toBe(2);
+  const sdk = createStripeClient(KEYS.test, { apiBase: stack.emulatorUrl, maxNetworkRetries: 0, stripeAccount: user.account_id });
+  const showRefresh = (raw: string) => sdk.apps.secrets.create({ name: SECRET_NAMES.refresh, payload: raw, scope: { type: 'user', user: user.user_id } });
+  const [refreshed, refused] = [await refreshCount(stack), await refreshCount(stack, '400')];
+  // The Secret Store shows generation 1 again, as a stale read would: the registry knows 2 was committed.
+  await showRefresh(first.raw);
+  expireAccess();
+  const answer = await call(broker, '/api/token', user);
+  expect([answer.status, answer.body.error?.code]).toEqual([503, 'refresh_pending']);
+  expect([await refreshCount(stack), await refreshCount(stack, '400')]).toEqual([refreshed, refused]);
+  expect(logLines.some((line) => line.includes('an older refresh token than one already seen'))).toBe(true);
+  // The read is current again: the refresh goes on from generation 2.
+  await showRefresh(second.raw);
+  expect((await call(broker, '/api/token', user)).status).toBe(200);
+  expect((await storedSecrets(stack, user)).refresh!.payload.generation).toBe(3);
+  expect(await refreshCount(stack, '400')).toBe(refused);
+});
+
 test('generation fencing: a held token set never replaces a newer stored generation', async () => {
   // The newer generation is written around the broker, so its own background flush must stay out of the way.
   await broker.stop();
