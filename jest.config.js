@@ -1,26 +1,13 @@
 // One jest run covers the UI views, the backend and the integration suites.
 // The project is CommonJS; the ESM-only packages below (the UI extension SDK from 9.2.1 on,
-// openid-client 6 and its dependencies) are transformed by ts-jest.
+// openid-client 6 and its dependencies) are transformed too (test/support/esbuild-transform.cjs).
 const esmPackages = ['@stripe/ui-extension-sdk', 'openid-client', 'oauth4webapi', 'jose'];
 
 module.exports = {
   testEnvironment: 'node',
   testMatch: ['<rootDir>/test/**/*.test.ts?(x)'],
   transform: {
-    '^.+\\.[tj]sx?$': [
-      'ts-jest',
-      {
-        tsconfig: {
-          target: 'ES2022',
-          module: 'commonjs',
-          jsx: 'react-jsx',
-          allowJs: true,
-          esModuleInterop: true,
-          resolveJsonModule: true,
-          isolatedModules: true,
-        },
-      },
-    ],
+    '^.+\\.[tj]sx?$': '<rootDir>/test/support/esbuild-transform.cjs',
     '.+\\.(svg|css|png|jpg)$': 'jest-transform-stub',
   },
   transformIgnorePatterns: [`/node_modules/(?!(${esmPackages.join('|')})/)`],
