@@ -6,10 +6,10 @@
  * sent as it is written, and only when every common server reads it the same way (api-path.ts);
  * no redirect is followed (a 3xx comes back as it is); the token goes nowhere else. A 401 from
  * the API is answered with one refresh, through the refresh engine like any other, and one
- * retry — at most once per connection per cooldown, and never for a token issued within it: a
- * refresh does not cure an API that refuses a fresh token, and a storm of them costs the
- * provider, the Secret Store and the rotation. A 429 or 503 comes back as it is. Only the named
- * headers travel either way — never Authorization or Set-Cookie back to the caller.
+ * retry — at most once per connection per cooldown: a refresh does not cure an API that keeps
+ * refusing, and a storm of them costs the provider, the Secret Store and a rotation each. A 429
+ * or 503 comes back as it is. Only the named headers travel either way — never Authorization or
+ * Set-Cookie back to the caller.
  */
 import { connectionKey, type ConnectionId } from '../../src/common/connection-id';
 import type { AccessPayload } from '../../src/common/token-layout';
@@ -146,13 +146,13 @@ export class ProviderApi {
 
   /**
    * The token to retry with after the API refused `rejected` (401), or none: the 401 then goes
-   * back as it came. A token issued within the cooldown is not refreshed again; nor is a
-   * connection whose 401 caused a refresh within it — a 401 meanwhile only waits for that refresh
-   * and retries with its token, if it gave a newer one.
+   * back as it came. A connection whose 401 caused a refresh within the cooldown gets no other —
+   * a 401 meanwhile only waits for that refresh and retries with its token, if it gave a newer
+   * one. (A token's own age is no reason to skip the refresh: a grant revoked just after a
+   * refresh is found only by refreshing.)
    */
   private async afterRejection(connection: ConnectionId, rejected: AccessPayload): Promise<AccessPayload | undefined> {
     const now = this.parts.now();
-    if (now - rejected.issued_at < REFRESH_COOLDOWN_SECONDS) return undefined;
     const key = connectionKey(connection);
     const earlier = this.rejectionRefreshes.get(key);
     if (earlier && now - earlier.at < REFRESH_COOLDOWN_SECONDS) {

@@ -7,7 +7,6 @@
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { customerNotes } from '../../server/examples/customer-notes';
-import { REFRESH_COOLDOWN_SECONDS } from '../../server/broker/provider-api';
 import { closeServer } from '../../server/http/close-server';
 import { providerStats, refreshCount } from '../support/dev-provider';
 import { newUser, User } from '../support/fixtures';
@@ -18,15 +17,8 @@ import { type Stack, storedSecrets } from '../support/stack';
 
 let stack: Stack;
 let broker: TestBroker;
-// A short refresh margin: a token past the 401 cooldown is not yet due for its own refresh.
-brokerSuite((started) => ({ stack, broker } = started), { refresh: { marginSeconds: 5 } });
-afterEach(async () => {
-  await stack.provider.control('/dev/reset', {});
-  stack.clock.offset = 0;
-});
-
-/** The broker's clock past the 401 cooldown of the tokens issued so far (the provider's keeps real time). */
-const pastCooldown = () => (stack.clock.offset += REFRESH_COOLDOWN_SECONDS);
+brokerSuite((started) => ({ stack, broker } = started));
+afterEach(() => stack.provider.control('/dev/reset', {}));
 
 const proxy = (user: User, request: object, via: { url: string } = broker) => call(via, '/api/proxy', user, request);
 const apiCalls = async (route: string) => Object.values((await providerStats(stack)).api?.[route] ?? {}).reduce((a, b) => a + b, 0);
@@ -62,7 +54,6 @@ test('a revoked grant: 409 reconnect_required after exactly one refresh attempt,
     headers: { 'content-type': 'application/x-www-form-urlencoded' },
     body: new URLSearchParams({ token: refresh!.payload.refresh_token, client_id: 'stripe-app-dev' }),
   });
-  pastCooldown();
   const [ok, refused] = [await refreshCount(stack), await refreshCount(stack, '400')];
   const answer = await proxy(user, { method: 'GET', path: '/me' });
   expect([answer.status, answer.body.error?.code]).toEqual([409, 'reconnect_required']);
@@ -73,7 +64,6 @@ test('a revoked grant: 409 reconnect_required after exactly one refresh attempt,
 test('a 401 from the API is answered with one refresh and one retry, which succeeds', async () => {
   const user = newUser('proxy');
   await connect(stack, broker, user);
-  pastCooldown();
   const refreshes = await refreshCount(stack);
   await stack.provider.control('/dev/api-faults', { kind: 'http401' });
   const answer = await proxy(user, { method: 'GET', path: '/me' });
@@ -85,7 +75,6 @@ test('a 401 from the API is answered with one refresh and one retry, which succe
 test('an API that keeps answering 401 gets one refresh and one retry, and the caller gets the 401', async () => {
   const user = newUser('proxy');
   await connect(stack, broker, user);
-  pastCooldown();
   const refreshes = await refreshCount(stack);
   // More 401s than the proxy may use: a second retry, or a loop, would reach the API again.
   await stack.provider.control('/dev/api-faults', { kind: 'http401', count: 5 });
