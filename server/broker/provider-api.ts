@@ -151,16 +151,16 @@ export class ProviderApi {
    * one. (A token's own age is no reason to skip the refresh: a grant revoked just after a
    * refresh is found only by refreshing.)
    */
-  private async afterRejection(connection: ConnectionId, rejected: AccessPayload): Promise<AccessPayload | undefined> {
+  private async afterRejection(connection: ConnectionId, rejected: string): Promise<AccessPayload | undefined> {
     const now = this.parts.now();
     const key = connectionKey(connection);
     const earlier = this.rejectionRefreshes.get(key);
     if (earlier && now - earlier.at < REFRESH_COOLDOWN_SECONDS) {
       const access = await earlier.access;
-      return access && access.access_token !== rejected.access_token ? access : undefined;
+      return access && access.access_token !== rejected ? access : undefined;
     }
     for (const [other, { at }] of this.rejectionRefreshes) if (now - at >= REFRESH_COOLDOWN_SECONDS) this.rejectionRefreshes.delete(other);
-    const refreshing = this.engine.refreshRejected(connection, rejected.access_token);
+    const refreshing = this.engine.refreshRejected(connection, rejected);
     this.rejectionRefreshes.set(key, { at: now, access: refreshing.catch(() => undefined) });
     // The caller whose 401 caused it gets its failure (`reconnect_required` when the grant is gone).
     return refreshing;
@@ -182,7 +182,7 @@ export class ProviderApi {
     try {
       const access = await this.engine.accessToken(connection);
       let answer = await this.send(url, request.method, headers, body, access.access_token);
-      const retry = answer.status === 401 ? await this.afterRejection(connection, access) : undefined;
+      const retry = answer.status === 401 ? await this.afterRejection(connection, access.access_token) : undefined;
       if (retry) answer = await this.send(url, request.method, headers, body, retry.access_token);
       metrics.proxyRequests.inc({ status: `${Math.floor(answer.status / 100)}xx` });
       logger.info({ ...line, outcome: String(answer.status), latencyMs: Date.now() - started }, 'proxy');
