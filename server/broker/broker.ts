@@ -100,7 +100,7 @@ export function createBrokerCore(options: BrokerCoreOptions): BrokerCore {
   const parts = { tokens, oauth, locks: storage.locks, records: storage.records, states, onceOnly: storage.onceOnly, cache, budget, metrics, logger };
   const engine = new RefreshEngine(parts, refresh);
   const lifecycle = new Lifecycle(parts, refresh);
-  const api = new ProviderApi(engine, { metrics, logger }, {
+  const api = new ProviderApi(engine, { metrics, logger, now: refresh.now }, {
     bases: [],
     forwardHeaders: [],
     maxResponseBytes: DEFAULTS.api.maxResponseBytes,

@@ -3,14 +3,18 @@
  * template's own server code alike — so the access token never has to leave the backend.
  *
  * The request's path is resolved under one of the configured API bases (OAUTH_API_BASE_URL) and
- * must stay there: no `..`, `//`, backslashes, `@`, encoded dots or separators, control
- * characters, queries or fragments in the path; no redirect is followed (a 3xx comes back as
- * it is); the token goes nowhere else. A 401 from the API is answered with one refresh, through
- * the refresh engine like any other, and one retry; a 429 or 503 comes back as it is. Only
- * allowlisted headers travel either way — never Authorization or Set-Cookie back to the caller.
+ * sent as it is written, and only when every common server reads it the same way (api-path.ts);
+ * no redirect is followed (a 3xx comes back as it is); the token goes nowhere else. A 401 from
+ * the API is answered with one refresh, through the refresh engine like any other, and one
+ * retry — at most once per connection per cooldown: a refresh does not cure an API that keeps
+ * refusing, and a storm of them costs the provider, the Secret Store and a rotation each. A 429
+ * or 503 comes back as it is. Only the named headers travel either way — never Authorization or
+ * Set-Cookie back to the caller.
  */
 import { connectionKey, type ConnectionId } from '../../src/common/connection-id';
+import type { AccessPayload } from '../../src/common/token-layout';
 import type { Logger } from '../logger';
+import { checkApiPath } from './api-path';
 import { BrokerError } from './errors';
 import type { Metrics } from './metrics';
 import { readLimited } from './read-limited';
@@ -48,17 +52,32 @@ export interface ProviderApiOptions {
 }
 
 const REQUEST_HEADERS = ['accept', 'content-type'];
-const RESPONSE_HEADERS = /^(content-type|content-language|retry-after|location|etag|last-modified|link|x-request-id|(x-)?ratelimit-[a-z-]+)$/;
-// Control characters are matched on purpose: they must never reach the provider.
-// eslint-disable-next-line no-control-regex
-const UNSAFE_PATH = /[\x00-\x1f\x7f\\@?#]|%(2e|2f|5c|00|3f|23)/i;
+/** Answer headers passed back, by exact name: a pattern would pass whatever a provider names to match. */
+const RESPONSE_HEADERS = new Set([
+  'content-type', 'content-language', 'retry-after', 'location', 'etag', 'last-modified', 'link', 'x-request-id',
+  'x-ratelimit-limit', 'x-ratelimit-remaining', 'x-ratelimit-reset', 'x-ratelimit-used',
+  'ratelimit', 'ratelimit-policy', 'ratelimit-limit', 'ratelimit-remaining', 'ratelimit-reset',
+]);
+/** A header value as HTTP carries it: printable ASCII, spaces and tabs; never CR or LF. */
+const HEADER_VALUE = /^[\t\x20-\x7e]*$/;
+/** Seconds, by the broker's clock, in which a connection's 401s cause no second refresh. */
+export const REFRESH_COOLDOWN_SECONDS = 30;
 
 const invalid = (message: string) => new BrokerError('invalid_request', message);
 
+/** A refresh a 401 caused: when (the broker's clock), and the access token it gave (none if it failed). */
+interface RejectionRefresh {
+  at: number;
+  access: Promise<AccessPayload | undefined>;
+}
+
 export class ProviderApi {
+  /** The refreshes 401s caused within the cooldown, by connection. */
+  private readonly rejectionRefreshes = new Map<string, RejectionRefresh>();
+
   constructor(
     private readonly engine: RefreshEngine,
-    private readonly parts: { metrics: Metrics; logger: Logger },
+    private readonly parts: { metrics: Metrics; logger: Logger; now: () => number },
     private readonly options: ProviderApiOptions,
   ) {}
 
@@ -66,91 +85,113 @@ export class ProviderApi {
     return this.options.bases.length > 0;
   }
 
-  /** The URL the request may go to, or `invalid_request` for anything that could leave the base. */
+  /** The URL the request may go to, or `invalid_request` for anything that could leave the base or be read two ways. */
   resolve(request: ApiRequest): URL {
     const base = request.base === undefined ? this.options.bases[0] : this.options.bases.find((b) => b.href === request.base || b.href === `${request.base}/`);
     if (!base) throw request.base === undefined ? new BrokerError('proxy_not_configured', 'This backend has no OAUTH_API_BASE_URL.') : invalid('base must be one of the API bases this backend is configured with.');
-    const { path } = request;
-    if (!path.startsWith('/') || path.startsWith('//') || UNSAFE_PATH.test(path) || path.split('/').some((segment) => segment === '.' || segment === '..')) {
-      throw invalid('path must be a plain path under the API base (starting with one /, without .., //, \\, @, encoded separators, a query or a fragment).');
-    }
+    checkApiPath(request.path);
     const root = base.href.endsWith('/') ? base.href : `${base.href}/`;
-    const url = new URL(root + path.slice(1));
-    if (url.origin !== base.origin || !url.href.startsWith(root)) throw invalid('path must stay under the API base.');
+    const url = new URL(root + request.path.slice(1));
+    // Sent exactly as written: the URL parser changed nothing on the way.
+    if (url.href !== root + request.path.slice(1)) throw invalid('path must stay under the API base as it is written.');
     for (const [name, value] of Object.entries(request.query ?? {})) url.searchParams.append(name, value);
     return url;
   }
 
-  private headersFor(request: ApiRequest, accessToken: string): Headers {
+  /** The caller's headers, checked before any token is read; the token's is added per attempt. */
+  private headersOf(request: ApiRequest): Headers {
     const headers = new Headers();
     for (const [name, value] of Object.entries(request.headers ?? {})) {
       const lower = name.toLowerCase();
       if (!REQUEST_HEADERS.includes(lower) && !this.options.forwardHeaders.includes(lower)) throw invalid(`the header ${name.slice(0, 64)} is not forwarded (allowed: ${[...REQUEST_HEADERS, ...this.options.forwardHeaders].join(', ')}).`);
+      if (!HEADER_VALUE.test(value)) throw invalid(`the header ${lower} must be printable ASCII (no CR, LF or other control characters).`);
       headers.set(lower, value);
     }
     if (request.body !== undefined && !headers.has('content-type')) headers.set('content-type', 'application/json');
-    headers.set('authorization', `Bearer ${accessToken}`);
     return headers;
   }
 
-  /** One request to the API; the body read up to the limit. */
-  private async send(url: URL, request: ApiRequest, accessToken: string): Promise<ApiAnswer> {
+  /**
+   * One request to the API, the body read up to the limit, all within the timeout. An answer that
+   * stalls or breaks off after its headers is the API's failure (504, 502), like one that never came.
+   */
+  private async send(url: URL, method: ApiMethod, headers: Headers, body: string | undefined, accessToken: string): Promise<ApiAnswer> {
+    const withToken = new Headers(headers);
+    withToken.set('authorization', `Bearer ${accessToken}`);
     let response: Response;
+    let text: string | undefined;
     try {
-      response = await fetch(url, {
-        method: request.method,
-        headers: this.headersFor(request, accessToken),
-        body: request.body === undefined ? undefined : JSON.stringify(request.body),
-        redirect: 'manual',
-        signal: AbortSignal.timeout(this.options.timeoutMs),
-      });
+      response = await fetch(url, { method, headers: withToken, body, redirect: 'manual', signal: AbortSignal.timeout(this.options.timeoutMs) });
+      text = await readLimited(response, this.options.maxResponseBytes);
     } catch (err) {
       if ((err as Error).name === 'TimeoutError') throw new BrokerError('upstream_timeout', `The provider's API did not answer within ${this.options.timeoutMs / 1000} s.`);
-      if (err instanceof BrokerError) throw err;
-      throw new BrokerError('upstream_unreachable', "The provider's API could not be reached.");
+      throw new BrokerError('upstream_unreachable', "The provider's API could not be reached, or its answer broke off.");
     }
-    const text = await readLimited(response, this.options.maxResponseBytes);
     if (text === undefined) throw new BrokerError('upstream_too_large', `The provider's answer is larger than ${this.options.maxResponseBytes} bytes.`);
-    const headers: Record<string, string> = {};
+    const answerHeaders: Record<string, string> = {};
     response.headers.forEach((value, name) => {
-      if (RESPONSE_HEADERS.test(name)) headers[name] = value;
+      // A named header that carries the token anyway (an echo) stays behind.
+      if (RESPONSE_HEADERS.has(name) && !value.includes(accessToken)) answerHeaders[name] = value;
     });
-    let body: unknown = text;
+    let answerBody: unknown = text;
     if (/\bjson\b/.test(response.headers.get('content-type') ?? '')) {
       try {
-        body = JSON.parse(text);
+        answerBody = JSON.parse(text);
       } catch {
         // Not JSON after all: the text as it came.
       }
     }
-    return { status: response.status, headers, body };
+    return { status: response.status, headers: answerHeaders, body: answerBody };
   }
 
   /**
-   * The request, sent as the connection. A 401 means the provider no longer takes this access
+   * The token to retry with after the API refused `rejected` (401), or none: the 401 then goes
+   * back as it came. A connection whose 401 caused a refresh within the cooldown gets no other —
+   * a 401 meanwhile only waits for that refresh and retries with its token, if it gave a newer
+   * one. (A token's own age is no reason to skip the refresh: a grant revoked just after a
+   * refresh is found only by refreshing.)
+   */
+  private async afterRejection(connection: ConnectionId, rejected: string): Promise<AccessPayload | undefined> {
+    const now = this.parts.now();
+    const key = connectionKey(connection);
+    const earlier = this.rejectionRefreshes.get(key);
+    if (earlier && now - earlier.at < REFRESH_COOLDOWN_SECONDS) {
+      const access = await earlier.access;
+      return access && access.access_token !== rejected ? access : undefined;
+    }
+    for (const [other, { at }] of this.rejectionRefreshes) if (now - at >= REFRESH_COOLDOWN_SECONDS) this.rejectionRefreshes.delete(other);
+    const refreshing = this.engine.refreshRejected(connection, rejected);
+    this.rejectionRefreshes.set(key, { at: now, access: refreshing.catch(() => undefined) });
+    // The caller whose 401 caused it gets its failure (`reconnect_required` when the grant is gone).
+    return refreshing;
+  }
+
+  /**
+   * The request, sent as the connection. A 401 means the provider may no longer take this access
    * token: one refresh (the engine's single-flight and lock; a lost grant is `reconnect_required`)
-   * and one retry.
+   * and one retry, within the cooldown (`afterRejection`).
    */
   async call(connection: ConnectionId, request: ApiRequest): Promise<ApiAnswer> {
     const url = this.resolve(request);
+    const headers = this.headersOf(request);
+    const body = request.body === undefined ? undefined : JSON.stringify(request.body);
     const started = Date.now();
     const { metrics, logger } = this.parts;
     // The path only: a query can carry what the caller searched for.
     const line = { connection: connectionKey(connection), method: request.method, path: url.pathname };
     try {
-      let access = await this.engine.accessToken(connection);
-      let answer = await this.send(url, request, access.access_token);
-      if (answer.status === 401) {
-        access = await this.engine.refreshRejected(connection, access.access_token);
-        answer = await this.send(url, request, access.access_token);
-      }
+      const access = await this.engine.accessToken(connection);
+      let answer = await this.send(url, request.method, headers, body, access.access_token);
+      const retry = answer.status === 401 ? await this.afterRejection(connection, access.access_token) : undefined;
+      if (retry) answer = await this.send(url, request.method, headers, body, retry.access_token);
       metrics.proxyRequests.inc({ status: `${Math.floor(answer.status / 100)}xx` });
       logger.info({ ...line, outcome: String(answer.status), latencyMs: Date.now() - started }, 'proxy');
       return answer;
     } catch (err) {
       const outcome = err instanceof BrokerError ? err.code : 'error';
       metrics.proxyRequests.inc({ status: outcome });
-      logger.info({ ...line, outcome, latencyMs: Date.now() - started }, 'proxy');
+      // The API failing (unreachable, too slow, too large, broken off) is worth an operator's look.
+      logger[outcome.startsWith('upstream_') ? 'warn' : 'info']({ ...line, outcome, latencyMs: Date.now() - started }, 'proxy');
       throw err;
     } finally {
       metrics.proxySeconds.observe((Date.now() - started) / 1000);

@@ -6,11 +6,12 @@
  * 200 after the request was processed that is no token response: HTML, JSON without
  * `access_token`, a body cut mid-way, a body of more than 64 KiB), each
  * optionally after `delayMs`; API faults (an access token the API "forgot", a 429, a 503, a slow
- * answer); the rotation switch; and counts of token and API requests, so a test can prove how
+ * answer, an answer that stalls or is cut after its headers, one that echoes the request's
+ * Authorization in its headers); the rotation switch; and counts of token and API requests, so a test can prove how
  * many refreshes and API calls really reached the provider, and of token requests still under
  * way, so a test can act while one is held there.
  */
-import express, { type RequestHandler, Router } from 'express';
+import express, { type RequestHandler, type Response, Router } from 'express';
 import { setTimeout as sleep } from 'node:timers/promises';
 import type Provider from 'oidc-provider';
 import { ApiError, invalidToken } from './api';
@@ -29,8 +30,12 @@ const ANSWERED: TokenFaultKind[] = ['http503', 'http429', 'hang', 'invalid_grant
 const REWRITTEN: TokenFaultKind[] = ['strip_refresh_token', 'strip_expires_in', 'huge_access_token', 'late', ...UNREADABLE_ANSWERS];
 const KINDS: TokenFaultKind[] = [...ANSWERED, ...REWRITTEN];
 
-export type ApiFaultKind = 'http401' | 'http429' | 'http503' | 'slow';
-const API_KINDS: ApiFaultKind[] = ['http401', 'http429', 'http503', 'slow'];
+/** Faults that answer on their own, after their headers: the body stalls (until the client gives up), or the connection drops. */
+const BROKEN_ANSWERS = ['stall_after_headers', 'reset_after_headers'] as const;
+export type ApiFaultKind = 'http401' | 'http429' | 'http503' | 'slow' | 'echo_authorization' | (typeof BROKEN_ANSWERS)[number];
+const API_KINDS: ApiFaultKind[] = ['http401', 'http429', 'http503', 'slow', 'echo_authorization', ...BROKEN_ANSWERS];
+/** A stalled answer is dropped after this long if its client is still waiting. */
+const STALL_LIMIT_MS = 60_000;
 
 interface Fault<Kind> {
   kind: Kind;
@@ -64,8 +69,8 @@ const FAULT_ANSWERS: Record<string, [number, object]> = {
   invalid_grant: [400, { error: 'invalid_grant', error_description: 'grant request is invalid (injected fault)' }],
 };
 
-/** The API's answers for its faults, except `slow`, which answers as usual. */
-const API_FAULT_ERRORS: Record<Exclude<ApiFaultKind, 'slow'>, (retryAfter: number) => ApiError> = {
+/** The API's error answers for its faults. */
+const API_FAULT_ERRORS: Partial<Record<ApiFaultKind, (retryAfter: number) => ApiError>> = {
   // Without looking at the token: one the API "forgot".
   http401: () => invalidToken('The access token is not valid (injected fault).'),
   http429: (retryAfter) => new ApiError(429, 'rate_limited', 'Too many requests (injected fault).', { 'Retry-After': String(retryAfter) }),
@@ -84,6 +89,16 @@ function cutShort(ctx: KoaContext, text: string): void {
   ctx.respond = false;
   ctx.res.writeHead(200, { 'content-type': 'application/json; charset=utf-8', 'content-length': Buffer.byteLength(text) });
   ctx.res.write(text.slice(0, text.length / 2), () => ctx.res.destroy());
+}
+
+/** The headers and the start of a JSON body, then a stall (dropped after the limit) or a dropped connection. */
+function breakOff(res: Response, kind: (typeof BROKEN_ANSWERS)[number]): void {
+  res.writeHead(200, { 'content-type': 'application/json; charset=utf-8', 'content-length': 1000 });
+  res.write('{"data": "', () => {
+    if (kind === 'reset_after_headers') return void res.destroy();
+    const timer = setTimeout(() => res.destroy(), STALL_LIMIT_MS);
+    res.on('close', () => clearTimeout(timer));
+  });
 }
 
 /** The first fault of `kinds`, used up once its count is. */
@@ -162,7 +177,11 @@ export class TestControls {
       const fault = take(this.apiFaults, API_KINDS);
       if (!fault) return next();
       await sleep(fault.delayMs);
-      next(fault.kind === 'slow' ? undefined : API_FAULT_ERRORS[fault.kind](fault.retryAfter));
+      if (fault.kind === 'stall_after_headers' || fault.kind === 'reset_after_headers') return breakOff(res, fault.kind);
+      // A careless API's echo of what it was sent, in a rate-limit header and in a common one.
+      const authorization = req.get('authorization');
+      if (fault.kind === 'echo_authorization' && authorization) res.set({ 'X-RateLimit-Authorization': authorization, 'X-Request-Id': authorization });
+      next(API_FAULT_ERRORS[fault.kind]?.(fault.retryAfter));
     };
   }
 
