@@ -30,7 +30,9 @@ export class MemoryRequestCounts implements RequestCounts {
       return { counted: false, retryAfterSeconds: full ? Math.max(1, Math.ceil((start + request.windowMs - now) / 1000)) : 1 };
     }
     for (const key of [request.signerKey, request.accountKey]) {
-      this.windows.set(key, { start, end: start + request.windowMs, count: count(key) + 1 });
+      const window = this.windows.get(key);
+      if (window?.start === start) window.count++;
+      else this.windows.set(key, { start, end: start + request.windowMs, count: 1 });
     }
     return { counted: true, windowStart: start };
   }

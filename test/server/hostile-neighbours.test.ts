@@ -12,6 +12,7 @@ import { Client } from 'pg';
 import { APP_ID } from '../../src/common/app-id';
 import { dashboardRedirectUri } from '../../src/common/redirect-uri';
 import type { StripeEventHandler } from '../../server/http/webhooks';
+import type { CountedRequest } from '../../server/storage/ports';
 import { connectPostgresStorage } from '../../server/storage/postgres';
 import { openSqliteStorage } from '../../server/storage/sqlite';
 import { startPostgres, type TestPostgres } from '../support/fleet';
@@ -186,6 +187,31 @@ describe.each(KINDS)('nonces are claimed after the limits (%s)', (kind) => {
     // Once the limit lets fresh requests through again, the captured one (its nonce never claimed) is still refused, on every instance.
     expect(await eventually(async () => (await call(brokers[0], '/api/token', user)).status === 404, 15_000)).toBe(true);
     for (const broker of brokers) expect((await captured!(broker)).status).toBe(429);
+  });
+});
+
+describe.each(KINDS)('request windows in storage (%s)', (kind) => {
+  test("of 60 requests at once from 20 users, exactly the account's limit is counted; what each refused stays refused", async () => {
+    const stores = kind === 'sqlite' ? [openSqliteStorage()] : [await connectPostgresStorage(postgres.url), await connectPostgresStorage(postgres.url)];
+    try {
+      const account = newAccount();
+      const signedAt = Math.floor(Date.now() / 1000);
+      // An hour's window: the whole burst falls in one.
+      const request = (user: number): CountedRequest => ({
+        signerKey: `token:test/${account}/usr_${user}`, accountKey: `token:test/${account}`, perSigner: 2, perAccount: 25, windowMs: 3_600_000, signedAt, validUntil: signedAt + 360,
+      });
+      const burst = Array.from({ length: 60 }, (_, i) => stores[i % stores.length].requestCounts.take(request(i % 20)));
+      const taken = await Promise.all(burst);
+      expect(taken.filter((t) => t.counted).length).toBe(25);
+      // Every signer refused at `signedAt` is refused again for a signature that old, even with room made.
+      const refusedUsers = [...new Set(taken.flatMap((t, i) => (t.counted ? [] : [i % 20])))];
+      const counted = taken.flatMap((t, i) => (t.counted ? [{ user: i % 20, windowStart: t.windowStart }] : []));
+      await Promise.all(counted.map(({ user, windowStart }) => stores[0].requestCounts.giveBack(request(user), windowStart)));
+      for (const user of refusedUsers) expect((await stores[stores.length - 1].requestCounts.take(request(user))).counted).toBe(false);
+      expect((await stores[0].requestCounts.take({ ...request(refusedUsers[0]), signedAt: signedAt + 1 })).counted).toBe(true);
+    } finally {
+      await Promise.all(stores.map((store) => store.close()));
+    }
   });
 });
 
