@@ -41,6 +41,11 @@ export const DEFAULTS = {
     proxy: { perConnection: 120, perAccount: 2400, windowMs: 60_000 },
   } satisfies Record<string, RouteLimit>,
   requestTimeoutSeconds: 30,
+  /**
+   * A Stripe event's handling holds it this long: long beyond any handler's run, and what a
+   * crashed one delays is well within Stripe's three days of retries.
+   */
+  webhookLeaseSeconds: 600,
   /** The provider's API through the broker. */
   api: { maxRequestBytes: 256 * 1024, maxResponseBytes: 5 * 1024 * 1024, timeoutSeconds: 30 },
   /** Connection events to EVENTS_WEBHOOK_URL: each POST's timeout, and how long an event is retried. */

@@ -20,6 +20,8 @@ export interface HttpOptions extends RouteOptions {
   applicationId?: string;
   /** The template's own Stripe event handlers, by event type. */
   stripeEventHandlers?: (core: BrokerCore) => Record<string, StripeEventHandler>;
+  /** How long a delivery holds the Stripe event it handles (DEFAULTS.webhookLeaseSeconds). */
+  webhookLeaseSeconds?: number;
   /** Under the local stack: only requests for a loopback Host (no DNS-rebound page). */
   loopbackHostsOnly?: boolean;
   /** `GET /metrics` answers only with `Authorization: Bearer <this>`; without it there is no such route. */
@@ -75,7 +77,11 @@ export function createHttpApp(core: BrokerCore, options: HttpOptions): express.E
     });
   }
   if (options.adminToken) app.use('/admin', bearerOnly(options.adminToken, 'ADMIN_TOKEN'), adminRoutes(core));
-  if (options.webhookSecret) app.use(webhookRoutes(options.webhookSecret, core, { applicationId: options.applicationId, handlers: options.stripeEventHandlers?.(core) }));
+  if (options.webhookSecret) app.use(webhookRoutes(options.webhookSecret, core, {
+    applicationId: options.applicationId,
+    handlers: options.stripeEventHandlers?.(core),
+    leaseSeconds: options.webhookLeaseSeconds,
+  }));
   app.use(apiRoutes(options, core));
 
   app.use((req, _res, next) => next(new HttpError('not_found', `No route for ${req.method} ${req.path}.`)));

@@ -12,6 +12,7 @@ const EDGE_STATUS = {
   unauthorized: 401,
   extension_exchange_disabled: 403,
   not_found: 404,
+  event_in_progress: 409,
   body_too_large: 413,
   rate_limited: 429,
   internal_error: 500,

@@ -1,7 +1,8 @@
 /**
- * A signed route's parameters, checked before anything is hashed or parsed further: only the
- * names the route declares, each of its kind — a string, an object of strings, or a JSON value
- * of bounded depth — and the nonce every signed request carries. Anything else is a 400.
+ * A signed route's parameters, checked once the signature verifies (before that, a request is a
+ * 401 whatever it carries): only the names the route declares, each of its kind — a string, an
+ * object of strings, or a JSON value of bounded depth — and the nonce every signed request
+ * carries. Anything else is a 400.
  */
 import { badRequest } from './errors';
 

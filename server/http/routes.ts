@@ -1,10 +1,10 @@
 /**
  * The signed API routes (README, The backend). Each answers JSON for the signed connection only,
- * takes only the parameters it declares, and counts against its limits per connection and per
- * account (shared by every instance with PostgreSQL).
+ * takes only the parameters it declares, and counts against its limits per user and per account
+ * (limits.ts; shared by every instance with PostgreSQL).
  */
 import express, { Router, type Request, type Response } from 'express';
-import { connectionKey, type ConnectionId, type ConnectionScope } from '../../src/common/connection-id';
+import type { ConnectionScope } from '../../src/common/connection-id';
 import { isLoopbackUrl } from '../../src/common/loopback';
 import { dashboardRedirectUri } from '../../src/common/redirect-uri';
 import type { SignedOrder } from '../../src/common/signed-request';
@@ -13,7 +13,8 @@ import { API_METHODS, type ApiMethod } from '../broker/provider-api';
 import type { RouteLimit } from '../broker/defaults';
 import { badRequest, HttpError } from './errors';
 import type { ParamSpec } from './params';
-import { requestBody, signedConnection, signedRequests } from './signature';
+import { admitted } from './limits';
+import { requestBody, signedBody, signedConnection, signedRequests } from './signature';
 
 export type RouteName = 'exchange' | 'register' | 'token' | 'status' | 'disconnect' | 'proxy';
 
@@ -42,26 +43,13 @@ function stringField(req: Request, name: string, pattern: RegExp, what: string):
 
 export function apiRoutes(options: RouteOptions, core: BrokerCore): Router {
   const { lifecycle, engine, api, logger } = core;
-  const { requestCounts, onceOnly } = core.storage;
   const router = Router();
   const parseJson = express.json({ limit: '16kb', strict: true });
-  const signed = signedRequests({ appSigningSecret: options.appSigningSecret, order: options.signatureOrder, logger, clock: core.clock, onceOnly, connectionScope: options.connectionScope });
+  const signed = signedRequests({ appSigningSecret: options.appSigningSecret, order: options.signatureOrder, logger, clock: core.clock, connectionScope: options.connectionScope });
 
-  /** 429 with Retry-After once the connection or its account is over the route's limit. */
-  const limited = (route: RouteName) => async (_req: Request, res: Response, next: () => void) => {
-    const connection: ConnectionId = signedConnection(res);
-    const { perConnection, perAccount, windowMs } = options.limits[route];
-    const retryAfter = await requestCounts.take([
-      { key: `${route}:${connectionKey(connection)}`, max: perConnection, windowMs },
-      { key: `${route}:${connection.mode}/${connection.accountId}`, max: perAccount, windowMs },
-    ]);
-    if (retryAfter === 0) return next();
-    res.set('Retry-After', String(retryAfter));
-    throw new HttpError('rate_limited', `Too many ${route} requests for this connection or account; try again in ${retryAfter} s.`);
-  };
-
+  // The signature, then the limits, then the nonce: whoever cannot sign learns nothing, and a refused request writes nothing.
   const post = (path: string, route: RouteName, spec: ParamSpec, handler: (req: Request, res: Response) => Promise<void>, parser = parseJson) =>
-    router.post(path, parser, signed(spec), limited(route), handler);
+    router.post(path, signedBody(parser), signed(spec), admitted(core.storage, route, options.limits[route]), handler);
 
   // Answers carry tokens or what is known about them: never cached anywhere.
   router.use('/api', (_req, res, next) => {

@@ -100,10 +100,23 @@ export interface Outbox {
   connections(): Promise<ConnectionId[]>;
 }
 
-/** Stripe delivers a webhook event at least once: the ids already handled. */
+/** What a delivery of a Stripe event may do: handle it (its lease taken), nothing (handled already), or wait (another delivery holds it). */
+export type EventClaim = 'claimed' | 'handled' | 'in_progress';
+
+/**
+ * Stripe delivers a webhook event at least once, copies even at the same moment: each event is
+ * handled by one delivery at a time, and never again once that succeeded.
+ */
 export interface WebhookEvents {
-  seen(eventId: string): Promise<boolean>;
-  record(eventId: string): Promise<void>;
+  /**
+   * Takes the event for `owner` for `leaseSeconds`, in one step, unless it was handled or
+   * another owner's lease stands. A lease never ended (a crash) lapses: a later delivery handles it.
+   */
+  claim(eventId: string, owner: string, leaseSeconds: number): Promise<EventClaim>;
+  /** The handler succeeded: the event is never handled again. */
+  handled(eventId: string): Promise<void>;
+  /** The handler failed: the owner's lease ends, and the next delivery handles it. */
+  release(eventId: string, owner: string): Promise<void>;
 }
 
 export interface KeepAliveClaims {
@@ -139,17 +152,37 @@ export interface OnceOnly {
   claim(key: string, expiresAt: number): Promise<boolean>;
 }
 
-/** A request window: at most `max` requests per `windowMs` for `key`. */
-export interface RequestWindow {
-  key: string;
-  max: number;
+/** A signed request to count: at most `perSigner` a window for its signer, `perAccount` for its account. */
+export interface CountedRequest {
+  /** The signer's window on this route; it also remembers the signer's refused signatures. */
+  signerKey: string;
+  accountKey: string;
+  perSigner: number;
+  perAccount: number;
   windowMs: number;
+  /** The signature's timestamp (unix seconds). */
+  signedAt: number;
+  /** Unix seconds after which a signature made at `signedAt` no longer verifies. */
+  validUntil: number;
 }
 
-/** Request counts in fixed windows, shared by every instance. */
+/** A counted request (its window, to give it back) or a refused one (seconds until it may pass). */
+export type Taken = { counted: true; windowStart: number } | { counted: false; retryAfterSeconds: number };
+
+/**
+ * Request counts in fixed windows, shared by every instance. Only what is let through counts: the
+ * account's window holds the sum of what each signer was allowed, never anyone's excess.
+ */
 export interface RequestCounts {
-  /** Counts one request against each window; 0 when all allow it, else the seconds until the fullest one ends. */
-  take(windows: RequestWindow[]): Promise<number>;
+  /**
+   * In one step: counts the request in both windows when both have room and none of the signer's
+   * signatures made at `signedAt` or later was refused before; otherwise counts nothing and
+   * remembers `signedAt` as refused (until `validUntil`), so that this signature, never claimed,
+   * can never pass later either.
+   */
+  take(request: CountedRequest): Promise<Taken>;
+  /** Uncounts a request `take` counted that was refused after all (a replay): in its own window only. */
+  giveBack(request: CountedRequest, windowStart: number): Promise<void>;
 }
 
 /**

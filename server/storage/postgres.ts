@@ -2,7 +2,8 @@
  * The broker's storage in PostgreSQL (`DATABASE_URL`), for any number of backend instances.
  * Migrations run at start-up, serialized by an advisory lock; keep-alive claims use
  * `FOR UPDATE SKIP LOCKED`, so each due connection goes to exactly one instance. Locks
- * (postgres-locks.ts) and change notices (postgres-notices.ts) are their own classes.
+ * (postgres-locks.ts), change notices (postgres-notices.ts) and request counts
+ * (postgres-request-counts.ts) are their own classes.
  */
 import { Pool } from 'pg';
 import { unixNow } from '../../src/common/clock';
@@ -14,11 +15,13 @@ import { PostgresLocks } from './postgres-locks';
 import { EVENT_STATE_SQL, type EventRow, PENDING_EVENT, storedEventOf } from './event-rows';
 import { filterSql, SUMMARY_SQL, summaryOf } from './record-filter';
 import { PostgresNotices } from './postgres-notices';
+import { PostgresRequestCounts, REQUEST_COUNT_MIGRATIONS } from './postgres-request-counts';
 import type {
   ConnectionEvents,
   ConnectionRecord,
   ConnectionRecords,
   ConnectionState,
+  EventClaim,
   EventState,
   KeepAliveClaims,
   OnceOnly,
@@ -26,8 +29,6 @@ import type {
   OutboxEntry,
   RecordFilter,
   RecordSummary,
-  RequestCounts,
-  RequestWindow,
   Storage,
   StoredEvent,
   WebhookEvents,
@@ -49,7 +50,7 @@ const MIGRATIONS = [
   'ALTER TABLE broker_outbox DROP COLUMN IF EXISTS write_id',
   'CREATE TABLE IF NOT EXISTS broker_once_only (key text PRIMARY KEY, expires_at bigint NOT NULL)',
   'CREATE INDEX IF NOT EXISTS broker_once_only_expiry ON broker_once_only (expires_at)',
-  'CREATE TABLE IF NOT EXISTS broker_request_windows (key text PRIMARY KEY, window_start bigint NOT NULL, count integer NOT NULL)',
+  ...REQUEST_COUNT_MIGRATIONS,
   'ALTER TABLE broker_connections ADD COLUMN IF NOT EXISTS sealed_with text',
   'ALTER TABLE broker_connections ADD COLUMN IF NOT EXISTS keep_alive_at bigint',
   'ALTER TABLE broker_connections ADD COLUMN IF NOT EXISTS subject text',
@@ -63,6 +64,9 @@ const MIGRATIONS = [
     delivered_at bigint, failed_at bigint, last_error text)`,
   BUDGET_MIGRATION,
   'CREATE INDEX IF NOT EXISTS broker_events_pending ON broker_events (account_id, user_id, mode, seq) WHERE delivered_at IS NULL AND failed_at IS NULL',
+  // A webhook event's row without a lease owner was handled (as every row before leases was).
+  'ALTER TABLE broker_webhook_events ADD COLUMN IF NOT EXISTS lease_owner text',
+  'ALTER TABLE broker_webhook_events ADD COLUMN IF NOT EXISTS lease_until bigint',
 ];
 
 /** The event of a state change, written by the same statement (a CTE) as the change. */
@@ -234,15 +238,31 @@ class PostgresOutbox implements Outbox {
   }
 }
 
+const NOW_SECONDS = 'floor(extract(epoch from now()))::bigint';
+
 class PostgresWebhookEvents implements WebhookEvents {
   constructor(private readonly pool: Pool) {}
 
-  async seen(eventId: string): Promise<boolean> {
-    return (await this.pool.query('SELECT 1 FROM broker_webhook_events WHERE id = $1', [eventId])).rowCount === 1;
+  /** One statement: of copies delivered at once, one inserts or takes over a lapsed lease; the rest see why not. */
+  async claim(eventId: string, owner: string, leaseSeconds: number): Promise<EventClaim> {
+    const { rows } = await this.pool.query<{ claimed: boolean; handled: boolean }>(
+      `WITH claimed AS (
+         INSERT INTO broker_webhook_events AS e (id, received_at, lease_owner, lease_until) VALUES ($1, ${NOW_SECONDS}, $2, ${NOW_SECONDS} + $3)
+         ON CONFLICT (id) DO UPDATE SET lease_owner = EXCLUDED.lease_owner, lease_until = EXCLUDED.lease_until
+           WHERE e.lease_owner IS NOT NULL AND e.lease_until <= ${NOW_SECONDS}
+         RETURNING 1)
+       SELECT EXISTS (SELECT 1 FROM claimed) AS claimed, EXISTS (SELECT 1 FROM broker_webhook_events WHERE id = $1 AND lease_owner IS NULL) AS handled`,
+      [eventId, owner, leaseSeconds],
+    );
+    return rows[0].claimed ? 'claimed' : rows[0].handled ? 'handled' : 'in_progress';
   }
 
-  async record(eventId: string): Promise<void> {
-    await this.pool.query('INSERT INTO broker_webhook_events (id, received_at) VALUES ($1, $2) ON CONFLICT DO NOTHING', [eventId, unixNow()]);
+  async handled(eventId: string): Promise<void> {
+    await this.pool.query('UPDATE broker_webhook_events SET lease_owner = NULL, lease_until = NULL WHERE id = $1', [eventId]);
+  }
+
+  async release(eventId: string, owner: string): Promise<void> {
+    await this.pool.query('DELETE FROM broker_webhook_events WHERE id = $1 AND lease_owner = $2', [eventId, owner]);
   }
 }
 
@@ -259,29 +279,6 @@ class PostgresOnceOnly implements OnceOnly {
       [key, expiresAt],
     );
     return rowCount === 1;
-  }
-}
-
-/** Fixed windows by the database's clock, every window of a request counted in one statement. */
-class PostgresRequestCounts implements RequestCounts {
-  constructor(private readonly pool: Pool) {}
-
-  async take(windows: RequestWindow[]): Promise<number> {
-    const { rows } = await this.pool.query<{ key: string; count: number; window_start: string; now_ms: string }>(
-      `INSERT INTO broker_request_windows (key, window_start, count)
-         SELECT k, floor(extract(epoch from clock_timestamp()) * 1000 / w) * w, 1 FROM unnest($1::text[], $2::bigint[]) AS t(k, w)
-       ON CONFLICT (key) DO UPDATE SET
-         count = CASE WHEN broker_request_windows.window_start = EXCLUDED.window_start THEN broker_request_windows.count + 1 ELSE 1 END,
-         window_start = EXCLUDED.window_start
-       RETURNING key, count, window_start, floor(extract(epoch from clock_timestamp()) * 1000) AS now_ms`,
-      [windows.map((w) => w.key), windows.map((w) => w.windowMs)],
-    );
-    let retryAfterMs = 0;
-    for (const row of rows) {
-      const window = windows.find((w) => w.key === row.key)!;
-      if (row.count > window.max) retryAfterMs = Math.max(retryAfterMs, Number(row.window_start) + window.windowMs - Number(row.now_ms));
-    }
-    return retryAfterMs > 0 ? Math.max(1, Math.ceil(retryAfterMs / 1000)) : 0;
   }
 }
 

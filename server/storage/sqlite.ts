@@ -13,6 +13,7 @@ import type {
   ConnectionRecord,
   ConnectionRecords,
   ConnectionState,
+  EventClaim,
   EventState,
   KeepAliveClaims,
   OnceOnly,
@@ -71,6 +72,9 @@ const ADDED_COLUMNS: Array<[table: string, column: string, type: string]> = [
   ['connections', 'keep_alive_at', 'INTEGER'],
   ['connections', 'subject', 'TEXT'],
   ['connections', 'generation', 'INTEGER'],
+  // A webhook event's row without a lease owner was handled (as every row before leases was).
+  ['webhook_events', 'lease_owner', 'TEXT'],
+  ['webhook_events', 'lease_until', 'INTEGER'],
 ];
 
 /** Indexes on added columns, made once they exist. */
@@ -267,22 +271,32 @@ class SqliteOutbox implements Outbox {
   }
 }
 
+/** One instance, synchronous statements: a claim is one step, whatever else runs. */
 class SqliteWebhookEvents implements WebhookEvents {
-  private readonly statements: Statements<'seen' | 'record'>;
+  private readonly statements: Statements<'claim' | 'owner' | 'handled' | 'release'>;
 
   constructor(db: Database.Database) {
     this.statements = {
-      seen: db.prepare('SELECT 1 FROM webhook_events WHERE id = ?'),
-      record: db.prepare('INSERT OR IGNORE INTO webhook_events (id, received_at) VALUES (?, ?)'),
+      claim: db.prepare(`INSERT INTO webhook_events (id, received_at, lease_owner, lease_until) VALUES (@id, @now, @owner, @now + @lease)
+        ON CONFLICT (id) DO UPDATE SET lease_owner = excluded.lease_owner, lease_until = excluded.lease_until
+          WHERE webhook_events.lease_owner IS NOT NULL AND webhook_events.lease_until <= @now`),
+      owner: db.prepare('SELECT lease_owner FROM webhook_events WHERE id = ?').pluck(),
+      handled: db.prepare('UPDATE webhook_events SET lease_owner = NULL, lease_until = NULL WHERE id = ?'),
+      release: db.prepare('DELETE FROM webhook_events WHERE id = ? AND lease_owner = ?'),
     };
   }
 
-  async seen(eventId: string): Promise<boolean> {
-    return this.statements.seen.get(eventId) !== undefined;
+  async claim(eventId: string, owner: string, leaseSeconds: number): Promise<EventClaim> {
+    if (this.statements.claim.run({ id: eventId, owner, lease: leaseSeconds, now: unixNow() }).changes === 1) return 'claimed';
+    return this.statements.owner.get(eventId) === null ? 'handled' : 'in_progress';
   }
 
-  async record(eventId: string): Promise<void> {
-    this.statements.record.run(eventId, unixNow());
+  async handled(eventId: string): Promise<void> {
+    this.statements.handled.run(eventId);
+  }
+
+  async release(eventId: string, owner: string): Promise<void> {
+    this.statements.release.run(eventId, owner);
   }
 }
 

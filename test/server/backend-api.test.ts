@@ -66,16 +66,17 @@ describe('extension mode: registering a connection the extension stored', () => 
 });
 
 describe('bad requests get a 4xx JSON error, never a 5xx', () => {
-  /** The body as given, signed for its parameters (when it parses). */
+  /** The body as given, signed for its ids and parameters (when it parses; alice's ids where it has none). */
   const post = async (path: string, body: string, headers: Record<string, string> = {}) => {
-    const { user_id: _u, account_id: _a, mode: _m, ...params } = (() => {
+    const { user_id, account_id, mode, ...params } = (() => {
       try {
         return JSON.parse(body) as Record<string, unknown>;
       } catch {
         return {};
       }
     })();
-    return fetch(`${broker.url}${path}`, { method: 'POST', headers: { 'content-type': 'application/json', 'stripe-signature': await sign(alice, path, params), ...headers }, body });
+    const signer = { ...alice, ...(typeof user_id === 'string' && { user_id }), ...(typeof account_id === 'string' && { account_id }), ...(typeof mode === 'string' && { mode }) } as User;
+    return fetch(`${broker.url}${path}`, { method: 'POST', headers: { 'content-type': 'application/json', 'stripe-signature': await sign(signer, path, params), ...headers }, body });
   };
 
   async function expectError(res: Response, status: number, code?: string) {
@@ -88,11 +89,12 @@ describe('bad requests get a 4xx JSON error, never a 5xx', () => {
   const valid = JSON.stringify(withNonce(alice));
   const { user_id: _u, account_id: _a, mode: _m, ...validParams } = JSON.parse(valid) as Record<string, unknown>;
   test.each([
-    ['invalid JSON', '{"user_id": ', 400, 'invalid_json'],
-    ['a JSON array', '[1, 2]', 400, 'invalid_request'],
-    ['a JSON string', '"hello"', 400, 'invalid_json'],
-    ['no user_id', JSON.stringify({ account_id: 'acct_one', mode: 'test' }), 400, 'invalid_request'],
-    ['user_id as a number', JSON.stringify({ ...alice, user_id: 42 }), 400, 'invalid_request'],
+    // Nothing can sign what has no ids to verify: 401, whatever else is wrong.
+    ['invalid JSON', '{"user_id": ', 401, 'invalid_signature'],
+    ['a JSON array', '[1, 2]', 401, 'invalid_signature'],
+    ['a JSON string', '"hello"', 401, 'invalid_signature'],
+    ['no user_id', JSON.stringify({ account_id: 'acct_one', mode: 'test' }), 401, 'invalid_signature'],
+    ['user_id as a number', JSON.stringify({ ...alice, user_id: 42 }), 401, 'invalid_signature'],
     ['a malformed account id', JSON.stringify({ ...alice, account_id: 'one' }), 400, 'invalid_request'],
     ['an unknown mode', JSON.stringify({ ...alice, mode: 'prod' }), 400, 'invalid_request'],
     ['a huge body', JSON.stringify({ ...alice, pad: 'x'.repeat(64 * 1024) }), 413, 'body_too_large'],
@@ -123,7 +125,7 @@ describe('bad requests get a 4xx JSON error, never a 5xx', () => {
   });
 
   test('other content types, unknown routes and methods', async () => {
-    await expectError(await post('/api/token', valid, { 'content-type': 'text/plain' }), 400, 'invalid_request');
+    await expectError(await post('/api/token', valid, { 'content-type': 'text/plain' }), 401, 'invalid_signature');
     await expectError(await post('/api/nothing', valid), 404, 'not_found');
     await expectError(await fetch(`${broker.url}/api/token`), 404, 'not_found');
     await expectError(await fetch(`${broker.url}/nowhere`), 404, 'not_found');

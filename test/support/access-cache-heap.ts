@@ -12,8 +12,9 @@ import { getHeapStatistics } from 'node:v8';
 import '../../server/backend'; // a backend's code in the heap too, as in a real one
 import { AccessCache } from '../../server/broker/access-cache';
 import { DEFAULTS } from '../../server/broker/defaults';
+import { countedRequest } from '../../server/http/limits';
 import { MemoryRequestCounts } from '../../server/storage/memory-request-counts';
-import { type ConnectionId, connectionKey } from '../../src/common/connection-id';
+import { connectionKey, type DashboardUserId } from '../../src/common/connection-id';
 import { decodeAccess, encodePayload, SECRET_NAMES } from '../../src/common/token-layout';
 
 const count = Number(process.argv[2]);
@@ -35,15 +36,11 @@ const cache = new AccessCache(DEFAULTS.cacheBytes);
 const counts = new MemoryRequestCounts();
 
 async function main(): Promise<void> {
-  const { perConnection, perAccount, windowMs } = DEFAULTS.limits.token;
   const keys: string[] = [];
   for (let i = 0; i < count; i++) {
-    const connection: ConnectionId = { mode: 'test', accountId: `acct_${chars(16).replace(/[-_]/g, 'x')}`, userId: `usr_${chars(14).replace(/[-_]/g, 'x')}` };
+    const connection: DashboardUserId = { mode: 'test', accountId: `acct_${chars(16).replace(/[-_]/g, 'x')}`, userId: `usr_${chars(14).replace(/[-_]/g, 'x')}` };
     const key = connectionKey(connection);
-    await counts.take([
-      { key: `token:${key}`, max: perConnection, windowMs },
-      { key: `token:${connection.mode}/${connection.accountId}`, max: perAccount, windowMs },
-    ]);
+    await counts.take(countedRequest('token', DEFAULTS.limits.token, { signer: connection, signedAt: now, validUntil: now + 360 }));
     const access = decodeAccess(encodePayload(SECRET_NAMES.access, { v: 1, access_token: token(i), token_type: 'Bearer', scope: 'read write', issued_at: now, expires_at: now + 3600, generation: 1 }));
     cache.set(key, access, now + 3300, cache.ticket(key));
     if (i < HOT || i >= count - RECENT) keys.push(key);
