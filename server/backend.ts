@@ -74,7 +74,7 @@ export async function startBackend(config: Config, extras: BackendExtras = {}): 
   const broker = createBroker({
     appSigningSecret: config.appSigningSecret,
     signatureOrder: config.signatureOrder,
-    webhookSecret: config.webhookSecret,
+    webhookSecrets: config.webhookSecrets,
     applicationId: config.applicationId,
     appId: config.appId,
     allowLoopbackRedirects: config.localStack,

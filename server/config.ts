@@ -12,6 +12,7 @@ import type { RouteName } from './http/routes';
 import type { ProviderOptions } from './broker/oauth-client';
 import { type EventWebhook, parseWebhookSecrets } from './broker/event-delivery';
 import { parseSealingKeys, type SealingKey } from './broker/token-sealing';
+import { weakKey, weakText } from './secret-strength';
 
 /** One problem per variable; `message` is them joined by newlines. */
 export class ConfigError extends Error {
@@ -33,7 +34,8 @@ export interface Config {
   localStack: boolean;
   /** Whole-request limit; headers must arrive within min(10 s, this). */
   requestTimeoutSeconds: number;
-  webhookSecret?: string;
+  /** STRIPE_WEBHOOK_SECRET: one `whsec_…` per endpoint (test and live have their own); any of them verifies. */
+  webhookSecrets?: string[];
   /** STRIPE_APPLICATION_ID (`ca_…`): deauthorizations of other applications are ignored. */
   applicationId?: string;
   /** STRIPE_SIGNATURE_ORDER: only this order of the signed JSON verifies. */
@@ -224,8 +226,37 @@ function signatureOrder(env: Env): SignedOrder | undefined {
 
 function bearerToken(env: Env, name: string): string | undefined {
   const token = optional(env, name);
-  if (token !== undefined && (token.length < 16 || /\s/.test(token))) throw new ConfigError(`${name} must be at least 16 characters, without spaces`);
+  if (token === undefined) return undefined;
+  if (token.length < 16 || /\s/.test(token)) throw new ConfigError(`${name} must be at least 16 characters, without spaces`);
+  const weakness = weakText(token, 16);
+  if (weakness) throw new ConfigError(`${name} is too weak: ${weakness}`);
   return token;
+}
+
+/** Characters after `absec_` or `whsec_`: Stripe's own secrets have 32. */
+const STRIPE_SECRET_CHARS = 24;
+
+/** A Stripe secret (`absec_…`, `whsec_…`): its prefix, then no placeholder or pattern. `label` names it, never the value. */
+function stripeSecret(label: string, value: string, prefix: string, kind: string): string {
+  if (!value.startsWith(prefix)) throw new ConfigError(`${label} must be ${kind} (${prefix}…)`);
+  const weakness = weakText(value.slice(prefix.length), STRIPE_SECRET_CHARS);
+  if (weakness) throw new ConfigError(`${label} is too weak: ${weakness} after ${prefix}`);
+  return value;
+}
+
+/** STRIPE_WEBHOOK_SECRET: comma-separated, one per webhook endpoint (test and live each have their own). */
+function stripeWebhookSecrets(env: Env): string[] | undefined {
+  const entries = (optional(env, 'STRIPE_WEBHOOK_SECRET') ?? '').split(',').map((entry) => entry.trim()).filter(Boolean);
+  const label = (i: number) => (entries.length > 1 ? `STRIPE_WEBHOOK_SECRET: entry ${i + 1}` : 'STRIPE_WEBHOOK_SECRET');
+  return entries.length > 0 ? entries.map((entry, i) => stripeSecret(label(i), entry, 'whsec_', 'a webhook signing secret')) : undefined;
+}
+
+/** Keys (sealing keys, events secrets) must be random bytes: `what(i)` names the one that is not. */
+function randomKeys(keys: Buffer[], name: string, what: (i: number) => string): void {
+  for (const [i, key] of keys.entries()) {
+    const weakness = weakKey(key);
+    if (weakness) throw new ConfigError(`${name}: ${what(i)} is too weak: ${weakness}`);
+  }
 }
 
 /** EVENTS_WEBHOOK_URL (https, or http on loopback) with EVENTS_WEBHOOK_SECRET; neither or both. */
@@ -244,6 +275,7 @@ function eventWebhook(env: Env): EventWebhook | undefined {
   } catch (err) {
     throw new ConfigError(`EVENTS_WEBHOOK_SECRET: ${(err as Error).message}`);
   }
+  randomKeys(secrets.map((entry) => Buffer.from(entry.slice('whsec_'.length), 'base64')), 'EVENTS_WEBHOOK_SECRET', (i) => `entry ${i + 1}`);
   return {
     url: target,
     secrets,
@@ -266,11 +298,7 @@ export function loadConfig(env: Env = process.env): Config {
   };
 
   const keys = check(() => secretKeys(env));
-  const appSigningSecret = check(() => {
-    const secret = required(env, 'STRIPE_APP_SIGNING_SECRET');
-    if (!secret.startsWith('absec_')) throw new ConfigError('STRIPE_APP_SIGNING_SECRET must be an app signing secret (absec_…)');
-    return secret;
-  });
+  const appSigningSecret = check(() => stripeSecret('STRIPE_APP_SIGNING_SECRET', required(env, 'STRIPE_APP_SIGNING_SECRET'), 'absec_', 'an app signing secret'));
   const appId = check(() => {
     const id = required(env, 'STRIPE_APP_ID');
     if (!/^[A-Za-z0-9_.-]{1,255}$/.test(id)) throw new ConfigError('STRIPE_APP_ID must be the app id of stripe-app.json (letters, digits, ., _ and -)');
@@ -278,17 +306,16 @@ export function loadConfig(env: Env = process.env): Config {
   });
   const sealingKeys = check(() => {
     const text = required(env, 'TOKEN_SEALING_KEYS');
+    let keys: SealingKey[];
     try {
-      return parseSealingKeys(text);
+      keys = parseSealingKeys(text);
     } catch (err) {
       throw new ConfigError(`TOKEN_SEALING_KEYS: ${(err as Error).message}`);
     }
+    randomKeys(keys.map((k) => k.key), 'TOKEN_SEALING_KEYS', (i) => `key ${keys[i].id}`);
+    return keys;
   });
-  const webhookSecret = check(() => {
-    const secret = optional(env, 'STRIPE_WEBHOOK_SECRET');
-    if (secret && !secret.startsWith('whsec_')) throw new ConfigError('STRIPE_WEBHOOK_SECRET must be a webhook signing secret (whsec_…)');
-    return secret;
-  });
+  const webhookSecrets = check(() => stripeWebhookSecrets(env));
   const applicationId = check(() => {
     const id = optional(env, 'STRIPE_APPLICATION_ID');
     if (id && !/^ca_[A-Za-z0-9]+$/.test(id)) throw new ConfigError('STRIPE_APPLICATION_ID must be the application id of your Stripe app (ca_…)');
@@ -312,7 +339,7 @@ export function loadConfig(env: Env = process.env): Config {
     sealingKeys,
     localStack: false,
     requestTimeoutSeconds: check(() => integer(env, 'HTTP_REQUEST_TIMEOUT_SECONDS', DEFAULTS.requestTimeoutSeconds, 1, 300)),
-    webhookSecret,
+    webhookSecrets,
     applicationId,
     signatureOrder: check(() => signatureOrder(env)),
     stripeApiBase: check(() => stripeApiBase(env)),

@@ -37,7 +37,7 @@ export async function startBroker(stack: Stack, overrides: BrokerOverrides = {},
   };
   const broker = createBroker({
     appSigningSecret: SIGNING_SECRET,
-    webhookSecret: WEBHOOK_SECRET,
+    webhookSecrets: [WEBHOOK_SECRET],
     appId: APP_ID,
     allowLoopbackRedirects: true,
     sealer: new TokenSealer([SEALING_KEY]),
