@@ -1,7 +1,8 @@
 /**
  * Configuration from the environment (README, Configuration), over the broker's defaults.
  * `loadConfig` checks every variable and throws one ConfigError listing each missing or malformed
- * one (a line each, in the order below); `runCommand` (command.ts) prints them at start-up.
+ * one (a line each, in the order below; a weak secret is malformed, secret-strength.ts);
+ * `runCommand` (command.ts) prints them at start-up.
  */
 import { getHeapStatistics } from 'node:v8';
 import type { ConnectionScope, StripeMode } from '../src/common/connection-id';
@@ -251,11 +252,11 @@ function stripeWebhookSecrets(env: Env): string[] | undefined {
   return entries.length > 0 ? entries.map((entry, i) => stripeSecret(label(i), entry, 'whsec_', 'a webhook signing secret')) : undefined;
 }
 
-/** Keys (sealing keys, events secrets) must be random bytes: `what(i)` names the one that is not. */
-function randomKeys(keys: Buffer[], name: string, what: (i: number) => string): void {
-  for (const [i, key] of keys.entries()) {
+/** Keys (sealing keys, events secrets) must be random bytes; `label` names one in `name`, never its bytes. */
+function randomKeys(name: string, keys: Array<{ label: string; key: Buffer }>): void {
+  for (const { label, key } of keys) {
     const weakness = weakKey(key);
-    if (weakness) throw new ConfigError(`${name}: ${what(i)} is too weak: ${weakness}`);
+    if (weakness) throw new ConfigError(`${name}: ${label} is too weak: ${weakness}`);
   }
 }
 
@@ -275,7 +276,7 @@ function eventWebhook(env: Env): EventWebhook | undefined {
   } catch (err) {
     throw new ConfigError(`EVENTS_WEBHOOK_SECRET: ${(err as Error).message}`);
   }
-  randomKeys(secrets.map((entry) => Buffer.from(entry.slice('whsec_'.length), 'base64')), 'EVENTS_WEBHOOK_SECRET', (i) => `entry ${i + 1}`);
+  randomKeys('EVENTS_WEBHOOK_SECRET', secrets.map((entry, i) => ({ label: `entry ${i + 1}`, key: Buffer.from(entry.slice('whsec_'.length), 'base64') })));
   return {
     url: target,
     secrets,
@@ -312,7 +313,7 @@ export function loadConfig(env: Env = process.env): Config {
     } catch (err) {
       throw new ConfigError(`TOKEN_SEALING_KEYS: ${(err as Error).message}`);
     }
-    randomKeys(keys.map((k) => k.key), 'TOKEN_SEALING_KEYS', (i) => `key ${keys[i].id}`);
+    randomKeys('TOKEN_SEALING_KEYS', keys.map(({ id, key }) => ({ label: `key ${id}`, key })));
     return keys;
   });
   const webhookSecrets = check(() => stripeWebhookSecrets(env));
