@@ -69,12 +69,12 @@ export async function startBackend(config: Config, extras: BackendExtras = {}): 
   }
   // stripe-node retries 5xx, 409 and network errors itself, with one idempotency key per write.
   const clients = Object.fromEntries(
-    Object.entries(config.secretKeys).map(([mode, key]) => [mode, createStripeClient(key, { apiBase: config.stripeApiBase, maxNetworkRetries: 2 })]),
+    Object.entries(config.secretKeys).map(([mode, key]) => [mode, createStripeClient(key, { apiBase: config.stripeApiBase, maxNetworkRetries: 2, bounded: true })]),
   );
   const broker = createBroker({
     appSigningSecret: config.appSigningSecret,
     signatureOrder: config.signatureOrder,
-    webhookSecret: config.webhookSecret,
+    webhookSecrets: config.webhookSecrets,
     applicationId: config.applicationId,
     appId: config.appId,
     allowLoopbackRedirects: config.localStack,

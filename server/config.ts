@@ -1,7 +1,8 @@
 /**
  * Configuration from the environment (README, Configuration), over the broker's defaults.
  * `loadConfig` checks every variable and throws one ConfigError listing each missing or malformed
- * one (a line each, in the order below); `runCommand` (command.ts) prints them at start-up.
+ * one (a line each, in the order below; a weak secret is malformed, secret-strength.ts);
+ * `runCommand` (command.ts) prints them at start-up.
  */
 import { getHeapStatistics } from 'node:v8';
 import type { ConnectionScope, StripeMode } from '../src/common/connection-id';
@@ -12,6 +13,7 @@ import type { RouteName } from './http/routes';
 import type { ProviderOptions } from './broker/oauth-client';
 import { type EventWebhook, parseWebhookSecrets } from './broker/event-delivery';
 import { parseSealingKeys, type SealingKey } from './broker/token-sealing';
+import { weakKey, weakText } from './secret-strength';
 
 /** One problem per variable; `message` is them joined by newlines. */
 export class ConfigError extends Error {
@@ -33,7 +35,8 @@ export interface Config {
   localStack: boolean;
   /** Whole-request limit; headers must arrive within min(10 s, this). */
   requestTimeoutSeconds: number;
-  webhookSecret?: string;
+  /** STRIPE_WEBHOOK_SECRET: one `whsec_…` per endpoint (test and live have their own); any of them verifies. */
+  webhookSecrets?: string[];
   /** STRIPE_APPLICATION_ID (`ca_…`): deauthorizations of other applications are ignored. */
   applicationId?: string;
   /** STRIPE_SIGNATURE_ORDER: only this order of the signed JSON verifies. */
@@ -224,8 +227,37 @@ function signatureOrder(env: Env): SignedOrder | undefined {
 
 function bearerToken(env: Env, name: string): string | undefined {
   const token = optional(env, name);
-  if (token !== undefined && (token.length < 16 || /\s/.test(token))) throw new ConfigError(`${name} must be at least 16 characters, without spaces`);
+  if (token === undefined) return undefined;
+  if (token.length < 16 || /\s/.test(token)) throw new ConfigError(`${name} must be at least 16 characters, without spaces`);
+  const weakness = weakText(token, 16);
+  if (weakness) throw new ConfigError(`${name} is too weak: ${weakness}`);
   return token;
+}
+
+/** Characters after `absec_` or `whsec_`: Stripe's own secrets have 32. */
+const STRIPE_SECRET_CHARS = 24;
+
+/** A Stripe secret (`absec_…`, `whsec_…`): its prefix, then no placeholder or pattern. `label` names it, never the value. */
+function stripeSecret(label: string, value: string, prefix: string, kind: string): string {
+  if (!value.startsWith(prefix)) throw new ConfigError(`${label} must be ${kind} (${prefix}…)`);
+  const weakness = weakText(value.slice(prefix.length), STRIPE_SECRET_CHARS);
+  if (weakness) throw new ConfigError(`${label} is too weak: ${weakness} after ${prefix}`);
+  return value;
+}
+
+/** STRIPE_WEBHOOK_SECRET: comma-separated, one per webhook endpoint (test and live each have their own). */
+function stripeWebhookSecrets(env: Env): string[] | undefined {
+  const entries = (optional(env, 'STRIPE_WEBHOOK_SECRET') ?? '').split(',').map((entry) => entry.trim()).filter(Boolean);
+  const label = (i: number) => (entries.length > 1 ? `STRIPE_WEBHOOK_SECRET: entry ${i + 1}` : 'STRIPE_WEBHOOK_SECRET');
+  return entries.length > 0 ? entries.map((entry, i) => stripeSecret(label(i), entry, 'whsec_', 'a webhook signing secret')) : undefined;
+}
+
+/** Keys (sealing keys, events secrets) must be random bytes; `label` names one in `name`, never its bytes. */
+function randomKeys(name: string, keys: Array<{ label: string; key: Buffer }>): void {
+  for (const { label, key } of keys) {
+    const weakness = weakKey(key);
+    if (weakness) throw new ConfigError(`${name}: ${label} is too weak: ${weakness}`);
+  }
 }
 
 /** EVENTS_WEBHOOK_URL (https, or http on loopback) with EVENTS_WEBHOOK_SECRET; neither or both. */
@@ -244,6 +276,7 @@ function eventWebhook(env: Env): EventWebhook | undefined {
   } catch (err) {
     throw new ConfigError(`EVENTS_WEBHOOK_SECRET: ${(err as Error).message}`);
   }
+  randomKeys('EVENTS_WEBHOOK_SECRET', secrets.map((entry, i) => ({ label: `entry ${i + 1}`, key: Buffer.from(entry.slice('whsec_'.length), 'base64') })));
   return {
     url: target,
     secrets,
@@ -266,11 +299,7 @@ export function loadConfig(env: Env = process.env): Config {
   };
 
   const keys = check(() => secretKeys(env));
-  const appSigningSecret = check(() => {
-    const secret = required(env, 'STRIPE_APP_SIGNING_SECRET');
-    if (!secret.startsWith('absec_')) throw new ConfigError('STRIPE_APP_SIGNING_SECRET must be an app signing secret (absec_…)');
-    return secret;
-  });
+  const appSigningSecret = check(() => stripeSecret('STRIPE_APP_SIGNING_SECRET', required(env, 'STRIPE_APP_SIGNING_SECRET'), 'absec_', 'an app signing secret'));
   const appId = check(() => {
     const id = required(env, 'STRIPE_APP_ID');
     if (!/^[A-Za-z0-9_.-]{1,255}$/.test(id)) throw new ConfigError('STRIPE_APP_ID must be the app id of stripe-app.json (letters, digits, ., _ and -)');
@@ -278,17 +307,16 @@ export function loadConfig(env: Env = process.env): Config {
   });
   const sealingKeys = check(() => {
     const text = required(env, 'TOKEN_SEALING_KEYS');
+    let keys: SealingKey[];
     try {
-      return parseSealingKeys(text);
+      keys = parseSealingKeys(text);
     } catch (err) {
       throw new ConfigError(`TOKEN_SEALING_KEYS: ${(err as Error).message}`);
     }
+    randomKeys('TOKEN_SEALING_KEYS', keys.map(({ id, key }) => ({ label: `key ${id}`, key })));
+    return keys;
   });
-  const webhookSecret = check(() => {
-    const secret = optional(env, 'STRIPE_WEBHOOK_SECRET');
-    if (secret && !secret.startsWith('whsec_')) throw new ConfigError('STRIPE_WEBHOOK_SECRET must be a webhook signing secret (whsec_…)');
-    return secret;
-  });
+  const webhookSecrets = check(() => stripeWebhookSecrets(env));
   const applicationId = check(() => {
     const id = optional(env, 'STRIPE_APPLICATION_ID');
     if (id && !/^ca_[A-Za-z0-9]+$/.test(id)) throw new ConfigError('STRIPE_APPLICATION_ID must be the application id of your Stripe app (ca_…)');
@@ -312,7 +340,7 @@ export function loadConfig(env: Env = process.env): Config {
     sealingKeys,
     localStack: false,
     requestTimeoutSeconds: check(() => integer(env, 'HTTP_REQUEST_TIMEOUT_SECONDS', DEFAULTS.requestTimeoutSeconds, 1, 300)),
-    webhookSecret,
+    webhookSecrets,
     applicationId,
     signatureOrder: check(() => signatureOrder(env)),
     stripeApiBase: check(() => stripeApiBase(env)),

@@ -4,8 +4,10 @@
  * `webhook-signature: v1,<base64 HMAC-SHA256 of "id.timestamp.body">` — one signature per
  * secret, so a receiver keeps verifying while the secret rotates. At least once and in order per
  * connection: only a connection's oldest undelivered event is sent; a 2xx delivers it; anything
- * else, or no answer in 10 s, is retried with exponential backoff and jitter (5 s doubling to
+ * else, or no whole answer in 10 s, is retried with exponential backoff and jitter (5 s doubling to
  * 1 h) for EVENTS_RETRY_HOURS, then kept as failed (an operator can redeliver it).
+ * The receiver is not trusted with the backend's memory: at most 10 deliveries at once, and of each
+ * answer only its first 4 KB are read (nothing in it matters) before the connection is dropped.
  */
 import { createHmac } from 'node:crypto';
 import type { Logger } from 'pino';
@@ -60,8 +62,10 @@ export interface DeliveryParts {
   signingTime: () => number;
 }
 
-/** Events sent side by side in one round. */
-const ROUND = 20;
+/** Events sent side by side in one round: what one receiver is asked to take at once. */
+const ROUND = 10;
+/** Of an answer only this much is read; the rest is dropped with the connection. */
+const ANSWER_BYTES = 4096;
 /** A claim outlasts its request by this much; a crashed instance's claims lapse after it. */
 const CLAIM_MARGIN_SECONDS = 5;
 
@@ -80,16 +84,18 @@ async function deliver(parts: DeliveryParts, webhook: EventWebhook, stored: Stor
   const { attempts, nextAttemptAt: _next, deliveredAt: _delivered, failedAt: _failed, lastError: _error, ...event } = stored;
   const body = JSON.stringify(event);
   const timestamp = parts.signingTime();
+  let response: Response | undefined;
   let outcome: string;
   try {
-    const response = await fetch(webhook.url, {
+    // One timeout for the whole exchange: the answer's body too, so a stall after the headers ends.
+    response = await fetch(webhook.url, {
       method: 'POST',
       headers: { 'content-type': 'application/json', 'webhook-id': event.id, 'webhook-timestamp': String(timestamp), 'webhook-signature': signEvent(webhook.secrets, event.id, timestamp, body) },
       body,
       redirect: 'manual',
       signal: AbortSignal.timeout(webhook.timeoutMs),
     });
-    await response.arrayBuffer().catch(() => undefined);
+    await readAtMost(response, ANSWER_BYTES);
     if (response.ok) {
       await parts.events.delivered(event.id, parts.now());
       parts.metrics.deliveries.inc({ result: 'delivered' });
@@ -97,7 +103,7 @@ async function deliver(parts: DeliveryParts, webhook: EventWebhook, stored: Stor
     }
     outcome = `HTTP ${response.status}`;
   } catch (err) {
-    outcome = (err as Error).name === 'TimeoutError' ? 'timeout' : 'unreachable';
+    outcome = (err as Error).name === 'TimeoutError' ? 'timeout' : response ? 'answer cut off' : 'unreachable';
   }
   const now = parts.now();
   if (now - event.created >= webhook.retrySeconds) {
@@ -110,4 +116,16 @@ async function deliver(parts: DeliveryParts, webhook: EventWebhook, stored: Stor
     parts.logger.warn({ event: event.id, type: event.type, attempts: attempts + 1, outcome }, 'event delivery failed; will retry');
   }
   return false;
+}
+
+/** Reads the answer to its end or past `maxBytes`, then cancels the rest (undici drops the connection). */
+async function readAtMost(response: Response, maxBytes: number): Promise<void> {
+  const reader = response.body?.getReader();
+  if (!reader) return;
+  for (let read = 0; read <= maxBytes; ) {
+    const { done, value } = await reader.read();
+    if (done) return;
+    read += value.length;
+  }
+  await reader.cancel();
 }

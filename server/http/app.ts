@@ -15,7 +15,8 @@ import { apiRoutes, type RouteOptions } from './routes';
 import { type StripeEventHandler, webhookRoutes } from './webhooks';
 
 export interface HttpOptions extends RouteOptions {
-  webhookSecret?: string;
+  /** STRIPE_WEBHOOK_SECRET: the endpoints' secrets (test and live each have their own); any of them verifies. */
+  webhookSecrets?: string[];
   /** The app's `ca_…` id: deauthorizations of other applications are ignored. */
   applicationId?: string;
   /** The template's own Stripe event handlers, by event type. */
@@ -77,7 +78,7 @@ export function createHttpApp(core: BrokerCore, options: HttpOptions): express.E
     });
   }
   if (options.adminToken) app.use('/admin', bearerOnly(options.adminToken, 'ADMIN_TOKEN'), adminRoutes(core));
-  if (options.webhookSecret) app.use(webhookRoutes(options.webhookSecret, core, {
+  if (options.webhookSecrets?.length) app.use(webhookRoutes(options.webhookSecrets, core, {
     applicationId: options.applicationId,
     handlers: options.stripeEventHandlers?.(core),
     leaseSeconds: options.webhookLeaseSeconds,

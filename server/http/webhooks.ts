@@ -1,5 +1,6 @@
 /**
- * `POST /webhooks/stripe`: Stripe events, verified on the raw body with the webhook secret.
+ * `POST /webhooks/stripe`: Stripe events, verified on the raw body with any of the webhook
+ * secrets (one per endpoint: test and live endpoints have their own).
  * `account.application.deauthorized` (the app was uninstalled) disconnects that account's
  * connections in the event's own mode — a test-mode uninstall leaves live connections alone;
  * with STRIPE_APPLICATION_ID set, only this application's deauthorization counts (an endpoint
@@ -30,7 +31,7 @@ export interface WebhookOptions {
   leaseSeconds?: number;
 }
 
-export function webhookRoutes(webhookSecret: string, core: BrokerCore, options: WebhookOptions = {}): Router {
+export function webhookRoutes(webhookSecrets: string[], core: BrokerCore, options: WebhookOptions = {}): Router {
   const { lifecycle, logger } = core;
   const { webhookEvents } = core.storage;
   const handlers: Record<string, StripeEventHandler> = {
@@ -52,7 +53,7 @@ export function webhookRoutes(webhookSecret: string, core: BrokerCore, options: 
     let event: Stripe.Event;
     try {
       if (!signature || !Buffer.isBuffer(req.body)) throw new Error('unsigned');
-      event = Stripe.webhooks.constructEvent(req.body, signature, webhookSecret);
+      event = verifiedEvent(req.body, signature, webhookSecrets);
     } catch {
       throw new HttpError('invalid_webhook_signature', 'The webhook signature does not verify.');
     }
@@ -79,4 +80,16 @@ export function webhookRoutes(webhookSecret: string, core: BrokerCore, options: 
     res.json({ received: true });
   });
   return router;
+}
+
+/** The event, if any of the endpoints' secrets verifies it. */
+function verifiedEvent(body: Buffer, signature: string, secrets: string[]): Stripe.Event {
+  for (const secret of secrets) {
+    try {
+      return Stripe.webhooks.constructEvent(body, signature, secret);
+    } catch {
+      // Another endpoint's secret may verify it.
+    }
+  }
+  throw new Error('no secret verifies');
 }

@@ -7,11 +7,12 @@ import { getHeapStatistics } from 'node:v8';
 import { ConfigError, loadConfig } from '../../server/config';
 import { ROOT, startCommand } from '../support/commands';
 import { startTestProvider } from '../support/dev-provider';
+import { fixedKey } from '../support/fixtures';
 
-const SEALING_KEY_TEXT = `k1:${Buffer.alloc(32, 1).toString('base64')}`;
+const SEALING_KEY_TEXT = `k1:${fixedKey('config key 1')}`;
 const base = {
   STRIPE_SECRET_KEY_TEST: 'sk_test_abc',
-  STRIPE_APP_SIGNING_SECRET: 'absec_abc',
+  STRIPE_APP_SIGNING_SECRET: 'absec_Kq3ZtV8mWb2xRn5LpY7cJd4H',
   STRIPE_APP_ID: 'com.example.oauth-broker',
   TOKEN_SEALING_KEYS: SEALING_KEY_TEXT,
   OAUTH_ISSUER: 'https://login.example.com',
@@ -41,7 +42,7 @@ test('OAUTH_RETRY_ATTEMPTS: 1 to 5 token-endpoint attempts', () => {
 });
 
 test('TOKEN_SEALING_KEYS: the first key seals, all open; ids must be unique, keys 32 bytes, and no key is echoed', () => {
-  const second = `k0:${Buffer.alloc(32, 2).toString('base64')}`;
+  const second = `k0:${fixedKey('config key 0')}`;
   expect(loadConfig({ ...base, TOKEN_SEALING_KEYS: `${SEALING_KEY_TEXT}, ${second}` }).sealingKeys.map((k) => k.id)).toEqual(['k1', 'k0']);
   const short = `k2:${Buffer.alloc(16, 3).toString('base64')}`;
   for (const value of [short, `${SEALING_KEY_TEXT},${SEALING_KEY_TEXT}`, Buffer.alloc(32).toString('base64'), ' , ']) {
@@ -66,12 +67,13 @@ test('transport: the Stripe API over https (http only on loopback); PostgreSQL e
 });
 
 test('events and the admin API: EVENTS_WEBHOOK_URL with its whsec_ secrets (https off loopback), ADMIN_TOKEN of 16+ characters; no secret echoed', () => {
-  const secret = `whsec_${Buffer.alloc(32, 4).toString('base64')}`;
-  const rotated = `whsec_${Buffer.alloc(24, 6).toString('base64')}`;
-  const config = loadConfig({ ...base, EVENTS_WEBHOOK_URL: 'https://hooks.example.com/broker', EVENTS_WEBHOOK_SECRET: `${secret}, ${rotated}`, ADMIN_TOKEN: 'a'.repeat(16) });
+  const secret = `whsec_${fixedKey('config events secret')}`;
+  const rotated = `whsec_${Buffer.from(fixedKey('config events secret, rotated'), 'base64').subarray(0, 24).toString('base64')}`;
+  const adminToken = 'Vx7-admin-qL2pT9';
+  const config = loadConfig({ ...base, EVENTS_WEBHOOK_URL: 'https://hooks.example.com/broker', EVENTS_WEBHOOK_SECRET: `${secret}, ${rotated}`, ADMIN_TOKEN: adminToken });
   expect(config.events).toMatchObject({ secrets: [secret, rotated], timeoutMs: 10_000, retrySeconds: 86_400 });
   expect(config.events?.url.toString()).toBe('https://hooks.example.com/broker');
-  expect(config.adminToken).toBe('a'.repeat(16));
+  expect(config.adminToken).toBe(adminToken);
   expect(loadConfig({ ...base, EVENTS_WEBHOOK_URL: 'http://127.0.0.1:4000/events', EVENTS_WEBHOOK_SECRET: secret, EVENTS_RETRY_HOURS: '2' }).events?.retrySeconds).toBe(7200);
   expect(loadConfig({ ...base, EVENTS_WEBHOOK_URL: 'http://127.0.0.1:4000/events', EVENTS_WEBHOOK_SECRET: secret, EVENTS_TIMEOUT_SECONDS: '2' }).events?.timeoutMs).toBe(2000);
   expect(loadConfig(base)).toMatchObject({ events: undefined, adminToken: undefined });

@@ -9,6 +9,7 @@ import type { AddressInfo } from 'node:net';
 import { Webhook } from 'standardwebhooks';
 import type { ConnectionEvent } from '../../src/common/connection-event';
 import { closeServer } from '../../server/http/close-server';
+import { fixedKey } from './fixtures';
 
 export interface Delivery {
   headers: Record<string, string>;
@@ -29,7 +30,7 @@ export interface EventReceiver {
 }
 
 /** Two secrets, as during a rotation: each delivery carries a signature for both. */
-export const EVENT_SECRETS = [`whsec_${Buffer.alloc(32, 3).toString('base64')}`, `whsec_${Buffer.alloc(32, 5).toString('base64')}`];
+export const EVENT_SECRETS = [`whsec_${fixedKey('suite events secret 1')}`, `whsec_${fixedKey('suite events secret 2')}`];
 
 export async function startEventReceiver(port = 0): Promise<EventReceiver> {
   const receiver: EventReceiver = {

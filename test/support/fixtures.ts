@@ -1,13 +1,16 @@
 /** The suites' shared fixtures: the secrets every part is started with, test users, and small helpers. */
+import { createHash } from 'node:crypto';
 import type { WireIds } from '../../src/common/connection-id';
 import { parseSealingKeys } from '../../server/broker/token-sealing';
 
 export const SIGNING_SECRET = 'absec_test_signing_secret_for_the_suite';
 export const WEBHOOK_SECRET = 'whsec_test_webhook_secret_for_the_suite';
 export const KEYS = { test: 'sk_test_brokersuite', live: 'sk_live_brokersuite' };
+/** 32 random-looking bytes, in base64, the same every run: a key of one repeated byte is refused at start-up. */
+export const fixedKey = (label: string) => createHash('sha256').update(label).digest('base64');
 /** The suites' sealing key (id `suite1`, also as TOKEN_SEALING_KEYS text), and a second one for rotation tests (`suite2`). */
-export const SEALING_KEYS_TEXT = `suite1:${Buffer.alloc(32, 7).toString('base64')}`;
-export const ROTATED_KEY_TEXT = `suite2:${Buffer.alloc(32, 9).toString('base64')}`;
+export const SEALING_KEYS_TEXT = `suite1:${fixedKey('suite sealing key 1')}`;
+export const ROTATED_KEY_TEXT = `suite2:${fixedKey('suite sealing key 2')}`;
 export const [SEALING_KEY, ROTATED_SEALING_KEY] = parseSealingKeys(`${SEALING_KEYS_TEXT},${ROTATED_KEY_TEXT}`);
 
 /** A Dashboard user as a signed request names them. */

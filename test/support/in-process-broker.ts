@@ -32,12 +32,12 @@ export async function startBroker(stack: Stack, overrides: BrokerOverrides = {},
     ...overrides.provider,
   });
   const clients = {
-    test: createStripeClient(KEYS.test, { apiBase: stack.emulatorUrl, maxNetworkRetries: 2 }),
-    live: createStripeClient(KEYS.live, { apiBase: stack.emulatorUrl, maxNetworkRetries: 2 }),
+    test: createStripeClient(KEYS.test, { apiBase: stack.emulatorUrl, maxNetworkRetries: 2, bounded: true }),
+    live: createStripeClient(KEYS.live, { apiBase: stack.emulatorUrl, maxNetworkRetries: 2, bounded: true }),
   };
   const broker = createBroker({
     appSigningSecret: SIGNING_SECRET,
-    webhookSecret: WEBHOOK_SECRET,
+    webhookSecrets: [WEBHOOK_SECRET],
     appId: APP_ID,
     allowLoopbackRedirects: true,
     sealer: new TokenSealer([SEALING_KEY]),
