@@ -67,9 +67,9 @@ export async function startBackend(config: Config, extras: BackendExtras = {}): 
     const where = config.provider.tokenEndpoint ? `OAUTH_TOKEN_ENDPOINT: ${config.provider.tokenEndpoint}` : `OAUTH_ISSUER: discovery at ${config.provider.issuer}`;
     throw new ConfigError(`${where} failed`);
   }
-  // stripe-node retries 5xx, 409 and network errors itself, with one idempotency key per write.
+  // Retries are the broker's own (secret-store.ts: paced by the budget, each write fenced by its lock).
   const clients = Object.fromEntries(
-    Object.entries(config.secretKeys).map(([mode, key]) => [mode, createStripeClient(key, { apiBase: config.stripeApiBase, maxNetworkRetries: 2, bounded: true })]),
+    Object.entries(config.secretKeys).map(([mode, key]) => [mode, createStripeClient(key, { apiBase: config.stripeApiBase, maxNetworkRetries: 0, bounded: true })]),
   );
   const broker = createBroker({
     appSigningSecret: config.appSigningSecret,

@@ -32,8 +32,8 @@ export async function startBroker(stack: Stack, overrides: BrokerOverrides = {},
     ...overrides.provider,
   });
   const clients = {
-    test: createStripeClient(KEYS.test, { apiBase: stack.emulatorUrl, maxNetworkRetries: 2, bounded: true }),
-    live: createStripeClient(KEYS.live, { apiBase: stack.emulatorUrl, maxNetworkRetries: 2, bounded: true }),
+    test: createStripeClient(KEYS.test, { apiBase: stack.emulatorUrl, maxNetworkRetries: 0, bounded: true }),
+    live: createStripeClient(KEYS.live, { apiBase: stack.emulatorUrl, maxNetworkRetries: 0, bounded: true }),
   };
   const broker = createBroker({
     appSigningSecret: SIGNING_SECRET,
