@@ -38,8 +38,12 @@ export type OAuthFailure = 'invalid_grant' | 'rejected' | 'retryable' | 'unknown
  */
 export class UnreadableAnswer extends Error {}
 
+/** Any other answer (an error, discovery, revocation) larger than the bound: not read, and nothing issued by it. */
+export class OversizedAnswer extends Error {}
+
 export function classifyOAuthError(err: unknown): OAuthFailure {
   if (err instanceof UnreadableAnswer) return 'unknown_outcome';
+  if (err instanceof OversizedAnswer || (err instanceof client.ClientError && err.cause instanceof OversizedAnswer)) return 'retryable';
   if (err instanceof client.ResponseBodyError) {
     if (err.error === 'invalid_grant') return 'invalid_grant';
     if (err.error === 'temporarily_unavailable' || err.error === 'slow_down' || err.status === 429 || err.status >= 500) return 'retryable';
@@ -62,6 +66,7 @@ export function classifyOAuthError(err: unknown): OAuthFailure {
 /** A short description for logs: error codes and statuses only, never response bodies. */
 export function describeOAuthError(err: unknown): string {
   if (err instanceof UnreadableAnswer) return `unreadable answer: ${err.message}`;
+  if (err instanceof OversizedAnswer) return err.message;
   if (err instanceof client.ResponseBodyError) return `${err.error} (HTTP ${err.status})`;
   // openid-client wraps an error it does not recognise without a code: the wrapped one says more.
   if (err instanceof client.ClientError && err.code === undefined) return describeOAuthError(err.cause);
@@ -132,6 +137,13 @@ async function readAnswer(response: Response, capture: Answered): Promise<Respon
   return new Response(text, { status: response.status, statusText: response.statusText, headers: response.headers });
 }
 
+/** Every other answer of the provider (errors, discovery, revocation) read within the same bound. */
+async function bounded(response: Response): Promise<Response> {
+  const text = await readLimited(response, MAX_TOKEN_RESPONSE_BYTES);
+  if (text === undefined) throw new OversizedAnswer(`answer larger than ${MAX_TOKEN_RESPONSE_BYTES} bytes (HTTP ${response.status})`);
+  return new Response(response.status === 204 || response.status === 304 ? null : text, { status: response.status, statusText: response.statusText, headers: response.headers });
+}
+
 interface ClientSettings {
   metadata: client.ServerMetadata;
   clientId: string;
@@ -172,7 +184,7 @@ export class OAuthClient {
       const response = await fetch(url, options as RequestInit);
       clock.observeProvider(response.headers.get('date'), sent, Date.now());
       const capture = answered.getStore();
-      return capture && response.status === 200 ? readAnswer(response, capture) : response;
+      return capture && response.status === 200 ? readAnswer(response, capture) : bounded(response);
     };
     let metadata: client.ServerMetadata;
     if (!provider.tokenEndpoint) {

@@ -112,3 +112,18 @@ test("a real invalid_client from the provider stays a refusal: 502 provider_reje
   expect((await call(broker, '/api/connection/status', user)).body).toMatchObject({ status: 'reconnect_required', reason: 'invalid_grant' });
   expect(lossLine(user)).toMatchObject({ level: 30, reason: 'invalid_grant' });
 });
+
+test('an error answer too large to read is not read: retried, then 503 provider_unavailable, tokens kept, degraded with nothing unknown; the next refresh works', async () => {
+  const broker = await brokerOn();
+  const user = await expiredConnection(broker);
+  const before = await storedSecrets(stack, user);
+  // Nothing was issued by it, so it is retried like a 503: every attempt meets it.
+  await stack.provider.control('/dev/faults', { kind: 'oversized_error', count: 3 });
+  const refused = await call(broker, '/api/token', user);
+  expect([refused.status, refused.body.error?.code]).toEqual([503, 'provider_unavailable']);
+  expect(await storedSecrets(stack, user)).toEqual(before);
+  expect((await call(broker, '/api/connection/status', user)).body).toMatchObject({ status: 'connected', degraded: true });
+  expect(await broker.storage.records.get(idOf(user))).toMatchObject({ outcomeUnknownAt: null });
+  expect(logLines.some((line) => line.includes(`answer larger than ${64 * 1024} bytes (HTTP 400)`))).toBe(true);
+  expect((await call(broker, '/api/token', user)).status).toBe(200);
+});

@@ -23,9 +23,9 @@ type KoaContext = Parameters<Parameters<Provider['use']>[0]>[0];
 export const UNREADABLE_ANSWERS = ['html_body', 'no_access_token', 'cut_body', 'oversized_body'] as const;
 
 export type TokenFaultKind =
-  | 'http503' | 'http429' | 'hang' | 'invalid_grant' | 'slow' | 'strip_refresh_token' | 'strip_expires_in' | 'huge_access_token' | 'late'
+  | 'http503' | 'http429' | 'hang' | 'invalid_grant' | 'oversized_error' | 'slow' | 'strip_refresh_token' | 'strip_expires_in' | 'huge_access_token' | 'late'
   | (typeof UNREADABLE_ANSWERS)[number];
-const ANSWERED: TokenFaultKind[] = ['http503', 'http429', 'hang', 'invalid_grant', 'slow'];
+const ANSWERED: TokenFaultKind[] = ['http503', 'http429', 'hang', 'invalid_grant', 'oversized_error', 'slow'];
 /** Applied after the provider processed the request: `late` holds the answer back for `delayMs`. */
 const REWRITTEN: TokenFaultKind[] = ['strip_refresh_token', 'strip_expires_in', 'huge_access_token', 'late', ...UNREADABLE_ANSWERS];
 const KINDS: TokenFaultKind[] = [...ANSWERED, ...REWRITTEN];
@@ -67,6 +67,8 @@ const FAULT_ANSWERS: Record<string, [number, object]> = {
   http503: [503, { error: 'temporarily_unavailable', error_description: 'The provider is unavailable (injected fault).' }],
   hang: [503, { error: 'temporarily_unavailable', error_description: 'The provider is unavailable (injected fault).' }],
   invalid_grant: [400, { error: 'invalid_grant', error_description: 'grant request is invalid (injected fault)' }],
+  // An error answer too large to read (nothing processed): a provider gone wrong, or something posing as it.
+  oversized_error: [400, { error: 'invalid_request', error_description: 'x'.repeat(100 * 1024) }],
 };
 
 /** The API's error answers for its faults. */
