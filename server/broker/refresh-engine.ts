@@ -81,8 +81,9 @@ interface Holding {
   ready(access: AccessPayload): void;
 }
 
-/** When a refresh's answer came (its last byte, by `performance.now()`), and how long it took to be kept. */
+/** When a refresh's request left and its answer's last byte came (by `performance.now()`), and how long the answer took to be kept. */
 interface Arrival {
+  sent?: number;
   at?: number;
   keptMs?: number;
 }
@@ -336,6 +337,7 @@ export class RefreshEngine {
       this.options.providerRetry,
       async () => {
         if (!(await this.records.markIntent(connection, this.options.now(), lease, this.options.lock.leaseMs))) throw new LeaseLost();
+        arrival.sent = performance.now();
         return this.metrics.providerCall('refresh_token', () => this.oauth.refresh(refresh.refresh_token!, keep));
       },
       (err) => !(err instanceof LeaseLost) && classifyOAuthError(err) === 'retryable',
@@ -431,8 +433,9 @@ export class RefreshEngine {
         holding.ready(tokens!.access);
         if (arrival?.at !== undefined) committedMs = performance.now() - arrival.at;
       }, this.knownStore(storedGeneration, holding));
-      // How long the answer was at risk of a crash: from its last byte until kept, and until committed.
-      const window = arrival ? { keptMs: arrival.keptMs, committedMs } : { recovered: true };
+      // The crash window, for the logs: the request at the provider (sent to the answer's last
+      // byte), then the answer until it was kept; and until it was committed, for comparison.
+      const window = arrival ? { providerMs: arrival.at! - arrival.sent!, keptMs: arrival.keptMs, committedMs } : { recovered: true };
       log('refreshed', { stored, rotated: Boolean(answer.tokens.refresh_token && answer.tokens.refresh_token !== refresh.refresh_token), ...(answer.problem && { problem: answer.problem }), ...window });
     } catch (err) {
       if (err instanceof TokenTooLargeError) {
