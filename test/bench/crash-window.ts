@@ -4,8 +4,8 @@
  * (SQLite in DATA_DIR), with rotation on and a provider that revokes the grant when a spent
  * refresh token comes back. It reports, from the backend's `refresh` lines, how long each answer
  * was at risk — the request at the provider (sent to the answer's last byte), then the answer
- * until it was kept, and until its tokens were committed (what the window ran to before answers
- * were kept) — quiet and beside two CPU-bound processes the bench starts itself. Then, with those
+ * until it was kept (and until its tokens were committed) — quiet and beside two CPU-bound
+ * processes the bench starts itself. Then, with those
  * still running, it SIGKILLs the backend (`BENCH_KILLS` times, 100 by default) and restarts it
  * on the same data, and counts the connections lost and why; a lost one is replaced by a new
  * connection, so five stay under refresh. Each kill comes at a random moment of the steady
@@ -52,7 +52,7 @@ const refreshLines = (output: string): RefreshLine[] =>
 
 function windowLine(label: string, lines: RefreshLine[], seconds: number): string {
   const of = (field: 'providerMs' | 'keptMs' | 'committedMs') => lines.map((l) => l[field]!).filter((v) => v !== undefined);
-  return `crash window, ${label} (${lines.length} refreshes, ${(lines.length / seconds).toFixed(1)}/s, load average ${os.loadavg()[0].toFixed(1)}): answer's last byte → kept ${ms(of('keptMs'))}; → committed (the window before answers were kept) ${ms(of('committedMs'))}; request sent → answer's last byte ${ms(of('providerMs'))}`;
+  return `crash window, ${label} (${lines.length} refreshes, ${(lines.length / seconds).toFixed(1)}/s, load average ${os.loadavg()[0].toFixed(1)}): answer's last byte → kept ${ms(of('keptMs'))}; → committed ${ms(of('committedMs'))}; request sent → answer's last byte ${ms(of('providerMs'))}`;
 }
 
 /** Two processes that spin forever, for a machine with no idle core. */
