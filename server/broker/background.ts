@@ -1,7 +1,8 @@
 /**
  * The backend's background loops, each a timer that backs off while it fails:
  * - the outbox flusher writes token sets the Secret Store has not taken yet (after an outage,
- *   or after a restart: any instance flushes any entry, under the connection's lock);
+ *   or after a restart: any instance flushes any entry, under the connection's lock), and takes
+ *   the provider's answers a crash left kept but not read;
  * - the keep-alive refreshes connections that are idle or whose refresh token nears its expiry,
  *   so idle grants survive; with several instances each due connection is claimed by one;
  * - with EVENTS_WEBHOOK_URL, the event deliverer sends recorded connection events (event-delivery.ts),
@@ -135,6 +136,10 @@ export function startBackground(parts: BackgroundParts, options: BackgroundOptio
       // A short wait: a busy connection's holder flushes it itself.
       const result = await withLock(locks, connection, { ...options.lock, waitMs: 200 }, () => tokens.flush(connection)).catch(() => 'pending');
       if (result === 'pending') ok = false;
+    }
+    for (const connection of await outbox.answered()) {
+      if (flusher.stopping) return ok;
+      await engine.recover(connection, { ...options.lock, waitMs: 200 }).catch(() => (ok = false));
     }
     return ok;
   }), options.flushIntervalMs, 30_000);

@@ -112,10 +112,17 @@ export interface ProviderClock {
 
 const UNCORRECTED: ProviderClock = { observeProvider: () => undefined, providerOffsetSeconds: 0 };
 
+/**
+ * Gets a grant's 200 body as it came, once its last byte is in and before anything reads it (the
+ * refresh engine makes it durable there); resolves when it may be read.
+ */
+export type KeepAnswer = (raw: string) => Promise<void>;
+
 /** One grant request's 200 answer: that it came, and its body, kept aside in case openid-client refuses it. */
 interface Answered {
   ok?: true;
-  body?: Record<string, unknown>;
+  raw?: string;
+  keep?: KeepAnswer;
 }
 
 const answered = new AsyncLocalStorage<Answered>();
@@ -123,17 +130,13 @@ const answered = new AsyncLocalStorage<Answered>();
 /** Far above any token response whose tokens fit the Secret Store (5000 characters a payload), ID token included. */
 const MAX_TOKEN_RESPONSE_BYTES = 64 * 1024;
 
-/** A grant's 200 answer, read here within the bound and handed on to openid-client as read. */
+/** A grant's 200 answer, read here within the bound, kept, and handed on to openid-client as read. */
 async function readAnswer(response: Response, capture: Answered): Promise<Response> {
   capture.ok = true;
   const text = await readLimited(response, MAX_TOKEN_RESPONSE_BYTES);
   if (text === undefined) throw new UnreadableAnswer(`larger than ${MAX_TOKEN_RESPONSE_BYTES} bytes`);
-  try {
-    const body: unknown = JSON.parse(text);
-    if (body && typeof body === 'object') capture.body = body as Record<string, unknown>;
-  } catch {
-    // Not JSON: openid-client says so.
-  }
+  capture.raw = text;
+  await capture.keep?.(text);
   return new Response(text, { status: response.status, statusText: response.statusText, headers: response.headers });
 }
 
@@ -142,6 +145,22 @@ async function bounded(response: Response): Promise<Response> {
   const text = await readLimited(response, MAX_TOKEN_RESPONSE_BYTES);
   if (text === undefined) throw new OversizedAnswer(`answer larger than ${MAX_TOKEN_RESPONSE_BYTES} bytes (HTTP ${response.status})`);
   return new Response(response.status === 204 || response.status === 304 ? null : text, { status: response.status, statusText: response.statusText, headers: response.headers });
+}
+
+/**
+ * A 200 body read without openid-client's checks: its tokens, and the unverified `sub` of its ID
+ * token (still compared with the connection's). Undefined when it holds no access token.
+ */
+export function unverifiedAnswer(raw: string): GrantAnswer | undefined {
+  let body: unknown;
+  try {
+    body = JSON.parse(raw);
+  } catch {
+    return undefined;
+  }
+  if (!body || typeof body !== 'object' || typeof (body as { access_token?: unknown }).access_token !== 'string') return undefined;
+  const response = body as Record<string, unknown>;
+  return { tokens: toTokenResponse(response), subject: unverifiedSubject(response.id_token) };
 }
 
 interface ClientSettings {
@@ -224,16 +243,15 @@ export class OAuthClient {
    * A grant request whose 200 answer is kept even when openid-client refuses to process it; a
    * 200 without tokens is an `UnreadableAnswer`, however openid-client (or the read) failed.
    */
-  private async grant(request: () => Promise<client.TokenEndpointResponse & client.TokenEndpointResponseHelpers>): Promise<GrantAnswer> {
+  private async grant(request: () => Promise<client.TokenEndpointResponse & client.TokenEndpointResponseHelpers>, keep?: KeepAnswer): Promise<GrantAnswer> {
     this.followClock();
-    const capture: Answered = {};
+    const capture: Answered = { keep };
     try {
       const response = await answered.run(capture, request);
       return { tokens: toTokenResponse(response), subject: response.claims()?.sub };
     } catch (err) {
-      if (typeof capture.body?.access_token === 'string') {
-        return { tokens: toTokenResponse(capture.body), problem: describeOAuthError(err), subject: unverifiedSubject(capture.body.id_token) };
-      }
+      const kept = capture.raw === undefined ? undefined : unverifiedAnswer(capture.raw);
+      if (kept) return { ...kept, problem: describeOAuthError(err) };
       if (!capture.ok) throw err;
       // openid-client wraps what the fetch threw (the bound) in an error of its own.
       throw err instanceof client.ClientError && err.cause instanceof UnreadableAnswer ? err.cause : new UnreadableAnswer(describeOAuthError(err));
@@ -245,8 +263,9 @@ export class OAuthClient {
     return this.grant(() => client.genericGrantRequest(this.config, 'authorization_code', { code, code_verifier: codeVerifier, redirect_uri: redirectUri }));
   }
 
-  refresh(refreshToken: string): Promise<GrantAnswer> {
-    return this.grant(() => client.refreshTokenGrant(this.config, refreshToken));
+  /** `keep` gets the 200 body before openid-client reads it. */
+  refresh(refreshToken: string, keep?: KeepAnswer): Promise<GrantAnswer> {
+    return this.grant(() => client.refreshTokenGrant(this.config, refreshToken), keep);
   }
 
   get canRevoke(): boolean {

@@ -2,8 +2,10 @@
  * The only place that refreshes tokens. A fresh access token is returned as stored. A due one
  * is refreshed once per connection: in-process single-flight, then the connection's lock, then
  * a read of the refresh secret (another holder may have refreshed; the outbox may hold newer
- * tokens), then the provider, then the commit (outbox first, Secret Store second:
- * token-store.ts) — three Secret Store requests in all: that read and the two writes.
+ * tokens), then the provider — whose answer is kept, sealed, the moment its last byte is in,
+ * before openid-client reads it — then the commit (outbox first, Secret Store second:
+ * token-store.ts) — three Secret Store requests in all: that read and the two writes. An answer
+ * a crash left kept but not taken is taken by the next lock holder, as its refresh would have.
  *
  * A refresh token leaves only while its lease is confirmed in the database, in the same step as
  * the intent mark: a holder that was paused past its lease finds the lock gone and sends nothing.
@@ -20,7 +22,7 @@ import { type ConnectionId, connectionKey } from '../../src/common/connection-id
 import { type AccessPayload, dueAt, isDue, type RefreshPayload, TokenTooLargeError, tokenPayloads } from '../../src/common/token-layout';
 import { isStorageUnavailable } from '../storage/errors';
 import type { Lease, LockManager } from '../storage/locks';
-import type { ConnectionRecords, ConnectionState, LossReason, OnceOnly } from '../storage/ports';
+import type { ConnectionRecord, ConnectionRecords, ConnectionState, LossReason, OnceOnly } from '../storage/ports';
 import { type AccessCache, NOT_CONNECTED_SECONDS } from './access-cache';
 import { type LockTimes, withLock } from './connection-lock';
 import type { ConnectionStates } from './connection-state';
@@ -28,9 +30,9 @@ import { DEFAULTS, lockTimes } from './defaults';
 import { BrokerError, busy, describeError, notConnected, providerRejected, providerUnavailable, reconnectRequired, refreshPending } from './errors';
 import type { Metrics } from './metrics';
 import type { SecretStoreBudget } from './secret-store-budget';
-import { classifyOAuthError, describeOAuthError, type GrantAnswer, type OAuthClient } from './oauth-client';
+import { classifyOAuthError, describeOAuthError, type GrantAnswer, type OAuthClient, UnreadableAnswer, unverifiedAnswer } from './oauth-client';
 import { type RetryPolicy, withRetries } from './retry';
-import { type Current, type KnownStore, type TokenStore, UNUSABLE } from './token-store';
+import { type Current, type KeptAnswer, type KnownStore, type StoredRefresh, type TokenStore, UNUSABLE } from './token-store';
 
 export interface RefreshOptions {
   marginSeconds: number;
@@ -77,6 +79,25 @@ interface Flight {
 interface Holding {
   lease: Lease;
   ready(access: AccessPayload): void;
+}
+
+/** When a refresh's request left and its answer's last byte came (by `performance.now()`), and how long the answer took to be kept. */
+interface Arrival {
+  sent?: number;
+  at?: number;
+  keptMs?: number;
+}
+
+/** An answer being taken: the refresh payload it answers, when it came (unix seconds), and what the holder knows. */
+interface Taking {
+  refresh: RefreshPayload;
+  at: number;
+  earlier: ConnectionRecord | undefined;
+  holding: Holding;
+  storedGeneration: number | undefined;
+  log: (outcome: string, extra?: object) => void;
+  /** Absent for an answer a crash left kept, taken after a restart. */
+  arrival?: Arrival;
 }
 
 /** A due token served while the Secret Store budget is spent must have this long left. */
@@ -195,13 +216,58 @@ export class RefreshEngine {
   /** Keep-alive: refreshes a connection that is idle or whose refresh token nears expiry, unless someone just did. */
   async keepAlive(connection: ConnectionId, stillDue: (lastRefreshAt: number | null, refreshExpiresAt: number | null) => boolean): Promise<void> {
     await this.parts.budget.run('keepalive', () => this.refreshOnce(connection, async (holding) => {
-      const current = await this.currentUnderLock(connection);
+      const current = await this.current(connection, holding);
       const { refresh } = current;
       if (!refresh || refresh === UNUSABLE || refresh.refresh_token === null || !stillDue(refresh.refreshed_at, refresh.expires_at)) {
         return current.access ?? this.refreshIfDue(connection, holding, {});
       }
       return this.refresh(connection, refresh, holding, true, current.held ? undefined : current.storedGeneration);
     }).done);
+  }
+
+  /**
+   * The outbox flusher: an answer a crash left kept is taken under the lock (`lock`: a short wait,
+   * since a busy connection's holder takes it itself).
+   */
+  async recover(connection: ConnectionId, lock: LockTimes): Promise<void> {
+    await withLock(this.parts.locks, connection, lock, (lease) => this.current(connection, { lease, ready: () => undefined }));
+  }
+
+  /**
+   * Under the lock: what the store holds (token-store.ts `current`), once an answer a crash left
+   * kept is taken and a token set held in the outbox is written. A refresh secret older than one
+   * already seen is never sent (`olderThanSeen`): it is read again once, and else the caller gets
+   * 503 `refresh_pending`.
+   */
+  private async current(connection: ConnectionId, holding: Holding, known?: AccessPayload): Promise<Current> {
+    for (let read = 1; ; read++) {
+      let current = await this.tokens.current(connection);
+      if (current.kept) {
+        await this.takeKept(connection, current.kept, holding, current.storedGeneration);
+        current = await this.tokens.current(connection);
+      }
+      if (current.held) await this.tokens.flush(connection);
+      if (!(await this.olderThanSeen(connection, current.refresh, known))) return current;
+      if (read === 2) {
+        this.logger.error({ connection: connectionKey(connection), generation: (current.refresh as RefreshPayload).generation }, 'the Secret Store shows an older refresh token than one already seen; it was not sent');
+        throw refreshPending();
+      }
+    }
+  }
+
+  /**
+   * A refresh secret older than one already seen — the access token `known`, or the registry's last
+   * commit: a stale read, or a late write put back, that would spend a token the provider has
+   * rotated. A new grant (the extension's own sign-in) starts its count again but is newer, so it is not.
+   */
+  private async olderThanSeen(connection: ConnectionId, refresh: StoredRefresh | undefined, known: AccessPayload | undefined): Promise<boolean> {
+    if (!refresh || refresh === UNUSABLE) return false;
+    const record = await this.records.get(connection).catch((err: unknown) => {
+      if (isStorageUnavailable(err)) return undefined;
+      throw err;
+    });
+    const seen = [known && { generation: known.generation, at: known.issued_at }, record?.generation && record.lastRefreshAt !== null && { generation: record.generation, at: record.lastRefreshAt }];
+    return seen.some((newer) => newer && refresh.generation < newer.generation && refresh.refreshed_at <= newer.at);
   }
 
   /** In-process single-flight, then the connection's lock. */
@@ -241,7 +307,7 @@ export class RefreshEngine {
    * is `known` or the refresh payload shows it is due; a second only when another holder refreshed.
    */
   private async refreshIfDue(connection: ConnectionId, holding: Holding, { known, rejected }: { known?: AccessPayload; rejected?: string }): Promise<AccessPayload> {
-    const current = await this.currentUnderLock(connection, known);
+    const current = await this.current(connection, holding, known);
     const { refresh } = current;
     const refreshable = refresh && refresh !== UNUSABLE && refresh.refresh_token !== null ? refresh : undefined;
     const access = current.held ? current.access : refreshable ? await this.accessOf(connection, refreshable, known) : await this.tokens.readAccess(connection);
@@ -265,32 +331,6 @@ export class RefreshEngine {
   }
 
   /**
-   * The newest tokens under the lock, the outbox's written first. A refresh secret older than one
-   * already seen — the access token `known`, or the registry's last commit — is never sent: a stale
-   * read, or a late write put back, would spend a token the provider has rotated. It is read again
-   * once, and else the caller gets 503 `refresh_pending`. A new grant (the extension's own sign-in)
-   * starts its count again but is newer, so it passes.
-   */
-  private async currentUnderLock(connection: ConnectionId, known?: AccessPayload): Promise<Current> {
-    for (let read = 1; ; read++) {
-      const current = await this.tokens.current(connection);
-      if (current.held) await this.tokens.flush(connection);
-      const record = await this.records.get(connection).catch((err: unknown) => {
-        if (isStorageUnavailable(err)) return undefined;
-        throw err;
-      });
-      const { refresh } = current;
-      const newest = [known && { generation: known.generation, at: known.issued_at }, record?.generation && record.lastRefreshAt !== null && { generation: record.generation, at: record.lastRefreshAt }];
-      const stale = refresh && refresh !== UNUSABLE && newest.some((seen) => seen && refresh.generation < seen.generation && refresh.refreshed_at <= seen.at);
-      if (!stale) return current;
-      if (read === 2) {
-        this.logger.error({ connection: connectionKey(connection), generation: refresh.generation }, 'the Secret Store shows an older refresh token than one already seen; it was not sent');
-        throw refreshPending();
-      }
-    }
-  }
-
-  /**
    * The stored generation's access payload without reading it where that is safe: the one known
    * already, or none when the refresh payload shows the generation's access token is due (it
    * was issued at `refreshed_at` for `access_lifetime`). Read only when another holder refreshed.
@@ -306,30 +346,44 @@ export class RefreshEngine {
     return storedGeneration === undefined ? undefined : { storedGeneration, stillHeld: () => holding.lease.renew(this.options.lock.leaseMs) };
   }
 
-  /** The provider call, each attempt sent only once the lease is confirmed and the intent recorded. */
-  private async send(connection: ConnectionId, refreshToken: string, lease: Lease): Promise<GrantAnswer> {
+  /**
+   * The provider call, each attempt sent only once the lease is confirmed and the intent recorded.
+   * Its 200 answer is kept, sealed, as soon as its last byte is in — before openid-client parses
+   * and checks it — so a crash from then on loses nothing (`arrival` says when, and how long it took).
+   */
+  private async send(connection: ConnectionId, refresh: RefreshPayload, lease: Lease, arrival: Arrival): Promise<GrantAnswer> {
+    const keep = async (raw: string) => {
+      arrival.at = performance.now();
+      if (await this.tokens.keep(connection, { raw, previous: refresh, at: this.options.now() })) arrival.keptMs = performance.now() - arrival.at;
+    };
     return withRetries(
       this.options.providerRetry,
       async () => {
         if (!(await this.records.markIntent(connection, this.options.now(), lease, this.options.lock.leaseMs))) throw new LeaseLost();
-        return this.metrics.providerCall('refresh_token', () => this.oauth.refresh(refreshToken));
+        arrival.sent = performance.now();
+        return this.metrics.providerCall('refresh_token', () => this.oauth.refresh(refresh.refresh_token!, keep));
       },
       (err) => !(err instanceof LeaseLost) && classifyOAuthError(err) === 'retryable',
     );
   }
 
-  private async refresh(connection: ConnectionId, refresh: RefreshPayload, holding: Holding, mayRecheck: boolean, storedGeneration?: number): Promise<AccessPayload> {
-    const key = connectionKey(connection);
+  /** Logs a refresh of `generation`'s token (and counts it) with its outcome. */
+  private refreshLog(connection: ConnectionId, generation: number): Taking['log'] {
     const started = Date.now();
-    const log = (outcome: string, extra: object = {}) => {
+    return (outcome, extra = {}) => {
       this.metrics.refreshes.inc({ outcome });
       this.metrics.refreshSeconds.observe((Date.now() - started) / 1000);
-      this.logger.info({ connection: key, outcome, latencyMs: Date.now() - started, generation: refresh.generation, ...extra }, 'refresh');
+      this.logger.info({ connection: connectionKey(connection), outcome, latencyMs: Date.now() - started, generation, ...extra }, 'refresh');
     };
+  }
+
+  private async refresh(connection: ConnectionId, refresh: RefreshPayload, holding: Holding, mayRecheck: boolean, storedGeneration?: number): Promise<AccessPayload> {
+    const log = this.refreshLog(connection, refresh.generation);
     const earlier = await this.records.get(connection);
+    const arrival: Arrival = {};
     let answer: GrantAnswer;
     try {
-      answer = await this.send(connection, refresh.refresh_token!, holding.lease);
+      answer = await this.send(connection, refresh, holding.lease, arrival);
     } catch (err) {
       if (err instanceof LeaseLost) {
         log('lease_lost');
@@ -340,7 +394,7 @@ export class RefreshEngine {
       log(failure, { error: describeOAuthError(err) });
       if (failure === 'invalid_grant') {
         // A rotation by someone else looks the same at the provider; only an unchanged stored token means lost.
-        const now = await this.currentUnderLock(connection);
+        const now = await this.current(connection, holding);
         const current = now.refresh;
         if (mayRecheck && current && current !== UNUSABLE && current.refresh_token && current.refresh_token !== refresh.refresh_token) {
           // The provider answered, so this attempt's outcome is known: its intent mark goes before the next.
@@ -350,6 +404,8 @@ export class RefreshEngine {
         }
         return this.lose(connection, earlier?.outcomeUnknownAt ? 'lost_after_unknown_outcome' : 'invalid_grant');
       }
+      // An unreadable answer was kept before it was read: there is nothing in it to take.
+      if (err instanceof UnreadableAnswer) await this.tokens.dropAnswer(connection, refresh.generation + 1);
       // The provider answered, so it did not rotate; only a lost or unreadable answer leaves the outcome unknown.
       const outcomeUnknownAt = failure === 'unknown_outcome' ? (earlier?.outcomeUnknownAt ?? this.options.now()) : (earlier?.outcomeUnknownAt ?? null);
       if (failure === 'rejected') {
@@ -360,6 +416,31 @@ export class RefreshEngine {
       await this.states.update(connection, { failures: (earlier?.failures ?? 0) + 1, outcomeUnknownAt });
       throw providerUnavailable();
     }
+    return this.take(connection, answer, { refresh, at: this.options.now(), earlier, holding, storedGeneration, log, arrival });
+  }
+
+  /**
+   * An answer kept before a crash let it be read: read now — without openid-client's checks, which
+   * only ever report (the ID token's subject is still compared) — and taken as its refresh would
+   * have. One with no tokens in it goes, and its refresh's outcome stays unknown (the intent mark stays).
+   */
+  private async takeKept(connection: ConnectionId, kept: KeptAnswer, holding: Holding, storedGeneration: number | undefined): Promise<void> {
+    const log = this.refreshLog(connection, kept.previous.generation);
+    const answer = unverifiedAnswer(kept.raw);
+    if (answer) {
+      await this.take(connection, answer, { refresh: kept.previous, at: kept.at, earlier: await this.records.get(connection), holding, storedGeneration, log });
+      return;
+    }
+    log('unknown_outcome', { error: 'unreadable answer: kept before a restart' });
+    await this.tokens.dropAnswer(connection, kept.previous.generation + 1);
+  }
+
+  /**
+   * The provider's answer to a refresh: committed (outbox first, Secret Store second), recorded and
+   * remembered — unless its ID token names another subject than the connection's.
+   */
+  private async take(connection: ConnectionId, answer: GrantAnswer, { refresh, at, earlier, holding, storedGeneration, log, arrival }: Taking): Promise<AccessPayload> {
+    const key = connectionKey(connection);
     // Another person's tokens (answers crossed on the way, a confused provider) are never stored or
     // served as this connection's: a refreshed ID token's `sub` must be the original's (OIDC Core 12.2).
     if (answer.subject && earlier?.subject && answer.subject !== earlier.subject) {
@@ -367,14 +448,24 @@ export class RefreshEngine {
       this.logger.error({ connection: key, generation: refresh.generation }, "the provider answered a refresh with another subject's tokens; they were not kept");
       return this.lose(connection, 'subject_changed');
     }
-    const now = this.options.now();
     let tokens;
     try {
-      tokens = tokenPayloads(answer.tokens, refresh, now, this.options.defaultAccessLifetimeSeconds);
-      const stored = await this.tokens.commit(connection, tokens, () => holding.ready(tokens!.access), this.knownStore(storedGeneration, holding));
-      log('refreshed', { stored, rotated: Boolean(answer.tokens.refresh_token && answer.tokens.refresh_token !== refresh.refresh_token), ...(answer.problem && { problem: answer.problem }) });
+      tokens = tokenPayloads(answer.tokens, refresh, at, this.options.defaultAccessLifetimeSeconds);
+      let committedMs: number | undefined;
+      const stored = await this.tokens.commit(connection, tokens, () => {
+        holding.ready(tokens!.access);
+        if (arrival?.at !== undefined) committedMs = performance.now() - arrival.at;
+      }, this.knownStore(storedGeneration, holding));
+      // The crash window, for the logs: the request at the provider (sent to the answer's last
+      // byte), then the answer until it was kept; and until it was committed, for comparison.
+      const window = arrival ? { providerMs: arrival.at! - arrival.sent!, keptMs: arrival.keptMs, committedMs } : { recovered: true };
+      log('refreshed', { stored, rotated: Boolean(answer.tokens.refresh_token && answer.tokens.refresh_token !== refresh.refresh_token), ...(answer.problem && { problem: answer.problem }), ...window });
     } catch (err) {
-      if (err instanceof TokenTooLargeError) log('token_too_large');
+      if (err instanceof TokenTooLargeError) {
+        log('token_too_large');
+        // Nothing was committed, and a kept answer would only fail the same way again.
+        await this.tokens.dropAnswer(connection, refresh.generation + 1);
+      }
       throw err;
     }
     if (answer.problem) this.logger.warn({ connection: key, problem: answer.problem, generation: tokens.refresh.generation }, 'the provider answered with tokens that failed a check; kept them');
@@ -383,7 +474,7 @@ export class RefreshEngine {
       status: 'connected',
       accessExpiresAt: tokens.access.expires_at,
       refreshExpiresAt: tokens.refresh.expires_at,
-      lastRefreshAt: now,
+      lastRefreshAt: at,
       // An answer that failed a check is kept, and the connection shows it as degraded.
       failures: answer.problem ? (earlier?.failures ?? 0) + 1 : 0,
       outcomeUnknownAt: null,

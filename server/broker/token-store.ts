@@ -15,6 +15,10 @@
  * have written since — or by reading it again. And each write attempt is fenced by the lock
  * (connection-lock.ts): a holder whose lease lapsed sends nothing more, and its entry waits in
  * the outbox for whoever holds the lock next.
+ * Before any of that, the provider's answer itself is kept: sealed as it came, before anything
+ * reads it (`keep`). Reading it — openid-client's parsing and checks — takes time, and a crash
+ * then would lose the only copy of the new refresh token; a kept answer not yet taken is taken
+ * by the next lock holder (the refresh engine, `current`'s `kept`).
  * A provider's answer is never dropped while the process lives: when the database cannot take
  * the outbox entry, the token set is held in memory and written to the Secret Store straight away.
  * Reads only read; every method that changes or flushes tokens expects the caller to hold the
@@ -65,12 +69,21 @@ export interface Newest {
   held: boolean;
 }
 
+/** A provider's answer to a refresh of `previous`, as it came (`raw`), received at `at` (unix seconds). */
+export interface KeptAnswer {
+  raw: string;
+  previous: RefreshPayload;
+  at: number;
+}
+
 /**
  * What a lock holder read of the store: the newest refresh payload (the outbox's when it holds a
- * newer one, with its access payload), and the generation the store holds.
+ * newer one, with its access payload), the generation the store holds, and an answer kept but
+ * not yet taken when it is newer than both.
  */
 export interface Current extends Newest {
   storedGeneration: number | undefined;
+  kept?: KeptAnswer;
 }
 
 /** The stored generation as read under a lock, and the confirmation that the lock is still held (its lease renewed). */
@@ -97,8 +110,9 @@ interface Payloads {
   access: string;
 }
 
-/** The outbox entry's associated data: it opens only for its connection. */
+/** The outbox entry's and the kept answer's associated data: each opens only for its connection, and only as what it is. */
 const OUTBOX = 'outbox';
+const ANSWER = 'answer';
 
 /** Missing key ids are logged once each, and at most this many: a Dashboard user can write any id into their own scope. */
 const MISSING_KEYS_LOGGED = 20;
@@ -253,9 +267,25 @@ export class TokenStore {
   /**
    * The newest refresh payload of a connection, for a lock holder: the outbox's when it holds a
    * generation newer than the stored one (with its access payload: neither has reached the
-   * Secret Store yet), else the store's. One Secret Store read.
+   * Secret Store yet), else the store's; and an answer kept but not taken that is newer still
+   * (a crash came while it was read). One Secret Store read.
    */
   async current(connection: ConnectionId): Promise<Current> {
+    const [current, answer] = await Promise.all([this.held(connection), this.parts.outbox.answer(connection)]);
+    if (!answer) return current;
+    if (answer.generation > (generationOf(current.refresh) ?? 0)) {
+      return { ...current, kept: JSON.parse(this.open(answer.sealed, connection, ANSWER)) as KeptAnswer };
+    }
+    // Its token set reached the Secret Store through memory while the database was away: nothing is
+    // left to take. A database still away leaves it for the next holder (it is not newer, so not taken).
+    await this.parts.outbox.dropAnswer(connection, answer.generation).catch((err: unknown) => {
+      if (!isStorageUnavailable(err)) throw err;
+    });
+    return current;
+  }
+
+  /** The newest token set: the outbox's (held) when newer than the store's. */
+  private async held(connection: ConnectionId): Promise<Current> {
     const [entry, refresh] = await Promise.all([this.entry(connection), this.readRefresh(connection)]);
     const storedGeneration = generationOf(refresh);
     if (entry && !supersedes(refresh, entry)) return { ...this.openEntry(connection, entry).tokens, held: true, storedGeneration };
@@ -264,8 +294,29 @@ export class TokenStore {
 
   /** The newest tokens of a connection, the access payload too (for status, and reads outside a refresh). */
   async newest(connection: ConnectionId): Promise<Newest> {
-    const [current, access] = await Promise.all([this.current(connection), this.readAccess(connection)]);
+    const [current, access] = await Promise.all([this.held(connection), this.readAccess(connection)]);
     return current.held ? current : { access, refresh: current.refresh, held: false };
+  }
+
+  /**
+   * Keeps the provider's answer, sealed, before anything reads it: true once it is durable. A
+   * database that cannot take it costs nothing but the crash safety: the answer is read on.
+   */
+  async keep(connection: ConnectionId, answer: KeptAnswer): Promise<boolean> {
+    const generation = answer.previous.generation + 1;
+    try {
+      await this.parts.outbox.keepAnswer(connection, { generation, sealed: this.parts.sealer.seal(JSON.stringify(answer), connection, ANSWER) });
+      return true;
+    } catch (err) {
+      if (!isStorageUnavailable(err)) throw err;
+      this.parts.logger.warn({ connection: connectionKey(connection), generation, err: describeError(err) }, "the provider's answer could not be kept before it was read; it is read now");
+      return false;
+    }
+  }
+
+  /** A kept answer with nothing to take in it goes (the token set, if any, stays). Under the lock. */
+  async dropAnswer(connection: ConnectionId, generation: number): Promise<void> {
+    await this.parts.outbox.dropAnswer(connection, generation);
   }
 
   /**

@@ -1,8 +1,9 @@
 /**
  * What the broker keeps in its own database, as small ports by concern: connection records,
  * the outbox, webhook event ids, keep-alive claims, change notices and locks. None holds a
- * readable token: tokens live in the Secret Store, and the outbox holds a new token set only
- * sealed and only until the Secret Store has taken it (server/broker/token-store.ts).
+ * readable token: tokens live in the Secret Store, and the outbox holds a new token set (or the
+ * provider's answer it is read from) only sealed and only until the Secret Store has taken it
+ * (server/broker/token-store.ts).
  * Two implementations: SQLite for one instance (sqlite.ts), PostgreSQL for several (postgres.ts).
  */
 import type { ConnectionId, StripeMode } from '../../src/common/connection-id';
@@ -85,19 +86,30 @@ export interface RecordFilter {
   limit?: number;
 }
 
-/** A new token set the Secret Store has not taken yet: its two secrets' payloads exactly as they will be written, sealed. */
+/**
+ * A new token set the Secret Store has not taken yet: its two secrets' payloads exactly as they
+ * will be written, sealed. Or, as a kept answer, the provider's answer as it came, sealed before
+ * anything read it: `generation` is the one its tokens will have.
+ */
 export interface OutboxEntry {
   generation: number;
   sealed: string;
 }
 
 export interface Outbox {
-  /** Keeps the entry unless one of a newer generation is there already. */
+  /** Keeps the entry unless one of a newer generation is there already; the kept answer it was read from (its generation or older) goes in the same step. */
   put(connection: ConnectionId, entry: OutboxEntry): Promise<void>;
   get(connection: ConnectionId): Promise<OutboxEntry | undefined>;
-  /** Removes the entry if its generation is at most `generation`. */
+  /** Removes the entry, and a kept answer, if its generation is at most `generation`. */
   delete(connection: ConnectionId, generation: number): Promise<void>;
   connections(): Promise<ConnectionId[]>;
+  /** Keeps a provider's answer (one per connection) unless a newer one is there already; durable when it returns. */
+  keepAnswer(connection: ConnectionId, answer: OutboxEntry): Promise<void>;
+  answer(connection: ConnectionId): Promise<OutboxEntry | undefined>;
+  /** Removes the kept answer if its generation is at most `generation` (the token set, if any, stays). */
+  dropAnswer(connection: ConnectionId, generation: number): Promise<void>;
+  /** Connections with a kept answer. */
+  answered(): Promise<ConnectionId[]>;
 }
 
 /** What a delivery of a Stripe event may do: handle it (its lease taken), nothing (handled already), or wait (another delivery holds it). */

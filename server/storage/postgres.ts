@@ -67,6 +67,10 @@ const MIGRATIONS = [
   // A webhook event's row without a lease owner was handled (as every row before leases was).
   'ALTER TABLE broker_webhook_events ADD COLUMN IF NOT EXISTS lease_owner text',
   'ALTER TABLE broker_webhook_events ADD COLUMN IF NOT EXISTS lease_until bigint',
+  `CREATE TABLE IF NOT EXISTS broker_outbox_answers (
+    account_id text NOT NULL, user_id text NOT NULL, mode text NOT NULL,
+    generation bigint NOT NULL, sealed text NOT NULL,
+    PRIMARY KEY (account_id, user_id, mode))`,
 ];
 
 /** The event of a state change, written by the same statement (a CTE) as the change. */
@@ -217,7 +221,8 @@ class PostgresOutbox implements Outbox {
 
   async put(c: ConnectionId, e: OutboxEntry): Promise<void> {
     await this.pool.query(
-      `INSERT INTO broker_outbox (account_id, user_id, mode, generation, sealed) VALUES ($1, $2, $3, $4, $5)
+      `WITH taken AS (DELETE FROM broker_outbox_answers WHERE ${KEY} AND generation <= $4)
+       INSERT INTO broker_outbox (account_id, user_id, mode, generation, sealed) VALUES ($1, $2, $3, $4, $5)
        ON CONFLICT (account_id, user_id, mode) DO UPDATE SET generation = EXCLUDED.generation,
          sealed = EXCLUDED.sealed WHERE EXCLUDED.generation > broker_outbox.generation`,
       [...key(c), e.generation, e.sealed],
@@ -225,20 +230,45 @@ class PostgresOutbox implements Outbox {
   }
 
   async get(c: ConnectionId): Promise<OutboxEntry | undefined> {
-    const { rows } = await this.pool.query(`SELECT generation, sealed FROM broker_outbox WHERE ${KEY}`, key(c));
-    return rows[0] && { generation: Number(rows[0].generation), sealed: rows[0].sealed };
+    return entryOf((await this.pool.query(`SELECT generation, sealed FROM broker_outbox WHERE ${KEY}`, key(c))).rows[0]);
   }
 
   async delete(c: ConnectionId, generation: number): Promise<void> {
-    await this.pool.query(`DELETE FROM broker_outbox WHERE ${KEY} AND generation <= $4`, [...key(c), generation]);
+    await this.pool.query(
+      `WITH answer AS (DELETE FROM broker_outbox_answers WHERE ${KEY} AND generation <= $4)
+       DELETE FROM broker_outbox WHERE ${KEY} AND generation <= $4`,
+      [...key(c), generation],
+    );
   }
 
   async connections(): Promise<ConnectionId[]> {
     return (await this.pool.query<WireIds>('SELECT account_id, user_id, mode FROM broker_outbox')).rows.map(fromWire);
   }
+
+  async keepAnswer(c: ConnectionId, a: OutboxEntry): Promise<void> {
+    await this.pool.query(
+      `INSERT INTO broker_outbox_answers (account_id, user_id, mode, generation, sealed) VALUES ($1, $2, $3, $4, $5)
+       ON CONFLICT (account_id, user_id, mode) DO UPDATE SET generation = EXCLUDED.generation,
+         sealed = EXCLUDED.sealed WHERE EXCLUDED.generation >= broker_outbox_answers.generation`,
+      [...key(c), a.generation, a.sealed],
+    );
+  }
+
+  async answer(c: ConnectionId): Promise<OutboxEntry | undefined> {
+    return entryOf((await this.pool.query(`SELECT generation, sealed FROM broker_outbox_answers WHERE ${KEY}`, key(c))).rows[0]);
+  }
+
+  async dropAnswer(c: ConnectionId, generation: number): Promise<void> {
+    await this.pool.query(`DELETE FROM broker_outbox_answers WHERE ${KEY} AND generation <= $4`, [...key(c), generation]);
+  }
+
+  async answered(): Promise<ConnectionId[]> {
+    return (await this.pool.query<WireIds>('SELECT account_id, user_id, mode FROM broker_outbox_answers')).rows.map(fromWire);
+  }
 }
 
 const NOW_SECONDS = 'floor(extract(epoch from now()))::bigint';
+const entryOf = (row: { generation: unknown; sealed: string } | undefined): OutboxEntry | undefined => row && { generation: Number(row.generation), sealed: row.sealed };
 
 class PostgresWebhookEvents implements WebhookEvents {
   constructor(private readonly pool: Pool) {}

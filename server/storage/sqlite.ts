@@ -56,6 +56,10 @@ const SCHEMA = `
     PRIMARY KEY (account_id, user_id, mode));
   CREATE TABLE IF NOT EXISTS once_only (key TEXT PRIMARY KEY, expires_at INTEGER NOT NULL);
   CREATE INDEX IF NOT EXISTS once_only_expiry ON once_only (expires_at);
+  CREATE TABLE IF NOT EXISTS outbox_answers (
+    account_id TEXT NOT NULL, user_id TEXT NOT NULL, mode TEXT NOT NULL,
+    generation INTEGER NOT NULL, sealed TEXT NOT NULL,
+    PRIMARY KEY (account_id, user_id, mode));
   CREATE TABLE IF NOT EXISTS outbox_reservations (
     account_id TEXT NOT NULL, user_id TEXT NOT NULL, mode TEXT NOT NULL, room BLOB NOT NULL,
     PRIMARY KEY (account_id, user_id, mode));
@@ -231,12 +235,15 @@ class SqliteEvents implements ConnectionEvents {
 }
 
 class SqliteOutbox implements Outbox {
-  private readonly statements: Statements<'put' | 'unreserve' | 'get' | 'delete' | 'connections'>;
+  private readonly statements: Statements<'put' | 'unreserve' | 'get' | 'delete' | 'connections' | 'keepAnswer' | 'answer' | 'taken' | 'dropAnswer' | 'answered'>;
 
-  /** An entry is put on `db` (fsynced: it is relied on at once) and deleted on `relaxed` (a lost delete only means a fenced re-flush). */
+  /**
+   * An entry or a kept answer is put on `db` (fsynced: it is relied on at once) and deleted on
+   * `relaxed` (a lost delete only means a fenced re-flush, or an answer found already taken).
+   */
   constructor(
     private readonly db: Database.Database,
-    relaxed: Database.Database,
+    private readonly relaxed: Database.Database,
   ) {
     this.statements = {
       unreserve: db.prepare(`DELETE FROM outbox_reservations WHERE ${KEY}`),
@@ -246,6 +253,13 @@ class SqliteOutbox implements Outbox {
       get: db.prepare(`SELECT generation, sealed FROM outbox WHERE ${KEY}`),
       delete: relaxed.prepare(`DELETE FROM outbox WHERE ${KEY} AND generation <= ?`),
       connections: db.prepare('SELECT account_id, user_id, mode FROM outbox'),
+      keepAnswer: db.prepare(`INSERT INTO outbox_answers (account_id, user_id, mode, generation, sealed) VALUES (?, ?, ?, ?, ?)
+        ON CONFLICT (account_id, user_id, mode) DO UPDATE SET generation = excluded.generation,
+          sealed = excluded.sealed WHERE excluded.generation >= outbox_answers.generation`),
+      answer: db.prepare(`SELECT generation, sealed FROM outbox_answers WHERE ${KEY}`),
+      taken: db.prepare(`DELETE FROM outbox_answers WHERE ${KEY} AND generation <= ?`),
+      dropAnswer: relaxed.prepare(`DELETE FROM outbox_answers WHERE ${KEY} AND generation <= ?`),
+      answered: db.prepare('SELECT account_id, user_id, mode FROM outbox_answers'),
     };
   }
 
@@ -254,22 +268,43 @@ class SqliteOutbox implements Outbox {
     this.db.transaction(() => {
       this.statements.unreserve.run(...key(c));
       this.statements.put.run(...key(c), e.generation, e.sealed);
+      this.statements.taken.run(...key(c), e.generation);
     })();
   }
 
   async get(c: ConnectionId): Promise<OutboxEntry | undefined> {
-    const row = this.statements.get.get(...key(c)) as OutboxEntry | undefined;
-    return row && { generation: row.generation, sealed: row.sealed };
+    return entryOf(this.statements.get.get(...key(c)) as OutboxEntry | undefined);
   }
 
   async delete(c: ConnectionId, generation: number): Promise<void> {
-    this.statements.delete.run(...key(c), generation);
+    this.relaxed.transaction(() => {
+      this.statements.delete.run(...key(c), generation);
+      this.statements.dropAnswer.run(...key(c), generation);
+    })();
   }
 
   async connections(): Promise<ConnectionId[]> {
     return (this.statements.connections.all() as WireIds[]).map(fromWire);
   }
+
+  async keepAnswer(c: ConnectionId, a: OutboxEntry): Promise<void> {
+    this.statements.keepAnswer.run(...key(c), a.generation, a.sealed);
+  }
+
+  async answer(c: ConnectionId): Promise<OutboxEntry | undefined> {
+    return entryOf(this.statements.answer.get(...key(c)) as OutboxEntry | undefined);
+  }
+
+  async dropAnswer(c: ConnectionId, generation: number): Promise<void> {
+    this.statements.dropAnswer.run(...key(c), generation);
+  }
+
+  async answered(): Promise<ConnectionId[]> {
+    return (this.statements.answered.all() as WireIds[]).map(fromWire);
+  }
 }
+
+const entryOf = (row: OutboxEntry | undefined) => row && { generation: row.generation, sealed: row.sealed };
 
 /** One instance, synchronous statements: a claim is one step, whatever else runs. */
 class SqliteWebhookEvents implements WebhookEvents {
@@ -404,7 +439,7 @@ export function openSqliteStorage(file = ':memory:'): SqliteStorage {
     if (!(db.pragma(`table_info(${table})`) as Array<{ name: string }>).some((c) => c.name === column)) db.exec(`ALTER TABLE ${table} ADD COLUMN ${column} ${type}`);
   }
   db.exec(ADDED_INDEXES);
-  // Only the intent mark and the outbox entry are fsynced before they are relied on (the tokens
+  // Only the intent mark, the kept answer and the outbox entry are fsynced before they are relied on (the tokens
   // depend on them surviving a crash of the machine). Everything else — records and their events,
   // outbox clean-up, keep-alive claims, delivery state, once-only claims — goes through a
   // connection of its own with synchronous=NORMAL: durable across a crash of the process, and on

@@ -17,6 +17,7 @@ import { ApiAnswer, call, connect, sign, withNonce } from '../support/signed-cal
 import { RunningCommand, startCommand } from '../support/commands';
 import { refreshCount, startTestProvider, TestProvider } from '../support/dev-provider';
 import { backendEnv, DASHBOARD_REDIRECT, startBackendProcess, startPostgres } from '../support/fleet';
+import { crashWindow } from './crash-window';
 import { growthTable } from './growth';
 import { dueAtOnce } from './rate-limit';
 
@@ -30,6 +31,18 @@ const cpuSeconds = (pid: number) => {
 };
 /** The access tokens live 20 s, so a refresh is due 10 s after it was issued. */
 const ACCESS_TTL = 20;
+/**
+ * The limits a real extension never meets, raised: the bench calls one connection thousands of
+ * times a minute. The emulator has no rate limit, so the budget is raised too (the rate-limit
+ * scenario sets its own).
+ */
+const UNLIMITED = {
+  SIGNED_ROUTE_LIMITS: 'token=1000000/1000000,proxy=1000000/1000000,register=100000/100000,exchange=100000/100000',
+  SECRET_STORE_REQUESTS_PER_SECOND: '10000',
+};
+/** `npm run bench -- crash-window` runs that scenario alone; BENCH_KILLS sets its number of kills. */
+const ONLY = process.argv[2];
+const KILLS = Number(process.env.BENCH_KILLS ?? 100);
 
 interface Run {
   n: number;
@@ -98,17 +111,20 @@ async function main() {
   const started: Array<{ stop: () => Promise<unknown> }> = [];
   const emulator: RunningCommand = await startCommand('server/local/secret-store-cli.ts', ['--port', '0']);
   started.push(emulator);
+  const windowScenario = () => crashWindow({ emulatorUrl: emulator.url, dataDir: path.join(dataDir, 'window'), env: UNLIMITED, kills: KILLS });
+  if (ONLY === 'crash-window') {
+    try {
+      for (const line of await windowScenario()) console.log(line);
+    } finally {
+      await emulator.stop();
+      rmSync(dataDir, { recursive: true, force: true });
+    }
+    return;
+  }
   const provider: TestProvider = await startTestProvider(['--access-ttl', String(ACCESS_TTL)]);
   started.push(provider);
   const parts = { emulatorUrl: emulator.url, provider };
-  // The limits a real extension never meets, raised: the bench calls one connection thousands of times a minute.
-  // The emulator has no rate limit, so the budget is raised too (the rate-limit scenario sets its own).
-  const benchEnv = {
-    LOG_LEVEL: 'warn',
-    OAUTH_API_BASE_URL: `${provider.issuer}/api`,
-    SIGNED_ROUTE_LIMITS: 'token=1000000/1000000,proxy=1000000/1000000,register=100000/100000,exchange=100000/100000',
-    SECRET_STORE_REQUESTS_PER_SECOND: '10000',
-  };
+  const benchEnv = { LOG_LEVEL: 'warn', OAUTH_API_BASE_URL: `${provider.issuer}/api`, ...UNLIMITED };
   const backend = await startBackendProcess(backendEnv(parts, { ...benchEnv, DATA_DIR: path.join(dataDir, 'one') }));
   started.push(backend);
   const lines: string[] = [];
@@ -247,6 +263,7 @@ async function main() {
     say(await dueAtOnce({ emulatorUrl: emulator.url, dataDir: path.join(dataDir, 'due2000'), connections: 2000, storePerSecond: 100, budgetPerSecond: 80, accessTtl: 300, env: benchEnv }));
 
     for (const row of await growthTable(provider, benchEnv, [1000, 10_000, 100_000])) say(row);
+    for (const line of await windowScenario()) say(line);
   } finally {
     for (const part of started.reverse()) await part.stop().catch(() => undefined);
     rmSync(dataDir, { recursive: true, force: true });
