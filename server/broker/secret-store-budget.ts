@@ -5,6 +5,7 @@
  * this process with SQLite, the fleet with PostgreSQL), and waiters are served in priority
  * order: a caller's read first, then an on-demand refresh, then keep-alive, then clean-up (the
  * outbox flusher, reseal) — the priority of the work that makes the request, set with `run`.
+ * Among equals the connections take turns, so no one connection can take the others' share.
  * A 429 halves the fleet's rate (storage decides how it grows back) and the status shows the
  * store as throttled for a while. With PostgreSQL, tokens are claimed a few at a time and
  * spent within half a second, so no instance sits on the fleet's budget.
@@ -25,7 +26,9 @@ const CLAIM_LIFETIME_MS = 500;
 
 interface Waiter {
   rank: number;
-  seq: number;
+  /** Its connection's turn: one after that connection's previous waiter, never before the one served last. */
+  turn: number;
+  connection: string;
   resolve(): void;
   reject(err: unknown): void;
 }
@@ -36,7 +39,10 @@ class ModeBudget {
   private localUntil = 0;
   private claiming = false;
   private timer?: NodeJS.Timeout;
-  private seq = 0;
+  /** Each connection's waiting requests, and the turn of its last one. */
+  private readonly turns = new Map<string, { waiting: number; last: number }>();
+  /** The turn of the request served last. */
+  private served = 0;
   private closed?: unknown;
   rate: number;
   throttledAt = 0;
@@ -53,18 +59,22 @@ class ModeBudget {
     return this.waiters.length;
   }
 
-  acquire(priority: Priority, waitMs: number | undefined): Promise<void> {
+  acquire(priority: Priority, waitMs: number | undefined, connection: string): Promise<void> {
     if (this.closed) return Promise.reject(this.closed);
     return new Promise<void>((resolve, reject) => {
-      const waiter: Waiter = { rank: RANK[priority], seq: this.seq++, resolve, reject };
-      // Among equals first come, first served; a lower rank goes before any higher one.
-      const at = this.waiters.findIndex((w) => w.rank > waiter.rank);
+      const mine = this.turns.get(connection) ?? { waiting: 0, last: -Infinity };
+      const turn = Math.max(this.served, mine.last + 1);
+      this.turns.set(connection, { waiting: mine.waiting + 1, last: turn });
+      const waiter: Waiter = { rank: RANK[priority], turn, connection, resolve, reject };
+      // A lower rank goes before any higher one; among equals by turn, and first come, first served within a turn.
+      const at = this.waiters.findIndex((w) => w.rank > waiter.rank || (w.rank === waiter.rank && w.turn > waiter.turn));
       this.waiters.splice(at === -1 ? this.waiters.length : at, 0, waiter);
       if (waitMs !== undefined) {
         const timer = setTimeout(() => {
           const i = this.waiters.indexOf(waiter);
           if (i === -1) return;
           this.waiters.splice(i, 1);
+          this.left(waiter);
           reject(secretStoreBusy(Math.max(1, Math.ceil(this.waiters.length / Math.max(1, this.rate)))));
         }, waitMs);
         timer.unref();
@@ -83,7 +93,10 @@ class ModeBudget {
     if (Date.now() > this.localUntil) this.local = 0;
     while (this.local >= 1 && this.waiters.length > 0) {
       this.local--;
-      this.waiters.shift()!.resolve();
+      const waiter = this.waiters.shift()!;
+      this.served = waiter.turn;
+      this.left(waiter);
+      waiter.resolve();
     }
     if (this.waiters.length === 0 || this.claiming || this.timer) return;
     this.claiming = true;
@@ -100,9 +113,16 @@ class ModeBudget {
       () => {
         // Without the bucket (its database down) requests go unpaced: the store's own answers decide.
         this.claiming = false;
+        this.turns.clear();
         for (const waiter of this.waiters.splice(0)) waiter.resolve();
       },
     );
+  }
+
+  /** The waiter is out of the queue: its connection has one fewer waiting. */
+  private left(waiter: Waiter): void {
+    const mine = this.turns.get(waiter.connection);
+    if (mine && --mine.waiting === 0) this.turns.delete(waiter.connection);
   }
 
   private retryIn(ms: number): void {
@@ -122,6 +142,7 @@ class ModeBudget {
   close(err: unknown): void {
     this.closed = err;
     clearTimeout(this.timer);
+    this.turns.clear();
     for (const waiter of this.waiters.splice(0)) waiter.reject(err);
   }
 }
@@ -144,10 +165,10 @@ export class SecretStoreBudget {
     return this.priority.run(priority, fn);
   }
 
-  /** Waits for one request's token; a caller's read gives up after the caller's wait. */
-  acquire(mode: StripeMode): Promise<void> {
+  /** Waits for one request's token, in `connection`'s turn; a caller's read gives up after the caller's wait. */
+  acquire(mode: StripeMode, connection: string): Promise<void> {
     const priority = this.priority.getStore() ?? 'refresh';
-    return this.modes[mode]!.acquire(priority, priority === 'serve' ? this.callerWaitMs : undefined);
+    return this.modes[mode]!.acquire(priority, priority === 'serve' ? this.callerWaitMs : undefined, connection);
   }
 
   throttled(mode: StripeMode): void {

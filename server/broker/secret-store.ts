@@ -10,7 +10,7 @@
  * attempt leaves only while the lease covers its timeout, else LeaseLapsedError and nothing is sent.
  */
 import Stripe from 'stripe';
-import { type ConnectionId, secretScope, type StripeMode } from '../../src/common/connection-id';
+import { type ConnectionId, connectionKey, secretScope, type StripeMode } from '../../src/common/connection-id';
 import { LeaseLapsedError, writeFence } from './connection-lock';
 import { BrokerError, secretStoreFull } from './errors';
 import type { Metrics } from './metrics';
@@ -73,7 +73,7 @@ export class UserSecrets {
     const { mode } = this.connection;
     const fence = change ? writeFence(this.connection) : undefined;
     for (let attempt = 1, limited = 0; ; attempt++) {
-      await this.budget.acquire(mode);
+      await this.budget.acquire(mode, connectionKey(this.connection));
       if (fence && !(await fence.confirm())) throw new LeaseLapsedError();
       try {
         return await this.metrics.secretStoreCall(operation, () => send(fence ? { ...this.options, timeout: fence.attemptMs } : this.options));
