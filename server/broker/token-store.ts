@@ -374,7 +374,7 @@ export class TokenStore {
       }
       const { payloads, tokens } = this.openEntry(connection, entry);
       const secrets = this.parts.secrets.forConnection(connection);
-      // A new idempotency key per flush (stripe-node keeps it across its own retries): a failure the store kept for one key never blocks the next flush.
+      // A new idempotency key per flush (secret-store.ts keeps it across its own retries): a failure the store kept for one key never blocks the next flush.
       const attempt = randomUUID();
       // The same generation stored already: an earlier flush wrote the refresh secret, not (yet) the access secret.
       if (storedGeneration !== entry.generation) await secrets.write(SECRET_NAMES.refresh, payloads.refresh, tokens.refresh.expires_at, `${attempt}:refresh`);
@@ -391,7 +391,7 @@ export class TokenStore {
         this.parts.logger.warn({ connection: key, generation: entry.generation, err: describeError(err) }, 'Secret Store write failed; the tokens stay in the outbox');
         return 'pending';
       }
-      // A write the store refused (an access token that expired while stripe-node retried, say):
+      // A write the store refused (an access token that expired while the write was retried, say):
       // the tokens stay in the outbox too, and the next flush writes what is still valid.
       if (!(err instanceof Stripe.errors.StripeInvalidRequestError)) throw err;
       this.parts.logger.error({ connection: key, generation: entry.generation, err: describeError(err) }, 'the Secret Store refused a write; the tokens stay in the outbox');
