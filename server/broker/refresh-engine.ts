@@ -130,12 +130,14 @@ export class RefreshEngine {
   /**
    * A usable access token, refreshed first when it is within the refresh margin. Its expiry is
    * checked once more as it is handed over: a stall on the way (a frozen database, a paused
-   * process) can outlast a token chosen before it, and an expired one is never served.
+   * process) can outlast a token chosen before it, and an expired one is never served. The clock
+   * counts whole seconds, so a token is handed over only with a whole second left: one with less
+   * could expire on its way to the caller.
    */
   async accessToken(connection: ConnectionId): Promise<AccessPayload> {
     for (let attempt = 0; attempt < 2; attempt++) {
       const access = await this.usableToken(connection);
-      if (access.expires_at > this.options.now()) return access;
+      if (access.expires_at > this.options.now() + 1) return access;
     }
     throw refreshPending();
   }
