@@ -56,6 +56,7 @@ export class ConnectionStates {
         status: state?.status ?? 'not_connected',
         reason: state?.reason ?? null,
         scope: connection.userId === null ? 'account' : 'user',
+        ...(connection.provider && { provider: connection.provider }),
         ...(by && { by }),
       },
     };

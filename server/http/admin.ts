@@ -32,7 +32,7 @@ const eventView = (e: StoredEvent) => ({
   id: e.id,
   type: e.type,
   created: e.created,
-  connection: connectionKey({ mode: e.data.mode, accountId: e.data.account_id, userId: e.data.user_id }),
+  connection: connectionKey({ mode: e.data.mode, accountId: e.data.account_id, userId: e.data.user_id, provider: e.data.provider }),
   attempts: e.attempts,
   next_attempt_at: e.deliveredAt === null && e.failedAt === null ? e.nextAttemptAt : null,
   delivered_at: e.deliveredAt,

@@ -8,7 +8,7 @@
 import { Pool } from 'pg';
 import { unixNow } from '../../src/common/clock';
 import type { ConnectionEvent } from '../../src/common/connection-event';
-import { type ConnectionId, fromWire, toWire, type WireIds } from '../../src/common/connection-id';
+import { type ConnectionId, fromColumns, type KeyColumns, toColumns } from '../../src/common/connection-id';
 import type { Lease } from './locks';
 import { BUDGET_MIGRATION, PostgresBudget } from './postgres-budget';
 import { PostgresLocks } from './postgres-locks';
@@ -63,7 +63,6 @@ const MIGRATIONS = [
     attempts integer NOT NULL DEFAULT 0, next_attempt_at bigint NOT NULL, claimed_until bigint,
     delivered_at bigint, failed_at bigint, last_error text)`,
   BUDGET_MIGRATION,
-  'CREATE INDEX IF NOT EXISTS broker_events_pending ON broker_events (account_id, user_id, mode, seq) WHERE delivered_at IS NULL AND failed_at IS NULL',
   // A webhook event's row without a lease owner was handled (as every row before leases was).
   'ALTER TABLE broker_webhook_events ADD COLUMN IF NOT EXISTS lease_owner text',
   'ALTER TABLE broker_webhook_events ADD COLUMN IF NOT EXISTS lease_until bigint',
@@ -71,12 +70,22 @@ const MIGRATIONS = [
     account_id text NOT NULL, user_id text NOT NULL, mode text NOT NULL,
     generation bigint NOT NULL, sealed text NOT NULL,
     PRIMARY KEY (account_id, user_id, mode))`,
+  // Tables keyed by connection gain the provider ('' for the one unnamed provider every row before had).
+  ...['broker_connections', 'broker_outbox', 'broker_outbox_answers', 'broker_events'].map((table) => `ALTER TABLE ${table} ADD COLUMN IF NOT EXISTS provider text NOT NULL DEFAULT ''`),
+  ...['broker_connections', 'broker_outbox', 'broker_outbox_answers'].map((table) => `DO $$ BEGIN
+    IF NOT EXISTS (SELECT 1 FROM pg_index i JOIN pg_attribute a ON a.attrelid = i.indrelid AND a.attnum = ANY (i.indkey)
+                   WHERE i.indrelid = '${table}'::regclass AND i.indisprimary AND a.attname = 'provider') THEN
+      ALTER TABLE ${table} DROP CONSTRAINT ${table}_pkey, ADD PRIMARY KEY (account_id, user_id, mode, provider);
+    END IF;
+  END $$`),
+  'DROP INDEX IF EXISTS broker_events_pending',
+  'CREATE INDEX IF NOT EXISTS broker_events_pending_by_provider ON broker_events (account_id, user_id, mode, provider, seq) WHERE delivered_at IS NULL AND failed_at IS NULL',
 ];
 
 /** The event of a state change, written by the same statement (a CTE) as the change. */
 const EVENT_CTE = `event AS (
-  INSERT INTO broker_events (id, account_id, user_id, mode, created, payload, next_attempt_at)
-  SELECT e.id, $1, $2, $3, e.created, e.payload, e.created FROM (VALUES ($EVENT_ID::text, $EVENT_CREATED::bigint, $EVENT_PAYLOAD::text)) AS e(id, created, payload)
+  INSERT INTO broker_events (id, account_id, user_id, mode, provider, created, payload, next_attempt_at)
+  SELECT e.id, $1, $2, $3, $4, e.created, e.payload, e.created FROM (VALUES ($EVENT_ID::text, $EVENT_CREATED::bigint, $EVENT_PAYLOAD::text)) AS e(id, created, payload)
   WHERE e.id IS NOT NULL)`;
 
 /** The statement with its event CTE, the event's three values numbered after the statement's own. */
@@ -89,14 +98,14 @@ function withEvent(sql: string, values: unknown[], event: ConnectionEvent | unde
 /** Expired once-only claims are swept every so many claims (by each instance). */
 const PURGE_EVERY = 1000;
 
-const KEY = 'account_id = $1 AND user_id = $2 AND mode = $3';
-/** The key columns; an account-wide connection's user_id is '' (toWire). */
-const columns = ({ account_id, user_id, mode }: WireIds) => [account_id, user_id, mode];
-const key = (c: ConnectionId) => columns(toWire(c));
+const KEY = 'account_id = $1 AND user_id = $2 AND mode = $3 AND provider = $4';
+/** The key columns; an account-wide connection's user_id and the unnamed provider are '' (toColumns). */
+const columns = ({ account_id, user_id, mode, provider }: KeyColumns) => [account_id, user_id, mode, provider];
+const key = (c: ConnectionId) => columns(toColumns(c));
 const num = (v: unknown) => (v === null || v === undefined ? null : Number(v));
 
-const recordOf = (row: Record<string, unknown> & WireIds): ConnectionRecord => ({
-  ...fromWire(row),
+const recordOf = (row: Record<string, unknown> & KeyColumns): ConnectionRecord => ({
+  ...fromColumns(row),
   status: row.status as ConnectionRecord['status'],
   accessExpiresAt: num(row.access_expires_at),
   refreshExpiresAt: num(row.refresh_expires_at),
@@ -121,7 +130,7 @@ class PostgresRecords implements ConnectionRecords {
 
   async list(filter: RecordFilter): Promise<ConnectionRecord[]> {
     const { where, values } = filterSql(filter, (n) => `$${n}`);
-    const { rows } = await this.pool.query(`SELECT * FROM broker_connections ${where} ORDER BY account_id, user_id, mode LIMIT ${Math.min(filter.limit ?? 100, 1000)}`, values);
+    const { rows } = await this.pool.query(`SELECT * FROM broker_connections ${where} ORDER BY account_id, user_id, mode, provider LIMIT ${Math.min(filter.limit ?? 100, 1000)}`, values);
     return rows.map(recordOf);
   }
 
@@ -131,10 +140,10 @@ class PostgresRecords implements ConnectionRecords {
 
   async put(c: ConnectionId, s: ConnectionState, event?: ConnectionEvent): Promise<void> {
     await this.pool.query(...withEvent(
-      `INSERT INTO broker_connections (account_id, user_id, mode, status, access_expires_at, refresh_expires_at,
+      `INSERT INTO broker_connections (account_id, user_id, mode, provider, status, access_expires_at, refresh_expires_at,
          last_refresh_at, failures, outcome_unknown_at, reason, sealed_with, keep_alive_at, subject, generation, updated_at)
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15)
-       ON CONFLICT (account_id, user_id, mode) DO UPDATE SET status = EXCLUDED.status,
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16)
+       ON CONFLICT (account_id, user_id, mode, provider) DO UPDATE SET status = EXCLUDED.status,
          access_expires_at = EXCLUDED.access_expires_at, refresh_expires_at = EXCLUDED.refresh_expires_at,
          last_refresh_at = EXCLUDED.last_refresh_at, failures = EXCLUDED.failures,
          outcome_unknown_at = EXCLUDED.outcome_unknown_at, reason = EXCLUDED.reason, sealed_with = EXCLUDED.sealed_with,
@@ -147,11 +156,11 @@ class PostgresRecords implements ConnectionRecords {
   async markIntent(c: ConnectionId, at: number, lease: Lease, leaseMs: number): Promise<boolean> {
     const { rowCount } = await this.pool.query(
       `WITH held AS (
-         UPDATE broker_locks SET expires_at = now() + $6 * interval '1 millisecond'
-         WHERE key = $4 AND owner = $5 AND expires_at > now() RETURNING 1)
-       INSERT INTO broker_connections (account_id, user_id, mode, status, outcome_unknown_at, updated_at)
-         SELECT $1, $2, $3, 'connected', $7, $8 FROM held
-       ON CONFLICT (account_id, user_id, mode) DO UPDATE SET
+         UPDATE broker_locks SET expires_at = now() + $7 * interval '1 millisecond'
+         WHERE key = $5 AND owner = $6 AND expires_at > now() RETURNING 1)
+       INSERT INTO broker_connections (account_id, user_id, mode, provider, status, outcome_unknown_at, updated_at)
+         SELECT $1, $2, $3, $4, 'connected', $8, $9 FROM held
+       ON CONFLICT (account_id, user_id, mode, provider) DO UPDATE SET
          outcome_unknown_at = COALESCE(broker_connections.outcome_unknown_at, EXCLUDED.outcome_unknown_at), updated_at = EXCLUDED.updated_at`,
       [...key(c), lease.key, lease.owner, leaseMs, at, unixNow()],
     );
@@ -172,7 +181,7 @@ class PostgresEvents implements ConnectionEvents {
       `UPDATE broker_events c SET claimed_until = $1 + $3 FROM (
          SELECT e.id FROM broker_events e WHERE ${PENDING_EVENT.replace(/(delivered_at|failed_at)/g, 'e.$1')}
            AND e.next_attempt_at <= $1 AND (e.claimed_until IS NULL OR e.claimed_until < $1)
-           AND NOT EXISTS (SELECT 1 FROM broker_events p WHERE p.account_id = e.account_id AND p.user_id = e.user_id AND p.mode = e.mode
+           AND NOT EXISTS (SELECT 1 FROM broker_events p WHERE p.account_id = e.account_id AND p.user_id = e.user_id AND p.mode = e.mode AND p.provider = e.provider
              AND p.seq < e.seq AND p.delivered_at IS NULL AND p.failed_at IS NULL)
          ORDER BY e.seq LIMIT $2 FOR UPDATE SKIP LOCKED) d
        WHERE c.id = d.id RETURNING c.*`,
@@ -221,9 +230,9 @@ class PostgresOutbox implements Outbox {
 
   async put(c: ConnectionId, e: OutboxEntry): Promise<void> {
     await this.pool.query(
-      `WITH taken AS (DELETE FROM broker_outbox_answers WHERE ${KEY} AND generation <= $4)
-       INSERT INTO broker_outbox (account_id, user_id, mode, generation, sealed) VALUES ($1, $2, $3, $4, $5)
-       ON CONFLICT (account_id, user_id, mode) DO UPDATE SET generation = EXCLUDED.generation,
+      `WITH taken AS (DELETE FROM broker_outbox_answers WHERE ${KEY} AND generation <= $5)
+       INSERT INTO broker_outbox (account_id, user_id, mode, provider, generation, sealed) VALUES ($1, $2, $3, $4, $5, $6)
+       ON CONFLICT (account_id, user_id, mode, provider) DO UPDATE SET generation = EXCLUDED.generation,
          sealed = EXCLUDED.sealed WHERE EXCLUDED.generation > broker_outbox.generation`,
       [...key(c), e.generation, e.sealed],
     );
@@ -235,20 +244,20 @@ class PostgresOutbox implements Outbox {
 
   async delete(c: ConnectionId, generation: number): Promise<void> {
     await this.pool.query(
-      `WITH answer AS (DELETE FROM broker_outbox_answers WHERE ${KEY} AND generation <= $4)
-       DELETE FROM broker_outbox WHERE ${KEY} AND generation <= $4`,
+      `WITH answer AS (DELETE FROM broker_outbox_answers WHERE ${KEY} AND generation <= $5)
+       DELETE FROM broker_outbox WHERE ${KEY} AND generation <= $5`,
       [...key(c), generation],
     );
   }
 
   async connections(): Promise<ConnectionId[]> {
-    return (await this.pool.query<WireIds>('SELECT account_id, user_id, mode FROM broker_outbox')).rows.map(fromWire);
+    return (await this.pool.query<KeyColumns>('SELECT account_id, user_id, mode, provider FROM broker_outbox')).rows.map(fromColumns);
   }
 
   async keepAnswer(c: ConnectionId, a: OutboxEntry): Promise<void> {
     await this.pool.query(
-      `INSERT INTO broker_outbox_answers (account_id, user_id, mode, generation, sealed) VALUES ($1, $2, $3, $4, $5)
-       ON CONFLICT (account_id, user_id, mode) DO UPDATE SET generation = EXCLUDED.generation,
+      `INSERT INTO broker_outbox_answers (account_id, user_id, mode, provider, generation, sealed) VALUES ($1, $2, $3, $4, $5, $6)
+       ON CONFLICT (account_id, user_id, mode, provider) DO UPDATE SET generation = EXCLUDED.generation,
          sealed = EXCLUDED.sealed WHERE EXCLUDED.generation >= broker_outbox_answers.generation`,
       [...key(c), a.generation, a.sealed],
     );
@@ -259,11 +268,11 @@ class PostgresOutbox implements Outbox {
   }
 
   async dropAnswer(c: ConnectionId, generation: number): Promise<void> {
-    await this.pool.query(`DELETE FROM broker_outbox_answers WHERE ${KEY} AND generation <= $4`, [...key(c), generation]);
+    await this.pool.query(`DELETE FROM broker_outbox_answers WHERE ${KEY} AND generation <= $5`, [...key(c), generation]);
   }
 
   async answered(): Promise<ConnectionId[]> {
-    return (await this.pool.query<WireIds>('SELECT account_id, user_id, mode FROM broker_outbox_answers')).rows.map(fromWire);
+    return (await this.pool.query<KeyColumns>('SELECT account_id, user_id, mode, provider FROM broker_outbox_answers')).rows.map(fromColumns);
   }
 }
 
@@ -319,10 +328,10 @@ class PostgresKeepAliveClaims implements KeepAliveClaims {
   async claimDue(now: number, limit: number, claimSeconds: number): Promise<ConnectionRecord[]> {
     const { rows } = await this.pool.query(
       `UPDATE broker_connections c SET claimed_until = $1 + $3 FROM (
-         SELECT account_id, user_id, mode FROM broker_connections
+         SELECT account_id, user_id, mode, provider FROM broker_connections
          WHERE status = 'connected' AND (keep_alive_at IS NULL OR keep_alive_at <= $1) AND (claimed_until IS NULL OR claimed_until < $1)
          ORDER BY keep_alive_at NULLS FIRST LIMIT $2 FOR UPDATE SKIP LOCKED) d
-       WHERE c.account_id = d.account_id AND c.user_id = d.user_id AND c.mode = d.mode
+       WHERE c.account_id = d.account_id AND c.user_id = d.user_id AND c.mode = d.mode AND c.provider = d.provider
        RETURNING c.*`,
       [now, limit, claimSeconds],
     );

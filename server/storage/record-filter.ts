@@ -1,5 +1,5 @@
 /** A RecordFilter, and the records' summary, as SQL: the same for SQLite and PostgreSQL but for their placeholders. */
-import { toWire } from '../../src/common/connection-id';
+import { toColumns } from '../../src/common/connection-id';
 import { type RecordFilter, type RecordSummary, UNKNOWN_SEALING_KEY } from './ports';
 
 /** Groups for RecordSummary: one row per status, degraded flag and sealing key. */
@@ -30,8 +30,9 @@ export function filterSql(filter: RecordFilter, placeholder: (n: number) => stri
   if (filter.degraded !== undefined) clauses.push(filter.degraded ? 'failures > 0' : 'failures = 0');
   if (filter.sealedOtherThan !== undefined) add((p) => `(sealed_with IS NULL OR sealed_with <> ${p(filter.sealedOtherThan)})`);
   if (filter.after !== undefined) {
-    const { account_id, user_id, mode } = toWire(filter.after);
-    add((p) => `(account_id > ${p(account_id)} OR (account_id = ${p(account_id)} AND (user_id > ${p(user_id)} OR (user_id = ${p(user_id)} AND mode > ${p(mode)}))))`);
+    // Row order after the key (account, user, mode, provider), as the listing's ORDER BY.
+    const { account_id, user_id, mode, provider } = toColumns(filter.after);
+    add((p) => `(account_id, user_id, mode, provider) > (${p(account_id)}, ${p(user_id)}, ${p(mode)}, ${p(provider)})`);
   }
   return { where: clauses.length ? `WHERE ${clauses.join(' AND ')}` : '', values };
 }

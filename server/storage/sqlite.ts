@@ -2,7 +2,7 @@
 import Database from 'better-sqlite3';
 import { unixNow } from '../../src/common/clock';
 import type { ConnectionEvent } from '../../src/common/connection-event';
-import { type ConnectionId, fromWire, toWire, type WireIds } from '../../src/common/connection-id';
+import { type ConnectionId, fromColumns, type KeyColumns, toColumns } from '../../src/common/connection-id';
 import { InProcessLocks, type Lease } from './locks';
 import { EVENT_STATE_SQL, type EventRow, PENDING_EVENT, storedEventOf } from './event-rows';
 import { filterSql, SUMMARY_SQL, summaryOf } from './record-filter';
@@ -26,7 +26,7 @@ import type {
   WebhookEvents,
 } from './ports';
 
-interface Row extends WireIds {
+interface Row extends KeyColumns {
   status: ConnectionRecord['status'];
   access_expires_at: number | null;
   refresh_expires_at: number | null;
@@ -43,32 +43,31 @@ interface Row extends WireIds {
 
 const SCHEMA = `
   CREATE TABLE IF NOT EXISTS connections (
-    account_id TEXT NOT NULL, user_id TEXT NOT NULL, mode TEXT NOT NULL,
+    account_id TEXT NOT NULL, user_id TEXT NOT NULL, mode TEXT NOT NULL, provider TEXT NOT NULL DEFAULT '',
     status TEXT NOT NULL, access_expires_at INTEGER, refresh_expires_at INTEGER,
     last_refresh_at INTEGER, failures INTEGER NOT NULL DEFAULT 0, outcome_unknown_at INTEGER,
     reason TEXT, claimed_until INTEGER, updated_at INTEGER NOT NULL,
-    PRIMARY KEY (account_id, user_id, mode));
+    PRIMARY KEY (account_id, user_id, mode, provider));
   CREATE TABLE IF NOT EXISTS webhook_events (id TEXT PRIMARY KEY, received_at INTEGER NOT NULL);
   CREATE TABLE IF NOT EXISTS settings (name TEXT PRIMARY KEY, value TEXT NOT NULL);
   CREATE TABLE IF NOT EXISTS outbox (
-    account_id TEXT NOT NULL, user_id TEXT NOT NULL, mode TEXT NOT NULL,
+    account_id TEXT NOT NULL, user_id TEXT NOT NULL, mode TEXT NOT NULL, provider TEXT NOT NULL DEFAULT '',
     generation INTEGER NOT NULL, sealed TEXT NOT NULL,
-    PRIMARY KEY (account_id, user_id, mode));
+    PRIMARY KEY (account_id, user_id, mode, provider));
   CREATE TABLE IF NOT EXISTS once_only (key TEXT PRIMARY KEY, expires_at INTEGER NOT NULL);
   CREATE INDEX IF NOT EXISTS once_only_expiry ON once_only (expires_at);
   CREATE TABLE IF NOT EXISTS outbox_answers (
-    account_id TEXT NOT NULL, user_id TEXT NOT NULL, mode TEXT NOT NULL,
+    account_id TEXT NOT NULL, user_id TEXT NOT NULL, mode TEXT NOT NULL, provider TEXT NOT NULL DEFAULT '',
     generation INTEGER NOT NULL, sealed TEXT NOT NULL,
-    PRIMARY KEY (account_id, user_id, mode));
+    PRIMARY KEY (account_id, user_id, mode, provider));
   CREATE TABLE IF NOT EXISTS outbox_reservations (
-    account_id TEXT NOT NULL, user_id TEXT NOT NULL, mode TEXT NOT NULL, room BLOB NOT NULL,
-    PRIMARY KEY (account_id, user_id, mode));
+    account_id TEXT NOT NULL, user_id TEXT NOT NULL, mode TEXT NOT NULL, provider TEXT NOT NULL DEFAULT '', room BLOB NOT NULL,
+    PRIMARY KEY (account_id, user_id, mode, provider));
   CREATE TABLE IF NOT EXISTS events (
     seq INTEGER PRIMARY KEY AUTOINCREMENT, id TEXT NOT NULL UNIQUE,
     account_id TEXT NOT NULL, user_id TEXT NOT NULL, mode TEXT NOT NULL, created INTEGER NOT NULL, payload TEXT NOT NULL,
     attempts INTEGER NOT NULL DEFAULT 0, next_attempt_at INTEGER NOT NULL, claimed_until INTEGER,
-    delivered_at INTEGER, failed_at INTEGER, last_error TEXT);
-  CREATE INDEX IF NOT EXISTS events_pending ON events (account_id, user_id, mode, seq) WHERE delivered_at IS NULL AND failed_at IS NULL`;
+    delivered_at INTEGER, failed_at INTEGER, last_error TEXT)`;
 
 /** Columns later versions added, for databases an earlier version made. */
 const ADDED_COLUMNS: Array<[table: string, column: string, type: string]> = [
@@ -79,10 +78,16 @@ const ADDED_COLUMNS: Array<[table: string, column: string, type: string]> = [
   // A webhook event's row without a lease owner was handled (as every row before leases was).
   ['webhook_events', 'lease_owner', 'TEXT'],
   ['webhook_events', 'lease_until', 'INTEGER'],
+  ['events', 'provider', "TEXT NOT NULL DEFAULT ''"],
 ];
 
-/** Indexes on added columns, made once they exist. */
-const ADDED_INDEXES = "CREATE INDEX IF NOT EXISTS connections_keep_alive ON connections (keep_alive_at) WHERE status = 'connected'";
+/** Indexes on added columns, made once they exist (the pending events' index before providers is replaced). */
+const ADDED_INDEXES = `CREATE INDEX IF NOT EXISTS connections_keep_alive ON connections (keep_alive_at) WHERE status = 'connected';
+  DROP INDEX IF EXISTS events_pending;
+  CREATE INDEX IF NOT EXISTS events_pending_by_provider ON events (account_id, user_id, mode, provider, seq) WHERE delivered_at IS NULL AND failed_at IS NULL`;
+
+/** Tables keyed by connection before there were providers: rebuilt with provider in the key ('' for the one they had). */
+const KEYED_TABLES = ['connections', 'outbox', 'outbox_answers', 'outbox_reservations'];
 
 /** Expired once-only claims are swept every so many claims. */
 const PURGE_EVERY = 1000;
@@ -90,14 +95,14 @@ const PURGE_EVERY = 1000;
 /** Room for one outbox entry (a sealed token set of two payloads of at most 5000 characters). */
 const RESERVED_BYTES = 16_384;
 
-const KEY = 'account_id = ? AND user_id = ? AND mode = ?';
-/** The key columns; an account-wide connection's user_id is '' (toWire). */
-const columns = ({ account_id, user_id, mode }: WireIds) => [account_id, user_id, mode] as const;
-const key = (c: ConnectionId) => columns(toWire(c));
+const KEY = 'account_id = ? AND user_id = ? AND mode = ? AND provider = ?';
+/** The key columns; an account-wide connection's user_id and the unnamed provider are '' (toColumns). */
+const columns = ({ account_id, user_id, mode, provider }: KeyColumns) => [account_id, user_id, mode, provider] as const;
+const key = (c: ConnectionId) => columns(toColumns(c));
 type Statements<K extends string> = Record<K, Database.Statement>;
 
 const recordOf = (row: Row): ConnectionRecord => ({
-  ...fromWire(row),
+  ...fromColumns(row),
   status: row.status,
   accessExpiresAt: row.access_expires_at,
   refreshExpiresAt: row.refresh_expires_at,
@@ -121,17 +126,17 @@ class SqliteRecords implements ConnectionRecords {
     private readonly relaxed: Database.Database,
   ) {
     this.statements = {
-      event: relaxed.prepare('INSERT INTO events (id, account_id, user_id, mode, created, payload, next_attempt_at) VALUES (?, ?, ?, ?, ?, ?, ?)'),
-      markIntent: db.prepare(`INSERT INTO connections (account_id, user_id, mode, status, outcome_unknown_at, updated_at)
-          VALUES (?, ?, ?, 'connected', ?, ?)
-        ON CONFLICT (account_id, user_id, mode) DO UPDATE SET
+      event: relaxed.prepare('INSERT INTO events (id, account_id, user_id, mode, provider, created, payload, next_attempt_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)'),
+      markIntent: db.prepare(`INSERT INTO connections (account_id, user_id, mode, provider, status, outcome_unknown_at, updated_at)
+          VALUES (?, ?, ?, ?, 'connected', ?, ?)
+        ON CONFLICT (account_id, user_id, mode, provider) DO UPDATE SET
           outcome_unknown_at = COALESCE(connections.outcome_unknown_at, excluded.outcome_unknown_at), updated_at = excluded.updated_at`),
-      reserve: db.prepare(`INSERT OR REPLACE INTO outbox_reservations (account_id, user_id, mode, room) VALUES (?, ?, ?, zeroblob(${RESERVED_BYTES}))`),
+      reserve: db.prepare(`INSERT OR REPLACE INTO outbox_reservations (account_id, user_id, mode, provider, room) VALUES (?, ?, ?, ?, zeroblob(${RESERVED_BYTES}))`),
       get: relaxed.prepare(`SELECT * FROM connections WHERE ${KEY}`),
-      put: relaxed.prepare(`INSERT INTO connections (account_id, user_id, mode, status, access_expires_at, refresh_expires_at,
+      put: relaxed.prepare(`INSERT INTO connections (account_id, user_id, mode, provider, status, access_expires_at, refresh_expires_at,
           last_refresh_at, failures, outcome_unknown_at, reason, sealed_with, keep_alive_at, subject, generation, updated_at)
-          VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
-        ON CONFLICT (account_id, user_id, mode) DO UPDATE SET status = excluded.status,
+          VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+        ON CONFLICT (account_id, user_id, mode, provider) DO UPDATE SET status = excluded.status,
           access_expires_at = excluded.access_expires_at, refresh_expires_at = excluded.refresh_expires_at,
           last_refresh_at = excluded.last_refresh_at, failures = excluded.failures,
           outcome_unknown_at = excluded.outcome_unknown_at, reason = excluded.reason, sealed_with = excluded.sealed_with,
@@ -147,7 +152,7 @@ class SqliteRecords implements ConnectionRecords {
 
   async list(filter: RecordFilter): Promise<ConnectionRecord[]> {
     const { where, values } = filterSql(filter, () => '?');
-    const rows = this.db.prepare(`SELECT * FROM connections ${where} ORDER BY account_id, user_id, mode LIMIT ${Math.min(filter.limit ?? 100, 1000)}`).all(...values) as Row[];
+    const rows = this.db.prepare(`SELECT * FROM connections ${where} ORDER BY account_id, user_id, mode, provider LIMIT ${Math.min(filter.limit ?? 100, 1000)}`).all(...values) as Row[];
     return rows.map(recordOf);
   }
 
@@ -191,7 +196,7 @@ class SqliteEvents implements ConnectionEvents {
   async claimDue(now: number, limit: number, claimSeconds: number): Promise<StoredEvent[]> {
     return this.db.transaction(() => {
       const rows = this.db.prepare(`SELECT * FROM events e WHERE ${PENDING_EVENT} AND next_attempt_at <= ? AND (claimed_until IS NULL OR claimed_until < ?)
-        AND NOT EXISTS (SELECT 1 FROM events p WHERE p.account_id = e.account_id AND p.user_id = e.user_id AND p.mode = e.mode AND p.seq < e.seq
+        AND NOT EXISTS (SELECT 1 FROM events p WHERE p.account_id = e.account_id AND p.user_id = e.user_id AND p.mode = e.mode AND p.provider = e.provider AND p.seq < e.seq
           AND p.delivered_at IS NULL AND p.failed_at IS NULL)
         ORDER BY seq LIMIT ?`).all(now, now, limit) as Array<EventRow & { id: string }>;
       const claim = this.db.prepare('UPDATE events SET claimed_until = ? WHERE id = ?');
@@ -247,19 +252,19 @@ class SqliteOutbox implements Outbox {
   ) {
     this.statements = {
       unreserve: db.prepare(`DELETE FROM outbox_reservations WHERE ${KEY}`),
-      put: db.prepare(`INSERT INTO outbox (account_id, user_id, mode, generation, sealed) VALUES (?, ?, ?, ?, ?)
-        ON CONFLICT (account_id, user_id, mode) DO UPDATE SET generation = excluded.generation,
+      put: db.prepare(`INSERT INTO outbox (account_id, user_id, mode, provider, generation, sealed) VALUES (?, ?, ?, ?, ?, ?)
+        ON CONFLICT (account_id, user_id, mode, provider) DO UPDATE SET generation = excluded.generation,
           sealed = excluded.sealed WHERE excluded.generation > outbox.generation`),
       get: db.prepare(`SELECT generation, sealed FROM outbox WHERE ${KEY}`),
       delete: relaxed.prepare(`DELETE FROM outbox WHERE ${KEY} AND generation <= ?`),
-      connections: db.prepare('SELECT account_id, user_id, mode FROM outbox'),
-      keepAnswer: db.prepare(`INSERT INTO outbox_answers (account_id, user_id, mode, generation, sealed) VALUES (?, ?, ?, ?, ?)
-        ON CONFLICT (account_id, user_id, mode) DO UPDATE SET generation = excluded.generation,
+      connections: db.prepare('SELECT account_id, user_id, mode, provider FROM outbox'),
+      keepAnswer: db.prepare(`INSERT INTO outbox_answers (account_id, user_id, mode, provider, generation, sealed) VALUES (?, ?, ?, ?, ?, ?)
+        ON CONFLICT (account_id, user_id, mode, provider) DO UPDATE SET generation = excluded.generation,
           sealed = excluded.sealed WHERE excluded.generation >= outbox_answers.generation`),
       answer: db.prepare(`SELECT generation, sealed FROM outbox_answers WHERE ${KEY}`),
       taken: db.prepare(`DELETE FROM outbox_answers WHERE ${KEY} AND generation <= ?`),
       dropAnswer: relaxed.prepare(`DELETE FROM outbox_answers WHERE ${KEY} AND generation <= ?`),
-      answered: db.prepare('SELECT account_id, user_id, mode FROM outbox_answers'),
+      answered: db.prepare('SELECT account_id, user_id, mode, provider FROM outbox_answers'),
     };
   }
 
@@ -284,7 +289,7 @@ class SqliteOutbox implements Outbox {
   }
 
   async connections(): Promise<ConnectionId[]> {
-    return (this.statements.connections.all() as WireIds[]).map(fromWire);
+    return (this.statements.connections.all() as KeyColumns[]).map(fromColumns);
   }
 
   async keepAnswer(c: ConnectionId, a: OutboxEntry): Promise<void> {
@@ -300,7 +305,7 @@ class SqliteOutbox implements Outbox {
   }
 
   async answered(): Promise<ConnectionId[]> {
-    return (this.statements.answered.all() as WireIds[]).map(fromWire);
+    return (this.statements.answered.all() as KeyColumns[]).map(fromColumns);
   }
 }
 
@@ -420,6 +425,29 @@ class SqliteKeepAliveClaims implements KeepAliveClaims {
   }
 }
 
+const columnsOf = (db: Database.Database, table: string) => (db.pragma(`table_info(${table})`) as Array<{ name: string }>).map((c) => c.name);
+
+/**
+ * The schema, with what later versions added. A table keyed without `provider` is renamed, made
+ * anew and copied (its rows are the unnamed provider's), all in one transaction: an install
+ * keeps every connection with no step of its own.
+ */
+function migrate(db: Database.Database): void {
+  db.transaction(() => {
+    const rekeyed = KEYED_TABLES.filter((table) => columnsOf(db, table).length > 0 && !columnsOf(db, table).includes('provider'));
+    for (const table of rekeyed) db.exec(`ALTER TABLE ${table} RENAME TO ${table}_before_providers`);
+    db.exec(SCHEMA);
+    for (const [table, column, type] of ADDED_COLUMNS) {
+      if (!columnsOf(db, table).includes(column)) db.exec(`ALTER TABLE ${table} ADD COLUMN ${column} ${type}`);
+    }
+    for (const table of rekeyed) {
+      const kept = columnsOf(db, `${table}_before_providers`).filter((column) => columnsOf(db, table).includes(column)).join(', ');
+      db.exec(`INSERT INTO ${table} (${kept}) SELECT ${kept} FROM ${table}_before_providers; DROP TABLE ${table}_before_providers`);
+    }
+    db.exec(ADDED_INDEXES);
+  })();
+}
+
 export interface SqliteStorage extends Storage {
   /** Caps the file at its size without free pages plus `pages` (a nearly full disk, for the fault tests). */
   limitPages(pages: number): void;
@@ -434,11 +462,7 @@ export function openSqliteStorage(file = ':memory:'): SqliteStorage {
   db.pragma('journal_mode = WAL');
   // The outbox must survive a crash of the machine, not just of the process.
   db.pragma('synchronous = FULL');
-  db.exec(SCHEMA);
-  for (const [table, column, type] of ADDED_COLUMNS) {
-    if (!(db.pragma(`table_info(${table})`) as Array<{ name: string }>).some((c) => c.name === column)) db.exec(`ALTER TABLE ${table} ADD COLUMN ${column} ${type}`);
-  }
-  db.exec(ADDED_INDEXES);
+  migrate(db);
   // Only the intent mark, the kept answer and the outbox entry are fsynced before they are relied on (the tokens
   // depend on them surviving a crash of the machine). Everything else — records and their events,
   // outbox clean-up, keep-alive claims, delivery state, once-only claims — goes through a

@@ -27,6 +27,8 @@ export interface ConnectionEvent {
     status: 'connected' | 'reconnect_required' | 'not_connected';
     reason: string | null;
     scope: ConnectionScope;
+    /** The provider's name in OAUTH_PROVIDERS; only for a named provider. */
+    provider?: string;
     /** Only on connection.disconnected. */
     by?: DisconnectedBy;
   };

@@ -15,7 +15,7 @@ import type { EventRow } from './api';
 const TOLERANCE_SECONDS = 300;
 const KEEP = 20;
 
-const keyOf = (event: ConnectionEvent) => connectionKey({ mode: event.data.mode, accountId: event.data.account_id, userId: event.data.user_id });
+const keyOf = (event: ConnectionEvent) => connectionKey({ mode: event.data.mode, accountId: event.data.account_id, userId: event.data.user_id, provider: event.data.provider });
 const reasonOf = (event: ConnectionEvent) => event.data.reason ?? event.data.by ?? null;
 
 export class EventInbox {
