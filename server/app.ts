@@ -8,7 +8,7 @@ import { type BrokerCore, type BrokerCoreOptions, createBrokerCore } from './bro
 import { DEFAULTS } from './broker/defaults';
 import { createHttpApp, type HttpOptions } from './http/app';
 
-export interface BrokerOptions extends BrokerCoreOptions, Omit<HttpOptions, 'extensionExchange' | 'limits' | 'allowLoopbackRedirects' | 'maxProxyRequestBytes' | 'connectionScope'> {
+export interface BrokerOptions extends BrokerCoreOptions, Omit<HttpOptions, 'limits' | 'allowLoopbackRedirects' | 'maxProxyRequestBytes' | 'connectionScope'> {
   maxProxyRequestBytes?: number;
   /** Each Dashboard user's own connection (default), or one per account. */
   connectionScope?: ConnectionScope;
@@ -27,8 +27,6 @@ export function createBroker(options: BrokerOptions): Broker {
   const app = createHttpApp(core, {
     ...options,
     allowLoopbackRedirects: options.allowLoopbackRedirects ?? false,
-    // Extension exchange mode (the extension stores unsealed tokens) is for public clients only.
-    extensionExchange: !options.oauth.hasClientSecret,
     limits: { ...DEFAULTS.limits, ...options.limits },
     maxProxyRequestBytes: options.maxProxyRequestBytes ?? DEFAULTS.api.maxRequestBytes,
     connectionScope: options.connectionScope ?? 'user',

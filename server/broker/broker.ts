@@ -17,7 +17,9 @@ import { DEFAULTS } from './defaults';
 import { Lifecycle } from './lifecycle';
 import { Metrics } from './metrics';
 import { ProviderApi, type ProviderApiOptions } from './provider-api';
+import { ApiKeys } from './api-keys';
 import type { OAuthClient } from './oauth-client';
+import { type Provider, Providers } from './providers';
 import { DEFAULT_REFRESH_OPTIONS, RefreshEngine, type RefreshOptions } from './refresh-engine';
 import { SecretStoreClients } from './secret-store';
 import { SecretStoreBudget } from './secret-store-budget';
@@ -26,7 +28,10 @@ import type { TokenSealer } from './token-sealing';
 
 export interface BrokerCoreOptions {
   storage: Storage;
-  oauth: OAuthClient;
+  /** The one unnamed provider (the plain OAUTH_* settings, with `api` and `refresh.defaultAccessLifetimeSeconds`)… */
+  oauth?: OAuthClient;
+  /** …or the named ones (OAUTH_PROVIDERS). */
+  providers?: Provider[];
   /** The backend's `stripe` clients per mode (server/stripe-client.ts). */
   stripe: Partial<Record<StripeMode, Stripe>>;
   sealer: TokenSealer;
@@ -37,7 +42,7 @@ export interface BrokerCoreOptions {
   background?: Partial<Omit<BackgroundOptions, 'lock' | 'now'>>;
   /** Bytes of warm access tokens kept in memory (0 turns the cache off). */
   cacheBytes?: number;
-  /** The provider's API (none: no proxy). */
+  /** The unnamed provider's API (none: no proxy). */
   api?: Partial<ProviderApiOptions>;
   /** SECRET_STORE_REQUESTS_PER_SECOND, per mode. */
   secretStoreRequestsPerSecond?: Partial<Record<StripeMode, number>>;
@@ -50,7 +55,9 @@ export interface BrokerCore {
   clock: BrokerClock;
   engine: RefreshEngine;
   lifecycle: Lifecycle;
-  /** The provider's API as a connection: for `/api/proxy`, and for the template's own server code. */
+  /** The providers this broker serves. */
+  providers: Providers;
+  /** A provider's API as a connection: for `/api/proxy`, and for the template's own server code. */
   api: ProviderApi;
   tokens: TokenStore;
   cache: AccessCache;
@@ -69,21 +76,31 @@ export const fleetClock = (storage: Storage, logger: Logger) =>
   new BrokerClock(logger, storage.databaseTime ? 'database' : 'provider', storage.databaseTime);
 
 export function createBrokerCore(options: BrokerCoreOptions): BrokerCore {
-  const { storage, oauth, logger } = options;
+  const { storage, logger } = options;
   const clock = options.clock ?? fleetClock(storage, logger);
   const measuring = clock.start();
   const refresh: RefreshOptions = { ...DEFAULT_REFRESH_OPTIONS, now: clock.now, ...options.refresh };
   const metrics = new Metrics();
+  const providers = new Providers(options.providers ?? [{
+    kind: 'oauth',
+    oauth: options.oauth!,
+    defaultAccessLifetimeSeconds: refresh.defaultAccessLifetimeSeconds,
+    api: { bases: [], forwardHeaders: [], maxResponseBytes: DEFAULTS.api.maxResponseBytes, timeoutMs: DEFAULTS.api.timeoutSeconds * 1000, ...options.api },
+  }]);
   const cache = new AccessCache(options.cacheBytes ?? DEFAULTS.cacheBytes);
   const budget = new SecretStoreBudget(storage.budget, { ...DEFAULTS.secretStoreRequestsPerSecond, ...options.secretStoreRequestsPerSecond }, refresh.callerWaitMs);
   storage.notices.listen((key) => cache.invalidate(key), (live) => cache.setLive(live));
+  const secrets = new SecretStoreClients(options.stripe, metrics, budget);
   const tokens = new TokenStore({
-    secrets: new SecretStoreClients(options.stripe, metrics, budget),
+    secrets,
     outbox: storage.outbox,
     notices: storage.notices,
     sealer: options.sealer,
     metrics,
-    acceptUnsealed: !oauth.hasClientSecret,
+    acceptUnsealed: (connection) => {
+      const provider = providers.of(connection);
+      return provider.kind === 'oauth' && !provider.oauth.hasClientSecret;
+    },
     cache,
     logger,
     now: refresh.now,
@@ -97,16 +114,11 @@ export function createBrokerCore(options: BrokerCoreOptions): BrokerCore {
     now: refresh.now,
     logger,
   });
-  const parts = { tokens, oauth, locks: storage.locks, records: storage.records, states, onceOnly: storage.onceOnly, cache, budget, metrics, logger };
+  const apiKeys = new ApiKeys({ secrets, sealer: options.sealer, records: storage.records, states, tokens, cache, locks: storage.locks, logger, now: refresh.now, lock: refresh.lock });
+  const parts = { tokens, providers, apiKeys, locks: storage.locks, records: storage.records, states, onceOnly: storage.onceOnly, cache, budget, metrics, logger };
   const engine = new RefreshEngine(parts, refresh);
   const lifecycle = new Lifecycle(parts, refresh);
-  const api = new ProviderApi(engine, { metrics, logger, now: refresh.now }, {
-    bases: [],
-    forwardHeaders: [],
-    maxResponseBytes: DEFAULTS.api.maxResponseBytes,
-    timeoutMs: DEFAULTS.api.timeoutSeconds * 1000,
-    ...options.api,
-  });
+  const api = new ProviderApi(engine, { providers, apiKeys, metrics, logger, now: refresh.now });
   const events = webhook && { webhook, events: storage.events, metrics, logger, now: refresh.now, signingTime: clock.now };
   const background = startBackground({ ...parts, outbox: storage.outbox, keepAlive: storage.keepAlive, engine, events }, {
     flushIntervalMs: DEFAULTS.outboxFlushIntervalMs,
@@ -121,6 +133,7 @@ export function createBrokerCore(options: BrokerCoreOptions): BrokerCore {
     clock,
     engine,
     lifecycle,
+    providers,
     api,
     tokens,
     cache,

@@ -39,6 +39,7 @@ export const DEFAULTS = {
     register: { perConnection: 10, perAccount: 100, windowMs: 60_000 },
     disconnect: { perConnection: 10, perAccount: 100, windowMs: 60_000 },
     proxy: { perConnection: 120, perAccount: 2400, windowMs: 60_000 },
+    credentials: { perConnection: 10, perAccount: 100, windowMs: 60_000 },
   } satisfies Record<string, RouteLimit>,
   requestTimeoutSeconds: 30,
   /**

@@ -10,6 +10,7 @@ import { isStorageUnavailable } from '../storage/errors';
 export const BROKER_ERROR_CODES = [
   'invalid_request',
   'invalid_code',
+  'invalid_api_key',
   'mode_not_configured',
   'not_connected',
   'reconnect_required',

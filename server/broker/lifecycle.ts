@@ -12,7 +12,8 @@ import { CONNECTED, type ConnectionRecord, type ConnectionRecords, type LossReas
 import { type LockTimes, withLock } from './connection-lock';
 import { BrokerError, describeError, notConnected, providerRejected, providerUnavailable, secretStoreFull, signInOutcomeUnknown } from './errors';
 import type { Metrics } from './metrics';
-import { classifyOAuthError, describeOAuthError, type OAuthClient } from './oauth-client';
+import { classifyOAuthError, describeOAuthError } from './oauth-client';
+import type { Providers } from './providers';
 import type { BrokerParts } from './refresh-engine';
 import { UNSEALED } from './token-sealing';
 import { type ResealOutcome, type Tokens, type TokenStore, UNUSABLE } from './token-store';
@@ -54,7 +55,6 @@ const invalidCode = () =>
   new BrokerError('invalid_code', 'The provider rejected the authorization code (expired, already used, or a verifier or redirect URI mismatch).');
 
 export interface LifecycleOptions {
-  defaultAccessLifetimeSeconds: number;
   now: () => number;
   lock: LockTimes;
 }
@@ -62,7 +62,7 @@ export interface LifecycleOptions {
 /** A connection from exchange to disconnect, around the refresh engine. */
 export class Lifecycle {
   private readonly tokens: TokenStore;
-  private readonly oauth: OAuthClient;
+  private readonly providers: Providers;
   private readonly records: ConnectionRecords;
   private readonly metrics: Metrics;
   private readonly logger: Logger;
@@ -71,7 +71,7 @@ export class Lifecycle {
     private readonly parts: BrokerParts,
     private readonly options: LifecycleOptions,
   ) {
-    ({ tokens: this.tokens, oauth: this.oauth, records: this.records, metrics: this.metrics, logger: this.logger } = parts);
+    ({ tokens: this.tokens, providers: this.providers, records: this.records, metrics: this.metrics, logger: this.logger } = parts);
   }
 
   private locked<T>(connection: ConnectionId, fn: () => Promise<T>): Promise<T> {
@@ -105,9 +105,10 @@ export class Lifecycle {
       if (!(await this.parts.onceOnly.claim(`code:${createHash('sha256').update(code).digest('hex')}`, this.options.now() + CODE_LIFETIME_SECONDS))) {
         throw invalidCode();
       }
+      const provider = this.providers.oauth(connection);
       let answer;
       try {
-        answer = await this.metrics.providerCall('authorization_code', () => this.oauth.exchangeCode(code, verifier, redirectUri));
+        answer = await this.metrics.providerCall('authorization_code', () => provider.oauth.exchangeCode(code, verifier, redirectUri));
       } catch (err) {
         const failure = classifyOAuthError(err);
         this.logger.info({ connection: connectionKey(connection), outcome: failure, error: describeOAuthError(err) }, 'exchange');
@@ -116,7 +117,7 @@ export class Lifecycle {
         throw failure === 'unknown_outcome' ? signInOutcomeUnknown() : providerUnavailable();
       }
       const generation = (previous?.generation ?? 0) + 1;
-      const fresh = tokenPayloads(answer.tokens, undefined, this.options.now(), this.options.defaultAccessLifetimeSeconds);
+      const fresh = tokenPayloads(answer.tokens, undefined, this.options.now(), provider.defaultAccessLifetimeSeconds);
       const tokens: Tokens = { access: { ...fresh.access, generation }, refresh: { ...fresh.refresh, generation } };
       const stored = await this.tokens.commit(connection, tokens);
       this.logger.info({ connection: connectionKey(connection), outcome: 'connected', stored, refreshable: tokens.refresh.refresh_token !== null, ...(answer.problem && { problem: answer.problem }) }, 'exchange');
@@ -137,8 +138,24 @@ export class Lifecycle {
     });
   }
 
+  /** An API-key provider's connection: the record says it all (the key itself is never read for it). */
+  private async keyStatus(connection: ConnectionId): Promise<StatusAnswer> {
+    const record = await this.records.get(connection);
+    if (!record) return NOT_CONNECTED;
+    return { ...NOT_CONNECTED, status: record.status, reason: record.reason };
+  }
+
+  /** Saves an API-key provider's key for the account (api-keys.ts), and answers its status. */
+  async saveKey(connection: ConnectionId, key: string): Promise<StatusAnswer> {
+    const provider = this.providers.of(connection);
+    if (provider.kind !== 'api_key') throw new BrokerError('invalid_request', 'This provider signs in with OAuth; it takes no API key.');
+    await this.parts.apiKeys.save(connection, provider.api, provider.apiKey, key);
+    return this.keyStatus(connection);
+  }
+
   /** What is known of a connection, from its record and its newest tokens; a read only. */
   async status(connection: ConnectionId): Promise<StatusAnswer> {
+    if (this.providers.of(connection).kind === 'api_key') return this.keyStatus(connection);
     const [record, newest] = await Promise.all([this.records.get(connection), this.tokens.newest(connection).catch((err: unknown) => {
       if (err instanceof BrokerError && err.code === 'sealing_key_missing') return undefined;
       throw err;
@@ -178,9 +195,10 @@ export class Lifecycle {
 
   /** Best-effort revocation (RFC 7009): true when the provider confirmed it. */
   private async revoke(connection: ConnectionId, refreshToken: string): Promise<boolean> {
-    if (!this.oauth.canRevoke) return false;
+    const { oauth } = this.providers.oauth(connection);
+    if (!oauth.canRevoke) return false;
     try {
-      await this.metrics.providerCall('revocation', () => this.oauth.revoke(refreshToken, 'refresh_token'));
+      await this.metrics.providerCall('revocation', () => oauth.revoke(refreshToken, 'refresh_token'));
       return true;
     } catch (err) {
       this.logger.warn({ connection: connectionKey(connection), error: describeOAuthError(err) }, 'revocation failed');
@@ -191,9 +209,14 @@ export class Lifecycle {
   /** Best-effort revocation of the grant, then both secrets go and the registry forgets; `by` says who asked. */
   async disconnect(connection: ConnectionId, by: DisconnectedBy = 'user'): Promise<{ status: 'not_connected'; revoked: boolean }> {
     return this.locked(connection, async () => {
-      const refreshToken = await this.usableRefreshToken(connection).catch(() => undefined);
-      const revoked = refreshToken !== undefined && (await this.revoke(connection, refreshToken));
-      await this.tokens.remove(connection);
+      let revoked = false;
+      if (this.providers.of(connection).kind === 'api_key') {
+        await this.parts.apiKeys.remove(connection);
+      } else {
+        const refreshToken = await this.usableRefreshToken(connection).catch(() => undefined);
+        revoked = refreshToken !== undefined && (await this.revoke(connection, refreshToken));
+        await this.tokens.remove(connection);
+      }
       await this.parts.states.removed(connection, by);
       this.logger.info({ connection: connectionKey(connection), outcome: 'disconnected', revoked, by }, 'disconnect');
       return { status: 'not_connected', revoked };

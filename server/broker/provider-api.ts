@@ -1,22 +1,25 @@
 /**
- * Calling the provider's API as a connection — for the views (`POST /api/proxy`) and for the
- * template's own server code alike — so the access token never has to leave the backend.
+ * Calling a provider's API as a connection — for the views (`POST /api/proxy`) and for the
+ * template's own server code alike — so the access token (or API key) never has to leave the backend.
  *
- * The request's path is resolved under one of the configured API bases (OAUTH_API_BASE_URL) and
+ * The request's path is resolved under one of the connection's provider's API bases (OAUTH_API_BASE_URL) and
  * sent as it is written, and only when every common server reads it the same way (api-path.ts);
  * no redirect is followed (a 3xx comes back as it is); the token goes nowhere else. A 401 from
  * the API is answered with one refresh, through the refresh engine like any other, and one
  * retry — at most once per connection per cooldown: a refresh does not cure an API that keeps
  * refusing, and a storm of them costs the provider, the Secret Store and a rotation each. A 429
- * or 503 comes back as it is. Only the named headers travel either way — never Authorization or
+ * or 503 comes back as it is. An API-key provider's key is sent in its header, and a 401 to it
+ * ends the connection (api-keys.ts): there is nothing to refresh. Only the named headers travel either way — never Authorization or
  * Set-Cookie back to the caller.
  */
 import { connectionKey, type ConnectionId } from '../../src/common/connection-id';
 import type { AccessPayload } from '../../src/common/token-layout';
 import type { Logger } from '../logger';
+import { ApiKeys } from './api-keys';
 import { checkApiPath } from './api-path';
 import { BrokerError } from './errors';
 import type { Metrics } from './metrics';
+import type { Provider, Providers } from './providers';
 import { readLimited } from './read-limited';
 import type { RefreshEngine } from './refresh-engine';
 
@@ -77,17 +80,12 @@ export class ProviderApi {
 
   constructor(
     private readonly engine: RefreshEngine,
-    private readonly parts: { metrics: Metrics; logger: Logger; now: () => number },
-    private readonly options: ProviderApiOptions,
+    private readonly parts: { providers: Providers; apiKeys: ApiKeys; metrics: Metrics; logger: Logger; now: () => number },
   ) {}
 
-  get configured(): boolean {
-    return this.options.bases.length > 0;
-  }
-
   /** The URL the request may go to, or `invalid_request` for anything that could leave the base or be read two ways. */
-  resolve(request: ApiRequest): URL {
-    const base = request.base === undefined ? this.options.bases[0] : this.options.bases.find((b) => b.href === request.base || b.href === `${request.base}/`);
+  private resolve(options: ProviderApiOptions, request: ApiRequest): URL {
+    const base = request.base === undefined ? options.bases[0] : options.bases.find((b) => b.href === request.base || b.href === `${request.base}/`);
     if (!base) throw request.base === undefined ? new BrokerError('proxy_not_configured', 'This backend has no OAUTH_API_BASE_URL.') : invalid('base must be one of the API bases this backend is configured with.');
     checkApiPath(request.path);
     const root = base.href.endsWith('/') ? base.href : `${base.href}/`;
@@ -99,11 +97,13 @@ export class ProviderApi {
   }
 
   /** The caller's headers, checked before any token is read; the token's is added per attempt. */
-  private headersOf(request: ApiRequest): Headers {
+  private headersOf(provider: Provider, request: ApiRequest): Headers {
+    const { forwardHeaders } = provider.api;
     const headers = new Headers();
     for (const [name, value] of Object.entries(request.headers ?? {})) {
       const lower = name.toLowerCase();
-      if (!REQUEST_HEADERS.includes(lower) && !this.options.forwardHeaders.includes(lower)) throw invalid(`the header ${name.slice(0, 64)} is not forwarded (allowed: ${[...REQUEST_HEADERS, ...this.options.forwardHeaders].join(', ')}).`);
+      const credential = provider.kind === 'api_key' && lower === provider.apiKey.header;
+      if (credential || (!REQUEST_HEADERS.includes(lower) && !forwardHeaders.includes(lower))) throw invalid(`the header ${name.slice(0, 64)} is not forwarded (allowed: ${[...REQUEST_HEADERS, ...forwardHeaders].join(', ')}).`);
       if (!HEADER_VALUE.test(value)) throw invalid(`the header ${lower} must be printable ASCII (no CR, LF or other control characters).`);
       headers.set(lower, value);
     }
@@ -115,19 +115,21 @@ export class ProviderApi {
    * One request to the API, the body read up to the limit, all within the timeout. An answer that
    * stalls or breaks off after its headers is the API's failure (504, 502), like one that never came.
    */
-  private async send(url: URL, method: ApiMethod, headers: Headers, body: string | undefined, accessToken: string): Promise<ApiAnswer> {
+  private async send(provider: Provider, url: URL, method: ApiMethod, headers: Headers, body: string | undefined, accessToken: string): Promise<ApiAnswer> {
+    const { timeoutMs, maxResponseBytes } = provider.api;
     const withToken = new Headers(headers);
-    withToken.set('authorization', `Bearer ${accessToken}`);
+    const [name, value] = provider.kind === 'api_key' ? ApiKeys.header(provider.apiKey, accessToken) : ['authorization', `Bearer ${accessToken}`];
+    withToken.set(name, value);
     let response: Response;
     let text: string | undefined;
     try {
-      response = await fetch(url, { method, headers: withToken, body, redirect: 'manual', signal: AbortSignal.timeout(this.options.timeoutMs) });
-      text = await readLimited(response, this.options.maxResponseBytes);
+      response = await fetch(url, { method, headers: withToken, body, redirect: 'manual', signal: AbortSignal.timeout(timeoutMs) });
+      text = await readLimited(response, maxResponseBytes);
     } catch (err) {
-      if ((err as Error).name === 'TimeoutError') throw new BrokerError('upstream_timeout', `The provider's API did not answer within ${this.options.timeoutMs / 1000} s.`);
+      if ((err as Error).name === 'TimeoutError') throw new BrokerError('upstream_timeout', `The provider's API did not answer within ${timeoutMs / 1000} s.`);
       throw new BrokerError('upstream_unreachable', "The provider's API could not be reached, or its answer broke off.");
     }
-    if (text === undefined) throw new BrokerError('upstream_too_large', `The provider's answer is larger than ${this.options.maxResponseBytes} bytes.`);
+    if (text === undefined) throw new BrokerError('upstream_too_large', `The provider's answer is larger than ${maxResponseBytes} bytes.`);
     const answerHeaders: Record<string, string> = {};
     response.headers.forEach((value, name) => {
       // A named header that carries the token anyway (an echo) stays behind.
@@ -172,18 +174,21 @@ export class ProviderApi {
    * and one retry, within the cooldown (`afterRejection`).
    */
   async call(connection: ConnectionId, request: ApiRequest): Promise<ApiAnswer> {
-    const url = this.resolve(request);
-    const headers = this.headersOf(request);
+    const provider = this.parts.providers.of(connection);
+    const url = this.resolve(provider.api, request);
+    const headers = this.headersOf(provider, request);
     const body = request.body === undefined ? undefined : JSON.stringify(request.body);
     const started = Date.now();
     const { metrics, logger } = this.parts;
     // The path only: a query can carry what the caller searched for.
     const line = { connection: connectionKey(connection), method: request.method, path: url.pathname };
     try {
-      const access = await this.engine.accessToken(connection);
-      let answer = await this.send(url, request.method, headers, body, access.access_token);
-      const retry = answer.status === 401 ? await this.afterRejection(connection, access.access_token) : undefined;
-      if (retry) answer = await this.send(url, request.method, headers, body, retry.access_token);
+      const byKey = provider.kind === 'api_key';
+      const access = await (byKey ? this.parts.apiKeys.key(connection) : this.engine.accessToken(connection));
+      let answer = await this.send(provider, url, request.method, headers, body, access.access_token);
+      if (answer.status === 401 && byKey) await this.parts.apiKeys.rejected(connection, access.access_token);
+      const retry = answer.status === 401 && !byKey ? await this.afterRejection(connection, access.access_token) : undefined;
+      if (retry) answer = await this.send(provider, url, request.method, headers, body, retry.access_token);
       metrics.proxyRequests.inc({ status: `${Math.floor(answer.status / 100)}xx` });
       logger.info({ ...line, outcome: String(answer.status), latencyMs: Date.now() - started }, 'proxy');
       return answer;

@@ -30,12 +30,15 @@ import { DEFAULTS, lockTimes } from './defaults';
 import { BrokerError, busy, describeError, notConnected, providerRejected, providerUnavailable, reconnectRequired, refreshPending } from './errors';
 import type { Metrics } from './metrics';
 import type { SecretStoreBudget } from './secret-store-budget';
-import { classifyOAuthError, describeOAuthError, type GrantAnswer, type OAuthClient, UnreadableAnswer, unverifiedAnswer } from './oauth-client';
+import { classifyOAuthError, describeOAuthError, type GrantAnswer, UnreadableAnswer, unverifiedAnswer } from './oauth-client';
+import type { ApiKeys } from './api-keys';
+import type { Providers } from './providers';
 import { type RetryPolicy, withRetries } from './retry';
 import { type Current, type KeptAnswer, type KnownStore, type StoredRefresh, type TokenStore, UNUSABLE } from './token-store';
 
 export interface RefreshOptions {
   marginSeconds: number;
+  /** The unnamed provider's (a named one has its own: providers.ts). */
   defaultAccessLifetimeSeconds: number;
   providerRetry: RetryPolicy;
   /** The connection lock: its lease must outlast the provider timeout × attempts. */
@@ -58,7 +61,9 @@ export const DEFAULT_REFRESH_OPTIONS: RefreshOptions = {
 /** What the refresh engine and the connection lifecycle work with. */
 export interface BrokerParts {
   tokens: TokenStore;
-  oauth: OAuthClient;
+  providers: Providers;
+  /** API-key providers' keys (the engine refreshes none of them). */
+  apiKeys: ApiKeys;
   locks: LockManager;
   records: ConnectionRecords;
   states: ConnectionStates;
@@ -109,7 +114,7 @@ class LeaseLost extends Error {}
 export class RefreshEngine {
   private readonly inFlight = new Map<string, Flight>();
   private readonly tokens: TokenStore;
-  private readonly oauth: OAuthClient;
+  private readonly providers: Providers;
   private readonly records: ConnectionRecords;
   private readonly states: ConnectionStates;
   private readonly cache: AccessCache;
@@ -120,7 +125,7 @@ export class RefreshEngine {
     private readonly parts: BrokerParts,
     private readonly options: RefreshOptions,
   ) {
-    ({ tokens: this.tokens, oauth: this.oauth, records: this.records, states: this.states, cache: this.cache, metrics: this.metrics, logger: this.logger } = parts);
+    ({ tokens: this.tokens, providers: this.providers, records: this.records, states: this.states, cache: this.cache, metrics: this.metrics, logger: this.logger } = parts);
   }
 
   private fresh(access: Pick<AccessPayload, 'issued_at' | 'expires_at'>, jitter = 0): boolean {
@@ -363,7 +368,7 @@ export class RefreshEngine {
       async () => {
         if (!(await this.records.markIntent(connection, this.options.now(), lease, this.options.lock.leaseMs))) throw new LeaseLost();
         arrival.sent = performance.now();
-        return this.metrics.providerCall('refresh_token', () => this.oauth.refresh(refresh.refresh_token!, keep));
+        return this.metrics.providerCall('refresh_token', () => this.providers.oauth(connection).oauth.refresh(refresh.refresh_token!, keep));
       },
       (err) => !(err instanceof LeaseLost) && classifyOAuthError(err) === 'retryable',
     );
@@ -452,7 +457,7 @@ export class RefreshEngine {
     }
     let tokens;
     try {
-      tokens = tokenPayloads(answer.tokens, refresh, at, this.options.defaultAccessLifetimeSeconds);
+      tokens = tokenPayloads(answer.tokens, refresh, at, this.providers.oauth(connection).defaultAccessLifetimeSeconds);
       let committedMs: number | undefined;
       const stored = await this.tokens.commit(connection, tokens, () => {
         holding.ready(tokens!.access);

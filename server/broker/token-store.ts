@@ -37,7 +37,7 @@ import {
   MalformedPayloadError,
   MAX_SECRETS_PER_SCOPE,
   type RefreshPayload,
-  SECRET_NAMES,
+  secretNames,
 } from '../../src/common/token-layout';
 import { isStorageUnavailable } from '../storage/errors';
 import { type ChangeNotices, type Outbox, type OutboxEntry, UNKNOWN_SEALING_KEY } from '../storage/ports';
@@ -124,12 +124,15 @@ export interface TokenStoreParts {
   sealer: TokenSealer;
   metrics: Metrics;
   /** Unsealed refresh payloads come from the extension's own exchange: public clients only. */
-  acceptUnsealed: boolean;
+  acceptUnsealed: (connection: ConnectionId) => boolean;
   cache: AccessCache;
   logger: Logger;
   /** Unix seconds by the fleet's clock. */
   now: () => number;
 }
+
+/** A connection's two secrets: its provider's names. */
+const namesOf = (connection: ConnectionId) => secretNames(connection.provider);
 
 export class TokenStore {
   /** Outbox entries the database could not take: kept here until the Secret Store has them. */
@@ -180,24 +183,24 @@ export class TokenStore {
 
   /** The access secret as stored (the fast path: one Secret Store read, no outbox). */
   async readAccess(connection: ConnectionId): Promise<AccessPayload | undefined> {
-    const text = await this.parts.secrets.forConnection(connection).read(SECRET_NAMES.access);
+    const text = await this.parts.secrets.forConnection(connection).read(namesOf(connection).access);
     return text === undefined ? undefined : this.decode(connection, 'access', text, decodeAccess);
   }
 
   /** The refresh secret as stored, opened (503 `sealing_key_missing` when sealed with a key this instance lacks). */
   async readRefresh(connection: ConnectionId): Promise<StoredRefresh | undefined> {
-    const text = await this.parts.secrets.forConnection(connection).read(SECRET_NAMES.refresh);
+    const text = await this.parts.secrets.forConnection(connection).read(namesOf(connection).refresh);
     return text === undefined ? undefined : this.openRefresh(connection, text);
   }
 
   private openRefresh(connection: ConnectionId, text: string): StoredRefresh {
     const key = connectionKey(connection);
-    if (!TokenSealer.isSealed(text) && !this.parts.acceptUnsealed) {
+    if (!TokenSealer.isSealed(text) && !this.parts.acceptUnsealed(connection)) {
       this.parts.logger.warn({ connection: key }, 'the refresh secret is not sealed by this backend; it will not be redeemed');
       return UNUSABLE;
     }
     try {
-      const plain = TokenSealer.isSealed(text) ? this.open(text, connection, SECRET_NAMES.refresh) : text;
+      const plain = TokenSealer.isSealed(text) ? this.open(text, connection, namesOf(connection).refresh) : text;
       return this.decode(connection, 'refresh', plain, decodeRefresh) ?? UNUSABLE;
     } catch (err) {
       // A key this instance lacks is 503 `sealing_key_missing` (a BrokerError): only what does not open at all is unusable.
@@ -232,7 +235,7 @@ export class TokenStore {
   /** An outbox entry's payloads, exactly as they will be written, and the token set they hold. */
   private openEntry(connection: ConnectionId, entry: OutboxEntry): { payloads: Payloads; tokens: Tokens } {
     const payloads = JSON.parse(this.open(entry.sealed, connection, OUTBOX)) as Payloads;
-    const refresh = decodeRefresh(this.open(payloads.refresh, connection, SECRET_NAMES.refresh));
+    const refresh = decodeRefresh(this.open(payloads.refresh, connection, namesOf(connection).refresh));
     return { payloads, tokens: { access: decodeAccess(payloads.access), refresh } };
   }
 
@@ -244,7 +247,7 @@ export class TokenStore {
   async reseal(connection: ConnectionId): Promise<ResealOutcome> {
     if ((await this.flush(connection)) === 'pending') return { outcome: 'pending' };
     const secrets = this.parts.secrets.forConnection(connection);
-    const text = await secrets.read(SECRET_NAMES.refresh);
+    const text = await secrets.read(namesOf(connection).refresh);
     if (text === undefined) return { outcome: 'missing' };
     const keyId = TokenSealer.keyIdOf(text);
     if (keyId === undefined) return { outcome: 'unsealed', sealedWith: UNSEALED };
@@ -252,15 +255,16 @@ export class TokenStore {
     if (!this.parts.sealer.holds(keyId)) return { outcome: 'key_missing' };
     const refresh = this.openRefresh(connection, text);
     if (refresh === UNUSABLE) return { outcome: 'unusable' };
-    const sealed = fitPayload(SECRET_NAMES.refresh, this.parts.sealer.seal(encodePayload(SECRET_NAMES.refresh, refresh), connection, SECRET_NAMES.refresh));
-    await secrets.write(SECRET_NAMES.refresh, sealed, refresh.expires_at, `${randomUUID()}:reseal`);
+    const name = namesOf(connection).refresh;
+    const sealed = fitPayload(name, this.parts.sealer.seal(encodePayload(name, refresh), connection, name));
+    await secrets.write(name, sealed, refresh.expires_at, `${randomUUID()}:reseal`);
     return { outcome: 'resealed', sealedWith: this.sealingKeyId };
   }
 
   /** Whether the user's scope has room for the connection's two secrets (the ones it holds already count as room). */
   async hasRoom(connection: ConnectionId): Promise<boolean> {
     const names = await this.parts.secrets.forConnection(connection).names();
-    const missing = [SECRET_NAMES.access, SECRET_NAMES.refresh].filter((name) => !names.includes(name)).length;
+    const missing = Object.values(namesOf(connection)).filter((name) => !names.includes(name)).length;
     return names.length + missing <= MAX_SECRETS_PER_SCOPE;
   }
 
@@ -345,8 +349,9 @@ export class TokenStore {
   }
 
   private encode(connection: ConnectionId, tokens: Tokens): Payloads {
-    const refresh = fitPayload(SECRET_NAMES.refresh, this.parts.sealer.seal(encodePayload(SECRET_NAMES.refresh, tokens.refresh), connection, SECRET_NAMES.refresh));
-    return { refresh, access: encodePayload(SECRET_NAMES.access, tokens.access) };
+    const names = namesOf(connection);
+    const refresh = fitPayload(names.refresh, this.parts.sealer.seal(encodePayload(names.refresh, tokens.refresh), connection, names.refresh));
+    return { refresh, access: encodePayload(names.access, tokens.access) };
   }
 
   /**
@@ -377,8 +382,8 @@ export class TokenStore {
       // A new idempotency key per flush (secret-store.ts keeps it across its own retries): a failure the store kept for one key never blocks the next flush.
       const attempt = randomUUID();
       // The same generation stored already: an earlier flush wrote the refresh secret, not (yet) the access secret.
-      if (storedGeneration !== entry.generation) await secrets.write(SECRET_NAMES.refresh, payloads.refresh, tokens.refresh.expires_at, `${attempt}:refresh`);
-      if (tokens.access.expires_at > this.parts.now()) await secrets.write(SECRET_NAMES.access, payloads.access, tokens.access.expires_at, `${attempt}:access`);
+      if (storedGeneration !== entry.generation) await secrets.write(namesOf(connection).refresh, payloads.refresh, tokens.refresh.expires_at, `${attempt}:refresh`);
+      if (tokens.access.expires_at > this.parts.now()) await secrets.write(namesOf(connection).access, payloads.access, tokens.access.expires_at, `${attempt}:access`);
       await this.forget(connection, entry);
       await this.changed(connection);
       return 'stored';
@@ -415,8 +420,7 @@ export class TokenStore {
       this.memory.delete(connectionKey(connection));
       await this.parts.outbox.delete(connection, Number.MAX_SAFE_INTEGER);
       const secrets = this.parts.secrets.forConnection(connection);
-      await secrets.remove(SECRET_NAMES.access);
-      await secrets.remove(SECRET_NAMES.refresh);
+      for (const name of Object.values(namesOf(connection))) await secrets.remove(name);
     } finally {
       await this.changed(connection);
     }

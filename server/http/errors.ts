@@ -20,6 +20,7 @@ const EDGE_STATUS = {
 
 const BROKER_STATUS: Record<BrokerErrorCode, number> = {
   invalid_request: 400,
+  invalid_api_key: 400,
   invalid_code: 400,
   mode_not_configured: 400,
   not_connected: 404,

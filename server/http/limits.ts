@@ -15,9 +15,9 @@ import { HttpError } from './errors';
 import { claimNonce, replayed, verified, type Verified } from './signature';
 
 /** The windows a request on `route` counts in: its signer's and its account's. */
-export function countedRequest(route: string, limit: RouteLimit, { signer, signedAt, validUntil }: Omit<Verified, 'nonce'>): CountedRequest {
+export function countedRequest(route: string, limit: RouteLimit, { signer, provider, signedAt, validUntil }: Omit<Verified, 'nonce'>): CountedRequest {
   return {
-    signerKey: `${route}:${connectionKey(signer)}`,
+    signerKey: `${route}:${connectionKey({ ...signer, provider })}`,
     accountKey: `${route}:${signer.mode}/${signer.accountId}`,
     perSigner: limit.perConnection,
     perAccount: limit.perAccount,

@@ -16,7 +16,7 @@ import type { ParamSpec } from './params';
 import { admitted } from './limits';
 import { requestBody, signedBody, signedConnection, signedRequests } from './signature';
 
-export type RouteName = 'exchange' | 'register' | 'token' | 'status' | 'disconnect' | 'proxy';
+export type RouteName = 'exchange' | 'register' | 'token' | 'status' | 'disconnect' | 'proxy' | 'credentials';
 
 export interface RouteOptions {
   appSigningSecret: string;
@@ -26,8 +26,6 @@ export interface RouteOptions {
   appId: string;
   /** Only the local stack, whose console is its own return URL on loopback. */
   allowLoopbackRedirects: boolean;
-  /** Extension exchange mode (`POST /api/connection`) is for public clients only. */
-  extensionExchange: boolean;
   limits: Record<RouteName, RouteLimit>;
   /** The largest `/api/proxy` body (the request to the provider's API with it). */
   maxProxyRequestBytes: number;
@@ -42,10 +40,10 @@ function stringField(req: Request, name: string, pattern: RegExp, what: string):
 }
 
 export function apiRoutes(options: RouteOptions, core: BrokerCore): Router {
-  const { lifecycle, engine, api, logger } = core;
+  const { lifecycle, engine, api, logger, providers } = core;
   const router = Router();
   const parseJson = express.json({ limit: '16kb', strict: true });
-  const signed = signedRequests({ appSigningSecret: options.appSigningSecret, order: options.signatureOrder, logger, clock: core.clock, connectionScope: options.connectionScope });
+  const signed = signedRequests({ appSigningSecret: options.appSigningSecret, order: options.signatureOrder, logger, clock: core.clock, connectionScope: options.connectionScope, providers });
 
   // The signature, then the limits, then the nonce: whoever cannot sign learns nothing, and a refused request writes nothing.
   const post = (path: string, route: RouteName, spec: ParamSpec, handler: (req: Request, res: Response) => Promise<void>, parser = parseJson) =>
@@ -73,10 +71,18 @@ export function apiRoutes(options: RouteOptions, core: BrokerCore): Router {
   });
 
   post('/api/connection', 'register', {}, async (_req, res) => {
-    if (!options.extensionExchange) {
+    // Extension exchange mode (the extension stores unsealed tokens) is for public clients only.
+    const provider = providers.oauth(signedConnection(res));
+    if (provider.oauth.hasClientSecret) {
       throw new HttpError('extension_exchange_disabled', 'This backend has a client secret: codes are exchanged by the backend (EXCHANGE_MODE "backend").');
     }
     res.json(await lifecycle.register(signedConnection(res)));
+  });
+
+  // An API-key provider's key, for the signer's account (api-keys.ts): verified, then saved; never answered back.
+  post('/api/credentials', 'credentials', { api_key: 'string' }, async (req, res) => {
+    const key = stringField(req, 'api_key', /^[\x21-\x7e]{8,2048}$/, 'the API key (8-2048 printable characters, no spaces)');
+    res.json(await lifecycle.saveKey(signedConnection(res), key));
   });
 
   post('/api/token', 'token', {}, async (_req, res) => {

@@ -14,6 +14,7 @@ import type { Logger } from 'pino';
 import Stripe from 'stripe';
 import { ACCOUNT_ID, type ConnectionId, connectionKey, connectionOf, type ConnectionScope, type DashboardUserId, type StripeMode, USER_ID } from '../../src/common/connection-id';
 import { signatureClaims, type SignatureClaims, type SignedOrder } from '../../src/common/signed-request';
+import type { Providers } from '../broker/providers';
 import type { OnceOnly } from '../storage/ports';
 import { badRequest, HttpError } from './errors';
 import { checkParams, type ParamSpec } from './params';
@@ -60,13 +61,17 @@ export interface SignatureOptions {
   logger: Logger;
   /** The fleet's clock (server/broker/clock.ts): a machine whose own clock is off still accepts Stripe's timestamps. */
   clock: { nowMs(): number };
-  /** Whose connection a signed request acts on: the signer's own, or their account's. */
+  /** Whose connection a signed request acts on: the signer's own, or their account's (an API key's is always the account's). */
   connectionScope: ConnectionScope;
+  /** The provider a request's `provider` parameter names (providers.ts). */
+  providers: Providers;
 }
 
 /** What a verified request carries, for the limits and the nonce claim after it. */
 export interface Verified {
   signer: DashboardUserId;
+  /** The named provider the request is for (none: the unnamed one). */
+  provider?: string;
   nonce: string;
   /** The signature's timestamp (unix seconds). */
   signedAt: number;
@@ -110,15 +115,17 @@ export function signedRequests(options: SignatureOptions) {
     if (!USER_ID.test(user_id)) throw badRequest('user_id must be a Dashboard user id.');
     if (!ACCOUNT_ID.test(account_id)) throw badRequest('account_id must be an account id (acct_…).');
     if (mode !== 'test' && mode !== 'live') throw badRequest("mode must be 'test' or 'live'.");
-    const nonce = checkParams(params, spec);
+    const { provider: named, ...rest } = params;
+    const nonce = checkParams(rest, spec);
+    const provider = options.providers.named(named);
     if (!orderLogged) {
       orderLogged = true;
       options.logger.info({ order }, `signed requests verify with ${order === 'claims_first' ? '{...claims, user_id, account_id} (as documented)' : '{user_id, account_id, ...claims}'}`);
     }
     const signer: DashboardUserId = { accountId: account_id, userId: user_id, mode };
-    const verified: Verified = { signer, nonce, signedAt: timestamp, validUntil: timestamp + MAX_AGE_SECONDS + MAX_FUTURE_SECONDS };
+    const verified: Verified = { signer, provider: provider.name, nonce, signedAt: timestamp, validUntil: timestamp + MAX_AGE_SECONDS + MAX_FUTURE_SECONDS };
     res.locals.verified = verified;
-    res.locals.connection = connectionOf(signer, options.connectionScope);
+    res.locals.connection = connectionOf(signer, provider.kind === 'api_key' ? 'account' : options.connectionScope, provider.name);
     next();
   };
 }

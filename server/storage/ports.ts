@@ -13,7 +13,7 @@ import type { Lease, LockManager } from './locks';
 export type ConnectionStatus = 'connected' | 'reconnect_required';
 
 /** Why a connection needs a reconnect, for the status answer and the logs. */
-export type LossReason = 'invalid_grant' | 'lost_after_unknown_outcome' | 'unusable_refresh_secret' | 'secrets_missing' | 'no_refresh_token' | 'subject_changed';
+export type LossReason = 'invalid_grant' | 'lost_after_unknown_outcome' | 'unusable_refresh_secret' | 'secrets_missing' | 'no_refresh_token' | 'subject_changed' | 'api_key_rejected';
 
 export interface ConnectionState {
   status: ConnectionStatus;

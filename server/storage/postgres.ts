@@ -324,12 +324,12 @@ class PostgresOnceOnly implements OnceOnly {
 class PostgresKeepAliveClaims implements KeepAliveClaims {
   constructor(private readonly pool: Pool) {}
 
-  /** Not known yet first (records older than the column), then by due time: both through the index. */
+  /** Not known yet first (records older than the column; one never refreshed, as an API key, never comes due), then by due time. */
   async claimDue(now: number, limit: number, claimSeconds: number): Promise<ConnectionRecord[]> {
     const { rows } = await this.pool.query(
       `UPDATE broker_connections c SET claimed_until = $1 + $3 FROM (
          SELECT account_id, user_id, mode, provider FROM broker_connections
-         WHERE status = 'connected' AND (keep_alive_at IS NULL OR keep_alive_at <= $1) AND (claimed_until IS NULL OR claimed_until < $1)
+         WHERE status = 'connected' AND ((keep_alive_at IS NULL AND last_refresh_at IS NOT NULL) OR keep_alive_at <= $1) AND (claimed_until IS NULL OR claimed_until < $1)
          ORDER BY keep_alive_at NULLS FIRST LIMIT $2 FOR UPDATE SKIP LOCKED) d
        WHERE c.account_id = d.account_id AND c.user_id = d.user_id AND c.mode = d.mode AND c.provider = d.provider
        RETURNING c.*`,

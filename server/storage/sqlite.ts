@@ -396,8 +396,8 @@ class SqliteKeepAliveClaims implements KeepAliveClaims {
   private readonly claim: Database.Statement;
 
   constructor(private readonly db: Database.Database) {
-    // Not known yet first (records older than the column), then by due time: both through the index.
-    this.due = db.prepare(`SELECT * FROM connections WHERE status = 'connected' AND (keep_alive_at IS NULL OR keep_alive_at <= @now)
+    // Not known yet first (records older than the column; one never refreshed, as an API key, never comes due), then by due time.
+    this.due = db.prepare(`SELECT * FROM connections WHERE status = 'connected' AND ((keep_alive_at IS NULL AND last_refresh_at IS NOT NULL) OR keep_alive_at <= @now)
         AND (claimed_until IS NULL OR claimed_until < @now)
       ORDER BY keep_alive_at LIMIT @limit`);
     this.claim = db.prepare(`UPDATE connections SET claimed_until = ? WHERE ${KEY}`);

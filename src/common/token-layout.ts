@@ -11,6 +11,16 @@
 
 export const SECRET_NAMES = { access: 'oauth.access', refresh: 'oauth.refresh', state: 'oauth.state' } as const;
 
+/**
+ * A provider's two token secrets: a named provider's carry its name (OAUTH_PROVIDERS), the
+ * unnamed one's the names they always had. The sign-in state is one secret for all of them.
+ */
+export const secretNames = (provider?: string): { access: string; refresh: string } =>
+  provider ? { access: `oauth.${provider}.access`, refresh: `oauth.${provider}.refresh` } : SECRET_NAMES;
+
+/** An API-key provider's one secret, in the account's scope. */
+export const apiKeySecretName = (provider: string) => `apikey.${provider}`;
+
 /** How long an issued OAuth state stays valid in its secret (the sign-in must finish by then). */
 export const STATE_LIFETIME_SECONDS = 15 * 60;
 
