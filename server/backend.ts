@@ -9,7 +9,9 @@ import { fleetClock } from './broker/broker';
 import { DEFAULTS, lockTimes } from './broker/defaults';
 import { OAuthClient } from './broker/oauth-client';
 import { TokenSealer } from './broker/token-sealing';
-import { Config, ConfigError } from './config';
+import type { BrokerClock } from './broker/clock';
+import type { Provider } from './broker/providers';
+import { Config, ConfigError, type ProviderConfig, providerPrefix } from './config';
 import { closeServer } from './http/close-server';
 import { listen } from './http/listen';
 import { createLogger } from './logger';
@@ -37,6 +39,19 @@ export interface BackendExtras {
   onEvent?: (event: ConnectionEvent) => void;
 }
 
+/** A configured provider, its OAuth client made (discovery at its issuer); one that fails is named by its variable. */
+async function providerOf(p: ProviderConfig, clock: BrokerClock): Promise<Provider> {
+  const api = { bases: p.api.bases, forwardHeaders: p.api.forwardHeaders, maxResponseBytes: p.api.maxResponseBytes, timeoutMs: p.api.timeoutSeconds * 1000 };
+  if (p.apiKey) return { name: p.name, kind: 'api_key', api, apiKey: p.apiKey };
+  const oauth = p.oauth!;
+  try {
+    return { name: p.name, kind: 'oauth', api, oauth: await OAuthClient.create(oauth, clock), defaultAccessLifetimeSeconds: p.defaultAccessLifetimeSeconds };
+  } catch {
+    const prefix = providerPrefix(p.name);
+    throw new ConfigError(`${oauth.tokenEndpoint ? `${prefix}TOKEN_ENDPOINT: ${oauth.tokenEndpoint}` : `${prefix}ISSUER: discovery at ${oauth.issuer}`} failed`);
+  }
+}
+
 export async function startBackend(config: Config, extras: BackendExtras = {}): Promise<RunningBackend> {
   const { logTo, logTap } = extras;
   const logger = createLogger(config.logLevel, logTap ? pino.multistream([{ stream: logTo ?? process.stdout }, { stream: logTap }]) : logTo);
@@ -58,14 +73,13 @@ export async function startBackend(config: Config, extras: BackendExtras = {}): 
     storage = openSqliteStorage(path.join(config.dataDir, 'registry.sqlite'));
   }
   const clock = fleetClock(storage, logger);
-  let oauth: OAuthClient;
+  let providers: Provider[];
   try {
-    oauth = await OAuthClient.create(config.provider, clock);
-  } catch {
+    providers = await Promise.all(config.providers.map((p) => providerOf(p, clock)));
+  } catch (err) {
     await storage.close();
     instance?.release();
-    const where = config.provider.tokenEndpoint ? `OAUTH_TOKEN_ENDPOINT: ${config.provider.tokenEndpoint}` : `OAUTH_ISSUER: discovery at ${config.provider.issuer}`;
-    throw new ConfigError(`${where} failed`);
+    throw err;
   }
   // Retries are the broker's own (secret-store.ts: paced by the budget, each write fenced by its lock).
   const clients = Object.fromEntries(
@@ -80,7 +94,7 @@ export async function startBackend(config: Config, extras: BackendExtras = {}): 
     allowLoopbackRedirects: config.localStack,
     loopbackHostsOnly: config.localStack,
     sealer: new TokenSealer(config.sealingKeys),
-    oauth,
+    providers,
     stripe: clients,
     metricsToken: config.metricsToken,
     adminToken: config.adminToken,
@@ -92,14 +106,13 @@ export async function startBackend(config: Config, extras: BackendExtras = {}): 
     logger,
     refresh: {
       marginSeconds: config.refreshMarginSeconds,
-      defaultAccessLifetimeSeconds: config.defaultAccessLifetimeSeconds,
-      providerRetry: { ...DEFAULTS.providerRetry, attempts: config.provider.retryAttempts },
-      lock: lockTimes(config.provider.timeoutSeconds, config.provider.retryAttempts),
+      providerRetry: { ...DEFAULTS.providerRetry, attempts: config.retryAttempts },
+      // The lease outlasts the slowest provider's attempts.
+      lock: lockTimes(Math.max(...config.providers.map((p) => p.oauth?.timeoutSeconds ?? 0)), config.retryAttempts),
       callerWaitMs: config.refreshWaitSeconds * 1000,
     },
     background: { keepAliveIdleSeconds: config.keepAliveSeconds },
-    api: { bases: config.api.bases, forwardHeaders: config.api.forwardHeaders, maxResponseBytes: config.api.maxResponseBytes, timeoutMs: config.api.timeoutSeconds * 1000 },
-    maxProxyRequestBytes: config.api.maxRequestBytes,
+    maxProxyRequestBytes: Math.max(...config.providers.map((p) => p.api.maxRequestBytes)),
     connectionScope: config.connectionScope,
     limits: config.limits,
     stripeEventHandlers: extras.stripeEventHandlers,

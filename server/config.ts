@@ -5,12 +5,14 @@
  * `runCommand` (command.ts) prints them at start-up.
  */
 import { getHeapStatistics } from 'node:v8';
-import type { ConnectionScope, StripeMode } from '../src/common/connection-id';
+import { type ConnectionScope, PROVIDER_NAME, type StripeMode } from '../src/common/connection-id';
+import { MAX_SECRETS_PER_SCOPE } from '../src/common/token-layout';
 import { isLoopbackUrl } from '../src/common/loopback';
 import type { SignedOrder } from '../src/common/signed-request';
 import { DEFAULTS, type RouteLimit } from './broker/defaults';
 import type { RouteName } from './http/routes';
 import type { ProviderOptions } from './broker/oauth-client';
+import type { ApiKeyOptions } from './broker/providers';
 import { type EventWebhook, parseWebhookSecrets } from './broker/event-delivery';
 import { parseSealingKeys, type SealingKey } from './broker/token-sealing';
 import { weakKey, weakText } from './secret-strength';
@@ -42,10 +44,11 @@ export interface Config {
   /** STRIPE_SIGNATURE_ORDER: only this order of the signed JSON verifies. */
   signatureOrder?: SignedOrder;
   stripeApiBase?: string;
-  /** The provider client, and OAUTH_RETRY_ATTEMPTS: token-endpoint attempts while the provider processed nothing. */
-  provider: ProviderOptions & { retryAttempts: number };
+  /** The unnamed provider of the plain OAUTH_* variables, or the named ones of OAUTH_PROVIDERS (docs/services.md). */
+  providers: ProviderConfig[];
+  /** OAUTH_RETRY_ATTEMPTS: token-endpoint attempts (any provider's) while the provider processed nothing. */
+  retryAttempts: number;
   refreshMarginSeconds: number;
-  defaultAccessLifetimeSeconds: number;
   /** How long `/api/token` waits for a refresh before a 503 (the refresh goes on). */
   refreshWaitSeconds: number;
   /** Refresh connections idle this long (0: only those whose refresh token nears expiry). */
@@ -61,8 +64,6 @@ export interface Config {
   limits: Partial<Record<RouteName, RouteLimit>>;
   /** CONNECTION_SCOPE: each Dashboard user's own connection (`user`), or one per account (`account`). */
   connectionScope: ConnectionScope;
-  /** The provider's API, for `/api/proxy` and server-side calls as a connection. */
-  api: { bases: URL[]; forwardHeaders: string[]; maxRequestBytes: number; maxResponseBytes: number; timeoutSeconds: number };
   /** Bearer token for GET /metrics; no metrics route without it. */
   metricsToken?: string;
   /** Bearer token for the admin API (`npm run connections`); no admin API without it. */
@@ -72,6 +73,19 @@ export interface Config {
   host: string;
   port: number;
   logLevel: string;
+}
+
+/** One provider's settings: `OAUTH_<SUFFIX>` for the unnamed one, `OAUTH_<NAME>_<SUFFIX>` for a named one. */
+export interface ProviderConfig {
+  /** Absent for the unnamed provider. */
+  name?: string;
+  /** The provider's API, for `/api/proxy` and server-side calls as a connection. */
+  api: { bases: URL[]; forwardHeaders: string[]; maxRequestBytes: number; maxResponseBytes: number; timeoutSeconds: number };
+  /** Only with KIND=oauth (the default). */
+  oauth?: ProviderOptions;
+  defaultAccessLifetimeSeconds: number;
+  /** Only with KIND=api_key. */
+  apiKey?: ApiKeyOptions;
 }
 
 type Env = Record<string, string | undefined>;
@@ -149,12 +163,12 @@ function databaseUrl(env: Env): string | undefined {
   return value;
 }
 
-/** OAUTH_API_BASE_URL: comma-separated base URLs, https (http on loopback only, as the local stack's). */
-function apiBases(env: Env): URL[] {
-  return (optional(env, 'OAUTH_API_BASE_URL') ?? '').split(',').map((part) => part.trim()).filter(Boolean).map((part) => {
+/** `<prefix>API_BASE_URL` (`name`): comma-separated base URLs, https (http on loopback only, as the local stack's). */
+function apiBases(env: Env, name: string): URL[] {
+  return (optional(env, name) ?? '').split(',').map((part) => part.trim()).filter(Boolean).map((part) => {
     const base = URL.canParse(part) ? new URL(part) : undefined;
     if (!base || !(base.protocol === 'https:' || (base.protocol === 'http:' && isLoopbackUrl(base))) || base.search || base.hash || base.username) {
-      throw new ConfigError('OAUTH_API_BASE_URL must be https URLs (comma-separated), without a query, a fragment or credentials');
+      throw new ConfigError(`${name} must be https URLs (comma-separated), without a query, a fragment or credentials`);
     }
     return base;
   });
@@ -162,10 +176,10 @@ function apiBases(env: Env): URL[] {
 
 const HEADER_NAME = /^[a-z0-9-]{1,64}$/;
 
-function forwardHeaders(env: Env): string[] {
-  const names = (optional(env, 'OAUTH_API_FORWARD_HEADERS') ?? '').split(',').map((name) => name.trim().toLowerCase()).filter(Boolean);
+function forwardHeaders(env: Env, name: string): string[] {
+  const names = (optional(env, name) ?? '').split(',').map((name) => name.trim().toLowerCase()).filter(Boolean);
   if (names.some((name) => !HEADER_NAME.test(name) || ['authorization', 'cookie', 'host', 'proxy-authorization'].includes(name))) {
-    throw new ConfigError('OAUTH_API_FORWARD_HEADERS must be header names (comma-separated), not Authorization, Cookie, Host or Proxy-Authorization');
+    throw new ConfigError(`${name} must be header names (comma-separated), not Authorization, Cookie, Host or Proxy-Authorization`);
   }
   return names;
 }
@@ -211,6 +225,90 @@ const MB = 1024 * 1024;
 function accessCacheBytes(env: Env): number {
   if (optional(env, 'ACCESS_CACHE_ENTRIES') !== undefined) throw new ConfigError('ACCESS_CACHE_ENTRIES is replaced by ACCESS_CACHE_MB (the cache is bounded by memory)');
   return integer(env, 'ACCESS_CACHE_MB', DEFAULTS.cacheBytes / MB, 0, Math.floor(getHeapStatistics().heap_size_limit / MB)) * MB;
+}
+
+type Check = <T>(fn: () => T) => T | undefined;
+
+/**
+ * One provider's settings under `prefix` (`OAUTH_`, or `OAUTH_<NAME>_` for a named one), each
+ * problem recorded by `check`. Named ones fall back to DEFAULT_ACCESS_TOKEN_LIFETIME_SECONDS.
+ */
+function providerConfig(env: Env, prefix: string, name: string | undefined, lifetime: number | undefined, check: Check): ProviderConfig {
+  const v = (suffix: string) => `${prefix}${suffix}`;
+  const kind = check(() => {
+    const value = optional(env, v('KIND')) ?? 'oauth';
+    if (value !== 'oauth' && value !== 'api_key') throw new ConfigError(`${v('KIND')} must be oauth or api_key`);
+    if (value === 'api_key' && !name) throw new ConfigError(`${v('KIND')}=api_key is for a provider named in OAUTH_PROVIDERS`);
+    return value;
+  });
+  const api = {
+    bases: check(() => apiBases(env, v('API_BASE_URL'))),
+    forwardHeaders: check(() => forwardHeaders(env, v('API_FORWARD_HEADERS'))),
+    maxRequestBytes: check(() => integer(env, v('API_MAX_REQUEST_BYTES'), DEFAULTS.api.maxRequestBytes, 1024, 10 * 1024 * 1024)),
+    maxResponseBytes: check(() => integer(env, v('API_MAX_RESPONSE_BYTES'), DEFAULTS.api.maxResponseBytes, 1024, 100 * 1024 * 1024)),
+    timeoutSeconds: check(() => integer(env, v('API_TIMEOUT_SECONDS'), DEFAULTS.api.timeoutSeconds, 1, 120)),
+  } as ProviderConfig['api'];
+  const defaultAccessLifetimeSeconds = (name ? check(() => integer(env, v('DEFAULT_ACCESS_TOKEN_LIFETIME_SECONDS'), lifetime ?? 0, 60, 31 * 86_400)) : lifetime) as number;
+  if (kind === 'api_key') return { name, api, defaultAccessLifetimeSeconds, apiKey: check(() => apiKeyOptions(env, v, api.bases)) };
+
+  // Whether set, not whether valid: a malformed one is reported by its own check.
+  if (!optional(env, v('ISSUER')) && !optional(env, v('TOKEN_ENDPOINT'))) check(() => { throw new ConfigError(`${v('ISSUER')} or ${v('TOKEN_ENDPOINT')} is not set`); });
+  const oauth = {
+    issuer: check(() => url(env, v('ISSUER'))),
+    tokenEndpoint: check(() => url(env, v('TOKEN_ENDPOINT'))),
+    revocationEndpoint: check(() => url(env, v('REVOCATION_ENDPOINT'))),
+    clientId: check(() => required(env, v('CLIENT_ID'))),
+    clientSecret: optional(env, v('CLIENT_SECRET')),
+    clientAuth: check(() => {
+      const auth = optional(env, v('CLIENT_AUTH')) ?? 'client_secret_post';
+      if (auth !== 'client_secret_post' && auth !== 'client_secret_basic') throw new ConfigError(`${v('CLIENT_AUTH')} must be client_secret_post or client_secret_basic`);
+      return auth;
+    }),
+    timeoutSeconds: check(() => integer(env, v('TIMEOUT_SECONDS'), DEFAULTS.providerTimeoutSeconds, 1, 120)),
+  } as ProviderConfig['oauth'];
+  return { name, api, oauth, defaultAccessLifetimeSeconds };
+}
+
+/** An API-key provider's header (Authorization with `Bearer `, or a header of its own) and its verify path. */
+function apiKeyOptions(env: Env, v: (suffix: string) => string, bases: URL[] | undefined): ApiKeyOptions {
+  if (bases?.length === 0) throw new ConfigError(`${v('API_BASE_URL')} is not set (an API-key provider is used through its API)`);
+  const header = (optional(env, v('API_KEY_HEADER')) ?? 'authorization').toLowerCase();
+  if (!HEADER_NAME.test(header) || ['cookie', 'host', 'proxy-authorization'].includes(header)) throw new ConfigError(`${v('API_KEY_HEADER')} must be a header name (not Cookie, Host or Proxy-Authorization)`);
+  const verifyPath = optional(env, v('VERIFY_PATH'));
+  if (!verifyPath || !/^\/[\x21-\x7e]{0,500}$/.test(verifyPath)) throw new ConfigError(`${v('VERIFY_PATH')} must be a path under the API base, starting with / (a GET that answers 401/403 to a bad key)`);
+  return { header, prefix: header === 'authorization' ? 'Bearer ' : '', verifyPath };
+}
+
+/** Where a provider's variables are: `OAUTH_`, or `OAUTH_<NAME>_` for a named one. */
+export const providerPrefix = (name?: string) => (name ? `OAUTH_${name.toUpperCase().replace(/-/g, '_')}_` : 'OAUTH_');
+
+/** OAUTH_PROVIDERS: named providers, each `OAUTH_<NAME>_*` (upper-cased, - as _); unset: the one unnamed provider of OAUTH_*. */
+function providerConfigs(env: Env, lifetime: number | undefined, check: Check): ProviderConfig[] {
+  const list = optional(env, 'OAUTH_PROVIDERS');
+  if (list === undefined) return [providerConfig(env, providerPrefix(), undefined, lifetime, check)];
+  const names = list.split(',').map((n) => n.trim()).filter(Boolean);
+  if (names.length === 0 || names.some((n) => !PROVIDER_NAME.test(n)) || new Set(names).size !== names.length) {
+    check(() => { throw new ConfigError('OAUTH_PROVIDERS must be distinct names of 1-20 lowercase letters, digits and -, comma-separated'); });
+    return [];
+  }
+  for (const plain of ['OAUTH_ISSUER', 'OAUTH_TOKEN_ENDPOINT', 'OAUTH_CLIENT_ID']) {
+    if (optional(env, plain)) check(() => { throw new ConfigError(`${plain} is set, but OAUTH_PROVIDERS names the providers: set OAUTH_<NAME>_${plain.slice('OAUTH_'.length)} for each`); });
+  }
+  return names.map((name) => providerConfig(env, providerPrefix(name), name, lifetime, check));
+}
+
+/**
+ * The Secret Store's plan (docs/services.md): a scope holds 10 secrets. Each user's scope holds the
+ * sign-in state, and two per OAuth provider in user scope; the account's holds two per OAuth
+ * provider in account scope, and one per API-key provider.
+ */
+function checkSecretLayout(providers: ProviderConfig[], scope: ConnectionScope): void {
+  const oauth = providers.filter((p) => !p.apiKey).length;
+  const keys = providers.length - oauth;
+  const user = 1 + (scope === 'user' ? 2 * oauth : 0);
+  const account = (scope === 'account' ? 2 * oauth : 0) + keys;
+  if (user > MAX_SECRETS_PER_SCOPE) throw new ConfigError(`OAUTH_PROVIDERS: ${oauth} OAuth providers need ${user} secrets in each user's Secret Store scope (two each, and the sign-in state); a scope holds ${MAX_SECRETS_PER_SCOPE}`);
+  if (account > MAX_SECRETS_PER_SCOPE) throw new ConfigError(`OAUTH_PROVIDERS: these providers need ${account} secrets in each account's Secret Store scope (${scope === 'account' ? 'two per OAuth provider, ' : ''}one per API key); a scope holds ${MAX_SECRETS_PER_SCOPE}`);
 }
 
 function connectionScope(env: Env): ConnectionScope {
@@ -323,15 +421,10 @@ export function loadConfig(env: Env = process.env): Config {
     return id;
   });
 
-  const issuer = check(() => url(env, 'OAUTH_ISSUER'));
-  const tokenEndpoint = check(() => url(env, 'OAUTH_TOKEN_ENDPOINT'));
-  // Whether set, not whether valid: a malformed one has been reported already.
-  if (!optional(env, 'OAUTH_ISSUER') && !optional(env, 'OAUTH_TOKEN_ENDPOINT')) problems.push('OAUTH_ISSUER or OAUTH_TOKEN_ENDPOINT is not set');
-  const clientAuth = check(() => {
-    const auth = optional(env, 'OAUTH_CLIENT_AUTH') ?? 'client_secret_post';
-    if (auth !== 'client_secret_post' && auth !== 'client_secret_basic') throw new ConfigError('OAUTH_CLIENT_AUTH must be client_secret_post or client_secret_basic');
-    return auth;
-  });
+  const lifetime = check(() => integer(env, 'DEFAULT_ACCESS_TOKEN_LIFETIME_SECONDS', DEFAULTS.defaultAccessLifetimeSeconds, 60, 31 * 86_400));
+  const providers = providerConfigs(env, lifetime, check);
+  const scope = check(() => connectionScope(env));
+  if (scope) check(() => checkSecretLayout(providers, scope));
 
   const config = {
     secretKeys: keys,
@@ -344,33 +437,17 @@ export function loadConfig(env: Env = process.env): Config {
     applicationId,
     signatureOrder: check(() => signatureOrder(env)),
     stripeApiBase: check(() => stripeApiBase(env)),
-    provider: {
-      issuer,
-      tokenEndpoint,
-      revocationEndpoint: check(() => url(env, 'OAUTH_REVOCATION_ENDPOINT')),
-      clientId: check(() => required(env, 'OAUTH_CLIENT_ID')),
-      clientSecret: optional(env, 'OAUTH_CLIENT_SECRET'),
-      clientAuth,
-      timeoutSeconds: check(() => integer(env, 'OAUTH_TIMEOUT_SECONDS', DEFAULTS.providerTimeoutSeconds, 1, 120)),
-      retryAttempts: check(() => integer(env, 'OAUTH_RETRY_ATTEMPTS', DEFAULTS.providerRetry.attempts, 1, 5)),
-    },
+    providers,
+    retryAttempts: check(() => integer(env, 'OAUTH_RETRY_ATTEMPTS', DEFAULTS.providerRetry.attempts, 1, 5)),
     refreshMarginSeconds: check(() => integer(env, 'REFRESH_MARGIN_SECONDS', DEFAULTS.refreshMarginSeconds, 0, 86_400)),
-    defaultAccessLifetimeSeconds: check(() => integer(env, 'DEFAULT_ACCESS_TOKEN_LIFETIME_SECONDS', DEFAULTS.defaultAccessLifetimeSeconds, 60, 31 * 86_400)),
     refreshWaitSeconds: check(() => integer(env, 'REFRESH_WAIT_SECONDS', DEFAULTS.refreshWaitSeconds, 1, 120)),
     keepAliveSeconds: check(() => integer(env, 'KEEP_ALIVE_SECONDS', DEFAULTS.keepAliveIdleSeconds, 0, 365 * 86_400)),
     databaseUrl: check(() => databaseUrl(env)),
     dataDir: optional(env, 'DATA_DIR') ?? '.data',
     cacheBytes: check(() => accessCacheBytes(env)),
     secretStoreRequestsPerSecond: check(() => secretStoreBudget(env)),
-    connectionScope: check(() => connectionScope(env)),
+    connectionScope: scope,
     limits: check(() => routeLimits(env)),
-    api: {
-      bases: check(() => apiBases(env)),
-      forwardHeaders: check(() => forwardHeaders(env)),
-      maxRequestBytes: check(() => integer(env, 'OAUTH_API_MAX_REQUEST_BYTES', DEFAULTS.api.maxRequestBytes, 1024, 10 * 1024 * 1024)),
-      maxResponseBytes: check(() => integer(env, 'OAUTH_API_MAX_RESPONSE_BYTES', DEFAULTS.api.maxResponseBytes, 1024, 100 * 1024 * 1024)),
-      timeoutSeconds: check(() => integer(env, 'OAUTH_API_TIMEOUT_SECONDS', DEFAULTS.api.timeoutSeconds, 1, 120)),
-    },
     metricsToken: check(() => bearerToken(env, 'METRICS_TOKEN')),
     adminToken: check(() => bearerToken(env, 'ADMIN_TOKEN')),
     events: check(() => eventWebhook(env)),

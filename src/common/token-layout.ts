@@ -16,7 +16,7 @@ export const SECRET_NAMES = { access: 'oauth.access', refresh: 'oauth.refresh', 
  * unnamed one's the names they always had. The sign-in state is one secret for all of them.
  */
 export const secretNames = (provider?: string): { access: string; refresh: string } =>
-  provider ? { access: `oauth.${provider}.access`, refresh: `oauth.${provider}.refresh` } : SECRET_NAMES;
+  provider ? { access: `oauth.${provider}.access`, refresh: `oauth.${provider}.refresh` } : { access: SECRET_NAMES.access, refresh: SECRET_NAMES.refresh };
 
 /** An API-key provider's one secret, in the account's scope. */
 export const apiKeySecretName = (provider: string) => `apikey.${provider}`;

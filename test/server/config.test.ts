@@ -24,20 +24,20 @@ test('a minimal environment gives the documented defaults', () => {
   expect(config).toMatchObject({
     secretKeys: { test: 'sk_test_abc' },
     refreshMarginSeconds: 300,
-    defaultAccessLifetimeSeconds: 3600,
     dataDir: '.data',
     port: 8787,
-    provider: { clientId: 'client-1', clientAuth: 'client_secret_post', timeoutSeconds: 30, retryAttempts: 3 },
+    providers: [{ oauth: { clientId: 'client-1', clientAuth: 'client_secret_post', timeoutSeconds: 30 }, defaultAccessLifetimeSeconds: 3600 }],
+    retryAttempts: 3,
     refreshWaitSeconds: 10,
     keepAliveSeconds: 86_400,
   });
-  expect(config.provider.issuer?.toString()).toBe('https://login.example.com/');
+  expect(config.providers[0].oauth?.issuer?.toString()).toBe('https://login.example.com/');
   expect(config.localStack).toBe(false);
   expect(config.sealingKeys.map((k) => k.id)).toEqual(['k1']);
 });
 
 test('OAUTH_RETRY_ATTEMPTS: 1 to 5 token-endpoint attempts', () => {
-  expect(loadConfig({ ...base, OAUTH_RETRY_ATTEMPTS: '1' }).provider.retryAttempts).toBe(1);
+  expect(loadConfig({ ...base, OAUTH_RETRY_ATTEMPTS: '1' }).retryAttempts).toBe(1);
   for (const value of ['0', '6', 'x']) expect(() => loadConfig({ ...base, OAUTH_RETRY_ATTEMPTS: value })).toThrow(/^OAUTH_RETRY_ATTEMPTS/);
 });
 
@@ -117,8 +117,8 @@ test('STRIPE_SECRET_KEY fills the mode its prefix names; explicit endpoints repl
   const { STRIPE_SECRET_KEY_TEST: _unused, OAUTH_ISSUER: _issuer, ...rest } = base;
   const config = loadConfig({ ...rest, STRIPE_SECRET_KEY: 'rk_live_xyz', OAUTH_TOKEN_ENDPOINT: 'https://p.example/token', OAUTH_REVOCATION_ENDPOINT: 'https://p.example/revoke' });
   expect(config.secretKeys).toEqual({ live: 'rk_live_xyz' });
-  expect(config.provider.tokenEndpoint?.toString()).toBe('https://p.example/token');
-  expect(config.provider.issuer).toBeUndefined();
+  expect(config.providers[0].oauth?.tokenEndpoint?.toString()).toBe('https://p.example/token');
+  expect(config.providers[0].oauth?.issuer).toBeUndefined();
 });
 
 test.each([
