@@ -2,7 +2,8 @@
  * Configuration from the environment (README, Configuration), over the broker's defaults.
  * `loadConfig` checks every variable and throws one ConfigError listing each missing or malformed
  * one (a line each, in the order below; a weak secret is malformed, secret-strength.ts);
- * `runCommand` (command.ts) prints them at start-up.
+ * `runCommand` (command.ts) prints them at start-up. Placeholders left from .env.example are refused
+ * first (placeholders.ts); OAUTH_PRESET fills in the unset OAuth variables (preset-env.ts).
  */
 import { getHeapStatistics } from 'node:v8';
 import type { ConnectionScope, StripeMode } from '../src/common/connection-id';
@@ -14,6 +15,8 @@ import type { ProviderOptions } from './broker/oauth-client';
 import { type EventWebhook, parseWebhookSecrets } from './broker/event-delivery';
 import { parseSealingKeys, type SealingKey } from './broker/token-sealing';
 import { weakKey, weakText } from './secret-strength';
+import { refusePlaceholders } from './placeholders';
+import { withPreset } from './preset-env';
 
 /** One problem per variable; `message` is them joined by newlines. */
 export class ConfigError extends Error {
@@ -285,7 +288,9 @@ function eventWebhook(env: Env): EventWebhook | undefined {
   };
 }
 
-export function loadConfig(env: Env = process.env): Config {
+export function loadConfig(given: Env = process.env): Config {
+  refusePlaceholders(given);
+  const env = withPreset(given);
   const problems: string[] = [];
   /** Runs one variable's check; a ConfigError is recorded (giving undefined) and the checks go on. */
   const check = <T>(fn: () => T): T | undefined => {
