@@ -46,7 +46,7 @@ export interface ProviderPreset {
   tenant?: string;
 }
 
-/** The backend's most for DEFAULT_ACCESS_TOKEN_LIFETIME_SECONDS (server/config.ts): 31 days. */
+/** The most the backend accepts for DEFAULT_ACCESS_TOKEN_LIFETIME_SECONDS (server/config.ts): 31 days. */
 const LONGEST_ASSUMED_LIFETIME = 31 * 86_400;
 
 export const PROVIDER_PRESETS = {
