@@ -2,7 +2,8 @@
  * Configuration from the environment (README, Configuration), over the broker's defaults.
  * `loadConfig` checks every variable and throws one ConfigError listing each missing or malformed
  * one (a line each, in the order below; a weak secret is malformed, secret-strength.ts);
- * `runCommand` (command.ts) prints them at start-up.
+ * `runCommand` (command.ts) prints them at start-up. Placeholders left from .env.example are refused
+ * first (placeholders.ts); OAUTH_PRESET fills in the unset OAuth variables (preset-env.ts).
  */
 import { getHeapStatistics } from 'node:v8';
 import { type ConnectionScope, PROVIDER_NAME, type StripeMode } from '../src/common/connection-id';
@@ -16,6 +17,8 @@ import type { ApiKeyOptions } from './broker/providers';
 import { type EventWebhook, parseWebhookSecrets } from './broker/event-delivery';
 import { parseSealingKeys, type SealingKey } from './broker/token-sealing';
 import { weakKey, weakText } from './secret-strength';
+import { refusePlaceholders } from './placeholders';
+import { withPreset } from './preset-env';
 
 /** One problem per variable; `message` is them joined by newlines. */
 export class ConfigError extends Error {
@@ -294,7 +297,7 @@ function providerConfigs(env: Env, lifetime: number | undefined, check: Check): 
   for (const plain of ['OAUTH_ISSUER', 'OAUTH_TOKEN_ENDPOINT', 'OAUTH_CLIENT_ID']) {
     if (optional(env, plain)) check(() => { throw new ConfigError(`${plain} is set, but OAUTH_PROVIDERS names the providers: set OAUTH_<NAME>_${plain.slice('OAUTH_'.length)} for each`); });
   }
-  return names.map((name) => providerConfig(env, providerPrefix(name), name, lifetime, check));
+  return names.map((name) => providerConfig(withPreset(env, providerPrefix(name)), providerPrefix(name), name, lifetime, check));
 }
 
 /**
@@ -383,7 +386,9 @@ function eventWebhook(env: Env): EventWebhook | undefined {
   };
 }
 
-export function loadConfig(env: Env = process.env): Config {
+export function loadConfig(given: Env = process.env): Config {
+  refusePlaceholders(given);
+  const env = withPreset(given);
   const problems: string[] = [];
   /** Runs one variable's check; a ConfigError is recorded (giving undefined) and the checks go on. */
   const check = <T>(fn: () => T): T | undefined => {

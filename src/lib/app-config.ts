@@ -1,11 +1,12 @@
 /**
  * The extension's configuration, from the manifest's `constants` (environment.constants):
  *
- *   PROVIDER        a preset of providers.ts (default "generic")
+ *   PROVIDER        a preset of src/common/presets.ts (default "generic"): it alone decides every field below
  *   CLIENT_ID       the provider client id (required)
  *   BACKEND_URL     the broker backend's origin, e.g. https://broker.example.com (required)
  *   AUTHORIZE_URL, TOKEN_URL, API_BASE_URL, PROFILE_PATH, SCOPES, EXCHANGE_MODE ("backend" |
- *   "extension"), AUTHORIZE_PARAMS (an object), DEFAULT_ACCESS_TOKEN_LIFETIME_SECONDS — override the preset.
+ *   "extension"), AUTHORIZE_PARAMS (an object), DEFAULT_ACCESS_TOKEN_LIFETIME_SECONDS, TENANT (the
+ *   `{tenant}` of the preset's URLs) — each overrides one field of the preset.
  *   API_ACCESS      "proxy" (through the backend's /api/proxy; the default in backend exchange
  *                   mode) or "direct" (the extension calls API_BASE_URL; the default in extension mode)
  *   CONNECTION_SCOPE "user" (default: each Dashboard user's own) or "account" (one per account,
@@ -17,9 +18,12 @@
  */
 import type { ConnectionScope } from '../common/connection-id';
 import { isLoopbackUrl } from '../common/loopback';
-import { ExchangeMode, PROVIDER_PRESETS, ProviderName, ProviderPreset } from './providers';
+import { type ExchangeMode, isPresetName, PRESET_NAMES, PROVIDER_PRESETS, type ProviderName, type ProviderPreset, TENANT, withTenant } from '../common/presets';
 
-export interface AppConfig extends Required<Omit<ProviderPreset, 'tokenUrl' | 'apiBase' | 'profilePath' | 'profileMethod'>> {
+/** What only the backend reads of a preset. */
+type BackendFields = 'issuer' | 'discovery' | 'revocationEndpoint' | 'clientAuth' | 'defaultAccessLifetimeSeconds' | 'tenant';
+
+export interface AppConfig extends Required<Omit<ProviderPreset, 'tokenUrl' | 'apiBase' | 'profilePath' | 'profileMethod' | BackendFields>> {
   provider: ProviderName;
   clientId: string;
   backendUrl: string;
@@ -64,23 +68,25 @@ export function readAppConfig(constants: unknown): ConfigResult {
   };
 
   const providerName = text('PROVIDER') ?? 'generic';
-  if (!Object.hasOwn(PROVIDER_PRESETS, providerName)) {
-    return { ok: false, problems: [`PROVIDER must be one of ${Object.keys(PROVIDER_PRESETS).join(', ')}.`] };
-  }
-  const preset: ProviderPreset = PROVIDER_PRESETS[providerName as ProviderName];
+  if (!isPresetName(providerName)) return { ok: false, problems: [`PROVIDER must be one of ${PRESET_NAMES.join(', ')}.`] };
+  const preset: ProviderPreset = PROVIDER_PRESETS[providerName];
+  const tenant = text('TENANT') ?? preset.tenant;
+  if (tenant !== undefined && !TENANT.test(tenant)) problems.push('TENANT must be a tenant name, domain or id (letters, digits, . and -).');
+  /** A preset URL with the tenant filled in. */
+  const fromPreset = (value: string | undefined) => (value && tenant ? withTenant(value, tenant) : value);
 
   const clientId = text('CLIENT_ID', true);
   const backendUrl = url('BACKEND_URL', undefined, true)?.replace(/\/+$/, '');
-  const authorizeUrl = url('AUTHORIZE_URL', preset.authorizeUrl, true);
+  const authorizeUrl = url('AUTHORIZE_URL', fromPreset(preset.authorizeUrl), true);
   const exchangeMode = (text('EXCHANGE_MODE') ?? preset.exchangeMode) as ExchangeMode;
   if (exchangeMode !== 'backend' && exchangeMode !== 'extension') problems.push('EXCHANGE_MODE must be "backend" or "extension".');
-  const tokenUrl = url('TOKEN_URL', preset.tokenUrl);
+  const tokenUrl = url('TOKEN_URL', fromPreset(preset.tokenUrl));
   if (exchangeMode === 'extension' && !tokenUrl) problems.push('TOKEN_URL is needed in extension exchange mode.');
   const extraParams = c.AUTHORIZE_PARAMS ?? {};
   if (typeof extraParams !== 'object' || extraParams === null || Array.isArray(extraParams) || Object.values(extraParams).some((v) => typeof v !== 'string')) {
     problems.push('AUTHORIZE_PARAMS must be an object of strings.');
   }
-  const lifetime = c.DEFAULT_ACCESS_TOKEN_LIFETIME_SECONDS ?? 3600;
+  const lifetime = c.DEFAULT_ACCESS_TOKEN_LIFETIME_SECONDS ?? preset.defaultAccessLifetimeSeconds ?? 3600;
   if (typeof lifetime !== 'number' || !Number.isInteger(lifetime) || lifetime < 60) {
     problems.push('DEFAULT_ACCESS_TOKEN_LIFETIME_SECONDS must be a whole number of seconds, at least 60.');
   }
@@ -101,7 +107,7 @@ export function readAppConfig(constants: unknown): ConfigResult {
   return {
     ok: true,
     config: {
-      provider: providerName as ProviderName,
+      provider: providerName,
       label: preset.label,
       clientId: clientId!,
       backendUrl: backendUrl!,

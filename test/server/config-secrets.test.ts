@@ -23,7 +23,7 @@ const base = {
   STRIPE_APP_SIGNING_SECRET: SIGNING_SECRET,
   STRIPE_APP_ID: 'com.example.oauth-broker',
   TOKEN_SEALING_KEYS: SEALING_KEYS_TEXT,
-  OAUTH_ISSUER: 'https://login.example.com',
+  OAUTH_ISSUER: 'https://login.provider.test',
   OAUTH_CLIENT_ID: 'client-1',
 };
 const EVENTS_URL = 'https://hooks.example.com/broker';
@@ -51,10 +51,10 @@ test('the weak values reported are refused, each naming its variable', () => {
 
 test('placeholders, repeats, runs and low variety are refused in every secret, and no message quotes the value', () => {
   const weak: Array<[Record<string, string>, string, string]> = [
-    [{ STRIPE_APP_SIGNING_SECRET: 'absec_...' }, 'STRIPE_APP_SIGNING_SECRET is too weak: shorter than 24 characters after absec_', '...'],
+    [{ STRIPE_APP_SIGNING_SECRET: 'absec_...' }, 'STRIPE_APP_SIGNING_SECRET is still the placeholder of .env.example: put in your own value', '...'],
     [{ STRIPE_APP_SIGNING_SECRET: `absec_${'x'.repeat(32)}` }, 'STRIPE_APP_SIGNING_SECRET is too weak: too few different characters after absec_', 'x'.repeat(32)],
     [{ STRIPE_APP_SIGNING_SECRET: 'absec_abcdefghijklmnopqrstuvwxyz' }, 'STRIPE_APP_SIGNING_SECRET is too weak: a repeated pattern or a run after absec_', 'abcdefghijklmnopqrstuvwxyz'],
-    [{ STRIPE_WEBHOOK_SECRET: 'whsec_...' }, 'STRIPE_WEBHOOK_SECRET is too weak: shorter than 24 characters after whsec_', '...'],
+    [{ STRIPE_WEBHOOK_SECRET: 'whsec_...' }, 'STRIPE_WEBHOOK_SECRET is still the placeholder of .env.example: put in your own value', '...'],
     [{ STRIPE_WEBHOOK_SECRET: `${WEBHOOK_SECRET},whsec_${'Ab3xYz9Q'.repeat(4)}` }, 'STRIPE_WEBHOOK_SECRET: entry 2 is too weak: a repeated pattern or a run after whsec_', 'Ab3xYz9Q'.repeat(4)],
     [{ STRIPE_WEBHOOK_SECRET: `${WEBHOOK_SECRET},absec_${'Ab3'.repeat(10)}` }, 'STRIPE_WEBHOOK_SECRET: entry 2 must be a webhook signing secret (whsec_…)', 'Ab3'.repeat(10)],
     [{ ADMIN_TOKEN: 'password12345678' }, 'ADMIN_TOKEN is too weak: a repeated pattern or a run', 'password12345678'],
@@ -98,8 +98,8 @@ test('.env.example as shipped, before it is filled in, is refused: its placehold
     problems = (err as ConfigError).problems;
   }
   expect(problems).toEqual(expect.arrayContaining([
-    'STRIPE_APP_SIGNING_SECRET is too weak: shorter than 24 characters after absec_',
-    expect.stringMatching(/^TOKEN_SEALING_KEYS: /),
+    'STRIPE_APP_SIGNING_SECRET is still the placeholder of .env.example: put in your own value',
+    'TOKEN_SEALING_KEYS is still the placeholder of .env.example: put in your own value',
   ]));
 });
 

@@ -15,7 +15,7 @@ const base = {
   STRIPE_APP_SIGNING_SECRET: 'absec_Kq3ZtV8mWb2xRn5LpY7cJd4H',
   STRIPE_APP_ID: 'com.example.oauth-broker',
   TOKEN_SEALING_KEYS: SEALING_KEY_TEXT,
-  OAUTH_ISSUER: 'https://login.example.com',
+  OAUTH_ISSUER: 'https://login.provider.test',
   OAUTH_CLIENT_ID: 'client-1',
 };
 
@@ -31,7 +31,7 @@ test('a minimal environment gives the documented defaults', () => {
     refreshWaitSeconds: 10,
     keepAliveSeconds: 86_400,
   });
-  expect(config.providers[0].oauth?.issuer?.toString()).toBe('https://login.example.com/');
+  expect(config.providers[0].oauth?.issuer?.toString()).toBe('https://login.provider.test/');
   expect(config.localStack).toBe(false);
   expect(config.sealingKeys.map((k) => k.id)).toEqual(['k1']);
 });

@@ -1,5 +1,5 @@
 import { authorizeUrl, readAppConfig } from '../../src/lib/app-config';
-import { PROVIDER_PRESETS } from '../../src/lib/providers';
+import { PROVIDER_PRESETS } from '../../src/common/presets';
 
 const base = { CLIENT_ID: 'client-1', BACKEND_URL: 'https://broker.example.com/' };
 

@@ -18,6 +18,7 @@ import path from 'node:path';
 import Stripe from 'stripe';
 import { connectionKey, connectionOf, type ConnectionId, type ConnectionScope, type DashboardUserId, secretScope } from '../../../src/common/connection-id';
 import { SECRET_NAMES } from '../../../src/common/token-layout';
+import { PROVIDER_PRESETS } from '../../../src/common/presets';
 import { createStripeClient } from '../../stripe-client';
 import { describeError } from '../../broker/errors';
 import { TokenSealer } from '../../broker/token-sealing';
@@ -146,7 +147,10 @@ export class OfflineConsole {
       return value;
     };
     const manifest = Object.fromEntries(Object.entries(this.app.current.constants).map(([name, value]) => [name, rebase(value)]));
-    return { CONNECTION_SCOPE: parts.connectionScope, ...manifest, OAUTH_RETURN_URL: this.returnUrl };
+    // The dev preset's URLs name the default port: this run's provider is given as constants, which the manifest's own still override.
+    const dev = PROVIDER_PRESETS.dev;
+    const devProvider = manifest.PROVIDER === 'dev' ? { AUTHORIZE_URL: rebase(dev.authorizeUrl), TOKEN_URL: rebase(dev.tokenUrl), API_BASE_URL: rebase(dev.apiBase) } : {};
+    return { CONNECTION_SCOPE: parts.connectionScope, ...devProvider, ...manifest, OAUTH_RETURN_URL: this.returnUrl };
   }
 
   private stripe(parts: ConsoleParts): Stripe {
