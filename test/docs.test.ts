@@ -43,7 +43,9 @@ export function envReadsIn(source: string, { configModule = false } = {}): strin
   }
   // The configuration module names its variables as string literals (some in tables, such as
   // the keys per mode): every all-caps one with an underscore is a variable.
-  if (configModule) add(new RegExp(`['"\`]([A-Z][A-Z0-9]*_[A-Z0-9_]+)['"\`]`, 'g'));
+  // A provider's variable is named by its suffix, v('SUFFIX'): the unnamed provider's is OAUTH_SUFFIX.
+  if (configModule) for (const [, suffix] of source.matchAll(new RegExp(`\\bv\\(${QUOTED}\\)`, 'g'))) names.add(`OAUTH_${suffix}`);
+  if (configModule) add(new RegExp(`(?<!\\bv\\()['"\`]([A-Z][A-Z0-9]*_[A-Z0-9_]+)['"\`]`, 'g'));
   return [...names];
 }
 
@@ -54,7 +56,7 @@ function readByLoadConfig(): string[] {
     STRIPE_APP_SIGNING_SECRET: SIGNING_SECRET,
     STRIPE_APP_ID: 'com.example.oauth-broker',
     TOKEN_SEALING_KEYS: SEALING_KEYS_TEXT,
-    OAUTH_ISSUER: 'https://login.example.com',
+    OAUTH_ISSUER: 'https://login.provider.test',
     OAUTH_CLIENT_ID: 'client-1',
     DATABASE_URL: 'postgres://broker@127.0.0.1:5432/broker',
     EVENTS_WEBHOOK_URL: 'https://hooks.example.com/broker',

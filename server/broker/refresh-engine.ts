@@ -140,6 +140,8 @@ export class RefreshEngine {
    * could expire on its way to the caller.
    */
   async accessToken(connection: ConnectionId): Promise<AccessPayload> {
+    // An API key is never handed out: it is used only through the API (provider-api.ts).
+    this.providers.oauth(connection);
     for (let attempt = 0; attempt < 2; attempt++) {
       const access = await this.usableToken(connection);
       if (access.expires_at > this.options.now() + 1) return access;

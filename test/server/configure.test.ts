@@ -64,7 +64,7 @@ test('writes a manifest and a .env that agree, and a backend starts from that .e
   // As written, the backend refuses the placeholders; filled in, it starts as GitHub's client for this app.
   expect(() => loadConfig(env)).toThrow(/STRIPE_APP_SIGNING_SECRET is still the placeholder/);
   const config = loadConfig({ ...env, STRIPE_SECRET_KEY_TEST: KEYS.test, STRIPE_APP_SIGNING_SECRET: `absec_${fixedKey('configure signing')}` });
-  expect(config).toMatchObject({ appId: manifest.id, provider: { clientId: 'Iv1.abc123', clientSecret: SECRET } });
+  expect(config).toMatchObject({ appId: manifest.id, providers: [{ oauth: { clientId: 'Iv1.abc123', clientSecret: SECRET } }] });
   expect(config.providers[0].oauth!.tokenEndpoint?.href).toBe('https://github.com/login/oauth/access_token');
   expect(config.adminToken).toBe(env.ADMIN_TOKEN);
 

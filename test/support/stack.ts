@@ -4,7 +4,7 @@
  * token's expiry; and a look at a user's secrets as the Secret Store holds them.
  */
 import Stripe from 'stripe';
-import { dueAt, SECRET_NAMES } from '../../src/common/token-layout';
+import { dueAt, secretNames } from '../../src/common/token-layout';
 import { DEFAULTS } from '../../server/broker/defaults';
 import { TokenSealer } from '../../server/broker/token-sealing';
 import { SecretStoreEmulator } from '../../server/local/secret-store/emulator';
@@ -61,9 +61,9 @@ export function stackSuite(providerArgs: string[] | undefined, use: (stack: Stac
  * Reads a user's secrets straight from the emulator with the SDK, as Stripe would hold them;
  * a sealed payload is opened with the suite's keys (`sealed` says it was sealed).
  */
-export async function storedSecrets(stack: Pick<Stack, 'emulatorUrl'>, user: User) {
+export async function storedSecrets(stack: Pick<Stack, 'emulatorUrl'>, user: User, provider?: string) {
   const stripe = createStripeClient(KEYS[user.mode], { apiBase: stack.emulatorUrl, maxNetworkRetries: 0 });
-  const connection = { userId: user.user_id, accountId: user.account_id, mode: user.mode };
+  const connection = { userId: user.user_id, accountId: user.account_id, mode: user.mode, provider };
   const read = async (name: string) => {
     try {
       const secret = await stripe.apps.secrets.find(
@@ -80,7 +80,8 @@ export async function storedSecrets(stack: Pick<Stack, 'emulatorUrl'>, user: Use
       throw err;
     }
   };
-  return { access: await read(SECRET_NAMES.access), refresh: await read(SECRET_NAMES.refresh) };
+  const names = secretNames(provider);
+  return { access: await read(names.access), refresh: await read(names.refresh) };
 }
 
 /**

@@ -1,12 +1,13 @@
 /**
  * The dev provider's resource API, as a real provider's would be: JSON under `/api/` (the token
- * subject's profile and notes), each request with `Authorization: Bearer <access token>` checked
- * against the provider's own store, errors as RFC 6750 `{"error", "error_description"}`, and
+ * subject's profile and notes), each request with `Authorization: Bearer <access token>` (or an
+ * API key the user made, api-keys.ts) checked against the provider's own store, errors as RFC 6750 `{"error", "error_description"}`, and
  * CORS for an extension calling it from its sandboxed iframe (Origin: null).
  */
 import type Database from 'better-sqlite3';
 import express, { type NextFunction, type Request, type RequestHandler, type Response, Router } from 'express';
 import type Provider from 'oidc-provider';
+import { API_KEY_PREFIX, ApiKeyStore } from './api-keys';
 import { NoteStore } from './notes';
 import { DEV_USERS } from './users';
 
@@ -30,9 +31,14 @@ export const invalidToken = (description: string) =>
 const invalidRequest = (description: string) => new ApiError(400, 'invalid_request', description);
 
 /** The subject and scopes of the request's access token; never the token itself in an answer. */
-async function subjectOf(provider: Provider, authorization: string | undefined): Promise<{ sub: string; scopes: string[] }> {
+async function subjectOf(provider: Provider, keys: ApiKeyStore, authorization: string | undefined): Promise<{ sub: string; scopes: string[] }> {
   const token = BEARER.exec(authorization ?? '')?.[1];
-  if (!token) throw invalidToken('Send Authorization: Bearer <access token>.');
+  if (!token) throw invalidToken('Send Authorization: Bearer <access token or API key>.');
+  if (token.startsWith(API_KEY_PREFIX)) {
+    const sub = keys.subjectOf(token);
+    if (!sub) throw invalidToken('The API key is unknown or revoked.');
+    return { sub, scopes: ['profile', 'email', 'api_key'] };
+  }
   // find() refuses unknown and expired tokens; revoking a refresh token deletes the grant's access tokens.
   const accessToken = await provider.AccessToken.find(token);
   if (!accessToken) throw invalidToken('The access token is unknown, expired or revoked.');
@@ -88,8 +94,9 @@ const subject = (res: Response) => res.locals.sub as string;
 /** `before` runs first on each route (the test controls' counts and faults), then the token check. */
 export function apiRoutes(provider: Provider, db: Database.Database, before: RequestHandler[] = []): Router {
   const notes = new NoteStore(db);
+  const keys = new ApiKeyStore(db);
   const authorized: RequestHandler = async (req, res, next) => {
-    ({ sub: res.locals.sub, scopes: res.locals.scopes } = await subjectOf(provider, req.get('authorization')));
+    ({ sub: res.locals.sub, scopes: res.locals.scopes } = await subjectOf(provider, keys, req.get('authorization')));
     next();
   };
   const guard = [...before, authorized];
@@ -109,6 +116,17 @@ export function apiRoutes(provider: Provider, db: Database.Database, before: Req
   });
   router.delete('/api/notes/:id', ...guard, (req: Request<{ id: string }>, res: Response) => {
     if (!notes.remove(subject(res), req.params.id)) throw new ApiError(404, 'not_found', 'There is no such note.');
+    res.status(204).end();
+  });
+  // A new API key for the signed-in user (made with an access token, not with another key).
+  router.post('/api/keys', ...guard, (_req, res) => {
+    if ((res.locals.scopes as string[]).includes('api_key')) throw new ApiError(403, 'insufficient_scope', 'Make API keys with an access token.');
+    res.status(201).json({ api_key: keys.issue(subject(res)) });
+  });
+  // The key the request is made with, revoked.
+  router.delete('/api/keys', ...guard, (req, res) => {
+    if (!(res.locals.scopes as string[]).includes('api_key')) throw invalidRequest('Revoke an API key with the key itself.');
+    keys.revoke(BEARER.exec(req.get('authorization')!)![1]);
     res.status(204).end();
   });
   router.use('/api', () => {
