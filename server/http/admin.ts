@@ -105,9 +105,9 @@ export function adminRoutes(core: BrokerCore): Router {
     res.json({ connections: records.map(connectionView), next: records.length === filter.limit ? connectionKey(records[records.length - 1]) : null });
   });
 
-  // `:user` is `(account)` for an account-wide connection.
-  const path = '/connections/:mode/:account/:user';
-  const connectionOf = (req: Request) => connectionAt(`${req.params.mode}/${req.params.account}/${req.params.user}`);
+  // `:user` is `(account)` for an account-wide connection; a named provider's connection has its name last.
+  const path = '/connections/:mode/:account/:user{/:provider}';
+  const connectionOf = (req: Request) => connectionAt([req.params.mode, req.params.account, req.params.user, req.params.provider].filter(Boolean).join('/'));
   const known = async (connection: ConnectionId) => {
     const record = await storage.records.get(connection);
     if (!record) throw new HttpError('not_found', 'No such connection in the registry.');

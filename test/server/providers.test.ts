@@ -21,6 +21,7 @@ let stack: Stack;
 let other: TestProvider;
 let broker: TestBroker;
 const events: ConnectionEvent[] = [];
+const ADMIN_TOKEN = 'providers-suite-admin-token-Zr7q';
 
 const oauthProvider = async (name: string, issuer: string): Promise<Provider> => ({
   name,
@@ -45,6 +46,7 @@ beforeAll(async () => {
       },
     ],
     events: { onEvent: (event) => events.push(event) },
+    adminToken: ADMIN_TOKEN,
   });
 }, 60_000);
 checkForLeaksAfterEachTest(() => logLines);
@@ -99,6 +101,12 @@ test('two OAuth providers at once: each connects, refreshes and is used on its o
   expect(await refreshCount(stack)).toBe(refreshesAtDev);
   expect([(await status(user, 'other')).status, (await status(user, 'dev')).status]).toEqual(['reconnect_required', 'connected']);
   expect((await proxy(user, 'dev')).body.status).toBe(200);
+
+  // The admin API (and so the CLI) names each provider's connection.
+  const admin = async (path: string) => (await fetch(`${broker.url}/admin${path}`, { headers: { authorization: `Bearer ${ADMIN_TOKEN}` } })).json();
+  const keys = ((await admin(`/connections?account=${user.account_id}`)) as { connections: Array<{ connection: string }> }).connections.map((c) => c.connection);
+  expect(keys).toEqual(expect.arrayContaining([`test/${user.account_id}/${user.user_id}/dev`, `test/${user.account_id}/${user.user_id}/other`]));
+  expect(await admin(`/connections/test/${user.account_id}/${user.user_id}/other`)).toMatchObject({ connection: `test/${user.account_id}/${user.user_id}/other`, live: { status: 'reconnect_required' } });
 
   // Disconnecting dev removes its secrets only; the other's record and events are its own.
   expect((await call(broker, '/api/oauth/disconnect', user, { provider: 'dev' })).body.status).toBe('not_connected');
