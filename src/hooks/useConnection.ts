@@ -7,9 +7,10 @@
 import type { ExtensionContextValue } from '@stripe/ui-extension-sdk/context';
 import { useCallback, useEffect, useMemo, useReducer, useState } from 'react';
 import type { DashboardUserId } from '../common/connection-id';
-import { AppConfig, readAppConfig } from '../lib/app-config';
+import type { AppConfig, ConfigResult } from '../lib/app-config';
 import { BackendError } from '../lib/backend-client';
-import { type Access, completeSignIn, disconnect, fetchProfile, type FlowContext, FlowError, HandledReturns, loadAccess, prepareSignIn } from '../lib/connection-flow';
+import { type Access, completeSignIn, disconnect, fetchProfile, type FlowContext, FlowError, HandledReturns, loadAccess, prepareSignIn, returnIsFor } from '../lib/connection-flow';
+import { readServices, type ServicesResult } from '../lib/services';
 import { dashboard } from '../lib/dashboard';
 import { INITIAL_STATE, transition, type ViewEvent, type ViewState, type Who } from '../lib/view-state';
 
@@ -45,14 +46,27 @@ async function loaded(ctx: FlowContext, access: Access, failure?: string): Promi
   return { type: 'loaded', access, who, failure };
 }
 
-export function useConnection(context: ExtensionContextValue, options: { signIn: boolean; appId: string }): ConnectionControls {
-  const { signIn, appId } = options;
+/** The manifest's providers (services.ts). Keyed by content, not identity: a new but equal constants object must not restart the flow. */
+export function useServices(context: ExtensionContextValue): ServicesResult {
+  const constantsKey = JSON.stringify(context.environment.constants ?? {});
+  return useMemo(() => readServices(JSON.parse(constantsKey)), [constantsKey]);
+}
+
+export interface ConnectionOptions {
+  signIn: boolean;
+  appId: string;
+  /** The provider this view shows, or why the configuration is unusable. */
+  configResult: ConfigResult;
+  /** Beside other providers: a return is taken only by the view of the provider it was started for, or by the `first` when it matches none. */
+  among?: { first: boolean };
+}
+
+export function useConnection(context: ExtensionContextValue, options: ConnectionOptions): ConnectionControls {
+  const { signIn, appId, configResult } = options;
+  const [several, first] = [options.among !== undefined, options.among?.first ?? false];
   const userId = context.userContext?.id;
   const accountId = context.userContext?.account?.id;
   const mode = context.environment.mode;
-  // Keyed by content, not identity: a new but equal constants object must not restart the flow.
-  const constantsKey = JSON.stringify(context.environment.constants ?? {});
-  const configResult = useMemo(() => readAppConfig(JSON.parse(constantsKey)), [constantsKey]);
   const oauth = context.oauthContext;
   const [code, oauthState, verifier, oauthError] = [oauth?.code, oauth?.state, oauth?.verifier, oauth?.error];
   const [state, dispatch] = useReducer(transition, INITIAL_STATE);
@@ -74,7 +88,7 @@ export function useConnection(context: ExtensionContextValue, options: { signIn:
       if (!ctx) return send({ type: 'blocked', state: { name: 'no_user' } });
       if (!(await dashboard().isPermissionAuthorized('secret_write'))) return send({ type: 'blocked', state: { name: 'needs_permission' } });
       const ret = { code, state: oauthState, verifier, error: oauthError };
-      if (signIn && handled.isNew(ret)) {
+      if (signIn && handled.isNew(ret) && (!several || (await returnIsFor(ctx, ret, first)))) {
         send({ type: 'return_received' });
         try {
           return send(await loaded(ctx, await completeSignIn(ctx, ret)));
@@ -90,7 +104,7 @@ export function useConnection(context: ExtensionContextValue, options: { signIn:
     return () => {
       cancelled = true;
     };
-  }, [configResult, ctx, signIn, code, oauthState, verifier, oauthError, attempt]);
+  }, [configResult, ctx, signIn, several, first, code, oauthState, verifier, oauthError, attempt]);
 
   const retry = useCallback(() => setAttempt((n) => n + 1), []);
 

@@ -24,6 +24,9 @@ import { type ExchangeMode, isPresetName, PRESET_NAMES, PROVIDER_PRESETS, type P
 type BackendFields = 'issuer' | 'discovery' | 'revocationEndpoint' | 'clientAuth' | 'defaultAccessLifetimeSeconds' | 'tenant';
 
 export interface AppConfig extends Required<Omit<ProviderPreset, 'tokenUrl' | 'apiBase' | 'profilePath' | 'profileMethod' | BackendFields>> {
+  /** The provider's name in the backend's OAUTH_PROVIDERS (its key in SERVICES, services.ts); absent for the one unnamed provider. */
+  name?: string;
+  /** The preset. */
   provider: ProviderName;
   clientId: string;
   backendUrl: string;
@@ -40,7 +43,8 @@ export interface AppConfig extends Required<Omit<ProviderPreset, 'tokenUrl' | 'a
 
 export type ConfigResult = { ok: true; config: AppConfig } | { ok: false; problems: string[] };
 
-const isUrl = (value: string) => {
+/** https, or http on loopback (the offline console). */
+export const isUrl = (value: string) => {
   if (!URL.canParse(value)) return false;
   const url = new URL(value);
   return url.protocol === 'https:' || (url.protocol === 'http:' && isLoopbackUrl(url));

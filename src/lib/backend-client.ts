@@ -27,9 +27,12 @@ export function randomNonce(): string {
   return Array.from(bytes, (b) => b.toString(16).padStart(2, '0')).join('');
 }
 
-/** A signed POST; its fresh nonce (signed with the rest) makes the signature good for this one request. */
-export async function callBackend<T>(config: AppConfig, caller: DashboardUserId, path: string, fields: Record<string, unknown> = {}): Promise<T> {
-  const params = { ...fields, nonce: randomNonce() };
+/**
+ * A signed POST, for the provider `config` names (none: the backend's one unnamed provider); its
+ * fresh nonce (signed with the rest) makes the signature good for this one request.
+ */
+export async function callBackend<T>(config: Pick<AppConfig, 'backendUrl' | 'name'>, caller: DashboardUserId, path: string, fields: Record<string, unknown> = {}): Promise<T> {
+  const params = { ...(config.name && { provider: config.name }), ...fields, nonce: randomNonce() };
   const signature = await dashboard().fetchStripeSignature(await signatureClaims(caller.mode, path, params));
   let response: Response;
   try {

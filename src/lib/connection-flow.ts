@@ -66,7 +66,7 @@ export class FlowError extends Error {
   }
 }
 
-const secretsOf = (ctx: FlowContext) => new ExtensionSecrets(ctx.caller.userId, ctx.config.connectionScope);
+const secretsOf = (ctx: FlowContext) => new ExtensionSecrets(ctx.caller.userId, ctx.config.connectionScope, ctx.config.name);
 
 /** Access tokens this close to expiry are not used from the secret; the backend refreshes them. */
 const MIN_REMAINING_SECONDS = 60;
@@ -81,7 +81,7 @@ export const redirectUri = (ctx: FlowContext) => ctx.config.oauthReturnUrl ?? da
 export async function prepareSignIn(ctx: FlowContext): Promise<string> {
   const nonce = randomNonce();
   const { state, challenge } = await dashboard().createOAuthState(nonce);
-  await secretsOf(ctx).addSignIn({ state, nonce }, (ctx.now ?? unixNow)());
+  await secretsOf(ctx).addSignIn({ state, nonce, ...(ctx.config.name && { provider: ctx.config.name }) }, (ctx.now ?? unixNow)());
   return authorizeUrl(ctx.config, { state, challenge, redirectUri: redirectUri(ctx) });
 }
 
@@ -102,6 +102,16 @@ const PROVIDER_ERRORS: Record<string, string> = {
 export const providerErrorMessage = (error: string | undefined) =>
   (error && Object.hasOwn(PROVIDER_ERRORS, error) ? PROVIDER_ERRORS[error] : undefined) ?? 'The provider did not grant access.';
 
+/**
+ * Whether a return from a provider is this provider's view's to take: the one its pending sign-in
+ * was started for. A return matching no pending sign-in is the first provider's (`first`), which
+ * says so.
+ */
+export async function returnIsFor(ctx: FlowContext, oauth: OAuthReturn, first: boolean): Promise<boolean> {
+  const pending = await secretsOf(ctx).findSignIn(oauth.state, (ctx.now ?? unixNow)());
+  return pending ? pending.provider === ctx.config.name : first;
+}
+
 /** Handles the provider's answer: checks the state, exchanges the code once, and loads the access token. */
 export async function completeSignIn(ctx: FlowContext, oauth: OAuthReturn): Promise<Access> {
   ctx.handled.add(oauth);
@@ -110,6 +120,9 @@ export async function completeSignIn(ctx: FlowContext, oauth: OAuthReturn): Prom
   // return cannot show anything.
   const pending = await secretsOf(ctx).takeSignIn(oauth.state, (ctx.now ?? unixNow)());
   if (!pending) throw new FlowError('state_mismatch', 'This sign-in does not match one this app started (or it expired). Connect again.');
+  // Mix-up defence: no `iss` comes back (RFC 9207 is out of reach), so the code goes only to the
+  // provider the sign-in was started for; the view that takes the return is that provider's (returnIsFor).
+  if (pending.provider !== ctx.config.name) throw new FlowError('state_mismatch', 'This sign-in was started for another provider. Connect again.');
   if (!oauth.code) throw new FlowError('provider_error', providerErrorMessage(oauth.error));
   const { code } = oauth;
   if (!oauth.verifier) throw new FlowError('exchange_failed', 'The Dashboard returned no PKCE verifier. Connect again.');

@@ -7,13 +7,18 @@
 import { dashboard } from './dashboard';
 import type { ConnectionScope } from '../common/connection-id';
 import { STRIPE_API_VERSION } from '../common/stripe-api-version';
-import { AccessPayload, decodeAccess, encodePayload, RefreshPayload, SECRET_NAMES, STATE_LIFETIME_SECONDS } from '../common/token-layout';
+import { AccessPayload, decodeAccess, encodePayload, RefreshPayload, SECRET_NAMES, secretNames, STATE_LIFETIME_SECONDS } from '../common/token-layout';
 
-/** A sign-in in progress: the Dashboard's state, the nonce this app embedded in it, and until when it counts. */
-interface PendingSignIn {
+/**
+ * A sign-in in progress: the Dashboard's state, the nonce this app embedded in it, until when it
+ * counts, and the provider it was started for (none: the one unnamed provider) — its code goes to
+ * that provider only, whatever the view shows when it comes back.
+ */
+export interface PendingSignIn {
   state: string;
   nonce: string;
   expires_at: number;
+  provider?: string;
 }
 
 /** Sign-ins kept at once (two drawers, a reopened drawer); the oldest goes first. */
@@ -32,6 +37,8 @@ export class ExtensionSecrets {
     private readonly userId: string,
     /** Where the connection's tokens are: the user's scope, or the account's. */
     private readonly tokenScope: ConnectionScope = 'user',
+    /** Whose tokens: a named provider's, or the unnamed one's. */
+    private readonly provider?: string,
   ) {}
 
   private async request(path: string, method: 'GET' | 'POST', params: Record<string, string>, scope: ConnectionScope = 'user'): Promise<{ payload?: string } | undefined> {
@@ -61,7 +68,7 @@ export class ExtensionSecrets {
 
   /** The stored access token, or undefined when there is none (or it is not in our format). */
   async readAccess(): Promise<AccessPayload | undefined> {
-    const text = await this.read(SECRET_NAMES.access, this.tokenScope);
+    const text = await this.read(secretNames(this.provider).access, this.tokenScope);
     if (text === undefined) return undefined;
     try {
       return decodeAccess(text);
@@ -72,10 +79,11 @@ export class ExtensionSecrets {
 
   /** Extension exchange mode: refresh secret first, access secret second, as the backend writes them. */
   async writeTokens(tokens: { access: AccessPayload; refresh: RefreshPayload }): Promise<void> {
-    const refresh = encodePayload(SECRET_NAMES.refresh, tokens.refresh);
-    const access = encodePayload(SECRET_NAMES.access, tokens.access);
-    await this.write(SECRET_NAMES.refresh, refresh, tokens.refresh.expires_at, this.tokenScope);
-    await this.write(SECRET_NAMES.access, access, tokens.access.expires_at, this.tokenScope);
+    const names = secretNames(this.provider);
+    const refresh = encodePayload(names.refresh, tokens.refresh);
+    const access = encodePayload(names.access, tokens.access);
+    await this.write(names.refresh, refresh, tokens.refresh.expires_at, this.tokenScope);
+    await this.write(names.access, access, tokens.access.expires_at, this.tokenScope);
   }
 
   private async pendingSignIns(now: number): Promise<PendingSignIn[]> {
@@ -97,7 +105,7 @@ export class ExtensionSecrets {
   }
 
   /** Adds a sign-in beside those still pending (at most MAX_PENDING_SIGN_INS, the oldest dropped). */
-  async addSignIn(sign: { state: string; nonce: string }, now: number): Promise<void> {
+  async addSignIn(sign: { state: string; nonce: string; provider?: string }, now: number): Promise<void> {
     const pending = await this.pendingSignIns(now);
     pending.push({ ...sign, expires_at: now + STATE_LIFETIME_SECONDS });
     await this.savePendingSignIns(pending.slice(-MAX_PENDING_SIGN_INS));
@@ -110,8 +118,16 @@ export class ExtensionSecrets {
   async takeSignIn(state: string | undefined, now: number): Promise<PendingSignIn | undefined> {
     if (!state) return undefined;
     const pending = await this.pendingSignIns(now);
-    const match = pending.find((p) => p.state === state || p.nonce === state);
+    const match = matching(pending, state);
     if (match) await this.savePendingSignIns(pending.filter((p) => p !== match));
     return match;
   }
+
+  /** The pending sign-in a return answers, left in place (which provider's view takes it). */
+  async findSignIn(state: string | undefined, now: number): Promise<PendingSignIn | undefined> {
+    return state ? matching(await this.pendingSignIns(now), state) : undefined;
+  }
 }
+
+const matching = (pending: PendingSignIn[], state: string) => pending.find((p) => p.state === state || p.nonce === state);
+
