@@ -5,14 +5,12 @@
  * secrets, record, refresh, proxy and events; one ending leaves the others as they were.
  */
 import type { ConnectionEvent } from '../../src/common/connection-event';
-import { OAuthClient } from '../../server/broker/oauth-client';
-import type { Provider } from '../../server/broker/providers';
 import { loadConfig } from '../../server/config';
 import { PUBLIC_CLIENT_ID } from '../../server/local/oauth-provider/clients';
 import { createStripeClient } from '../../server/stripe-client';
-import { discover, exchange, refreshCount, startTestProvider, type TestProvider } from '../support/dev-provider';
+import { makeApiKey, refreshCount, startTestProvider, type TestProvider } from '../support/dev-provider';
 import { KEYS, newUser, SEALING_KEYS_TEXT, type User } from '../support/fixtures';
-import { startBroker, type TestBroker } from '../support/in-process-broker';
+import { apiKeyProvider, oauthProvider, startBroker, type TestBroker } from '../support/in-process-broker';
 import { checkForLeaksAfterEachTest, logLines, seenSecrets } from '../support/leak-check';
 import { authorize, call, connect } from '../support/signed-calls';
 import { type Stack, startStack, storedSecrets } from '../support/stack';
@@ -23,14 +21,6 @@ let broker: TestBroker;
 const events: ConnectionEvent[] = [];
 const ADMIN_TOKEN = 'providers-suite-admin-token-Zr7q';
 
-const oauthProvider = async (name: string, issuer: string): Promise<Provider> => ({
-  name,
-  kind: 'oauth',
-  oauth: await OAuthClient.create({ issuer: new URL(issuer), clientId: PUBLIC_CLIENT_ID, clientAuth: 'client_secret_post', timeoutSeconds: 2 }),
-  defaultAccessLifetimeSeconds: 3600,
-  api: { bases: [new URL(`${issuer}/api`)], forwardHeaders: [], maxResponseBytes: 1024 * 1024, timeoutMs: 3000 },
-});
-
 beforeAll(async () => {
   stack = await startStack();
   other = await startTestProvider(['--access-ttl', '61']);
@@ -38,12 +28,7 @@ beforeAll(async () => {
     providers: [
       await oauthProvider('dev', stack.provider.issuer),
       await oauthProvider('other', other.issuer),
-      {
-        name: 'notes',
-        kind: 'api_key',
-        api: { bases: [new URL(`${stack.provider.issuer}/api`)], forwardHeaders: [], maxResponseBytes: 1024 * 1024, timeoutMs: 3000 },
-        apiKey: { header: 'authorization', prefix: 'Bearer ', verifyPath: '/me' },
-      },
+      apiKeyProvider('notes', stack.provider.issuer),
     ],
     events: { onEvent: (event) => events.push(event) },
     adminToken: ADMIN_TOKEN,
@@ -62,15 +47,7 @@ const status = async (user: User, provider: string) => (await call(broker, '/api
 const eventsOf = (user: User | string, provider: string) =>
   events.filter((e) => e.data.provider === provider && e.data.user_id === (typeof user === 'string' ? null : user.user_id) && e.data.account_id === (typeof user === 'string' ? user : user.account_id)).map((e) => e.type);
 
-/** A key the dev provider's user `login` made, as they would on its site. */
-async function makeKey(login = 'alice'): Promise<string> {
-  const tokens = await exchange(await discover(stack.provider.issuer, PUBLIC_CLIENT_ID), { user: login });
-  seenSecrets.add(tokens.access_token);
-  const res = await fetch(`${stack.provider.issuer}/api/keys`, { method: 'POST', headers: { authorization: `Bearer ${tokens.access_token}` } });
-  const { api_key } = (await res.json()) as { api_key: string };
-  seenSecrets.add(api_key);
-  return api_key;
-}
+const makeKey = () => makeApiKey(stack.provider);
 
 test('two OAuth providers at once: each connects, refreshes and is used on its own; revoking one and disconnecting the other leave each as it was', async () => {
   const user = newUser('multi');

@@ -3,9 +3,10 @@
  * command does), with helpers for its test controls and for getting tokens through its login.
  */
 import * as client from 'openid-client';
-import { TEST_REDIRECT_URI } from '../../server/local/oauth-provider/clients';
+import { PUBLIC_CLIENT_ID, TEST_REDIRECT_URI } from '../../server/local/oauth-provider/clients';
 import { startCommand } from './commands';
 import { eventually } from './fixtures';
+import { seenSecrets } from './leak-check';
 import { sharedService, sharing } from './shared-services';
 import { authorizeInProvider, type AuthorizeAs } from './user-agent';
 
@@ -87,3 +88,13 @@ export async function untilAtProvider(stack: { provider: TestProvider }): Promis
 
 /** Refresh-token grants the provider answered with `status` (200: refreshes that happened). */
 export const refreshCount = async (stack: { provider: TestProvider }, status = '200') => (await providerStats(stack)).token.refresh_token?.[status] ?? 0;
+
+/** An API key the dev provider's user `login` made, as they would on its site (the key and the token that made it are the suite's secrets). */
+export async function makeApiKey(provider: Pick<TestProvider, 'issuer'>, login = 'alice'): Promise<string> {
+  const tokens = await exchange(await discover(provider.issuer, PUBLIC_CLIENT_ID), { user: login });
+  seenSecrets.add(tokens.access_token);
+  const res = await fetch(`${provider.issuer}/api/keys`, { method: 'POST', headers: { authorization: `Bearer ${tokens.access_token}` } });
+  const { api_key } = (await res.json()) as { api_key: string };
+  seenSecrets.add(api_key);
+  return api_key;
+}

@@ -6,6 +6,7 @@ import type { AddressInfo } from 'node:net';
 import { APP_ID } from '../../src/common/app-id';
 import { createBroker, Broker, BrokerOptions } from '../../server/app';
 import { OAuthClient, type ProviderOptions } from '../../server/broker/oauth-client';
+import type { Provider } from '../../server/broker/providers';
 import { TokenSealer } from '../../server/broker/token-sealing';
 import { closeServer } from '../../server/http/close-server';
 import { PUBLIC_CLIENT_ID } from '../../server/local/oauth-provider/clients';
@@ -20,6 +21,23 @@ export interface TestBroker extends Broker {
   url: string;
   stop: () => Promise<void>;
 }
+
+/** A named OAuth provider (docs/services.md): a dev provider's public client, with its API. */
+export const oauthProvider = async (name: string, issuer: string): Promise<Provider> => ({
+  name,
+  kind: 'oauth',
+  oauth: await OAuthClient.create({ issuer: new URL(issuer), clientId: PUBLIC_CLIENT_ID, clientAuth: 'client_secret_post', timeoutSeconds: 2 }),
+  defaultAccessLifetimeSeconds: 3600,
+  api: { bases: [new URL(`${issuer}/api`)], forwardHeaders: [], maxResponseBytes: 1024 * 1024, timeoutMs: 3000 },
+});
+
+/** An API-key provider: a dev provider's API, with the keys its users make (verified at /me). */
+export const apiKeyProvider = (name: string, issuer: string): Provider => ({
+  name,
+  kind: 'api_key',
+  api: { bases: [new URL(`${issuer}/api`)], forwardHeaders: [], maxResponseBytes: 1024 * 1024, timeoutMs: 3000 },
+  apiKey: { header: 'authorization', prefix: 'Bearer ', verifyPath: '/me' },
+});
 
 export type BrokerOverrides = Partial<BrokerOptions> & { provider?: Partial<ProviderOptions> };
 
