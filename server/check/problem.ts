@@ -20,7 +20,7 @@ export interface Manifest {
   id?: unknown;
   icon?: unknown;
   permissions?: Array<{ permission: string; purpose?: string }>;
-  ui_extension?: { views?: Array<{ viewport: string; component: string }>; content_security_policy?: { 'connect-src'?: string[] | null } };
+  ui_extension?: { views?: Array<{ viewport: string; component: string }>; content_security_policy?: { 'connect-src'?: string[] | null; [key: string]: unknown } };
   post_install_action?: { type?: string } | null;
   constants?: Record<string, unknown>;
   [key: string]: unknown;
