@@ -49,7 +49,9 @@ export function agreementProblems(env: Record<string, string | undefined>, envNa
     if (!first) {
       problems.push({ where, problem: "OAUTH_API_BASE_URL is not set: the extension's API calls through the backend fail (proxy_not_configured)", fix: `set OAUTH_API_BASE_URL=${config.apiBase}` });
     } else if (withoutSlash(first) !== config.apiBase) {
-      problems.push({ where, problem: `OAUTH_API_BASE_URL starts with ${first}, constants.API_BASE_URL is ${config.apiBase}: the proxy calls another API than the constants say`, fix: 'make them the same base URL' });
+      // Shown without credentials, should the URL hold any (the backend refuses them anyway).
+      const shown = URL.canParse(first) ? withoutSlash(`${new URL(first).origin}${new URL(first).pathname}`) : 'not a URL';
+      problems.push({ where, problem: `OAUTH_API_BASE_URL starts with ${shown}, constants.API_BASE_URL is ${config.apiBase}: the proxy calls another API than the constants say`, fix: 'make them the same base URL' });
     }
   }
   return problems;

@@ -234,6 +234,9 @@ test("the backend's .env: its configuration problems by variable (no value shown
     problem(where, 'OAUTH_CLIENT_ID is other-client, constants.CLIENT_ID is acme-client', 'use the same client id'),
     problem(where, 'OAUTH_API_BASE_URL starts with https://api.other.test, constants.API_BASE_URL is https://api.acme.test', 'make them the same'),
   ]);
+  const withCredentials = await problemsOf({ env: { ...cleanEnv(), OAUTH_API_BASE_URL: 'https://me:hunter2hunter2@api.other.test/v1' } });
+  expect(withCredentials).toContainEqual(problem(where, 'OAUTH_API_BASE_URL starts with https://api.other.test/v1, constants.API_BASE_URL', 'make them the same'));
+  expect(JSON.stringify(withCredentials)).not.toContain('hunter2');
   const { OAUTH_API_BASE_URL: _unset, ...noProxy } = cleanEnv();
   expect(await problemsOf({ env: noProxy })).toEqual([problem(where, 'OAUTH_API_BASE_URL is not set', 'set OAUTH_API_BASE_URL=https://api.acme.test')]);
 });
