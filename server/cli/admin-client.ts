@@ -2,6 +2,13 @@
 
 export class CliError extends Error {}
 
+/** The admin API refused a request: its status and code, for a command to say it in the operator's words. */
+export class AdminRefusal extends CliError {
+  constructor(readonly status: number, readonly code: string | undefined, message: string) {
+    super(`the backend answered ${status}${code ? ` ${code}` : ''}: ${message}`);
+  }
+}
+
 export interface AdminTarget {
   url: string;
   token: string;
@@ -30,6 +37,6 @@ export async function admin<T>(target: AdminTarget, method: 'GET' | 'POST', path
   }
   if (response.status === 401) throw new CliError(`the backend refused the admin token (401): ADMIN_TOKEN must be the backend's`);
   if (response.status === 404 && answer.error?.message?.startsWith('No route')) throw new CliError('the backend has no admin API: set ADMIN_TOKEN where it runs');
-  if (!response.ok) throw new CliError(`${answer.error?.message ?? 'failed'} (${response.status} ${answer.error?.code ?? ''})`.replace(' )', ')'));
+  if (!response.ok) throw new AdminRefusal(response.status, answer.error?.code, answer.error?.message ?? 'failed');
   return answer as T;
 }

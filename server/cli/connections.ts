@@ -5,8 +5,8 @@
  */
 import { existsSync, readFileSync } from 'node:fs';
 import path from 'node:path';
-import { parseConnectionKey } from '../../src/common/connection-id';
-import { admin, type AdminTarget, CliError } from './admin-client';
+import { ACCOUNT_ID, parseConnectionKey } from '../../src/common/connection-id';
+import { admin, AdminRefusal, type AdminTarget, CliError } from './admin-client';
 import { fields, relative, table } from './table';
 
 const USAGE = `usage: npm run connections -- <command> [options]
@@ -48,6 +48,21 @@ function parse(argv: string[]): Args {
   }
   const [command = 'help', ...rest] = positional;
   return { command: flags.help ? 'help' : command, positional: rest, flags };
+}
+
+/** Filters checked here, so a typo is answered in the command line's words, not the admin API's. */
+const FLAG_VALUES: Record<string, { valid: (value: string) => boolean; expected: string }> = {
+  status: { valid: (v) => ['connected', 'degraded', 'reconnect_required'].includes(v), expected: 'connected, degraded or reconnect_required' },
+  mode: { valid: (v) => v === 'test' || v === 'live', expected: 'test or live' },
+  account: { valid: (v) => ACCOUNT_ID.test(v), expected: 'an account id (acct_…)' },
+  'per-second': { valid: (v) => /^\d+$/.test(v) && Number(v) >= 1 && Number(v) <= 100, expected: 'a whole number from 1 to 100' },
+};
+
+function checkFlags(flags: Args['flags']): void {
+  for (const [name, { valid, expected }] of Object.entries(FLAG_VALUES)) {
+    const value = flags[name];
+    if (typeof value === 'string' && !valid(value)) throw new CliError(`--${name} must be ${expected} (got ${value})`);
+  }
 }
 
 function target(flags: Args['flags']): AdminTarget {
@@ -102,6 +117,21 @@ const connectionPath = (args: Args) => {
   return `/admin/connections/${connection.split('/').map(encodeURIComponent).join('/')}`;
 };
 
+const LIST_CONNECTIONS = 'list connections with `npm run connections -- list`';
+const LIST_EVENTS = 'list events with `npm run connections -- events` (or `events --failed`)';
+
+/** One request about the connection named in `args`; the registry not knowing it is said as such. */
+async function onConnection<T>(args: Args, to: AdminTarget, method: 'GET' | 'POST', suffix = ''): Promise<T> {
+  try {
+    return await admin<T>(to, method, `${connectionPath(args)}${suffix}`);
+  } catch (err) {
+    if (err instanceof AdminRefusal && err.status === 404) throw new CliError(`No connection ${args.positional[0]}: ${LIST_CONNECTIONS}`);
+    throw err;
+  }
+}
+
+const EVENT_ID = /^evt_[a-f0-9]{32}$/;
+
 const print = (args: Args, json: unknown, text: () => string) => console.log(args.flags.json ? JSON.stringify(json, null, 2) : text());
 
 type Command = (args: Args, to: AdminTarget) => Promise<void>;
@@ -125,7 +155,7 @@ const COMMANDS: Record<string, Command> = {
   },
 
   async show(args, to) {
-    const shown: ConnectionView & { live: { status: string; scope: string | null }; outbox: boolean } = await admin(to, 'GET', connectionPath(args));
+    const shown = await onConnection<ConnectionView & { live: { status: string; scope: string | null }; outbox: boolean }>(args, to, 'GET');
     const t = now();
     print(args, shown, () => fields([
       ['connection', shown.connection],
@@ -142,12 +172,12 @@ const COMMANDS: Record<string, Command> = {
   },
 
   async refresh(args, to) {
-    const after: ConnectionView = await admin(to, 'POST', `${connectionPath(args)}/refresh`);
+    const after = await onConnection<ConnectionView>(args, to, 'POST', '/refresh');
     print(args, after, () => `refreshed ${after.connection}: ${statusOf(after)}, access expires ${relative(after.access_expires_at, now())}`);
   },
 
   async disconnect(args, to) {
-    const answer: { revoked: boolean } = await admin(to, 'POST', `${connectionPath(args)}/disconnect`);
+    const answer = await onConnection<{ revoked: boolean }>(args, to, 'POST', '/disconnect');
     print(args, answer, () => `disconnected ${args.positional[0]} (${answer.revoked ? 'grant revoked at the provider' : 'the provider did not confirm a revocation'})`);
   },
 
@@ -189,8 +219,15 @@ const COMMANDS: Record<string, Command> = {
 
   async redeliver(args, to) {
     if (args.flags.failed === true ? args.positional.length > 0 : args.positional.length === 0) throw new CliError('redeliver takes event ids, or --failed');
-    const answer: { redelivered: number } = await admin(to, 'POST', '/admin/events/redeliver', args.flags.failed ? { failed: true } : { ids: args.positional });
+    const ids = [...new Set(args.positional)];
+    const malformed = ids.filter((id) => !EVENT_ID.test(id));
+    if (malformed.length) throw new CliError(`No event ${malformed.join(', ')}: ${LIST_EVENTS}`);
+    const answer: { redelivered: number } = await admin(to, 'POST', '/admin/events/redeliver', args.flags.failed ? { failed: true } : { ids });
+    // The registry counts the events it found: fewer than asked for means some ids name none.
+    const unknown = args.flags.failed ? 0 : ids.length - answer.redelivered;
+    if (unknown > 0 && ids.length === 1) throw new CliError(`No event ${ids[0]}: ${LIST_EVENTS}`);
     print(args, answer, () => `${answer.redelivered} event(s) queued for delivery again`);
+    if (unknown > 0) throw new CliError(`${unknown} of the ${ids.length} ids match no event: ${LIST_EVENTS}`);
   },
 
   async stats(args, to) {
@@ -222,10 +259,11 @@ async function main(argv: string[]): Promise<void> {
     console.log(USAGE);
     return;
   }
+  checkFlags(args.flags);
   await command(args, target(args.flags));
 }
 
 main(process.argv.slice(2)).catch((err: unknown) => {
-  console.error(`error: ${err instanceof CliError ? err.message : (err as Error).message}`);
+  console.error(`error: ${(err as Error).message}`);
   process.exitCode = 1;
 });

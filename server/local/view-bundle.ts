@@ -1,7 +1,7 @@
 /**
  * The views bundled the way `stripe apps upload` bundles them: one IIFE per view in the
  * manifest, an ES2017 target, and React and `@remote-ui/*` left to the Dashboard's runtime.
- * Used by the bundle check and by `npm run build` (which writes to dist/views: .build/
+ * Used by the bundle check, `npm run check` and `npm run build` (which writes to dist/views: .build/
  * belongs to the Stripe CLI).
  */
 import { build, type BuildOptions } from 'esbuild';
@@ -15,8 +15,10 @@ export function manifestViews(): string[] {
   return [...new Set(manifest.ui_extension.views.map((v) => v.component))];
 }
 
-export const viewBuildOptions = (component: string): BuildOptions => ({
-  entryPoints: [path.join(ROOT, 'src', 'views', `${component}.tsx`)],
+/** `root`: the app's folder (`npm run check` may check one elsewhere; this one's packages serve it). */
+export const viewBuildOptions = (component: string, root = ROOT): BuildOptions => ({
+  entryPoints: [path.join(root, 'src', 'views', `${component}.tsx`)],
+  nodePaths: [path.join(ROOT, 'node_modules')],
   bundle: true,
   format: 'iife',
   target: 'es2017',

@@ -166,16 +166,21 @@ test('the admin API answers malformed input with a 4xx JSON error and changes no
   }
 });
 
-test('one-line errors: an unknown command or connection, a bad filter, no backend', async () => {
+test('one-line errors in the operator\'s words: an unknown command, connection or event, a bad filter, no backend', async () => {
   const lines = async (args: string[], env?: Record<string, string>) => {
     const run = await cli(args, env);
     return [run.code, run.stderr.trim()];
   };
   expect(await lines(['frobnicate'])).toEqual([1, 'error: unknown command frobnicate; see --help']);
-  expect(await lines(['show', 'test/acct_nobody/usr_nobody'])).toEqual([1, 'error: No such connection in the registry. (404 not_found)']);
+  expect(await lines(['show', 'test/acct_nobody/usr_nobody'])).toEqual([1, 'error: No connection test/acct_nobody/usr_nobody: list connections with `npm run connections -- list`']);
+  expect(await lines(['refresh', 'test/acct_nobody/usr_nobody'])).toEqual([1, 'error: No connection test/acct_nobody/usr_nobody: list connections with `npm run connections -- list`']);
+  const listEvents = 'list events with `npm run connections -- events` (or `events --failed`)';
+  expect(await lines(['redeliver', 'evt_nope'])).toEqual([1, `error: No event evt_nope: ${listEvents}`]);
+  expect(await lines(['redeliver', `evt_${'0'.repeat(32)}`])).toEqual([1, `error: No event evt_${'0'.repeat(32)}: ${listEvents}`]);
   expect(await lines(['show', 'not-a-connection'])).toEqual([1, 'error: not-a-connection is not a connection: mode/account/user, e.g. test/acct_123/usr_456 (or test/acct_123/(account))']);
   expect(await lines(['list', '--after'])).toEqual([1, 'error: unknown option --after; see --help']);
-  expect(await lines(['list', '--status', 'happy'])).toEqual([1, 'error: status must be connected, degraded or reconnect_required. (400 invalid_request)']);
+  expect(await lines(['list', '--status', 'happy'])).toEqual([1, 'error: --status must be connected, degraded or reconnect_required (got happy)']);
+  expect(await lines(['list', '--mode', 'demo'])).toEqual([1, 'error: --mode must be test or live (got demo)']);
   expect(await lines(['stats'], { BROKER_URL: 'http://127.0.0.1:9' })).toEqual([1, 'error: no backend answers at http://127.0.0.1:9 (is it running? --url sets where)']);
   expect((await cli(['--help'])).stdout).toContain('usage: npm run connections -- <command>');
 });

@@ -1,5 +1,5 @@
 /**
- * The manifest against Stripe's published schema (vendored in test/fixtures, it lags the CLI) and
+ * The manifest against Stripe's published schema (vendored in server/check, it lags the CLI) and
  * the platform rules the schema does not carry: CSP paths, views that exist, permissions that
  * cover what the code uses, constants the extension can run with, a real 300×300 icon.
  */
@@ -10,7 +10,7 @@ import path from 'node:path';
 import { readAppConfig } from '../../src/lib/app-config';
 
 const ROOT = path.resolve(__dirname, '..', '..');
-const SCHEMA = path.join(ROOT, 'test', 'fixtures', 'stripe-app.schema.json');
+const SCHEMA = path.join(ROOT, 'server', 'check', 'stripe-app.schema.json');
 
 type Manifest = {
   id: string;
