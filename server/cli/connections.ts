@@ -5,14 +5,14 @@
  */
 import { existsSync, readFileSync } from 'node:fs';
 import path from 'node:path';
-import { ACCOUNT_ID, parseConnectionKey } from '../../src/common/connection-id';
+import { ACCOUNT_ID, parseConnectionKey, PROVIDER_NAME } from '../../src/common/connection-id';
 import { admin, AdminRefusal, type AdminTarget, CliError } from './admin-client';
 import { fields, relative, table } from './table';
 
 const USAGE = `usage: npm run connections -- <command> [options]
 
-  list [--status connected|degraded|reconnect_required] [--account acct_…] [--mode test|live] [--limit N]
-  show <connection>                 connection: mode/account/user, e.g. test/acct_123/usr_456
+  list [--status connected|degraded|reconnect_required] [--account acct_…] [--mode test|live] [--provider NAME] [--limit N]
+  show <connection>                 connection: mode/account/user[/provider], e.g. test/acct_123/usr_456/crm
   refresh <connection>              refresh now
   disconnect <connection>           revoke, delete its secrets, forget it (event: disconnected by operator)
   reseal [--per-second N]           re-seal every refresh secret with the first TOKEN_SEALING_KEYS key
@@ -29,7 +29,7 @@ interface Args {
   flags: Record<string, string | true>;
 }
 
-const VALUE_FLAGS = ['url', 'status', 'account', 'mode', 'limit', 'per-second'];
+const VALUE_FLAGS = ['url', 'status', 'account', 'mode', 'provider', 'limit', 'per-second'];
 const BOOLEAN_FLAGS = ['json', 'failed', 'help'];
 
 function parse(argv: string[]): Args {
@@ -55,6 +55,7 @@ const FLAG_VALUES: Record<string, { valid: (value: string) => boolean; expected:
   status: { valid: (v) => ['connected', 'degraded', 'reconnect_required'].includes(v), expected: 'connected, degraded or reconnect_required' },
   mode: { valid: (v) => v === 'test' || v === 'live', expected: 'test or live' },
   account: { valid: (v) => ACCOUNT_ID.test(v), expected: 'an account id (acct_…)' },
+  provider: { valid: (v) => PROVIDER_NAME.test(v), expected: 'a provider name of OAUTH_PROVIDERS' },
   'per-second': { valid: (v) => /^\d+$/.test(v) && Number(v) >= 1 && Number(v) <= 100, expected: 'a whole number from 1 to 100' },
 };
 
@@ -112,8 +113,8 @@ function connectionRows(connections: ConnectionView[]): string {
 
 const connectionPath = (args: Args) => {
   const [connection] = args.positional;
-  if (!connection || args.positional.length > 1) throw new CliError(`${args.command} takes one connection (mode/account/user)`);
-  if (!parseConnectionKey(connection)) throw new CliError(`${connection} is not a connection: mode/account/user, e.g. test/acct_123/usr_456 (or test/acct_123/(account))`);
+  if (!connection || args.positional.length > 1) throw new CliError(`${args.command} takes one connection (mode/account/user[/provider])`);
+  if (!parseConnectionKey(connection)) throw new CliError(`${connection} is not a connection: mode/account/user[/provider], e.g. test/acct_123/usr_456 (or test/acct_123/(account), test/acct_123/usr_456/crm)`);
   return `/admin/connections/${connection.split('/').map(encodeURIComponent).join('/')}`;
 };
 
@@ -141,7 +142,7 @@ const COMMANDS: Record<string, Command> = {
     const max = Number(args.flags.limit ?? 1000);
     if (!Number.isInteger(max) || max < 1) throw new CliError('--limit must be a whole number above 0');
     const query = new URLSearchParams();
-    for (const name of ['status', 'account', 'mode'] as const) if (typeof args.flags[name] === 'string') query.set(name, args.flags[name] as string);
+    for (const name of ['status', 'account', 'mode', 'provider'] as const) if (typeof args.flags[name] === 'string') query.set(name, args.flags[name] as string);
     const connections: ConnectionView[] = [];
     let next: string | null = null;
     do {

@@ -5,7 +5,7 @@
  * database, so one backend of a fleet sees them all. Never a token: states, reasons, key ids.
  */
 import express, { Router, type Request } from 'express';
-import { ACCOUNT_ID, type ConnectionId, connectionKey, parseConnectionKey } from '../../src/common/connection-id';
+import { ACCOUNT_ID, type ConnectionId, connectionKey, parseConnectionKey, PROVIDER_NAME } from '../../src/common/connection-id';
 import type { BrokerCore } from '../broker/broker';
 import { DEFAULTS } from '../broker/defaults';
 import type { ConnectionRecord, EventState, RecordFilter, StoredEvent } from '../storage/ports';
@@ -17,6 +17,7 @@ const connectionView = (r: ConnectionRecord) => ({
   mode: r.mode,
   account_id: r.accountId,
   user_id: r.userId,
+  provider: r.provider ?? null,
   status: r.status,
   degraded: r.status === 'connected' && r.failures > 0,
   failures: r.failures,
@@ -56,7 +57,7 @@ function limit(value: unknown, fallback: number, max: number): number {
 
 function connectionAt(text: string, what = 'connection'): ConnectionId {
   const connection = parseConnectionKey(text);
-  if (!connection) throw badRequest(`${what} must be mode/account/user (e.g. test/acct_123/usr_456, or test/acct_123/(account)).`);
+  if (!connection) throw badRequest(`${what} must be mode/account/user[/provider] (e.g. test/acct_123/usr_456, test/acct_123/(account), or test/acct_123/usr_456/crm).`);
   return connection;
 }
 
@@ -72,6 +73,9 @@ function listFilter(req: Request): RecordFilter {
   const mode = query(req, 'mode');
   if (mode !== undefined && mode !== 'test' && mode !== 'live') throw badRequest('mode must be test or live.');
   filter.mode = mode;
+  const provider = query(req, 'provider');
+  if (provider !== undefined && !PROVIDER_NAME.test(provider)) throw badRequest('provider must be a provider name of OAUTH_PROVIDERS.');
+  filter.provider = provider;
   const after = query(req, 'after');
   if (after !== undefined) filter.after = connectionAt(after, 'after');
   return filter;

@@ -77,6 +77,8 @@ export interface RecordSummary {
 export interface RecordFilter {
   accountId?: string;
   mode?: StripeMode;
+  /** A named provider's connections ('' : the unnamed provider's). */
+  provider?: string;
   status?: ConnectionStatus;
   /** Only those with transient failures (`true`) or none (`false`). */
   degraded?: boolean;

@@ -26,6 +26,7 @@ export function filterSql(filter: RecordFilter, placeholder: (n: number) => stri
   const add = (sql: (p: (value: unknown) => string) => string) => clauses.push(sql((value) => (values.push(value), placeholder(values.length))));
   if (filter.accountId !== undefined) add((p) => `account_id = ${p(filter.accountId)}`);
   if (filter.mode !== undefined) add((p) => `mode = ${p(filter.mode)}`);
+  if (filter.provider !== undefined) add((p) => `provider = ${p(filter.provider)}`);
   if (filter.status !== undefined) add((p) => `status = ${p(filter.status)}`);
   if (filter.degraded !== undefined) clauses.push(filter.degraded ? 'failures > 0' : 'failures = 0');
   if (filter.sealedOtherThan !== undefined) add((p) => `(sealed_with IS NULL OR sealed_with <> ${p(filter.sealedOtherThan)})`);

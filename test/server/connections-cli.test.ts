@@ -177,7 +177,7 @@ test('one-line errors in the operator\'s words: an unknown command, connection o
   const listEvents = 'list events with `npm run connections -- events` (or `events --failed`)';
   expect(await lines(['redeliver', 'evt_nope'])).toEqual([1, `error: No event evt_nope: ${listEvents}`]);
   expect(await lines(['redeliver', `evt_${'0'.repeat(32)}`])).toEqual([1, `error: No event evt_${'0'.repeat(32)}: ${listEvents}`]);
-  expect(await lines(['show', 'not-a-connection'])).toEqual([1, 'error: not-a-connection is not a connection: mode/account/user, e.g. test/acct_123/usr_456 (or test/acct_123/(account))']);
+  expect(await lines(['show', 'not-a-connection'])).toEqual([1, 'error: not-a-connection is not a connection: mode/account/user[/provider], e.g. test/acct_123/usr_456 (or test/acct_123/(account), test/acct_123/usr_456/crm)']);
   expect(await lines(['list', '--after'])).toEqual([1, 'error: unknown option --after; see --help']);
   expect(await lines(['list', '--status', 'happy'])).toEqual([1, 'error: --status must be connected, degraded or reconnect_required (got happy)']);
   expect(await lines(['list', '--mode', 'demo'])).toEqual([1, 'error: --mode must be test or live (got demo)']);

@@ -83,6 +83,9 @@ test('two OAuth providers at once: each connects, refreshes and is used on its o
   const admin = async (path: string) => (await fetch(`${broker.url}/admin${path}`, { headers: { authorization: `Bearer ${ADMIN_TOKEN}` } })).json();
   const keys = ((await admin(`/connections?account=${user.account_id}`)) as { connections: Array<{ connection: string }> }).connections.map((c) => c.connection);
   expect(keys).toEqual(expect.arrayContaining([`test/${user.account_id}/${user.user_id}/dev`, `test/${user.account_id}/${user.user_id}/other`]));
+  const others = ((await admin('/connections?provider=other')) as { connections: Array<{ connection: string; provider: string }> }).connections;
+  expect(others.map((c) => c.provider)).toEqual(others.map(() => 'other'));
+  expect(others.map((c) => c.connection)).toContain(`test/${user.account_id}/${user.user_id}/other`);
   expect(await admin(`/connections/test/${user.account_id}/${user.user_id}/other`)).toMatchObject({ connection: `test/${user.account_id}/${user.user_id}/other`, live: { status: 'reconnect_required' } });
 
   // Disconnecting dev removes its secrets only; the other's record and events are its own.
