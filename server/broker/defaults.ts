@@ -13,6 +13,14 @@ export interface RouteLimit {
   windowMs: number;
 }
 
+const MB = 1024 * 1024;
+
+/** DEFAULTS.cacheBytes for a heap limit (below). */
+export function cacheShare(heapLimit: number): number {
+  const young = (Number(process.versions.v8.split('.')[0]) >= 13 ? 192 : 48) * MB;
+  return Math.floor(Math.max(0, Math.min(heapLimit / 8, (heapLimit - young) / 5)));
+}
+
 export const DEFAULTS = {
   refreshMarginSeconds: 300,
   defaultAccessLifetimeSeconds: 3600,
@@ -23,14 +31,16 @@ export const DEFAULTS = {
   keepAliveIntervalMs: 5_000,
   outboxFlushIntervalMs: 1000,
   /**
-   * Warm access tokens' share of the heap: an eighth of V8's limit. The limit counts the young
-   * generation too (48 MB on 64-bit), where the cache never lives: at --max-old-space-size=64 it is
-   * 112 MB, so the cache gets 14 MB of the 64. The rest holds the code (about 17 MB), what else
-   * grows with connections (without PostgreSQL their request-count windows, about 470 bytes each in
-   * a busy minute), requests in flight, and the collector's headroom; a quarter ran out of memory
-   * there with 50,000 connections (test/server/access-cache-memory.test.ts). A 4 GB heap caches 518 MB.
+   * Warm access tokens' share of the heap: an eighth of V8's limit, and at most a fifth of the old
+   * generation, where the cache lives. The limit counts the young generation too, 48 MB up to
+   * Node 22 and 192 MB from Node 24 (V8 13; measured with --max-old-space-size=64, where the limit
+   * is 112 and 256 MB): at --max-old-space-size=64 the cache gets 12.8 MB of the 64 on either. The
+   * rest holds the code (about 17 MB), what else grows with connections (without PostgreSQL their
+   * request-count windows, about 470 bytes each in a busy minute), requests in flight, and the
+   * collector's headroom; a quarter of the limit ran out of memory there with 50,000 connections
+   * (test/server/access-cache-memory.test.ts). A 4 GB heap caches 518 MB.
    */
-  cacheBytes: Math.floor(getHeapStatistics().heap_size_limit / 8),
+  cacheBytes: cacheShare(getHeapStatistics().heap_size_limit),
   /** Requests per minute on each signed route: generous where a view reads, tight where tokens change. */
   limits: {
     token: { perConnection: 120, perAccount: 2400, windowMs: 60_000 },

@@ -6,6 +6,7 @@
 import { spawn } from 'node:child_process';
 import path from 'node:path';
 import { AccessCache, entryBytes } from '../../server/broker/access-cache';
+import { cacheShare } from '../../server/broker/defaults';
 import type { AccessPayload } from '../../src/common/token-layout';
 import { children, ROOT } from '../support/commands';
 
@@ -57,7 +58,7 @@ test('50,000 connections in a 64 MB heap: served without running out of memory, 
   expect({ code: run.code, signal: run.signal, stderr: run.stderr.slice(-2000) }).toEqual({ code: 0, signal: null, stderr: '' });
   const report = JSON.parse(run.stdout);
   // The default bound, reached: the cache evicted to stay within it.
-  expect(report.bound).toBe(Math.floor(report.heapLimit / 8));
+  expect(report.bound).toBe(cacheShare(report.heapLimit));
   expect(report.bytes).toBeLessThanOrEqual(report.bound);
   expect(report.bytes).toBeGreaterThan(report.bound - 4096);
   expect(report.size).toBeLessThan(50_000);
