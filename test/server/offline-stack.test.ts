@@ -6,7 +6,8 @@ import path from 'node:path';
 import { readableLine } from '../../server/local/log-lines';
 import { createStripeClient } from '../../server/stripe-client';
 import { type RunningCommand, startCommand } from '../support/commands';
-import { call, sign, withNonce } from '../support/signed-calls';
+import type { TestProvider } from '../support/dev-provider';
+import { authorize, call, sign, withNonce } from '../support/signed-calls';
 
 test('`npm start` brings up emulator, provider and backend on loopback, wired together, and keeps state in DATA_DIR', async () => {
   const dataDir = mkdtempSync(path.join(os.tmpdir(), 'offline-stack-'));
@@ -123,20 +124,30 @@ test('`npm start` serves two services: dev by OAuth and notes by API key; the co
 
     // Saved at the backend as the drawer saves it: the console lists it in the account scope, never in clear.
     const { appSigningSecret } = JSON.parse(readFileSync(path.join(dataDir, 'local-secrets.json'), 'utf8')) as { appSigningSecret: string };
-    const params = withNonce({ provider: 'notes', api_key });
-    const saved = await call({ url: backend }, '/api/credentials', ana, params, await sign(ana, '/api/credentials', params, { secret: appSigningSecret }));
-    expect(saved.status).toBe(200);
+    const signed = async (route: string, extra: object) => {
+      const params = withNonce(extra);
+      return call({ url: backend }, route, ana, params, await sign(ana, route, params, { secret: appSigningSecret }));
+    };
+    expect((await signed('/api/credentials', { provider: 'notes', api_key })).status).toBe(200);
     state = await stateOf(consoleUrl);
     expect(state.secrets.find((secret) => secret.name === 'apikey.notes')).toEqual({ name: 'apikey.notes', scope: 'account', service: 'notes', expires_at: null, generation: null, masked: 'sealed API key (never shown)' });
     expect(state.history).toContainEqual(expect.objectContaining({ service: 'notes', event: 'api key saved', outcome: 'connected' }));
     expect(JSON.stringify(state)).not.toContain(api_key.slice('devkey_'.length));
 
-    // Console actions on a connection's secrets name an OAuth service: not the API-key one, not none of several.
-    expect((await consolePost(consoleUrl, '/console/expire', { provider: 'dev' })).status).toBe(200);
+    // Connected to dev as well: its two secrets, tokens masked, beside the key.
+    expect((await signed('/api/oauth/exchange', { provider: 'dev', ...(await authorize({ provider: { issuer } as TestProvider })) })).body.status).toBe('connected');
+    const devSecrets = async () => (await stateOf(consoleUrl)).secrets.filter((secret) => secret.service === 'dev').map((secret) => secret.name);
+    expect(await devSecrets()).toEqual(['oauth.dev.access', 'oauth.dev.refresh']);
+
+    // Console actions on a connection's secrets act on the OAuth service named: not the API-key one, not none of several.
     expect((await consolePost(consoleUrl, '/console/expire', { provider: 'notes' })).status).toBe(400);
     expect((await consolePost(consoleUrl, '/console/expire')).status).toBe(400);
     expect((await consolePost(consoleUrl, '/console/revoke', { provider: 'nope' })).status).toBe(400);
-    expect((await consolePost(consoleUrl, '/console/revoke', { provider: 'dev' })).status).toBe(404);
+    expect((await consolePost(consoleUrl, '/console/expire', { provider: 'dev' })).status).toBe(200);
+    expect(await devSecrets()).toEqual(['oauth.dev.refresh']);
+    expect(await (await consolePost(consoleUrl, '/console/revoke', { provider: 'dev' })).json()).toEqual({ revoked: true });
+    expect((await signed('/api/proxy', { provider: 'dev', method: 'GET', path: '/me' })).body.error?.code).toBe('reconnect_required');
+    expect((await signed('/api/proxy', { provider: 'notes', method: 'GET', path: '/me' })).body).toMatchObject({ status: 200, body: { sub: 'alice' } });
     expect(stack.output()).not.toContain(api_key.slice('devkey_'.length));
   } finally {
     expect(await stack.stop()).toBe(0);
