@@ -11,7 +11,7 @@ const tone = (outcome: string) => (/^2\d\d$/.test(outcome) ? 'positive' : /^\d+$
 export function ProxyPanel({ calls, services }: { calls: ConsoleSnapshot['proxied']; services: boolean }) {
   return (
     <div className="panel" data-panel="proxy">
-      <h3 className="panel-title">Proxied API calls <small>(the provider&apos;s API as this connection)</small></h3>
+      <h3 className="panel-title">Proxied API calls <small>(the providers&apos; APIs as these connections)</small></h3>
       {calls.length === 0 ? <p className="empty">none yet</p> : (
         <div className="table-wrap">
           <table className="table">
