@@ -9,6 +9,8 @@
  * tokens of the dev provider are renewed before they run out) and logs readable lines
  * (LOG_FORMAT=json for JSON). STRIPE_APP_DIR: where the app's manifest and src/ are (this repository);
  * CONSOLE_HOST_CALLS=1: the console plays the older Dashboard, without the app embedded key.
+ * Two services by default (docs/services.md): the dev provider as the OAuth provider `dev`, and
+ * its API as `notes`, an API-key service; LOCAL_ONE_PROVIDER=1 runs the one unnamed provider instead.
  */
 import { randomBytes } from 'node:crypto';
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
@@ -49,6 +51,21 @@ function localSecrets(dataDir: string): { file: string; secrets: LocalSecrets } 
   };
   writeFileSync(file, JSON.stringify(secrets), { mode: 0o600 });
   return { file, secrets };
+}
+
+/** The backend's providers: the dev provider by OAuth and, by default, its API again by API key. */
+function providerEnv(issuer: string, oneProvider: boolean): Record<string, string> {
+  const api = `${issuer}/api`;
+  if (oneProvider) return { OAUTH_ISSUER: issuer, OAUTH_CLIENT_ID: PUBLIC_CLIENT_ID, OAUTH_API_BASE_URL: api };
+  return {
+    OAUTH_PROVIDERS: 'dev,notes',
+    OAUTH_DEV_ISSUER: issuer,
+    OAUTH_DEV_CLIENT_ID: PUBLIC_CLIENT_ID,
+    OAUTH_DEV_API_BASE_URL: api,
+    OAUTH_NOTES_KIND: 'api_key',
+    OAUTH_NOTES_API_BASE_URL: api,
+    OAUTH_NOTES_VERIFY_PATH: '/me',
+  };
 }
 
 /** A port that is taken stops start-up with one line naming the variable that moves it. */
@@ -104,9 +121,7 @@ runCommand(async () => {
         EVENTS_WEBHOOK_URL: offline.eventsUrl,
         EVENTS_WEBHOOK_SECRET: local.secrets.eventsSecret,
         KEEP_ALIVE_SECONDS: process.env.KEEP_ALIVE_SECONDS ?? '45',
-        OAUTH_ISSUER: provider.issuer,
-        OAUTH_CLIENT_ID: PUBLIC_CLIENT_ID,
-        OAUTH_API_BASE_URL: `${provider.issuer}/api`,
+        ...providerEnv(provider.issuer, process.env.LOCAL_ONE_PROVIDER === '1'),
         CONNECTION_SCOPE: process.env.CONNECTION_SCOPE ?? 'user',
         DATA_DIR: dataDir,
         PORT: process.env.PORT ?? '8787',
@@ -114,7 +129,7 @@ runCommand(async () => {
       }),
       localStack: true,
     };
-    // The server-side example: a customer created in an account is noted at the dev provider, as the account's connection.
+    // The server-side example: a customer created in an account is noted at the dev provider (as the account's API key, or each OAuth connection).
     const backend = await listening('PORT', config.port, () => startBackend(config, {
       logTap: offline.log.tap,
       logTo: process.env.LOG_FORMAT === 'json' ? undefined : readableLines(),
@@ -126,6 +141,8 @@ runCommand(async () => {
       issuer: provider.issuer,
       backendUrl: backend.url,
       clientId: PUBLIC_CLIENT_ID,
+      services: config.providers.map((p) => ({ ...(p.name && { name: p.name }), kind: p.apiKey ? 'api_key' : 'oauth' })),
+      issueApiKey: provider.issueApiKey,
       secretKeys: { test: 'sk_test_local', live: 'sk_live_local' },
       signingSecret: local.secrets.appSigningSecret,
       sealer: new TokenSealer(config.sealingKeys),
@@ -136,7 +153,7 @@ runCommand(async () => {
     });
     console.log(`Offline Dashboard      ${offline.url}  <- open this: the app's drawer and settings, with its secrets and refreshes beside them`);
     console.log(`Secret Store emulator  ${secretStoreUrl}`);
-    console.log(`Dev OAuth provider     ${provider.issuer}  (users alice, bob; password dev-password)`);
+    console.log(`Dev OAuth provider     ${provider.issuer}  (users alice, bob; password dev-password)${config.providers.length > 1 ? '; services dev (OAuth) and notes (API key)' : ''}`);
     console.log(`Broker backend         ${backend.url}  (app signing secret and sealing key in ${local.file})`);
     return stopAll;
   } catch (err) {

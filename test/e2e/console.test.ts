@@ -1,10 +1,12 @@
 /**
  * The offline Dashboard of `npm start`, used the way a person does, in headless Chromium: the
- * app's own views (src/views, unmodified) connect through the dev provider's login and consent
- * pages, refresh, stay apart per user and mode, disconnect, and notice a revoked grant — with
- * both views and the panels agreeing after each step; ten switches of identity that each start
- * the views clean; the backend refreshing on its own; and a view edited while the page is open.
- * Screenshots of each step go to test-results/console/ (git-ignored).
+ * app's own views (src/views, unmodified) connect the `dev` service through the dev provider's
+ * login and consent pages, refresh, stay apart per user and mode, disconnect, and notice a
+ * revoked grant — with both views and the panels agreeing after each step; an API key made in
+ * the console, saved in the drawer for the `notes` service and never shown again; ten switches
+ * of identity that each start the views clean; and, with the one unnamed provider
+ * (LOCAL_ONE_PROVIDER=1), the backend refreshing on its own and a view edited while the page is
+ * open. Screenshots of each step go to test-results/console/ (git-ignored).
  */
 import { cpSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
@@ -41,8 +43,13 @@ const shot = (page: Page, name: string) => page.screenshot({ path: path.join(SHO
 const drawer = (page: Page): Locator => page.locator('[data-view="drawer"]');
 const settings = (page: Page): Locator => page.locator('[data-view="settings"]');
 const panel = (page: Page, name: string): Locator => page.locator(`[data-panel="${name}"]`);
-const tokenSecrets = (page: Page) => panel(page, 'secrets').locator('tr[data-secret^="oauth.access"], tr[data-secret^="oauth.refresh"]');
-const badge = (page: Page) => settings(page).locator('.badge');
+/** The OAuth token secrets: `oauth.dev.*` of the dev service, or `oauth.*` of the one unnamed provider. */
+const tokenSecrets = (page: Page) => panel(page, 'secrets').locator('tr[data-secret$=".access"], tr[data-secret$=".refresh"]');
+const generation = (page: Page, secret: string) => panel(page, 'secrets').locator(`tr[data-secret="${secret}"] td[data-generation]`).textContent();
+/** The dev service's buttons in the secrets panel ('' for the one unnamed provider). */
+const devActions = (page: Page, service = 'dev') => panel(page, 'secrets').locator(`[data-service="${service}"]`);
+// VIEWS: the settings view's first badge is the dev service's (the OAuth provider comes first in SERVICES).
+const badge = (page: Page) => settings(page).locator('.badge').first();
 
 async function openConsole(url: string): Promise<Page> {
   const context = await browser.newContext({ viewport: { width: 1280, height: 900 } });
@@ -118,15 +125,15 @@ describe('one stack', () => {
     let page = await signIn(first, 'Connect Dev provider');
     await drawer(page).getByText('Alice Example (alice@example.test)').waitFor();
     await agree(page, 'connected');
-    await panel(page, 'events').locator('tr[data-event="connection.connected"][data-delivery="delivered"]').waitFor();
-    await panel(page, 'proxy').locator('tr[data-status="200"]').first().waitFor();
+    await panel(page, 'events').locator('tr[data-service="dev"][data-event="connection.connected"][data-delivery="delivered"]').waitFor();
+    await panel(page, 'proxy').locator('tr[data-service="dev"][data-status="200"]').first().waitFor();
     await shot(page, 'connected');
 
-    // Expire the access token: the views reload, the backend refreshes and rewrites both secrets.
-    await panel(page, 'secrets').getByRole('button', { name: 'Expire the access token now' }).click();
-    await panel(page, 'history').locator('tr[data-outcome="refreshed"]').first().waitFor();
-    await until(() => panel(page, 'secrets').locator('tr[data-secret="oauth.refresh"] td').nth(2).textContent(), '2');
-    await until(() => panel(page, 'secrets').locator('tr[data-secret="oauth.access"] td').nth(2).textContent(), '2');
+    // Expire the dev service's access token: the views reload, the backend refreshes and rewrites both its secrets.
+    await devActions(page).getByRole('button', { name: 'Expire the access token now' }).click();
+    await panel(page, 'history').locator('tr[data-service="dev"][data-outcome="refreshed"]').first().waitFor();
+    await until(() => generation(page, 'oauth.dev.refresh'), '2');
+    await until(() => generation(page, 'oauth.dev.access'), '2');
     await agree(page, 'connected');
     await shot(page, 'refreshed');
 
@@ -144,25 +151,51 @@ describe('one stack', () => {
     // Revoke at the provider: the views reload, their check (through the proxy) finds the grant gone.
     await Promise.all([
       page.waitForResponse((r) => r.url().endsWith('/console/revoke') && r.ok()),
-      panel(page, 'secrets').getByRole('button', { name: 'Revoke the grant at the provider' }).click(),
+      devActions(page).getByRole('button', { name: 'Revoke the grant at the provider' }).click(),
     ]);
     await agree(page, 'reconnect_required');
-    await panel(page, 'events').locator('tr[data-event="connection.reconnect_required"][data-delivery="delivered"]').waitFor();
+    await panel(page, 'events').locator('tr[data-service="dev"][data-event="connection.reconnect_required"][data-delivery="delivered"]').waitFor();
     await panel(page, 'proxy').locator('tr[data-status="401"], tr[data-status="reconnect_required"]').first().waitFor();
     // Said once in the settings view; with nothing left to revoke or expire, those buttons are off.
     await until(() => settings(page).getByText('Reconnect required').count(), 1);
-    await until(() => panel(page, 'secrets').getByRole('button', { name: 'Revoke the grant at the provider' }).isDisabled(), true);
+    await until(() => devActions(page).getByRole('button', { name: 'Revoke the grant at the provider' }).isDisabled(), true);
     await shot(page, 'reconnect-required');
 
     // Connect again, then disconnect in the drawer: the settings view and the panels follow.
     page = await signIn(page, 'Connect Dev provider again');
     await agree(page, 'connected');
+    // VIEWS: one Disconnect per connected service; only dev is connected here.
     await drawer(page).getByRole('button', { name: 'Disconnect' }).click();
     await agree(page, 'not_connected');
     await panel(page, 'events').locator('tr[data-event="connection.disconnected"]').waitFor();
     const rows = await historyRows(page);
     expect(rows.filter((row, i) => row === rows[i - 1])).toEqual([]);
     await shot(page, 'disconnected');
+    await page.context().close();
+  });
+
+  test('an API key made in the console and saved in the drawer: the notes service is connected, and the key is never shown again, in the page or the backend log', async () => {
+    const page = await openConsole(stack.url);
+    // The console shows a new dev key of the current user once, to paste into the drawer.
+    await devActions(page, 'notes').getByRole('button', { name: 'Make a dev API key' }).click();
+    const key = (await panel(page, 'secrets').locator('[data-new-key]').textContent())!;
+    expect(key).toMatch(/^devkey_/);
+    // VIEWS: the drawer's masked "API key" input and its "Save" button for the notes service.
+    const input = drawer(page).getByLabel('API key');
+    expect(await input.getAttribute('type')).toBe('password');
+    await input.fill(key);
+    await drawer(page).getByRole('button', { name: 'Save' }).click();
+    // The key is the account's: an account-scope secret, listed sealed and never in clear.
+    await panel(page, 'secrets').locator('tr[data-secret="apikey.notes"]').waitFor();
+    await panel(page, 'history').locator('tr[data-service="notes"][data-outcome="connected"]').waitFor();
+    await panel(page, 'events').locator('tr[data-service="notes"][data-event="connection.connected"]').waitFor();
+    await devActions(page, 'notes').getByRole('button', { name: 'Done' }).click();
+    await shot(page, 'api-key-saved');
+    // Nowhere after that: not in any text of the page (panels and views), its state, or the backend's log.
+    const secretPart = key.slice('devkey_'.length);
+    expect(await page.locator('body').innerText()).not.toContain(secretPart);
+    expect(await (await fetch(`${stack.url}/console/state`)).text()).not.toContain(secretPart);
+    expect(stack.output()).not.toContain(secretPart);
     await page.context().close();
   });
 
@@ -194,13 +227,13 @@ describe('one stack', () => {
   });
 });
 
-test('the backend refreshes on its own, and a view edited while the page is open shows the change', async () => {
+test('with the one unnamed provider: the backend refreshes on its own, and a view edited while the page is open shows the change', async () => {
   // The app from a copy, so the test can edit its views.
   const appDir = mkdtempSync(path.join(os.tmpdir(), 'console-app-'));
   temporary.push(appDir);
   cpSync(path.join(ROOT, 'src'), path.join(appDir, 'src'), { recursive: true });
   for (const manifest of ['stripe-app.json', 'stripe-app.local.json']) cpSync(path.join(ROOT, manifest), path.join(appDir, manifest));
-  const stack = await startStack({ STRIPE_APP_DIR: appDir, KEEP_ALIVE_SECONDS: '2' });
+  const stack = await startStack({ STRIPE_APP_DIR: appDir, KEEP_ALIVE_SECONDS: '2', LOCAL_ONE_PROVIDER: '1' });
   try {
     const page = await signIn(await openConsole(stack.url), 'Connect Dev provider');
     await agree(page, 'connected');

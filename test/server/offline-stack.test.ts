@@ -5,7 +5,9 @@ import os from 'node:os';
 import path from 'node:path';
 import { readableLine } from '../../server/local/log-lines';
 import { createStripeClient } from '../../server/stripe-client';
-import { startCommand } from '../support/commands';
+import { type RunningCommand, startCommand } from '../support/commands';
+import type { TestProvider } from '../support/dev-provider';
+import { authorize, call, sign, withNonce } from '../support/signed-calls';
 
 test('`npm start` brings up emulator, provider and backend on loopback, wired together, and keeps state in DATA_DIR', async () => {
   const dataDir = mkdtempSync(path.join(os.tmpdir(), 'offline-stack-'));
@@ -58,7 +60,7 @@ test('the local stack answers pages on this machine only: other Hosts get 421, t
     const form = await fetch(`${consoleUrl}/console/revoke`, { method: 'POST', headers: { 'content-type': 'application/x-www-form-urlencoded' }, body: 'a=1' });
     const crossSite = await fetch(`${consoleUrl}/console/expire`, { method: 'POST', headers: { 'content-type': 'application/json', origin: 'https://attacker.example', 'sec-fetch-site': 'cross-site' }, body: '{}' });
     expect([form.status, crossSite.status]).toEqual([403, 403]);
-    const own = await fetch(`${consoleUrl}/console/expire`, { method: 'POST', headers: { 'content-type': 'application/json', origin: consoleUrl, 'sec-fetch-site': 'same-origin' }, body: '{}' });
+    const own = await fetch(`${consoleUrl}/console/expire`, { method: 'POST', headers: { 'content-type': 'application/json', origin: consoleUrl, 'sec-fetch-site': 'same-origin' }, body: '{"provider":"dev"}' });
     expect(own.status).toBe(200);
     // What is not the page's JSON is authenticated by what it carries: an embedded key the console issued, a signature.
     const page = { 'content-type': 'application/json', origin: consoleUrl, 'sec-fetch-site': 'same-origin' };
@@ -73,6 +75,95 @@ test('the local stack answers pages on this machine only: other Hosts get 421, t
     expect((await fetch(`${consoleUrl}/console/select`, { method: 'POST', headers: page, body: JSON.stringify({ mode: 'live' }) })).status).toBe(200);
     expect((await keyFor(session)).status).toBe(409);
     expect((await fetch(`${consoleUrl}/stripe-api/v1/apps/secrets?scope[type]=account`, { headers: { authorization: `Bearer ${key}` } })).status).toBe(401);
+  } finally {
+    expect(await stack.stop()).toBe(0);
+    rmSync(dataDir, { recursive: true, force: true });
+  }
+});
+
+/** `npm start` on free ports in a new DATA_DIR, once it printed its last URL; `url(label)` reads a printed one. */
+async function startLocal(env: Record<string, string> = {}): Promise<{ stack: RunningCommand; dataDir: string; url(label: string): string }> {
+  const dataDir = mkdtempSync(path.join(os.tmpdir(), 'offline-stack-'));
+  const stack = await startCommand('server/local/start.ts', [], { DATA_DIR: dataDir, CONSOLE_PORT: '0', SECRET_STORE_PORT: '0', OAUTH_PROVIDER_PORT: '0', PORT: '0', LOG_LEVEL: 'info', ...env });
+  for (let i = 0; i < 100 && !/Broker backend/.test(stack.output()); i++) await new Promise((r) => setTimeout(r, 50));
+  return { stack, dataDir, url: (label) => new RegExp(`${label}\\s+(http://127\\.0\\.0\\.1:\\d+)`).exec(stack.output())![1] };
+}
+
+/** The console's own page: what its POST routes take. */
+const consolePost = (consoleUrl: string, route: string, body: object = {}) =>
+  fetch(`${consoleUrl}${route}`, { method: 'POST', headers: { 'content-type': 'application/json', origin: consoleUrl, 'sec-fetch-site': 'same-origin' }, body: JSON.stringify(body) });
+
+interface State {
+  services: Array<{ name?: string; kind: string; connection: string }>;
+  constants: Record<string, unknown> & { SERVICES?: Record<string, Record<string, unknown>> };
+  secrets: Array<{ name: string; scope: string; service: string | null; masked: string }>;
+  history: Array<{ service: string; event: string; outcome: string }>;
+}
+const stateOf = async (consoleUrl: string) => (await (await fetch(`${consoleUrl}/console/state`)).json()) as State;
+
+test('`npm start` serves two services: dev by OAuth and notes by API key; the console shows each, makes a dev API key once, never shows a saved key, and acts on the service named', async () => {
+  const { stack, dataDir, url } = await startLocal();
+  try {
+    const [consoleUrl, issuer, backend] = [url('Offline Dashboard'), url('Dev OAuth provider'), url('Broker backend')];
+    const ana = { user_id: 'usr_console_ana', account_id: 'acct_1RocketRides', mode: 'test' as const };
+    let state = await stateOf(consoleUrl);
+    expect(state.services).toEqual([
+      { name: 'dev', kind: 'oauth', connection: 'test/acct_1RocketRides/usr_console_ana/dev' },
+      { name: 'notes', kind: 'api_key', connection: 'test/acct_1RocketRides/(account)/notes' },
+    ]);
+    // The manifest's SERVICES, the dev entry with this run's provider URLs.
+    expect(state.constants.SERVICES?.dev).toMatchObject({ PROVIDER: 'dev', AUTHORIZE_URL: `${issuer}/auth`, TOKEN_URL: `${issuer}/token`, API_BASE_URL: `${issuer}/api` });
+    expect(state.constants.SERVICES?.notes).toMatchObject({ KIND: 'api_key' });
+
+    // A dev API key of the current user's provider user, answered once to the page: it works at the provider's API.
+    const made = await consolePost(consoleUrl, '/console/api-key');
+    expect(made.headers.get('cache-control')).toBe('no-store');
+    const { api_key, user } = (await made.json()) as { api_key: string; user: string };
+    expect(user).toBe('alice');
+    expect(await (await fetch(`${issuer}/api/me`, { headers: { authorization: `Bearer ${api_key}` } })).json()).toMatchObject({ sub: 'alice' });
+
+    // Saved at the backend as the drawer saves it: the console lists it in the account scope, never in clear.
+    const { appSigningSecret } = JSON.parse(readFileSync(path.join(dataDir, 'local-secrets.json'), 'utf8')) as { appSigningSecret: string };
+    const signed = async (route: string, extra: object) => {
+      const params = withNonce(extra);
+      return call({ url: backend }, route, ana, params, await sign(ana, route, params, { secret: appSigningSecret }));
+    };
+    expect((await signed('/api/credentials', { provider: 'notes', api_key })).status).toBe(200);
+    state = await stateOf(consoleUrl);
+    expect(state.secrets.find((secret) => secret.name === 'apikey.notes')).toEqual({ name: 'apikey.notes', scope: 'account', service: 'notes', expires_at: null, generation: null, masked: 'sealed API key (never shown)' });
+    expect(state.history).toContainEqual(expect.objectContaining({ service: 'notes', event: 'api key saved', outcome: 'connected' }));
+    expect(JSON.stringify(state)).not.toContain(api_key.slice('devkey_'.length));
+
+    // Connected to dev as well: its two secrets, tokens masked, beside the key.
+    expect((await signed('/api/oauth/exchange', { provider: 'dev', ...(await authorize({ provider: { issuer } as TestProvider })) })).body.status).toBe('connected');
+    const devSecrets = async () => (await stateOf(consoleUrl)).secrets.filter((secret) => secret.service === 'dev').map((secret) => secret.name);
+    expect(await devSecrets()).toEqual(['oauth.dev.access', 'oauth.dev.refresh']);
+
+    // Console actions on a connection's secrets act on the OAuth service named: not the API-key one, not none of several.
+    expect((await consolePost(consoleUrl, '/console/expire', { provider: 'notes' })).status).toBe(400);
+    expect((await consolePost(consoleUrl, '/console/expire')).status).toBe(400);
+    expect((await consolePost(consoleUrl, '/console/revoke', { provider: 'nope' })).status).toBe(400);
+    expect((await consolePost(consoleUrl, '/console/expire', { provider: 'dev' })).status).toBe(200);
+    expect(await devSecrets()).toEqual(['oauth.dev.refresh']);
+    expect(await (await consolePost(consoleUrl, '/console/revoke', { provider: 'dev' })).json()).toEqual({ revoked: true });
+    expect((await signed('/api/proxy', { provider: 'dev', method: 'GET', path: '/me' })).body.error?.code).toBe('reconnect_required');
+    expect((await signed('/api/proxy', { provider: 'notes', method: 'GET', path: '/me' })).body).toMatchObject({ status: 200, body: { sub: 'alice' } });
+    expect(stack.output()).not.toContain(api_key.slice('devkey_'.length));
+  } finally {
+    expect(await stack.stop()).toBe(0);
+    rmSync(dataDir, { recursive: true, force: true });
+  }
+});
+
+test('LOCAL_ONE_PROVIDER=1: the one unnamed provider as before, and the views get no SERVICES', async () => {
+  const { stack, dataDir, url } = await startLocal({ LOCAL_ONE_PROVIDER: '1' });
+  try {
+    const state = await stateOf(url('Offline Dashboard'));
+    expect(state.services).toEqual([{ kind: 'oauth', connection: 'test/acct_1RocketRides/usr_console_ana' }]);
+    expect(state.constants.SERVICES).toBeUndefined();
+    expect(state.constants).toMatchObject({ PROVIDER: 'dev', AUTHORIZE_URL: `${url('Dev OAuth provider')}/auth` });
+    expect((await consolePost(url('Offline Dashboard'), '/console/expire')).status).toBe(200);
+    expect((await consolePost(url('Offline Dashboard'), '/console/api-key')).status).toBe(200);
   } finally {
     expect(await stack.stop()).toBe(0);
     rmSync(dataDir, { recursive: true, force: true });

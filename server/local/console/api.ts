@@ -18,12 +18,15 @@ export const CONSOLE_API = {
   select: '/console/select',
   expire: '/console/expire',
   revoke: '/console/revoke',
+  /** A new dev provider API key of the current user's provider user, answered once. */
+  apiKey: '/console/api-key',
   /** The backend's connection events (EVENTS_WEBHOOK_URL under npm start). */
   events: '/console/events',
 } as const;
 
 export interface ConsoleIdentity {
-  user: { id: string; name: string };
+  /** `providerUser`: the dev provider's user whose API key the console makes for this Dashboard user. */
+  user: { id: string; name: string; providerUser: string };
   account: { id: string; name: string };
   mode: 'test' | 'live';
 }
@@ -58,6 +61,26 @@ export interface EventRow {
   lastError: string | null;
 }
 
+/** A service of the backend (docs/services.md): `name` absent for the one unnamed provider. */
+export interface Service {
+  name?: string;
+  kind: 'oauth' | 'api_key';
+}
+
+/** A row of a per-connection panel, with the service (provider name, '' for the unnamed one) it is about. */
+export type OfService<T> = T & { service: string };
+
+export interface SecretRow {
+  name: string;
+  scope: 'user' | 'account';
+  /** The service whose secret it is; '' for the unnamed provider, null for one shared by all (the sign-in state). */
+  service: string | null;
+  expires_at: number | null;
+  generation: number | null;
+  /** Tokens masked; an API key is never shown at all. */
+  masked: string;
+}
+
 export interface ConsoleSnapshot {
   identity: ConsoleIdentity;
   /** A new one for each identity: host calls of a view from an earlier session are refused. */
@@ -69,14 +92,16 @@ export interface ConsoleSnapshot {
   views: { drawer: string; settings: string };
   /** The older Dashboard (CONSOLE_HOST_CALLS=1): no app embedded key, signatures as host calls. */
   hostCalls: boolean;
-  users: Array<{ id: string; name: string }>;
+  users: Array<ConsoleIdentity['user']>;
   accounts: Array<{ id: string; name: string }>;
   /** The manifest constants the views receive. */
   constants: Record<string, unknown>;
-  /** The current user's secrets, tokens masked. */
-  secrets: Array<{ name: string; expires_at: number | null; generation: number | null; masked: string }>;
-  /** The backend's refresh, exchange and disconnect lines for the current connection. */
-  history: HistoryRow[];
-  proxied: ProxiedCall[];
-  events: EventRow[];
+  /** The backend's services, each with the key of the current identity's connection to it. */
+  services: Array<Service & { connection: string }>;
+  /** The secrets of the current identity's connections (the user's and the account's scopes they use). */
+  secrets: SecretRow[];
+  /** The backend's refresh, exchange, API-key and disconnect lines for those connections, newest first. */
+  history: Array<OfService<HistoryRow>>;
+  proxied: Array<OfService<ProxiedCall>>;
+  events: Array<OfService<EventRow>>;
 }

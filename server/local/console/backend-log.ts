@@ -1,13 +1,13 @@
 /**
  * What the backend's log says about each connection, as the console shows it: refresh, exchange,
- * connection-lost and disconnect lines (the history; a line that repeats the one before counts
+ * API-key, connection-lost and disconnect lines (the history; a line that repeats the one before counts
  * up instead of adding a row) and proxied calls, the last 20 of each per connection, tapped from
  * the backend's logger. Log lines carry no tokens, so neither does this.
  */
 import { Writable } from 'node:stream';
 import type { HistoryRow, ProxiedCall } from './api';
 
-const HISTORY = new Set(['refresh', 'exchange', 'connection lost', 'disconnect']);
+const HISTORY = new Set(['refresh', 'exchange', 'api key saved', 'connection lost', 'disconnect']);
 const KEEP = 20;
 
 interface Line {

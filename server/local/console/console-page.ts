@@ -113,6 +113,10 @@ export const CONSOLE_PAGE = `<!doctype html>
   .actions { display: flex; flex-wrap: wrap; gap: 8px; }
   .empty { margin: 0; padding: 16px; color: var(--text-muted); }
   .countdown { color: var(--text-secondary); font-variant-numeric: tabular-nums; }
+  /* One row of the secrets panel's footer per service */
+  .service-actions { display: flex; flex-wrap: wrap; align-items: center; justify-content: space-between; gap: 8px 16px; width: 100%; }
+  .api-key { display: flex; flex-direction: column; align-items: flex-start; gap: 8px; width: 100%; }
+  .api-key .payload { width: 100%; box-sizing: border-box; }
 
   .fields { display: flex; flex-wrap: wrap; gap: 12px 16px; }
   .field { display: flex; flex-direction: column; gap: 4px; flex: 1 1 auto; min-width: min(100%, 200px); }
@@ -124,6 +128,9 @@ export const CONSOLE_PAGE = `<!doctype html>
   .select:hover { border-color: #545969; }
   .select:focus-visible { outline: 2px solid transparent; border-color: var(--accent); box-shadow: var(--focus); }
   .select[disabled] { background-color: #f0f2f5; color: #8c95a3; cursor: not-allowed; }
+  .input { width: 100%; box-sizing: border-box; min-height: 32px; padding: 5px 10px; border: 1px solid var(--control-border); border-radius: var(--radius-control); font: inherit; color: var(--text); background: var(--surface); }
+  .input:focus-visible { outline: 2px solid transparent; border-color: var(--accent); box-shadow: var(--focus); }
+  .field-error { color: var(--danger); font-size: 12px; }
 
   .table-wrap { overflow-x: auto; }
   .table { border-collapse: collapse; width: 100%; font-size: 13px; }

@@ -17,13 +17,13 @@ import http from 'node:http';
 import path from 'node:path';
 import Stripe from 'stripe';
 import { connectionKey, connectionOf, type ConnectionId, type ConnectionScope, type DashboardUserId, secretScope } from '../../../src/common/connection-id';
-import { SECRET_NAMES } from '../../../src/common/token-layout';
+import { apiKeySecretName, secretNames } from '../../../src/common/token-layout';
 import { PROVIDER_PRESETS } from '../../../src/common/presets';
 import { createStripeClient } from '../../stripe-client';
 import { describeError } from '../../broker/errors';
 import { TokenSealer } from '../../broker/token-sealing';
 import { EmbeddedKeys, OAuthContext, OAuthStates, stripeApiFetchAs, stripeSignature } from '../dashboard/host-calls';
-import { CONSOLE_API, type ConsoleIdentity, type ConsoleSnapshot } from './api';
+import { CONSOLE_API, type ConsoleIdentity, type ConsoleSnapshot, type OfService, type SecretRow, type Service } from './api';
 import { AppSource, BROWSER_BUNDLE } from './app-source';
 import { BackendLog } from './backend-log';
 import { CONSOLE_PAGE } from './console-page';
@@ -33,8 +33,8 @@ import { closeServer } from '../../http/close-server';
 import { listen } from '../../http/listen';
 
 const USERS = [
-  { id: 'usr_console_ana', name: 'Ana (Dashboard user A)' },
-  { id: 'usr_console_ben', name: 'Ben (Dashboard user B)' },
+  { id: 'usr_console_ana', name: 'Ana (Dashboard user A)', providerUser: 'alice' },
+  { id: 'usr_console_ben', name: 'Ben (Dashboard user B)', providerUser: 'bob' },
 ];
 const ACCOUNTS = [
   { id: 'acct_1RocketRides', name: 'Rocket Rides' },
@@ -47,6 +47,10 @@ export interface ConsoleParts {
   issuer: string;
   backendUrl: string;
   clientId: string;
+  /** The backend's providers: each OAuth one is the dev provider, each API-key one its API. */
+  services: Service[];
+  /** A new API key of a dev provider user (the provider runs in this process). */
+  issueApiKey(providerUser: string): string;
   secretKeys: Record<'test' | 'live', string>;
   signingSecret: string;
   sealer: TokenSealer;
@@ -129,9 +133,17 @@ export class OfflineConsole {
     return { userId: this.identity.user.id, accountId: this.identity.account.id, mode: this.identity.mode };
   }
 
-  /** The connection the views show: the user's, or the account's with an account-wide scope. */
-  private connection(parts: ConsoleParts): ConnectionId {
-    return connectionOf(this.user, this.constants(parts).CONNECTION_SCOPE === 'account' ? 'account' : 'user');
+  /** The identity's connection to a service: the user's, or the account's with an account-wide scope or an API key. */
+  private connection(parts: ConsoleParts, service: Service): ConnectionId {
+    const scope = service.kind === 'api_key' || this.constants(parts).CONNECTION_SCOPE === 'account' ? 'account' : 'user';
+    return connectionOf(this.user, scope, service.name);
+  }
+
+  /** The OAuth service a console action names (`provider`, optional while there is one service). */
+  private oauthService(parts: ConsoleParts, provider: unknown): Service {
+    const service = provider === undefined && parts.services.length === 1 ? parts.services[0] : parts.services.find((s) => s.name !== undefined && s.name === provider);
+    if (service?.kind !== 'oauth') throw fail(400, `provider must name an OAuth service: ${parts.services.filter((s) => s.kind === 'oauth').map((s) => s.name ?? '(unnamed)').join(', ')}`);
+    return service;
   }
 
   private changed(key: string): void {
@@ -149,31 +161,50 @@ export class OfflineConsole {
     const manifest = Object.fromEntries(Object.entries(this.app.current.constants).map(([name, value]) => [name, rebase(value)]));
     // The dev preset's URLs name the default port: this run's provider is given as constants, which the manifest's own still override.
     const dev = PROVIDER_PRESETS.dev;
-    const devProvider = manifest.PROVIDER === 'dev' ? { AUTHORIZE_URL: rebase(dev.authorizeUrl), TOKEN_URL: rebase(dev.tokenUrl), API_BASE_URL: rebase(dev.apiBase) } : {};
-    return { CONNECTION_SCOPE: parts.connectionScope, ...devProvider, ...manifest, OAUTH_RETURN_URL: this.returnUrl };
+    const withDev = (entry: Record<string, unknown>) =>
+      entry.PROVIDER === 'dev' ? { AUTHORIZE_URL: rebase(dev.authorizeUrl), TOKEN_URL: rebase(dev.tokenUrl), API_BASE_URL: rebase(dev.apiBase), ...entry } : entry;
+    const { SERVICES, ...top } = withDev(manifest);
+    // Each service's constants likewise; none when the backend runs the one unnamed provider (LOCAL_ONE_PROVIDER=1).
+    const services = typeof SERVICES === 'object' && SERVICES !== null && parts.services.some((s) => s.name)
+      ? { SERVICES: Object.fromEntries(Object.entries(SERVICES).map(([name, entry]) => [name, withDev(Object.fromEntries(Object.entries(entry as object).map(([k, v]) => [k, rebase(v)])))])) }
+      : {};
+    return { CONNECTION_SCOPE: parts.connectionScope, ...top, ...services, OAUTH_RETURN_URL: this.returnUrl };
   }
 
   private stripe(parts: ConsoleParts): Stripe {
     return createStripeClient(parts.secretKeys[this.identity.mode], { apiBase: parts.emulatorUrl, maxNetworkRetries: 0, stripeAccount: this.identity.account.id });
   }
 
-  private async secrets(parts: ConsoleParts, connection: ConnectionId): Promise<ConsoleSnapshot['secrets']> {
-    const list = await this.stripe(parts).apps.secrets.list({ scope: secretScope(connection), expand: ['data.payload'], limit: 10 });
-    return list.data.map((secret) => {
-      let generation: number | null = null;
-      let masked = '…';
-      try {
-        const text = TokenSealer.isSealed(secret.payload!) ? parts.sealer.open(secret.payload!, connection, secret.name) : secret.payload!;
-        const payload = JSON.parse(text) as Record<string, unknown>;
-        generation = typeof payload.generation === 'number' ? payload.generation : null;
-        const shown = { ...payload };
-        for (const field of ['access_token', 'refresh_token', 'state', 'nonce']) if (field in shown) shown[field] = mask(shown[field]);
-        masked = `${TokenSealer.isSealed(secret.payload!) ? 'sealed ' : ''}${JSON.stringify(shown)}`;
-      } catch {
-        masked = '(not readable here)';
-      }
-      return { name: secret.name, expires_at: secret.expires_at ?? null, generation, masked };
-    }).sort((a, b) => a.name.localeCompare(b.name));
+  /** The secrets of the identity's connections, in each scope they use; an API key is never opened. */
+  private async secrets(parts: ConsoleParts): Promise<SecretRow[]> {
+    const owners = parts.services.map((service) => {
+      const connection = this.connection(parts, service);
+      const names = service.kind === 'api_key' ? [apiKeySecretName(service.name!)] : Object.values(secretNames(service.name));
+      return { service, connection, names, scope: connection.userId === null ? 'account' as const : 'user' as const };
+    });
+    const scopes = [...new Map(owners.map((o) => [o.scope, o.connection])).values()];
+    const rows = await Promise.all(scopes.map(async (connection) => {
+      const list = await this.stripe(parts).apps.secrets.list({ scope: secretScope(connection), expand: ['data.payload'], limit: 10 });
+      const scope = connection.userId === null ? 'account' as const : 'user' as const;
+      return list.data.map((secret) => this.secretRow(parts, secret, scope, owners.find((o) => o.scope === scope && o.names.includes(secret.name))));
+    }));
+    return rows.flat().sort((a, b) => a.scope.localeCompare(b.scope) || a.name.localeCompare(b.name));
+  }
+
+  /** A secret as the panel shows it: tokens masked, opened with its connection when sealed; an API key not at all (any `apikey.*`, whoever's it is). */
+  private secretRow(parts: ConsoleParts, secret: Stripe.Apps.Secret, scope: SecretRow['scope'], owner?: { service: Service; connection: ConnectionId }): SecretRow {
+    const row = { name: secret.name, scope, service: owner ? owner.service.name ?? '' : null, expires_at: secret.expires_at ?? null, generation: null };
+    if (secret.name.startsWith(apiKeySecretName(''))) return { ...row, masked: 'sealed API key (never shown)' };
+    const sealed = TokenSealer.isSealed(secret.payload!);
+    try {
+      const payload = JSON.parse(sealed ? parts.sealer.open(secret.payload!, owner!.connection, secret.name) : secret.payload!) as Record<string, unknown>;
+      const shown = { ...payload };
+      for (const field of ['access_token', 'refresh_token', 'state', 'nonce']) if (field in shown) shown[field] = mask(shown[field]);
+      return { ...row, generation: typeof payload.generation === 'number' ? payload.generation : null, masked: `${sealed ? 'sealed ' : ''}${JSON.stringify(shown)}` };
+    } catch {
+      // Sealed for a connection this identity has no service for, or not ours to read.
+      return { ...row, masked: '(not readable here)' };
+    }
   }
 
   private routes(hostJs: string): express.Express {
@@ -263,22 +294,31 @@ export class OfflineConsole {
     app.get(CONSOLE_API.state, async (_req, res) => {
       const parts = ready();
       const current = this.app.current;
-      const connection = this.connection(parts);
-      const key = connectionKey(connection);
-      const [secrets, events] = await Promise.all([this.secrets(parts, connection), this.inbox!.of(key)]);
+      const services = parts.services.map((service) => ({ ...service, connection: connectionKey(this.connection(parts, service)) }));
+      // Each panel's rows of every service's connection, newest first, each saying whose it is.
+      const tagged = async <T extends { time: number } | { created: number }>(rowsOf: (key: string) => T[] | Promise<T[]>): Promise<Array<OfService<T>>> => {
+        const rows = await Promise.all(services.map(async (s) => (await rowsOf(s.connection)).map((row) => ({ ...row, service: s.name ?? '' }))));
+        const time = (row: T) => ('time' in row ? row.time : row.created);
+        return rows.flat().sort((a, b) => time(b) - time(a));
+      };
+      const [secrets, events, history, proxied] = await Promise.all([
+        this.secrets(parts), tagged((key) => this.inbox!.of(key)), tagged((key) => this.log.historyOf(key)), tagged((key) => this.log.proxiedOf(key)),
+      ]);
       const snapshot: ConsoleSnapshot = {
         identity: this.identity,
         session: this.session,
-        revision: this.revisions.get(key) ?? 0,
+        // Any service's change reloads the views.
+        revision: services.reduce((sum, s) => sum + (this.revisions.get(s.connection) ?? 0), 0),
         build: { number: current.number, error: current.error },
         views: current.views,
         hostCalls: this.hostCalls,
         users: USERS,
         accounts: ACCOUNTS,
         constants: this.constants(parts),
+        services,
         secrets,
-        history: this.log.historyOf(key),
-        proxied: this.log.proxiedOf(key),
+        history,
+        proxied,
         events,
       };
       res.json(snapshot);
@@ -295,22 +335,26 @@ export class OfflineConsole {
       this.keys?.revokeAll();
       res.json({ identity: this.identity, session: this.session });
     });
-    // As if the access token's time ran out: its secret goes (and the backend's cached copy).
-    app.post(CONSOLE_API.expire, async (_req, res) => {
+    // As if the access token's time ran out: the service's access secret goes (and the backend's cached copy).
+    app.post(CONSOLE_API.expire, async (req, res) => {
       const parts = ready();
-      const connection = this.connection(parts);
-      await this.stripe(parts).apps.secrets.deleteWhere({ name: SECRET_NAMES.access, scope: secretScope(connection) }).catch(() => undefined);
+      const service = this.oauthService(parts, req.body?.provider);
+      const connection = this.connection(parts, service);
+      await this.stripe(parts).apps.secrets.deleteWhere({ name: secretNames(service.name).access, scope: secretScope(connection) }).catch(() => undefined);
       parts.invalidate(connection);
       this.changed(connectionKey(connection));
       res.json({ expired: true });
     });
     // As if the user revoked the app at the provider: the views' next check finds the grant gone.
-    app.post(CONSOLE_API.revoke, async (_req, res) => {
+    // Every OAuth service of `npm start` is the dev provider, so its revocation endpoint is the one.
+    app.post(CONSOLE_API.revoke, async (req, res) => {
       const parts = ready();
-      const connection = this.connection(parts);
-      const secret = await this.stripe(parts).apps.secrets.find({ name: SECRET_NAMES.refresh, scope: secretScope(connection), expand: ['payload'] }).catch(() => undefined);
+      const service = this.oauthService(parts, req.body?.provider);
+      const connection = this.connection(parts, service);
+      const name = secretNames(service.name).refresh;
+      const secret = await this.stripe(parts).apps.secrets.find({ name, scope: secretScope(connection), expand: ['payload'] }).catch(() => undefined);
       if (!secret?.payload) throw fail(404, 'There is no refresh token to revoke.');
-      const { refresh_token } = JSON.parse(parts.sealer.open(secret.payload, connection, SECRET_NAMES.refresh)) as { refresh_token: string };
+      const { refresh_token } = JSON.parse(parts.sealer.open(secret.payload, connection, name)) as { refresh_token: string };
       const answer = await fetch(`${parts.issuer}/token/revocation`, {
         method: 'POST',
         headers: { 'content-type': 'application/x-www-form-urlencoded' },
@@ -318,6 +362,13 @@ export class OfflineConsole {
       });
       this.changed(connectionKey(connection));
       res.json({ revoked: answer.ok });
+    });
+    // The current user's own key at the dev provider, as its site would show it once: to paste
+    // into the drawer. Answered to the page only (never stored or logged here).
+    app.post(CONSOLE_API.apiKey, (_req, res) => {
+      const parts = ready();
+      const providerUser = this.identity.user.providerUser;
+      res.set('cache-control', 'no-store').json({ api_key: parts.issueApiKey(providerUser), user: providerUser });
     });
 
     app.use((err: Failure, req: express.Request, res: express.Response, _next: express.NextFunction) => {

@@ -7,7 +7,7 @@
 import type Database from 'better-sqlite3';
 import express, { type NextFunction, type Request, type RequestHandler, type Response, Router } from 'express';
 import type Provider from 'oidc-provider';
-import { API_KEY_PREFIX, ApiKeyStore } from './api-keys';
+import { API_KEY_PREFIX, type ApiKeyStore } from './api-keys';
 import { NoteStore } from './notes';
 import { DEV_USERS } from './users';
 
@@ -92,9 +92,8 @@ function answerError(err: unknown, _req: Request, res: Response, _next: NextFunc
 const subject = (res: Response) => res.locals.sub as string;
 
 /** `before` runs first on each route (the test controls' counts and faults), then the token check. */
-export function apiRoutes(provider: Provider, db: Database.Database, before: RequestHandler[] = []): Router {
+export function apiRoutes(provider: Provider, db: Database.Database, keys: ApiKeyStore, before: RequestHandler[] = []): Router {
   const notes = new NoteStore(db);
-  const keys = new ApiKeyStore(db);
   const authorized: RequestHandler = async (req, res, next) => {
     ({ sub: res.locals.sub, scopes: res.locals.scopes } = await subjectOf(provider, keys, req.get('authorization')));
     next();

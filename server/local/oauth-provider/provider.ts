@@ -10,6 +10,7 @@ import { generateKeyPairSync, randomBytes } from 'node:crypto';
 import http from 'node:http';
 import type { JWK } from 'oidc-provider';
 import { apiRoutes } from './api';
+import { ApiKeyStore } from './api-keys';
 import { DEV_SCOPES, devClients } from './clients';
 import { interactionRoutes } from './interactions';
 import { loadOidcProvider } from './load-oidc-provider';
@@ -34,6 +35,12 @@ export interface DevProviderOptions {
 
 export interface DevProvider {
   issuer: string;
+  /**
+   * A new API key of user `sub`, as they would make one on the provider's site (POST /api/keys
+   * with their access token). In process only, for the offline console: no route mints keys
+   * for a user who did not sign in.
+   */
+  issueApiKey(sub: string): string;
   close(): Promise<void>;
 }
 
@@ -62,6 +69,7 @@ export async function startDevProvider(options: DevProviderOptions = {}): Promis
   const { jwks, cookieKeys } = persistentKeys(db);
   const controls = new TestControls(options.rotateRefreshTokens ?? true);
   const refreshTtl = options.refreshTokenTtlSeconds ?? 14 * 24 * 3600;
+  const keys = new ApiKeyStore(db);
 
   // The issuer needs the real port, so the server listens first and the routes come after.
   const app = express();
@@ -103,12 +111,16 @@ export async function startDevProvider(options: DevProviderOptions = {}): Promis
 
   app.use(loopbackHostsOnly);
   if (options.testControls) app.use(controls.routes());
-  app.use(apiRoutes(provider, db, options.testControls ? [controls.apiGate()] : []));
+  app.use(apiRoutes(provider, db, keys, options.testControls ? [controls.apiGate()] : []));
   app.use(interactionRoutes(provider));
   app.use(provider.callback());
 
   return {
     issuer,
+    issueApiKey: (sub) => {
+      if (!Object.hasOwn(DEV_USERS, sub)) throw new Error(`${sub} is not a dev provider user`);
+      return keys.issue(sub);
+    },
     close: async () => {
       await closeServer(server);
       db.close();

@@ -4,7 +4,7 @@
  * target, disabled) and the `css` props that change layout. Unknown components render a visible
  * placeholder naming them, never a blank.
  */
-import type { CSSProperties, ReactNode } from 'react';
+import { type CSSProperties, type ReactNode, useEffect, useState } from 'react';
 
 type Props = { children?: ReactNode; css?: Record<string, string> } & Record<string, unknown>;
 
@@ -37,6 +37,30 @@ function Button({ children, onPress, href, target, disabled, type }: Props) {
   return <button type="button" className={className} disabled={Boolean(disabled)} onClick={press(onPress)}>{children}</button>;
 }
 
+/**
+ * A labelled input. The text is kept here and the view told of each change (as a plain event:
+ * a DOM event does not cross to the worker), so typing never waits for the worker's round trip;
+ * a new `value` from the view (e.g. cleared after a save) replaces it.
+ */
+function TextField({ label, description, error, type, value, defaultValue, placeholder, disabled, name, onChange }: Props) {
+  const [text, setText] = useState(String(value ?? defaultValue ?? ''));
+  useEffect(() => void (typeof value === 'string' && setText(value)), [value]);
+  const change = (next: string) => {
+    setText(next);
+    const target = { value: next, name };
+    if (typeof onChange === 'function') onChange({ type: 'change', target, currentTarget: target });
+  };
+  return (
+    <label className="field">
+      <span className="field-label">{label as ReactNode}</span>
+      {description ? <small className="muted">{description as ReactNode}</small> : null}
+      <input className="input" type={typeof type === 'string' ? type : 'text'} value={text} placeholder={typeof placeholder === 'string' ? placeholder : undefined}
+        name={typeof name === 'string' ? name : undefined} disabled={Boolean(disabled)} autoComplete="off" onChange={(e) => change(e.target.value)} />
+      {error ? <small className="field-error" role="alert">{error as ReactNode}</small> : null}
+    </label>
+  );
+}
+
 function Action({ action }: { action: Record<string, unknown> }) {
   return <Button type="primary" href={action.href} target={action.target} onPress={action.onPress}>{String(action.label ?? '')}</Button>;
 }
@@ -53,6 +77,7 @@ export const HOST_COMPONENTS = {
   Box: ({ children, css }: Props) => <div className="box" style={layout(css)}>{children}</div>,
   Inline: ({ children, css }: Props) => <span className="inline" style={layout(css)}>{children}</span>,
   Button,
+  TextField,
   Link: ({ children, href, target, onPress }: Props) =>
     typeof href === 'string'
       ? <a className="link" href={href} target={typeof target === 'string' ? target : undefined}>{children}</a>

@@ -11,6 +11,7 @@ import { HistoryPanel } from './panels/HistoryPanel';
 import { IdentityPanel } from './panels/IdentityPanel';
 import { ProxyPanel } from './panels/ProxyPanel';
 import { SecretsPanel } from './panels/SecretsPanel';
+import { several } from './panels/service';
 import { useConsole } from './use-console';
 import { ViewFrame } from './ViewFrame';
 
@@ -36,10 +37,10 @@ function Console() {
         </section>
         <section className="column panels">
           <IdentityPanel snapshot={snapshot} busy={busy} select={select} />
-          <SecretsPanel snapshot={snapshot} clock={clock} busy={busy} act={act} />
-          <HistoryPanel history={snapshot.history} />
-          <EventsPanel events={snapshot.events} />
-          <ProxyPanel calls={snapshot.proxied} />
+          <SecretsPanel snapshot={snapshot} clock={clock} busy={busy} act={act} notify={notify} />
+          <HistoryPanel history={snapshot.history} services={several(snapshot)} />
+          <EventsPanel events={snapshot.events} services={several(snapshot)} />
+          <ProxyPanel calls={snapshot.proxied} services={several(snapshot)} />
         </section>
       </main>
     </>

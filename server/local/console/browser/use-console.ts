@@ -87,7 +87,7 @@ export function useConsole() {
     }
   }, [refresh]);
 
-  const act = useCallback((action: ConsoleAction) => run(() => post(action)), [run]);
+  const act = useCallback((action: ConsoleAction, body: object = {}) => run(() => post(action, body)), [run]);
   const select = useCallback((choice: { user?: string; account?: string; mode?: string }) => run(() => post(CONSOLE_API.select, choice)), [run]);
 
   return { snapshot, mounted, contexts, clock, busy, notice, dismiss: () => setNotice(undefined), notify: setNotice, act, select };
