@@ -35,11 +35,22 @@ export function useApiKey(context: ExtensionContextValue, service: KeyService) {
     return callBackend<Status>(service, { userId, accountId, mode }, path, fields);
   }, [service, userId, accountId, mode]);
 
-  const run = useCallback((work: () => Promise<Status>) => {
-    work().then((status) => setState(stateOf(status)), (err: unknown) => setState({ name: 'failed', message: err instanceof BackendError || err instanceof Error ? err.message : 'Something went wrong.' }));
+  /** The outcome of `work`, unless the view has moved on (another identity, or unmounted) meanwhile. */
+  const run = useCallback((work: () => Promise<Status>, live: () => boolean = () => true) => {
+    work().then(
+      (status) => live() && setState(stateOf(status)),
+      (err: unknown) => live() && setState({ name: 'failed', message: err instanceof BackendError || err instanceof Error ? err.message : 'Something went wrong.' }),
+    );
   }, []);
 
-  useEffect(() => run(() => call('/api/connection/status')), [run, call, attempt]);
+  useEffect(() => {
+    let current = true;
+    setState({ name: 'loading' });
+    run(() => call('/api/connection/status'), () => current);
+    return () => {
+      current = false;
+    };
+  }, [run, call, attempt]);
 
   const save = useCallback((key: string) => {
     setState({ name: 'saving' });

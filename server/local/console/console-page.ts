@@ -101,6 +101,7 @@ export const CONSOLE_PAGE = `<!doctype html>
   .property dt { color: var(--text-muted); }
   /* Ordinary text wraps at spaces; only a word longer than the whole line is broken */
   .property dd { margin: 0; overflow-wrap: break-word; }
+  .divider { border: 0; border-top: 1px solid #ebeef1; margin: 4px 0; width: 100%; }
   .unknown { border: 1px dashed #df1b41; border-radius: var(--radius-control); color: var(--danger); background: var(--danger-soft); padding: 6px 10px; font: 12px var(--mono); }
 
   /* The console's panels (panels/) */

@@ -24,6 +24,7 @@ function layout(css: Record<string, string> = {}): CSSProperties {
   if (css.alignX) style[css.stack === 'x' ? 'justifyContent' : 'alignItems'] = ALIGN[css.alignX];
   if (css.padding) style.padding = GAP[css.padding] ?? css.padding;
   if (css.margin) style.margin = GAP[css.margin] ?? css.margin;
+  if (css.fontWeight) style.fontWeight = css.fontWeight === 'semibold' ? 600 : css.fontWeight === 'bold' ? 700 : 400;
   return style;
 }
 
@@ -89,6 +90,7 @@ export const HOST_COMPONENTS = {
       {actions as ReactNode}
     </div>
   ),
+  Divider: () => <hr className="divider" />,
   Badge: ({ children, type }: Props) => <span className={`badge badge-${String(type ?? 'neutral')}`}>{children}</span>,
   Spinner: () => <span className="spinner" aria-label="Loading" />,
   ContextView: ({ title, children, actions, footerContent }: Props) => (
