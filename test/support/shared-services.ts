@@ -60,8 +60,10 @@ export const COMMON_SERVICES: ServiceSpec[] = [POSTGRES_SERVICE, ...[USUAL_PROVI
 
 /** The entry is written at once (the URL still unknown) so that a later caller waits for this start instead of making another. */
 function register(file: string, entry: Partial<Entry>): void {
-  writeFileSync(`${file}.tmp`, JSON.stringify(entry));
-  renameSync(`${file}.tmp`, file);
+  // Whole or not at all: the starter and a waiter (another process, with workers) may both write it.
+  const temporary = `${file}.${process.pid}.tmp`;
+  writeFileSync(temporary, JSON.stringify(entry));
+  renameSync(temporary, file);
 }
 
 /**
