@@ -108,7 +108,7 @@ async function agree(page: Page, state: 'connected' | 'not_connected' | 'reconne
 /** The history's rows as text: a repeated line counts up in its row instead of adding one. */
 async function historyRows(page: Page): Promise<string[]> {
   // Every cell but the time: the service (when there are several), the event and its outcome.
-  return panel(page, 'history').locator('tbody tr').evaluateAll((rows) => rows.map((row) => [...(row as HTMLTableRowElement).cells].slice(1).map((cell) => cell.textContent).join(' ')));
+  return panel(page, 'history').locator('tbody tr').evaluateAll((rows) => rows.map((row) => [...row.querySelectorAll('td')].slice(1).map((cell) => cell.textContent).join(' ')));
 }
 
 describe('one stack', () => {

@@ -104,7 +104,7 @@ describe('SIGKILL and restart', () => {
     for (const user of all) expect((await call(backend, '/api/connection/status', user)).body.status).toBe('connected');
     await expectAllAlive(stack, all);
     }
-  });
+  }, 60_000); // eight kills and restarts: over 30 s on a loaded machine
 
   test('SIGTERM with a backlog in the outbox and the Secret Store hanging stops at once; the next start writes it all', async () => {
     const env = backendEnv(stack, { DATA_DIR: dataDir, REFRESH_WAIT_SECONDS: '2' });

@@ -25,8 +25,10 @@ let stack: Stack;
 let postgres: TestPostgres;
 let dataDir: string;
 const outputs: string[] = [];
+/** The holder and the other instance of the pause tests, shared by them (started once). */
+let pair: RunningCommand[] = [];
 
-stackSuite(['--access-ttl', '2'], (started) => (stack = started), () => outputs);
+stackSuite(['--access-ttl', '2'], (started) => (stack = started), () => [...pair.map((backend) => backend.output()), ...outputs]);
 beforeAll(async () => {
   dataDir = mkdtempSync(path.join(os.tmpdir(), 'broker-lease-'));
   postgres = await startPostgres();
@@ -54,10 +56,9 @@ const outboxEmpty = async () => (await count('SELECT count(*) AS n FROM broker_o
 const lockHeld = async () => (await count('SELECT count(*) AS n FROM broker_locks WHERE expires_at > now()')) > 0;
 
 /** The holder and the other instance, each with a 4 s lease (2 s × 1 attempt + 2 s). */
-async function twoInstances(): Promise<[RunningCommand, RunningCommand]> {
+async function twoInstances(): Promise<RunningCommand[]> {
   const env = backendEnv(stack, { DATABASE_URL: postgres.url, DATA_DIR: dataDir, OAUTH_TIMEOUT_SECONDS: '2', OAUTH_RETRY_ATTEMPTS: '1', REFRESH_WAIT_SECONDS: '20' });
-  const [a, b] = await Promise.all([startBackendProcess(env), startBackendProcess(env)]);
-  return [a, b];
+  return Promise.all([startBackendProcess(env), startBackendProcess(env)]);
 }
 
 /** A connected user whose access token is due. */
@@ -74,6 +75,12 @@ async function stopAll(...backends: RunningCommand[]): Promise<void> {
     outputs.push(backend.output());
   }
   await Promise.all(backends.map((backend) => backend.kill()));
+}
+
+/** The shared pair goes on after a test that stopped short: resumed, its database thawed. */
+async function resume(): Promise<void> {
+  for (const backend of pair) process.kill(backend.pid, 'SIGCONT');
+  await postgres.thaw();
 }
 
 /** The holder's read of the refresh secret under its lock takes 1.5 s: the moment after its read, before its send. */
@@ -94,9 +101,13 @@ async function frozenDuringRefresh(holder: RunningCommand, other: RunningCommand
   return Promise.all([first, second]);
 }
 
-test('a holder paused after its read, past its lease: the other instance refreshes, the holder resumes and sends nothing', async () => {
-  const [holder, other] = await twoInstances();
-  try {
+describe('pauses past the lease, on one pair of instances', () => {
+  beforeAll(async () => void (pair = await twoInstances()));
+  afterEach(resume);
+  afterAll(() => stopAll(...pair));
+
+  test('a holder paused after its read, past its lease: the other instance refreshes, the holder resumes and sends nothing', async () => {
+    const [holder, other] = pair;
     const user = await dueConnection(holder);
     const [refreshed, refused] = [await refreshCount(stack), await refreshCount(stack, '400')];
     slowRefreshRead();
@@ -121,14 +132,10 @@ test('a holder paused after its read, past its lease: the other instance refresh
     expect(await refreshCount(stack, '400')).toBe(refused);
     expect((await call(holder, '/api/connection/status', user)).body).toMatchObject({ status: 'connected', degraded: false });
     await expectAllAlive(stack, [user]);
-  } finally {
-    await stopAll(holder, other);
-  }
-});
+  });
 
-test('a holder paused between two attempts of its Secret Store write, past its lease: the other instance refreshes on, and the resumed holder writes nothing older', async () => {
-  const [holder, other] = await twoInstances();
-  try {
+  test('a holder paused between two attempts of its Secret Store write, past its lease: the other instance refreshes on, and the resumed holder writes nothing older', async () => {
+    const [holder, other] = pair;
     const user = await dueConnection(holder);
     // The holder's first write of its new refresh secret (generation 2) fails after 1.5 s: a retry would follow.
     const { faults } = stack.emulator;
@@ -148,14 +155,10 @@ test('a holder paused between two attempts of its Secret Store write, past its l
     await paused;
     expect((await storedSecrets(stack, user)).refresh!.payload.generation).toBeGreaterThanOrEqual(newer);
     await expectAllAlive(stack, [user], outboxEmpty);
-  } finally {
-    await stopAll(holder, other);
-  }
-});
+  });
 
-test('the database frozen past the lease while a holder is between its read and its send: one refresh, nothing lost', async () => {
-  const [holder, other] = await twoInstances();
-  try {
+  test('the database frozen past the lease while a holder is between its read and its send: one refresh, nothing lost', async () => {
+    const [holder, other] = pair;
     const user = await dueConnection(holder);
     const [refreshed, refused] = [await refreshCount(stack), await refreshCount(stack, '400')];
     slowRefreshRead();
@@ -165,15 +168,10 @@ test('the database frozen past the lease while a holder is between its read and 
     expect(await refreshCount(stack)).toBe(refreshed + 1);
     expect(await refreshCount(stack, '400')).toBe(refused);
     await expectAllAlive(stack, [user]);
-  } finally {
-    await postgres.thaw();
-    await stopAll(holder, other);
-  }
-});
+  });
 
-test('the database frozen while the refresh is at the provider: the answer is committed after the thaw, through the fence, and nothing is lost', async () => {
-  const [holder, other] = await twoInstances();
-  try {
+  test('the database frozen while the refresh is at the provider: the answer is committed after the thaw, through the fence, and nothing is lost', async () => {
+    const [holder, other] = pair;
     const user = await dueConnection(holder);
     const [refreshed, refused] = [await refreshCount(stack), await refreshCount(stack, '400')];
     // The provider processes the refresh at once and answers 0.7 s later (within the 1 s timeout); the database freezes meanwhile.
@@ -186,10 +184,7 @@ test('the database frozen while the refresh is at the provider: the answer is co
     expect(await refreshCount(stack)).toBeGreaterThan(refreshed);
     expect(await refreshCount(stack, '400')).toBe(refused);
     await expectAllAlive(stack, [user]);
-  } finally {
-    await postgres.thaw();
-    await stopAll(holder, other);
-  }
+  });
 });
 
 test('a soak: three instances, continuous refreshes, random pauses past the lease and kills with restarts: every connection works at the provider', async () => {

@@ -19,8 +19,8 @@ import { type Stack, stackSuite, storedSecrets } from '../support/stack';
 
 let stack: Stack;
 let broker: TestBroker;
-// Hour-long access tokens: moving the broker's clock past a cooldown or two leaves them far from due.
-stackSuite(['--access-ttl', '3600'], (started) => (stack = started));
+// Ten-minute access tokens (due after five): moving the broker's clock past a cooldown or two leaves them far from due.
+stackSuite(['--access-ttl', '600'], (started) => (stack = started));
 beforeAll(async () => (broker = await startBroker(stack)));
 afterAll(() => broker.stop());
 afterEach(async () => {

@@ -7,7 +7,7 @@ import { PUBLIC_CLIENT_ID, TEST_REDIRECT_URI } from '../../server/local/oauth-pr
 import { startCommand } from './commands';
 import { eventually } from './fixtures';
 import { seenSecrets } from './leak-check';
-import { sharedService, sharing } from './shared-services';
+import { providerService, sharedService, sharing, USUAL_PROVIDER_ARGS } from './shared-services';
 import { authorizeInProvider, type AuthorizeAs } from './user-agent';
 
 export interface TestProvider {
@@ -21,10 +21,9 @@ export interface TestProvider {
  * and worker for the whole run (shared-services.ts), its faults, counts and rotation switch reset
  * for the suite; `stop` then leaves it running for the next suite.
  */
-export async function startTestProvider(args: string[] = []): Promise<TestProvider> {
-  const argv = ['--port', '0', '--data', ':memory:', '--test-controls', 'true', ...args];
-  const script = 'server/local/oauth-provider-cli.ts';
-  const command = sharing() ? { ...(await sharedService(`provider${args.join('')}`, script, argv)), stop: async () => null } : await startCommand(script, argv);
+export async function startTestProvider(args: string[] = USUAL_PROVIDER_ARGS): Promise<TestProvider> {
+  const [name, script, argv] = providerService(args);
+  const command = sharing() ? { ...(await sharedService(name, script, argv)), stop: async () => null } : await startCommand(script, argv);
   const control = async (path: string, body?: object) => {
     const res = await fetch(`${command.url}${path}`, body ? { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) } : {});
     if (!res.ok) throw new Error(`${path}: ${res.status} ${await res.text()}`);

@@ -11,7 +11,7 @@ import { Stack } from './stack';
 import { randomBytes } from 'node:crypto';
 import { Client } from 'pg';
 import { RunningCommand, startCommand } from './commands';
-import { sharedService, sharing } from './shared-services';
+import { POSTGRES_SERVICE, sharedService, sharing } from './shared-services';
 
 /** What a backend started as in production takes: the Dashboard's redirect URI, never loopback. */
 export const DASHBOARD_REDIRECT = dashboardRedirectUri(APP_ID, 'test');
@@ -56,9 +56,9 @@ export interface TestPostgres {
  * does so, since a worker's suites run one after another.
  */
 export async function startPostgres(): Promise<TestPostgres> {
-  const script = 'test/support/postgres-cli.ts';
-  const own = sharing() ? undefined : await startCommand(script, [], {}, 60_000);
-  const server = own ?? (await sharedService('postgres', script, []));
+  const [service, script, args] = POSTGRES_SERVICE;
+  const own = sharing() ? undefined : await startCommand(script, args, {}, 60_000);
+  const server = own ?? (await sharedService(service, script, args));
   const control = /control (http:\/\/127\.0\.0\.1:\d+)/.exec(server.output())![1];
   const post = async (action: string) => {
     const res = await fetch(`${control}${action}`, { method: 'POST' });

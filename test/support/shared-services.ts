@@ -10,7 +10,7 @@
  * exits by itself when the jest process that owns the run is gone (test/support/exit-with-owner.cjs).
  * Outside jest (the benchmark) there is no run folder, and each caller starts its own.
  */
-import { openSync, closeSync, readFileSync, writeFileSync, existsSync } from 'node:fs';
+import { openSync, closeSync, readFileSync, renameSync, writeFileSync, existsSync } from 'node:fs';
 import { spawn } from 'node:child_process';
 import path from 'node:path';
 import { ROOT, URL_LINE } from './commands';
@@ -26,10 +26,14 @@ export interface SharedService {
 }
 
 interface Entry {
-  url: string;
+  /** Unknown while it starts. */
+  url?: string;
   pid: number;
   log: string;
 }
+
+/** A service's name, its script (a project command) and the script's arguments. */
+export type ServiceSpec = [name: string, script: string, args: string[]];
 
 /** Whether process `pid` still runs. */
 export const alive = (pid: number) => {
@@ -44,9 +48,28 @@ export const alive = (pid: number) => {
 /** Whether this process runs under the suite's jest configuration (a run folder exists). */
 export const sharing = () => Boolean(process.env[RUN_DIR_VARIABLE]);
 
+/** The dev provider (test controls on) with `args`, as a service of the run: its name, script and arguments. */
+export function providerService(args: string[]): ServiceSpec {
+  return [`provider${args.join('')}`, 'server/local/oauth-provider-cli.ts', ['--port', '0', '--data', ':memory:', '--test-controls', 'true', ...args]];
+}
+export const POSTGRES_SERVICE: ServiceSpec = ['postgres', 'test/support/postgres-cli.ts', []];
+/** The suites' usual provider (minute-long access tokens): one process serves every suite that takes it. */
+export const USUAL_PROVIDER_ARGS = ['--access-ttl', '60'];
+/** What most fault suites take besides: the test PostgreSQL and these providers (test/support/global-setup.ts starts them early). */
+export const COMMON_SERVICES: ServiceSpec[] = [POSTGRES_SERVICE, ...[USUAL_PROVIDER_ARGS, ['--access-ttl', '3'], ['--access-ttl', '2'], ['--access-ttl', '4'], ['--access-ttl', '600']].map(providerService)];
+
+/** The entry is written at once (the URL still unknown) so that a later caller waits for this start instead of making another. */
+function register(file: string, entry: Partial<Entry>): void {
+  // Whole or not at all: the starter and a waiter (another process, with workers) may both write it.
+  const temporary = `${file}.${process.pid}.tmp`;
+  writeFileSync(temporary, JSON.stringify(entry));
+  renameSync(temporary, file);
+}
+
 /**
  * The service named `name` for this worker: the one started earlier in the run when it is still
- * alive, else `script args` started now (a project command, as commands.ts starts them).
+ * alive (waiting for its URL when it is still starting), else `script args` started now (a
+ * project command, as commands.ts starts them).
  */
 export async function sharedService(name: string, script: string, args: string[], timeoutMs = 60_000): Promise<SharedService> {
   const runDir = process.env[RUN_DIR_VARIABLE];
@@ -54,7 +77,7 @@ export async function sharedService(name: string, script: string, args: string[]
   const file = path.join(runDir, `w${process.env.JEST_WORKER_ID ?? '1'}-${name.replace(/[^a-z0-9-]/gi, '_')}.json`);
   if (existsSync(file)) {
     const entry = JSON.parse(readFileSync(file, 'utf8')) as Entry;
-    if (alive(entry.pid)) return { url: entry.url, pid: entry.pid, output: () => readFileSync(entry.log, 'utf8') };
+    if (alive(entry.pid)) return entry.url ? { url: entry.url, pid: entry.pid, output: () => readFileSync(entry.log, 'utf8') } : untilListening(file, entry, script, timeoutMs);
   }
   const log = file.replace(/\.json$/, '.log');
   const fd = openSync(log, 'w', 0o600);
@@ -66,20 +89,24 @@ export async function sharedService(name: string, script: string, args: string[]
   });
   closeSync(fd);
   child.unref();
+  const entry = { pid: child.pid!, log };
+  register(file, entry);
+  return untilListening(file, entry, script, timeoutMs);
+}
+
+/** Waits until the service's log shows its URL, then registers it; kills it if it never does. */
+async function untilListening(file: string, { pid, log }: Pick<Entry, 'pid' | 'log'>, script: string, timeoutMs: number): Promise<SharedService> {
   const output = () => readFileSync(log, 'utf8');
   const deadline = Date.now() + timeoutMs;
   for (;;) {
     const match = URL_LINE.exec(output());
     if (match) {
-      const entry: Entry = { url: match[1], pid: child.pid!, log };
-      writeFileSync(file, JSON.stringify(entry));
-      return { url: entry.url, pid: entry.pid, output };
+      register(file, { url: match[1], pid, log });
+      return { url: match[1], pid, output };
     }
-    if (child.exitCode !== null || child.signalCode !== null || !alive(child.pid!)) {
-      throw new Error(`${script} exited before printing its URL:\n${output()}`);
-    }
+    if (!alive(pid)) throw new Error(`${script} exited before printing its URL:\n${output()}`);
     if (Date.now() > deadline) {
-      process.kill(child.pid!, 'SIGKILL');
+      process.kill(pid, 'SIGKILL');
       throw new Error(`${script} printed no URL within ${timeoutMs} ms:\n${output()}`);
     }
     await new Promise((resolve) => setTimeout(resolve, 25));

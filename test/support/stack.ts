@@ -10,6 +10,7 @@ import { TokenSealer } from '../../server/broker/token-sealing';
 import { SecretStoreEmulator } from '../../server/local/secret-store/emulator';
 import { createStripeClient } from '../../server/stripe-client';
 import { startTestProvider, TestProvider } from './dev-provider';
+import { USUAL_PROVIDER_ARGS } from './shared-services';
 import { KEYS, ROTATED_SEALING_KEY, SEALING_KEY, User } from './fixtures';
 import { checkForLeaksAfterEachTest, logLines, seenSecrets } from './leak-check';
 
@@ -22,7 +23,7 @@ export interface Stack {
   close: () => Promise<void>;
 }
 
-export async function startStack(providerArgs: string[] = ['--access-ttl', '60']): Promise<Stack> {
+export async function startStack(providerArgs: string[] = USUAL_PROVIDER_ARGS): Promise<Stack> {
   const clock = { offset: 0 };
   const now = () => Math.floor(Date.now() / 1000) + clock.offset;
   const provider = await startTestProvider(providerArgs);
