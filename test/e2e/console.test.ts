@@ -108,7 +108,8 @@ async function agree(page: Page, state: 'connected' | 'not_connected' | 'reconne
 /** The history's rows as text: a repeated line counts up in its row instead of adding one. */
 async function historyRows(page: Page): Promise<string[]> {
   // Every cell but the time: the service (when there are several), the event and its outcome.
-  return panel(page, 'history').locator('tbody tr').evaluateAll((rows) => rows.map((row) => [...row.querySelectorAll('td')].slice(1).map((cell) => cell.textContent).join(' ')));
+  const rows = await panel(page, 'history').locator('tbody tr').all();
+  return Promise.all(rows.map(async (row) => (await row.locator('td').allTextContents()).slice(1).join(' ')));
 }
 
 describe('one stack', () => {
