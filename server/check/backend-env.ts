@@ -7,6 +7,7 @@ import { readFileSync } from 'node:fs';
 import { parseEnv } from 'node:util';
 import type { AppConfig } from '../../src/lib/app-config';
 import { ConfigError, loadConfig } from '../config';
+import { withPreset } from '../preset-env';
 import type { CheckTarget, Problem } from './problem';
 
 export function readEnvFile(file: string): Record<string, string | undefined> {
@@ -19,15 +20,26 @@ export function loadProblems(env: Record<string, string | undefined>, envName: s
     return [];
   } catch (err) {
     if (!(err instanceof ConfigError)) throw err;
-    return err.problems.map((problem) => ({ where: envName, problem, fix: 'set it as .env.example and the README describe' }));
+    return err.problems.map((problem) => ({ where: envName, problem, fix: 'see docs/configuration.md for the variable' }));
   }
 }
 
 const trimmed = (env: Record<string, string | undefined>, name: string) => env[name]?.trim() || undefined;
 const withoutSlash = (url: string) => url.replace(/\/+$/, '');
 
+/** What the backend reads: the file, with its preset's defaults filled in (an unknown preset is loadProblems' to report). */
+function asRead(env: Record<string, string | undefined>): Record<string, string | undefined> {
+  try {
+    return withPreset(env);
+  } catch (err) {
+    if (err instanceof ConfigError) return env;
+    throw err;
+  }
+}
+
 /** The values both sides must share; `config` is the extension's (undefined when its constants do not load). */
-export function agreementProblems(env: Record<string, string | undefined>, envName: string, { manifest, manifestName }: CheckTarget, config?: AppConfig): Problem[] {
+export function agreementProblems(file: Record<string, string | undefined>, envName: string, { manifest, manifestName }: CheckTarget, config?: AppConfig): Problem[] {
+  const env = asRead(file);
   const problems: Problem[] = [];
   const where = `${envName} vs ${manifestName}`;
   const appId = trimmed(env, 'STRIPE_APP_ID');

@@ -83,7 +83,30 @@ function check(answers: Answers): asserts answers is Answers & { preset: string;
 interface Manifest {
   id: string;
   constants?: Record<string, unknown>;
-  ui_extension: { content_security_policy: { 'connect-src'?: string[] | null } };
+  ui_extension: { views?: unknown; content_security_policy: { 'connect-src'?: string[] | null; purpose?: string } };
+}
+
+/** Where `npm run preview-backend` listens (.env's PORT unset). */
+const PREVIEW_BACKEND = 'http://127.0.0.1:8787';
+
+/**
+ * stripe-app.preview.json, for `stripe apps start --manifest stripe-app.preview.json`: the app as
+ * configured, its views calling the backend on this machine (constants merge over stripe-app.json's
+ * key by key; the ui_extension is the preview's own, so its views are copied).
+ */
+function previewManifest(manifest: Manifest, connectSrc: string[], backendUrl: string) {
+  return {
+    extends: 'stripe-app.json',
+    ui_extension: {
+      views: manifest.ui_extension.views,
+      content_security_policy: {
+        'connect-src': connectSrc.map((src) => (src === `${backendUrl}/api/` ? `${PREVIEW_BACKEND}/api/` : src)),
+        'image-src': null,
+        purpose: 'Calls the backend of `npm run preview-backend` on this machine (and the provider where the views call it directly).',
+      },
+    },
+    constants: { BACKEND_URL: PREVIEW_BACKEND },
+  };
 }
 
 /** The constants, id and connect-src; returns what to warn about. */
@@ -128,6 +151,11 @@ function configureEnv(env: EnvFile, answers: Answers & { preset: string; 'client
     if (env.get(name) === undefined) env.set(name, placeholder);
     if (isPlaceholder(env.get(name))) notes.push(`fill in ${name} in .env: ${what}`);
   }
+  // Apart from npm start's .data/, whose registry holds connections sealed with its own key.
+  if (env.get('DATA_DIR') === undefined) {
+    env.set('DATA_DIR', '.data/preview');
+    notes.push('DATA_DIR: .data/preview (apart from npm start\'s .data)');
+  }
   for (const name of SHADOWING_VARIABLES) {
     if (env.get(name)) notes.push(`.env: ${name} overrides the ${answers.preset} preset's; remove it unless you mean to`);
   }
@@ -146,6 +174,9 @@ async function main(): Promise<void> {
 
   const warnings = configureManifest(manifest, answers);
   writeFileSync(manifestFile, `${JSON.stringify(manifest, null, 2)}\n`);
+  const connectSrc = manifest.ui_extension.content_security_policy['connect-src']!;
+  const preview = previewManifest(manifest, connectSrc, (manifest.constants as { BACKEND_URL: string }).BACKEND_URL);
+  writeFileSync(path.join(dir, 'stripe-app.preview.json'), `${JSON.stringify(preview, null, 2)}\n`);
   const env = EnvFile.read(envFile);
   const notes = configureEnv(env, answers, manifest.id, answers['client-secret']);
   env.write(envFile);
@@ -153,7 +184,8 @@ async function main(): Promise<void> {
 
   const preset = PROVIDER_PRESETS[answers.preset as keyof typeof PROVIDER_PRESETS];
   console.log(`stripe-app.json: PROVIDER ${answers.preset} (${preset.label}), CLIENT_ID, BACKEND_URL, id ${manifest.id}`);
-  console.log(`stripe-app.json: connect-src ${manifest.ui_extension.content_security_policy['connect-src']!.join(' ')}`);
+  console.log(`stripe-app.json: connect-src ${connectSrc.join(' ')}`);
+  console.log(`stripe-app.preview.json: the same app, its views calling ${PREVIEW_BACKEND} (npm run preview-backend)`);
   console.log(`.env: STRIPE_APP_ID, OAUTH_PRESET ${answers.preset}, OAUTH_CLIENT_ID`);
   for (const line of [...notes, ...warnings]) console.log(line);
   console.log(`Register these redirect URIs at the provider: https://dashboard.stripe.com/test/apps-oauth/${manifest.id} and https://dashboard.stripe.com/apps-oauth/${manifest.id}`);

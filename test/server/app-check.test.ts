@@ -221,8 +221,8 @@ test("the backend's .env: its configuration problems by variable (no value shown
   const env: Record<string, string> = { ...cleanEnv(), TOKEN_SEALING_KEYS: '', STRIPE_APP_SIGNING_SECRET: 'absec_aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa' };
   const report = await checkApp({ root: appDir({ env }), local: false });
   expect(report.problems).toEqual([
-    problem('.env', 'STRIPE_APP_SIGNING_SECRET is too weak', 'set it as .env.example'),
-    problem('.env', 'TOKEN_SEALING_KEYS is not set', 'set it as .env.example'),
+    problem('.env', 'STRIPE_APP_SIGNING_SECRET is too weak', 'see docs/configuration.md'),
+    problem('.env', 'TOKEN_SEALING_KEYS is not set', 'see docs/configuration.md'),
   ]);
   expect(JSON.stringify(report)).not.toContain(env.STRIPE_SECRET_KEY_TEST);
 
@@ -239,6 +239,16 @@ test("the backend's .env: its configuration problems by variable (no value shown
   expect(JSON.stringify(withCredentials)).not.toContain('hunter2');
   const { OAUTH_API_BASE_URL: _unset, ...noProxy } = cleanEnv();
   expect(await problemsOf({ env: noProxy })).toEqual([problem(where, 'OAUTH_API_BASE_URL is not set', 'set OAUTH_API_BASE_URL=https://api.acme.test')]);
+});
+
+test("a preset's API base is the backend's too: a .env that names the preset alone agrees with constants that do", async () => {
+  const { OAUTH_TOKEN_ENDPOINT: _endpoint, OAUTH_API_BASE_URL: _base, ...rest } = cleanEnv();
+  const github = manifestWith((m) => (m.constants = { PROVIDER: 'github', CLIENT_ID: 'acme-client', BACKEND_URL: 'https://broker.acme.test' }));
+  expect(await problemsOf({ manifest: github, env: { ...rest, OAUTH_PRESET: 'github' } })).toEqual([]);
+  // Another preset's API is still a disagreement.
+  expect(await problemsOf({ manifest: github, env: { ...rest, OAUTH_PRESET: 'google' } })).toContainEqual(
+    problem('.env vs stripe-app.json', 'OAUTH_API_BASE_URL starts with https://openidconnect.googleapis.com/v1, constants.API_BASE_URL is https://api.github.com', 'make them the same'),
+  );
 });
 
 test('a view that does not build is named with where it fails', async () => {

@@ -68,6 +68,14 @@ test('writes a manifest and a .env that agree, and a backend starts from that .e
   expect(config.providers[0].oauth!.tokenEndpoint?.href).toBe('https://github.com/login/oauth/access_token');
   expect(config.adminToken).toBe(env.ADMIN_TOKEN);
 
+  // The preview: the same app, its views calling the backend of `npm run preview-backend`, whose registry is its own.
+  const preview = JSON.parse(readFileSync(path.join(dir, 'stripe-app.preview.json'), 'utf8'));
+  expect(preview).toMatchObject({ extends: 'stripe-app.json', constants: { BACKEND_URL: 'http://127.0.0.1:8787' } });
+  expect(preview.ui_extension.views).toEqual(manifest.ui_extension.views);
+  expect(preview.ui_extension.content_security_policy['connect-src']).toEqual(['http://127.0.0.1:8787/api/']);
+  expect(readAppConfig({ ...manifest.constants, ...preview.constants })).toMatchObject({ ok: true, config: { authorizeUrl: 'https://github.com/login/oauth/authorize', backendUrl: 'http://127.0.0.1:8787' } });
+  expect(env.DATA_DIR).toBe('.data/preview');
+
   // Nothing secret on the terminal: the client secret, the sealing key, the admin token.
   for (const secret of [SECRET, env.TOKEN_SEALING_KEYS.split(':')[1], env.ADMIN_TOKEN]) expect(output).not.toContain(secret);
   expect(output).toMatch(/client secret: written to \.env/);
