@@ -26,6 +26,11 @@ export class ApiKeyStore {
     return (this.db.prepare('SELECT sub FROM dev_api_keys WHERE hash = ?').get(hashOf(key)) as { sub: string } | undefined)?.sub;
   }
 
+  /** Every key goes (a test's reset). */
+  clear(): void {
+    this.db.exec('DELETE FROM dev_api_keys');
+  }
+
   revoke(key: string): boolean {
     return this.db.prepare('DELETE FROM dev_api_keys WHERE hash = ?').run(hashOf(key)).changes === 1;
   }

@@ -4,11 +4,10 @@
  * API key the user made, api-keys.ts) checked against the provider's own store, errors as RFC 6750 `{"error", "error_description"}`, and
  * CORS for an extension calling it from its sandboxed iframe (Origin: null).
  */
-import type Database from 'better-sqlite3';
 import express, { type NextFunction, type Request, type RequestHandler, type Response, Router } from 'express';
 import type Provider from 'oidc-provider';
 import { API_KEY_PREFIX, type ApiKeyStore } from './api-keys';
-import { NoteStore } from './notes';
+import type { NoteStore } from './notes';
 import { DEV_USERS } from './users';
 
 const MAX_NOTE_LENGTH = 500;
@@ -92,8 +91,7 @@ function answerError(err: unknown, _req: Request, res: Response, _next: NextFunc
 const subject = (res: Response) => res.locals.sub as string;
 
 /** `before` runs first on each route (the test controls' counts and faults), then the token check. */
-export function apiRoutes(provider: Provider, db: Database.Database, keys: ApiKeyStore, before: RequestHandler[] = []): Router {
-  const notes = new NoteStore(db);
+export function apiRoutes(provider: Provider, notes: NoteStore, keys: ApiKeyStore, before: RequestHandler[] = []): Router {
   const authorized: RequestHandler = async (req, res, next) => {
     ({ sub: res.locals.sub, scopes: res.locals.scopes } = await subjectOf(provider, keys, req.get('authorization')));
     next();

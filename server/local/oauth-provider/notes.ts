@@ -30,6 +30,11 @@ export class NoteStore {
     return note;
   }
 
+  /** Every note goes (a test's reset). */
+  clear(): void {
+    this.db.exec('DELETE FROM dev_api_notes');
+  }
+
   /** False when the subject has no such note (another subject's included). */
   remove(sub: string, id: string): boolean {
     return this.db.prepare('DELETE FROM dev_api_notes WHERE sub = ? AND id = ?').run(sub, id).changes === 1;

@@ -11,6 +11,7 @@ import http from 'node:http';
 import type { JWK } from 'oidc-provider';
 import { apiRoutes } from './api';
 import { ApiKeyStore } from './api-keys';
+import { NoteStore } from './notes';
 import { DEV_SCOPES, devClients } from './clients';
 import { interactionRoutes } from './interactions';
 import { loadOidcProvider } from './load-oidc-provider';
@@ -67,9 +68,13 @@ export async function startDevProvider(options: DevProviderOptions = {}): Promis
   const db = new Database(options.dbFile ?? ':memory:');
   db.pragma('journal_mode = WAL');
   const { jwks, cookieKeys } = persistentKeys(db);
-  const controls = new TestControls(options.rotateRefreshTokens ?? true);
   const refreshTtl = options.refreshTokenTtlSeconds ?? 14 * 24 * 3600;
   const keys = new ApiKeyStore(db);
+  const notes = new NoteStore(db);
+  const controls = new TestControls(options.rotateRefreshTokens ?? true, () => {
+    notes.clear();
+    keys.clear();
+  });
 
   // The issuer needs the real port, so the server listens first and the routes come after.
   const app = express();
@@ -111,7 +116,7 @@ export async function startDevProvider(options: DevProviderOptions = {}): Promis
 
   app.use(loopbackHostsOnly);
   if (options.testControls) app.use(controls.routes());
-  app.use(apiRoutes(provider, db, keys, options.testControls ? [controls.apiGate()] : []));
+  app.use(apiRoutes(provider, notes, keys, options.testControls ? [controls.apiGate()] : []));
   app.use(interactionRoutes(provider));
   app.use(provider.callback());
 

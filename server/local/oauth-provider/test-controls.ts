@@ -127,7 +127,11 @@ export class TestControls {
   /** Token-endpoint requests received and not yet answered (a test waits for one to be at the provider). */
   private tokenInFlight = 0;
 
-  constructor(private readonly rotateAtStart: boolean) {
+  constructor(
+    private readonly rotateAtStart: boolean,
+    /** Forgets what the API holds (notes, API keys): a suite starts from an empty provider, whoever used it before. */
+    private readonly forgetApiData: () => void,
+  ) {
     this.rotateRefreshTokens = rotateAtStart;
   }
 
@@ -196,6 +200,7 @@ export class TestControls {
       this.apiFaults = [];
       this.stats = emptyStats();
       this.rotateRefreshTokens = this.rotateAtStart;
+      this.forgetApiData();
       res.json({ ok: true });
     });
     router.post('/dev/faults', (req, res) => {
