@@ -7,7 +7,7 @@ import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { loadConfig } from '../server/config';
 import { EVENT_SECRETS } from './support/event-receiver';
-import { KEYS, SEALING_KEYS_TEXT, SIGNING_SECRET } from './support/fixtures';
+import { CONFIG_ENV } from './support/fixtures';
 
 const ROOT = path.resolve(__dirname, '..');
 const read = (file: string) => readFileSync(path.join(ROOT, file), 'utf8');
@@ -52,12 +52,7 @@ export function envReadsIn(source: string, { configModule = false } = {}): strin
 /** The variables loadConfig reads, recorded as it reads them from an environment that takes every branch. */
 function readByLoadConfig(): string[] {
   const full: Record<string, string> = {
-    STRIPE_SECRET_KEY_TEST: KEYS.test,
-    STRIPE_APP_SIGNING_SECRET: SIGNING_SECRET,
-    STRIPE_APP_ID: 'com.example.oauth-broker',
-    TOKEN_SEALING_KEYS: SEALING_KEYS_TEXT,
-    OAUTH_ISSUER: 'https://login.provider.test',
-    OAUTH_CLIENT_ID: 'client-1',
+    ...CONFIG_ENV,
     DATABASE_URL: 'postgres://broker@127.0.0.1:5432/broker',
     EVENTS_WEBHOOK_URL: 'https://hooks.example.com/broker',
     EVENTS_WEBHOOK_SECRET: EVENT_SECRETS.join(','),

@@ -11,21 +11,14 @@ import os from 'node:os';
 import path from 'node:path';
 import { ConfigError, loadConfig } from '../../server/config';
 import { ROOT } from '../support/commands';
-import { fixedKey, KEYS, SEALING_KEYS_TEXT, SIGNING_SECRET, WEBHOOK_SECRET } from '../support/fixtures';
+import { CONFIG_ENV, fixedKey, SEALING_KEYS_TEXT, WEBHOOK_SECRET } from '../support/fixtures';
 import { EVENT_SECRETS } from '../support/event-receiver';
 import { backendEnv, startBackendProcess } from '../support/fleet';
 import { seenSecrets } from '../support/leak-check';
 import { postStripeEvent } from '../support/signed-calls';
 import { type Stack, stackSuite } from '../support/stack';
 
-const base = {
-  STRIPE_SECRET_KEY_TEST: KEYS.test,
-  STRIPE_APP_SIGNING_SECRET: SIGNING_SECRET,
-  STRIPE_APP_ID: 'com.example.oauth-broker',
-  TOKEN_SEALING_KEYS: SEALING_KEYS_TEXT,
-  OAUTH_ISSUER: 'https://login.provider.test',
-  OAUTH_CLIENT_ID: 'client-1',
-};
+const base = CONFIG_ENV;
 const EVENTS_URL = 'https://hooks.example.com/broker';
 
 /** The problems loadConfig reports for `env` over the base (none: it was accepted). */

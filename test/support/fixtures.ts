@@ -13,6 +13,16 @@ export const SEALING_KEYS_TEXT = `suite1:${fixedKey('suite sealing key 1')}`;
 export const ROTATED_KEY_TEXT = `suite2:${fixedKey('suite sealing key 2')}`;
 export const [SEALING_KEY, ROTATED_SEALING_KEY] = parseSealingKeys(`${SEALING_KEYS_TEXT},${ROTATED_KEY_TEXT}`);
 
+/** A backend environment the configuration accepts (server/config.ts), with one unnamed provider. */
+export const CONFIG_ENV: Readonly<Record<string, string>> = {
+  STRIPE_SECRET_KEY_TEST: KEYS.test,
+  STRIPE_APP_SIGNING_SECRET: SIGNING_SECRET,
+  STRIPE_APP_ID: 'com.example.oauth-broker',
+  TOKEN_SEALING_KEYS: SEALING_KEYS_TEXT,
+  OAUTH_ISSUER: 'https://login.provider.test',
+  OAUTH_CLIENT_ID: 'client-1',
+};
+
 /** A Dashboard user as a signed request names them. */
 export type User = WireIds;
 
