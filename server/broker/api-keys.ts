@@ -16,13 +16,13 @@ import { CONNECTED, type ConnectionRecords } from '../storage/ports';
 import type { AccessCache } from './access-cache';
 import { type LockTimes, withLock } from './connection-lock';
 import type { ConnectionStates } from './connection-state';
-import { BrokerError, notConnected, reconnectRequired } from './errors';
+import { BrokerError, notConnected, reconnectRequired, sealingKeyMissing } from './errors';
 import type { LockManager } from '../storage/locks';
 import type { ApiKeyOptions } from './providers';
 import type { ProviderApiOptions } from './provider-api';
 import type { SecretStoreClients } from './secret-store';
-import type { TokenSealer } from './token-sealing';
-import type { TokenStore } from './token-store';
+import { KeyNotHereError, TokenSealer } from './token-sealing';
+import type { ResealOutcome, TokenStore } from './token-store';
 
 export interface ApiKeyParts {
   secrets: SecretStoreClients;
@@ -99,10 +99,35 @@ export class ApiKeys {
     const name = apiKeySecretName(connection.provider!);
     const text = await this.parts.secrets.forConnection(connection).read(name);
     if (text === undefined) throw notConnected();
-    const saved = JSON.parse(this.parts.sealer.open(text, connection, name)) as KeyPayload;
+    const saved = this.open(connection, name, text);
     const access: AccessPayload = { v: 1, access_token: saved.api_key, token_type: 'api_key', issued_at: saved.saved_at, expires_at: Number.MAX_SAFE_INTEGER, generation: 0 };
     this.parts.cache.set(cacheKey, access, Infinity, ticket);
     return access;
+  }
+
+  /** The saved key; sealed with a key this instance lacks, 503 `sealing_key_missing` (nothing is lost: it opens where the key is). */
+  private open(connection: ConnectionId, name: string, text: string): KeyPayload {
+    try {
+      return JSON.parse(this.parts.sealer.open(text, connection, name)) as KeyPayload;
+    } catch (err) {
+      if (err instanceof KeyNotHereError) throw sealingKeyMissing();
+      throw err;
+    }
+  }
+
+  /** Re-seals the saved key with the current sealing key (after a rotation of TOKEN_SEALING_KEYS), as refresh secrets are. Under the lock. */
+  async reseal(connection: ConnectionId): Promise<ResealOutcome> {
+    const name = apiKeySecretName(connection.provider!);
+    const secrets = this.parts.secrets.forConnection(connection);
+    const text = await secrets.read(name);
+    if (text === undefined) return { outcome: 'missing' };
+    const keyId = TokenSealer.keyIdOf(text);
+    if (keyId === this.parts.sealer.currentKeyId) return { outcome: 'current', sealedWith: keyId };
+    if (keyId === undefined || !this.parts.sealer.holds(keyId)) return { outcome: keyId === undefined ? 'unusable' : 'key_missing' };
+    const sealed = fitPayload(name, this.parts.sealer.seal(JSON.stringify(this.open(connection, name, text)), connection, name));
+    await secrets.write(name, sealed, null, `${randomUUID()}:reseal`);
+    await this.parts.tokens.changed(connection);
+    return { outcome: 'resealed', sealedWith: this.parts.sealer.currentKeyId };
   }
 
   /** The API answered 401 to `rejected`: the connection needs a new key, unless another was saved meanwhile. */

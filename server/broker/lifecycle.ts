@@ -228,7 +228,7 @@ export class Lifecycle {
     return this.parts.budget.run('cleanup', () => this.locked(connection, async () => {
       const record = await this.records.get(connection);
       if (!record) return 'missing';
-      const { outcome, sealedWith } = await this.tokens.reseal(connection);
+      const { outcome, sealedWith } = await (this.providers.of(connection).kind === 'api_key' ? this.parts.apiKeys.reseal(connection) : this.tokens.reseal(connection));
       if (sealedWith && sealedWith !== record.sealedWith) await this.parts.states.update(connection, { sealedWith });
       return outcome;
     }));

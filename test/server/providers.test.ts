@@ -9,7 +9,12 @@ import { loadConfig } from '../../server/config';
 import { PUBLIC_CLIENT_ID } from '../../server/local/oauth-provider/clients';
 import { createStripeClient } from '../../server/stripe-client';
 import { makeApiKey, refreshCount, startTestProvider, type TestProvider } from '../support/dev-provider';
-import { KEYS, newUser, SEALING_KEYS_TEXT, type User } from '../support/fixtures';
+import { mkdtempSync, rmSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { TokenSealer } from '../../server/broker/token-sealing';
+import { openSqliteStorage } from '../../server/storage/sqlite';
+import { KEYS, newUser, ROTATED_SEALING_KEY, SEALING_KEY, SEALING_KEYS_TEXT, type User } from '../support/fixtures';
 import { apiKeyProvider, oauthProvider, startBroker, type TestBroker } from '../support/in-process-broker';
 import { checkForLeaksAfterEachTest, logLines, seenSecrets } from '../support/leak-check';
 import { authorize, call, connect } from '../support/signed-calls';
@@ -141,6 +146,31 @@ test('an API key: verified and saved for the account (sealed, in its scope), use
   expect((await call(broker, '/api/oauth/disconnect', user, { provider: 'notes' })).body.status).toBe('not_connected');
   await expect(stripe.apps.secrets.find({ name: 'apikey.notes', scope: { type: 'account' } }, { stripeAccount: user.account_id })).rejects.toMatchObject({ statusCode: 404 });
   expect((await proxy(user, 'notes')).body.error?.code).toBe('not_connected');
+});
+
+test('a sealing-key rotation: an API key sealed with a key this instance lacks is 503, never lost; re-sealed, the old key can go', async () => {
+  const dir = mkdtempSync(path.join(os.tmpdir(), 'provider-keys-'));
+  const providers = [apiKeyProvider('notes', stack.provider.issuer)];
+  const instance = (...keys: Array<typeof SEALING_KEY>) => startBroker(stack, { providers, sealer: new TokenSealer(keys), storage: openSqliteStorage(path.join(dir, 'registry.sqlite')) });
+  const user = newUser('rotation', { account_id: 'acct_rotation' });
+  const connection = { accountId: user.account_id, userId: null, mode: 'test' as const, provider: 'notes' };
+  const proxyAt = async (b: TestBroker) => (await call(b, '/api/proxy', user, { provider: 'notes', method: 'GET', path: '/me' })).body;
+  try {
+    const old = await instance(SEALING_KEY);
+    expect((await call(old, '/api/credentials', user, { provider: 'notes', api_key: await makeKey() })).body.status).toBe('connected');
+    await old.stop();
+    const rotatedOnly = await instance(ROTATED_SEALING_KEY);
+    expect((await proxyAt(rotatedOnly)).error?.code).toBe('sealing_key_missing');
+    await rotatedOnly.stop();
+    const both = await instance(ROTATED_SEALING_KEY, SEALING_KEY);
+    expect([await both.lifecycle.reseal(connection), (await both.storage.records.get(connection))?.sealedWith]).toEqual(['resealed', ROTATED_SEALING_KEY.id]);
+    await both.stop();
+    const after = await instance(ROTATED_SEALING_KEY);
+    expect(await proxyAt(after)).toMatchObject({ status: 200, body: { sub: 'alice' } });
+    await after.stop();
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
 });
 
 describe('the Secret Store plan', () => {
