@@ -404,13 +404,16 @@ export class TokenStore {
     }
   }
 
-  /** The entry has reached the Secret Store: out of memory, and out of the outbox once the database answers. */
+  /**
+   * The entry has reached the Secret Store: out of memory, and out of the outbox once the database
+   * answers. A database out of reach leaves the row behind, harmless: a later flush finds the store
+   * holding its generation and deletes it. The tokens are stored, so the caller is answered.
+   */
   private async forget(connection: ConnectionId, entry: OutboxEntry): Promise<void> {
     const key = connectionKey(connection);
-    const inMemory = this.memory.get(key)?.entry === entry;
-    if (inMemory) this.memory.delete(key);
+    if (this.memory.get(key)?.entry === entry) this.memory.delete(key);
     await this.parts.outbox.delete(connection, entry.generation).catch((err: unknown) => {
-      if (!inMemory || !isStorageUnavailable(err)) throw err;
+      if (!isStorageUnavailable(err)) throw err;
     });
   }
 

@@ -100,7 +100,7 @@ describe('SIGKILL and restart', () => {
     expect(outboxDepth()).toBe(0);
     expect(Object.fromEntries(lost)).toEqual({});
     // Besides the killed backend and its refused gate, nothing: writes that fail are the outbox's to retry.
-    expectOnly(outcomes, ['unreachable', 'refresh_pending', 'provider_unavailable']);
+    expectOnly(outcomes, ['unreachable', 'refresh_pending', 'provider_unavailable'], () => [...outputs, backend.output()]);
     for (const user of all) expect((await call(backend, '/api/connection/status', user)).body.status).toBe('connected');
     await expectAllAlive(stack, all);
     }

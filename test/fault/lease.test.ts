@@ -238,7 +238,7 @@ test('a soak: three instances, continuous refreshes, random pauses past the leas
     await Promise.all(callers);
     // Waits for a paused holder's lease, a refused gate, a killed instance, and a caller's wait (for
     // a refresh, or for the Secret Store budget) that ran out while its instance was paused: nothing else.
-    expectOnly(outcomes, ['busy', 'refresh_pending', 'secret_store_busy', 'provider_unavailable', 'unreachable']);
+    expectOnly(outcomes, ['busy', 'refresh_pending', 'secret_store_busy', 'provider_unavailable', 'unreachable'], () => [...outputs, ...fleet.map((b) => b.output())]);
     expect(outcomes['200']).toBeGreaterThan(users.length);
     for (const user of users) expect((await call(fleet[0], '/api/connection/status', user)).body.status).toBe('connected');
     // The last writes may still wait in the outbox (a paused instance's, say).

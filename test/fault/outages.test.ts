@@ -52,7 +52,7 @@ test('Secret Store writes down 2 s of every 4.5 s during continuous refresh cycl
     fast.emulator.faults.clear();
     // Nobody was told to reconnect (a caller waits out a write outage at most: tokens are served from
     // the outbox), every stored refresh token is alive, and many refreshes happened.
-    expectOnly(outcomes, ['refresh_pending', 'secret_store_unavailable']);
+    expectOnly(outcomes, ['refresh_pending', 'secret_store_unavailable'], () => logLines);
     for (const user of all) expect((await call(broker, '/api/connection/status', user)).body.status).toBe('connected');
     await expectAllAliveOn(broker, all, fast);
     expect(await refreshCount(fast)).toBeGreaterThan(refreshesBefore + all.length * 2);

@@ -45,13 +45,15 @@ describe('PostgreSQL', () => {
   afterAll(() => postgres?.stop());
 
   test('stopped while the provider answers: the answer is written to the Secret Store from memory, calls answer 503 registry_unavailable, nothing is lost', async () => {
-    const broker = await startBroker(stack, { storage: await connectPostgresStorage(postgres.url), provider: { timeoutSeconds: 3 } });
+    // The answer waits at the provider (processed, rotated) until PostgreSQL is down, however long stopping takes.
+    const broker = await startBroker(stack, { storage: await connectPostgresStorage(postgres.url), provider: { timeoutSeconds: 30 }, refresh: { callerWaitMs: 60_000 } });
     try {
       const user = await dueConnection(broker);
-      await stack.provider.control('/dev/faults', { kind: 'late', delayMs: 1500 });
+      await stack.provider.control('/dev/faults', { kind: 'held', delayMs: 60_000 });
       const refreshing = call(broker, '/api/token', user);
       await untilAtProvider(stack);
       await postgres.stopServer();
+      await stack.provider.control('/dev/release', {});
       const answer = await refreshing;
       expect([answer.status, answer.body.error?.code]).toEqual([200, undefined]);
       expect(heldInMemory(user.user_id)).toBe(true);
@@ -68,6 +70,30 @@ describe('PostgreSQL', () => {
       await broker.stop();
     }
   });
+});
+
+test('the outbox row cannot be deleted once the Secret Store has the tokens: the caller is answered, and a later flush removes the row', async () => {
+  const storage = openSqliteStorage(path.join(dir, 'registry-cleanup.sqlite'));
+  let failDeletes = false;
+  const outbox = Object.create(storage.outbox) as typeof storage.outbox;
+  outbox.delete = async (connection, generation) => {
+    if (failDeletes) throw Object.assign(new Error('disk I/O error'), { code: 'SQLITE_IOERR' });
+    return storage.outbox.delete(connection, generation);
+  };
+  const broker = await startBroker(stack, { storage: { ...storage, outbox } });
+  try {
+    const user = await dueConnection(broker);
+    failDeletes = true;
+    const answer = await call(broker, '/api/token', user);
+    expect([answer.status, answer.body.error?.code]).toEqual([200, undefined]);
+    expect((await storedSecrets(stack, user)).refresh!.payload.generation).toBe(2);
+    expect((await storage.outbox.connections()).map((c) => c.userId)).toEqual([user.user_id]);
+    failDeletes = false;
+    expect(await eventually(async () => (await storage.outbox.connections()).length === 0, 15_000)).toBe(true);
+    await expectAllAlive(stack, [user]);
+  } finally {
+    await broker.stop();
+  }
 });
 
 describe('SQLite with no room left', () => {
@@ -94,10 +120,11 @@ describe('SQLite with no room left', () => {
 
   test('full while the refresh is at the provider: the answer takes the room its intent reserved, in the outbox', async () => {
     const user = await dueConnection(broker);
-    await stack.provider.control('/dev/faults', { kind: 'late', delayMs: 600 });
+    await stack.provider.control('/dev/faults', { kind: 'held', delayMs: 60_000 });
     const refreshing = call(broker, '/api/token', user);
     await untilAtProvider(stack);
     storage.limitPages(0);
+    await stack.provider.control('/dev/release', {});
     const answer = await refreshing;
     expect(answer.status).toBe(200);
     expect(heldInMemory(user.user_id)).toBe(false);

@@ -20,8 +20,13 @@ export function tally(outcomes: Outcomes, answer: ApiAnswer | undefined): void {
   outcomes[outcome] = (outcomes[outcome] ?? 0) + 1;
 }
 
-/** Every outcome is one of `allowed` (with `200` among them, and seen). */
-export function expectOnly(outcomes: Outcomes, allowed: string[]): void {
-  expect(Object.keys(outcomes).filter((outcome) => !['200', ...allowed].includes(outcome))).toEqual([]);
+/**
+ * Every outcome is one of `allowed` (with `200` among them, and seen). An unexpected one fails
+ * with the backends' `request failed` lines (from `logs`, their output), which say what threw.
+ */
+export function expectOnly(outcomes: Outcomes, allowed: string[], logs: () => string[] = () => []): void {
+  const unexpected = Object.keys(outcomes).filter((outcome) => !['200', ...allowed].includes(outcome));
+  const failed = unexpected.length > 0 ? logs().flatMap((text) => text.split('\n')).filter((line) => line.includes('request failed')) : [];
+  expect({ unexpected, failed }).toEqual({ unexpected: [], failed: [] });
   expect(outcomes['200']).toBeGreaterThan(0);
 }

@@ -2,7 +2,8 @@
  * Knobs for tests, mounted under `/dev/` only when the provider is started with test
  * controls: token-endpoint faults (an outage, a 429, a request that hangs, an `invalid_grant`
  * the provider did not process, a request processed only after a wait, a response without `refresh_token` or `expires_in`, an access
- * token too large for the Secret Store, an answer held back after the refresh was processed, a
+ * token too large for the Secret Store, an answer held back after the refresh was processed (for
+ * `delayMs`, or `held` until `/dev/release`), a
  * 200 after the request was processed that is no token response: HTML, JSON without
  * `access_token`, a body cut mid-way, a body of more than 64 KiB), each
  * optionally after `delayMs`; API faults (an access token the API "forgot", a 429, a 503, a slow
@@ -23,11 +24,11 @@ type KoaContext = Parameters<Parameters<Provider['use']>[0]>[0];
 export const UNREADABLE_ANSWERS = ['html_body', 'no_access_token', 'cut_body', 'oversized_body'] as const;
 
 export type TokenFaultKind =
-  | 'http503' | 'http429' | 'hang' | 'invalid_grant' | 'oversized_error' | 'slow' | 'strip_refresh_token' | 'strip_expires_in' | 'huge_access_token' | 'late'
+  | 'http503' | 'http429' | 'hang' | 'invalid_grant' | 'oversized_error' | 'slow' | 'strip_refresh_token' | 'strip_expires_in' | 'huge_access_token' | 'late' | 'held'
   | (typeof UNREADABLE_ANSWERS)[number];
 const ANSWERED: TokenFaultKind[] = ['http503', 'http429', 'hang', 'invalid_grant', 'oversized_error', 'slow'];
-/** Applied after the provider processed the request: `late` holds the answer back for `delayMs`. */
-const REWRITTEN: TokenFaultKind[] = ['strip_refresh_token', 'strip_expires_in', 'huge_access_token', 'late', ...UNREADABLE_ANSWERS];
+/** Applied after the provider processed the request: `late` holds the answer back for `delayMs`, `held` until released (at most `delayMs`, or a minute). */
+const REWRITTEN: TokenFaultKind[] = ['strip_refresh_token', 'strip_expires_in', 'huge_access_token', 'late', 'held', ...UNREADABLE_ANSWERS];
 const KINDS: TokenFaultKind[] = [...ANSWERED, ...REWRITTEN];
 
 /** Faults that answer on their own, after their headers: the body stalls (until the client gives up), or the connection drops. */
@@ -126,6 +127,8 @@ export class TestControls {
   rotateRefreshTokens: boolean;
   /** Token-endpoint requests received and not yet answered (a test waits for one to be at the provider). */
   private tokenInFlight = 0;
+  /** Answers `held` until a test releases them. */
+  private held: Array<() => void> = [];
 
   constructor(
     private readonly rotateAtStart: boolean,
@@ -169,6 +172,7 @@ export class TestControls {
     if (after?.kind === 'strip_expires_in') delete body.expires_in;
     if (after?.kind === 'huge_access_token') body.access_token = `${body.access_token}${'x'.repeat(6000)}`;
     if (after?.kind === 'late') await sleep(after.delayMs);
+    if (after?.kind === 'held') await Promise.race([new Promise<void>((resolve) => this.held.push(resolve)), sleep(after.delayMs || 60_000)]);
     if (after?.kind === 'html_body') [ctx.type, ctx.body] = ['html', '<html><body><h1>Service unavailable</h1></body></html>'];
     if (after?.kind === 'no_access_token') delete body.access_token;
     if (after?.kind === 'cut_body') cutShort(ctx, JSON.stringify(body));
@@ -195,7 +199,12 @@ export class TestControls {
     const router = Router();
     router.use('/dev', express.json({ limit: '10kb' }));
     router.get('/dev/stats', (_req, res) => void res.json({ ...this.stats, tokenInFlight: this.tokenInFlight }));
+    router.post('/dev/release', (_req, res) => {
+      for (const release of this.held.splice(0)) release();
+      res.json({ ok: true });
+    });
     router.post('/dev/reset', (_req, res) => {
+      for (const release of this.held.splice(0)) release();
       this.faults = [];
       this.apiFaults = [];
       this.stats = emptyStats();
