@@ -150,6 +150,7 @@ runCommand(async () => {
       eventsSecret: local.secrets.eventsSecret,
       events: backend.broker.storage.events,
       invalidate: (connection) => backend.broker.cache.invalidate(connectionKey(connection)),
+      records: backend.broker.storage.records,
     });
     console.log(`Offline Dashboard      ${offline.url}  <- open this: the app's drawer and settings, with its secrets and refreshes beside them`);
     console.log(`Secret Store emulator  ${secretStoreUrl}`);

@@ -144,9 +144,19 @@ describe('one stack', () => {
     await select(page, 'User', 'usr_console_ben');
     await agree(page, 'not_connected');
     await shot(page, 'user-b');
+    // B connects in the same browser: the provider's sign-in is A's, and the console says so.
+    page = await signIn(page, 'Connect Dev provider');
+    await agree(page, 'connected');
+    const shared = panel(page, 'identity').locator('[data-shared-login="dev"]');
+    await shared.waitFor();
+    expect(await shared.textContent()).toContain('Ben (Dashboard user B) and Ana (Dashboard user A) are connected to dev as the same provider user (alice)');
+    await shot(page, 'shared-login');
+    // (B stays connected: a disconnect would revoke at the provider the grant A's connection shares.)
     await select(page, 'User', 'usr_console_ana');
+    await shared.waitFor();
     await select(page, 'Mode', 'live');
     await agree(page, 'not_connected');
+    expect(await shared.count()).toBe(0);
     await shot(page, 'live-mode');
     await select(page, 'Mode', 'test');
     await agree(page, 'connected');

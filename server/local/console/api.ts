@@ -104,4 +104,10 @@ export interface ConsoleSnapshot {
   history: Array<OfService<HistoryRow>>;
   proxied: Array<OfService<ProxiedCall>>;
   events: Array<OfService<EventRow>>;
+  /**
+   * Other Dashboard users of this account and mode connected to a service as the same provider
+   * user as the current one (the same ID token subject): in one browser, the provider's login is
+   * shared, so a second user's Connect signs in as the first unless they sign out there.
+   */
+  sharedLogins: Array<{ service: string; subject: string; users: string[] }>;
 }

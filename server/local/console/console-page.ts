@@ -109,6 +109,7 @@ export const CONSOLE_PAGE = `<!doctype html>
   .panel-title { display: flex; flex-wrap: wrap; align-items: baseline; gap: 2px 8px; margin: 0; padding: 14px 16px; font-size: 14px; font-weight: 600; border-bottom: 1px solid var(--border); }
   .panel-title small { font-size: 12px; font-weight: 400; color: var(--text-muted); }
   .panel-body { padding: 16px; }
+  .panel-note { margin: 0; padding: 10px 16px; border-top: 1px solid var(--border); background: #fcf5e6; color: #8a2d00; font-size: 13px; }
   .panel-footer { display: flex; flex-wrap: wrap; align-items: center; justify-content: space-between; gap: 12px 16px; padding: 12px 16px; border-top: 1px solid var(--border); background: var(--surface-subtle); }
   .panel-footer p { margin: 0; }
   .actions { display: flex; flex-wrap: wrap; gap: 8px; }

@@ -22,6 +22,7 @@ import { PROVIDER_PRESETS } from '../../../src/common/presets';
 import { createStripeClient } from '../../stripe-client';
 import { describeError } from '../../broker/errors';
 import { TokenSealer } from '../../broker/token-sealing';
+import type { ConnectionRecords } from '../../storage/ports';
 import { EmbeddedKeys, OAuthContext, OAuthStates, stripeApiFetchAs, stripeSignature } from '../dashboard/host-calls';
 import { CONSOLE_API, type ConsoleIdentity, type ConsoleSnapshot, type OfService, type SecretRow, type Service } from './api';
 import { AppSource, BROWSER_BUNDLE } from './app-source';
@@ -61,6 +62,8 @@ export interface ConsoleParts {
   events: ConstructorParameters<typeof EventInbox>[0]['events'];
   /** Drops a connection from the backend's access-token cache (after the console changed its secrets). */
   invalidate(connection: ConnectionId): void;
+  /** The backend's registry: who each connection is at the provider (its ID token's subject). */
+  records: Pick<ConnectionRecords, 'get'>;
 }
 
 /** The offline stack's default addresses in the manifests, and where they are in this run. */
@@ -137,6 +140,20 @@ export class OfflineConsole {
   private connection(parts: ConsoleParts, service: Service): ConnectionId {
     const scope = service.kind === 'api_key' || this.constants(parts).CONNECTION_SCOPE === 'account' ? 'account' : 'user';
     return connectionOf(this.user, scope, service.name);
+  }
+
+  /** For each OAuth service the current user is connected to: the other users of the account and mode connected as the same provider user. */
+  private async sharedLogins(parts: ConsoleParts): Promise<ConsoleSnapshot['sharedLogins']> {
+    if (this.constants(parts).CONNECTION_SCOPE === 'account') return [];
+    const shared = await Promise.all(parts.services.filter((s) => s.kind === 'oauth').map(async (service) => {
+      const subject = (await parts.records.get(this.connection(parts, service)))?.subject;
+      if (!subject) return [];
+      const others = USERS.filter((u) => u.id !== this.identity.user.id);
+      const same = await Promise.all(others.map(async (u) => (await parts.records.get({ accountId: this.identity.account.id, userId: u.id, mode: this.identity.mode, ...(service.name && { provider: service.name }) }))?.subject === subject));
+      const users = others.filter((_, i) => same[i]).map((u) => u.name);
+      return users.length > 0 ? [{ service: service.name ?? '', subject, users }] : [];
+    }));
+    return shared.flat();
   }
 
   /** The OAuth service a console action names (`provider`, optional while there is one service). */
@@ -301,8 +318,8 @@ export class OfflineConsole {
         const time = (row: T) => ('time' in row ? row.time : row.created);
         return rows.flat().sort((a, b) => time(b) - time(a));
       };
-      const [secrets, events, history, proxied] = await Promise.all([
-        this.secrets(parts), tagged((key) => this.inbox!.of(key)), tagged((key) => this.log.historyOf(key)), tagged((key) => this.log.proxiedOf(key)),
+      const [secrets, events, history, proxied, sharedLogins] = await Promise.all([
+        this.secrets(parts), tagged((key) => this.inbox!.of(key)), tagged((key) => this.log.historyOf(key)), tagged((key) => this.log.proxiedOf(key)), this.sharedLogins(parts),
       ]);
       const snapshot: ConsoleSnapshot = {
         identity: this.identity,
@@ -320,6 +337,7 @@ export class OfflineConsole {
         history,
         proxied,
         events,
+        sharedLogins,
       };
       res.json(snapshot);
     });

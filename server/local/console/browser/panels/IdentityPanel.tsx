@@ -27,6 +27,12 @@ export function IdentityPanel({ snapshot, busy, select }: { snapshot: ConsoleSna
           </select>
         </label>
       </div>
+      {snapshot.sharedLogins.map(({ service, subject, users }) => (
+        <p key={service} className="panel-note" data-shared-login={service}>
+          {identity.user.name} and {users.join(', ')} are connected{service ? ` to ${service}` : ''} as the same provider user ({subject}): in one browser the
+          provider&apos;s sign-in is shared, so the second Connect signed in as the first. Sign out at the provider, or use another browser profile, to connect as someone else.
+        </p>
+      ))}
     </div>
   );
 }
