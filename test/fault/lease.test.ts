@@ -210,9 +210,14 @@ test('a soak: three instances, continuous refreshes, random pauses past the leas
   const outcomes: Outcomes = {};
   try {
     await connectAll(soak, fleet[0], users, { redirectUri: DASHBOARD_REDIRECT });
+    // Per instance: how often it was paused or resumed (odd while paused), so a call can tell it overlapped a pause.
+    const pauses = [0, 0, 0];
     const callers = users.map(async (user) => {
       while (running) {
-        tally(outcomes, await call(fleet[Math.floor(Math.random() * fleet.length)], '/api/token', user).catch(() => undefined));
+        const i = Math.floor(Math.random() * fleet.length);
+        const before = pauses[i];
+        const answer = await call(fleet[i], '/api/token', user).catch(() => undefined);
+        tally(outcomes, answer, before % 2 === 1 || pauses[i] !== before);
         await sleep(150 + Math.random() * 150);
       }
     });
@@ -225,9 +230,11 @@ test('a soak: three instances, continuous refreshes, random pauses past the leas
         await fleet[i].kill();
         fleet[i] = await startBackendProcess(envs[i]);
       } else {
+        pauses[i]++;
         process.kill(fleet[i].pid, 'SIGSTOP');
         await sleep(5300 + Math.random() * 1000);
         process.kill(fleet[i].pid, 'SIGCONT');
+        pauses[i]++;
         // The gate opens once the resumed instance answers again: a send it was about to make when
         // paused has met the closed gate by then, never a provider after its lease.
         await call(fleet[i], '/api/connection/status', users[0]).catch(() => undefined);
@@ -237,8 +244,9 @@ test('a soak: three instances, continuous refreshes, random pauses past the leas
     running = false;
     await Promise.all(callers);
     // Waits for a paused holder's lease, a refused gate, a killed instance, and a caller's wait (for
-    // a refresh, or for the Secret Store budget) that ran out while its instance was paused: nothing else.
-    expectOnly(outcomes, ['busy', 'refresh_pending', 'secret_store_busy', 'provider_unavailable', 'unreachable'], () => [...outputs, ...fleet.map((b) => b.output())]);
+    // a refresh, or for the Secret Store budget) that ran out while its instance was paused, and a token
+    // handed over just before its instance was paused, delivered expired after: nothing else.
+    expectOnly(outcomes, ['busy', 'refresh_pending', 'secret_store_busy', 'provider_unavailable', 'unreachable', 'expired_in_pause'], () => [...outputs, ...fleet.map((b) => b.output())]);
     expect(outcomes['200']).toBeGreaterThan(users.length);
     for (const user of users) expect((await call(fleet[0], '/api/connection/status', user)).body.status).toBe('connected');
     // The last writes may still wait in the outbox (a paused instance's, say).

@@ -15,8 +15,14 @@ export function outcomeOf(answer: ApiAnswer | undefined): string {
   return answer.body.error?.code ?? String(answer.status);
 }
 
-export function tally(outcomes: Outcomes, answer: ApiAnswer | undefined): void {
-  const outcome = outcomeOf(answer);
+/**
+ * Counts one call's outcome. A token that expired while the instance that answered was paused
+ * (`pausedMeanwhile`: SIGSTOP during the call) is the pause's: it was handed over with time
+ * left, and the frozen process delivered it late, which no server can prevent.
+ */
+export function tally(outcomes: Outcomes, answer: ApiAnswer | undefined, pausedMeanwhile = false): void {
+  const found = outcomeOf(answer);
+  const outcome = found === 'expired' && pausedMeanwhile ? 'expired_in_pause' : found;
   outcomes[outcome] = (outcomes[outcome] ?? 0) + 1;
 }
 
