@@ -1,9 +1,10 @@
 /**
  * Failures of the broker's database that may pass — PostgreSQL down, restarting, unreachable or
- * out of room; SQLite's disk full or busy — as opposed to bugs. The broker answers them with
+ * out of room, or a transaction it chose to abort (a deadlock, a serialization failure: nothing
+ * of it was kept, and trying again is what PostgreSQL's docs ask); SQLite's disk full or busy — as opposed to bugs. The broker answers them with
  * 503 `registry_unavailable` and keeps every token it holds.
  */
-const PG_UNAVAILABLE = /^(08|53|57P0)/;
+const PG_UNAVAILABLE = /^(08|53|57P0|40P01|40001)/;
 const NETWORK = new Set(['ECONNREFUSED', 'ECONNRESET', 'ETIMEDOUT', 'EPIPE', 'EHOSTUNREACH', 'ENETUNREACH', 'EAI_AGAIN']);
 const SQLITE_UNAVAILABLE = /^SQLITE_(FULL|IOERR|BUSY|LOCKED|CANTOPEN|READONLY|PROTOCOL)/;
 const PG_CLIENT_MESSAGES = /^(Connection terminated|timeout exceeded when trying to connect|Query read timeout|Client has encountered a connection error)/;

@@ -1,3 +1,4 @@
+import { cacheShare } from '../../server/broker/defaults';
 import { spawnSync } from 'node:child_process';
 import { chmodSync, mkdirSync, mkdtempSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { connect } from 'node:net';
@@ -100,10 +101,10 @@ test('SECRET_STORE_REQUESTS_PER_SECOND: 20 test and 80 live by default, one numb
   }
 });
 
-test('ACCESS_CACHE_MB: an eighth of the heap limit by default, 0 turns the cache off, at most the heap limit; ACCESS_CACHE_ENTRIES is refused', () => {
+test('ACCESS_CACHE_MB: an eighth of the heap limit (and of its old generation) by default, 0 turns the cache off, at most the heap limit; ACCESS_CACHE_ENTRIES is refused', () => {
   const heapLimit = getHeapStatistics().heap_size_limit;
   const heapMb = Math.floor(heapLimit / 2 ** 20);
-  expect(loadConfig(base).cacheBytes).toBe(Math.floor(heapLimit / 8));
+  expect(loadConfig(base).cacheBytes).toBe(cacheShare(heapLimit));
   expect(loadConfig({ ...base, ACCESS_CACHE_MB: '64' }).cacheBytes).toBe(64 * 2 ** 20);
   expect(loadConfig({ ...base, ACCESS_CACHE_MB: '0' }).cacheBytes).toBe(0);
   expect(loadConfig({ ...base, ACCESS_CACHE_MB: String(heapMb) }).cacheBytes).toBe(heapMb * 2 ** 20);
