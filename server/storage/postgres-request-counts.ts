@@ -48,7 +48,13 @@ export class PostgresRequestCounts implements RequestCounts {
     return counted ? { counted, windowStart: Number(start_ms) } : { counted, retryAfterSeconds: Math.max(1, Math.ceil(Number(wait_ms) / 1000)) };
   }
 
+  /**
+   * One row per statement: a statement that locked both rows, in whatever order its scan met them,
+   * deadlocked against another request's take or give-back holding them the other way round.
+   */
   async giveBack(r: CountedRequest, windowStart: number): Promise<void> {
-    await this.pool.query('UPDATE broker_request_windows SET count = count - 1 WHERE key IN ($1, $2) AND window_start = $3 AND count > 0', [r.signerKey, r.accountKey, windowStart]);
+    for (const key of [r.signerKey, r.accountKey]) {
+      await this.pool.query('UPDATE broker_request_windows SET count = count - 1 WHERE key = $1 AND window_start = $2 AND count > 0', [key, windowStart]);
+    }
   }
 }
