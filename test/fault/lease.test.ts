@@ -14,7 +14,7 @@ import { refreshCount, untilAtProvider } from '../support/dev-provider';
 import { expectAllAlive } from '../support/alive';
 import { eventually, newUser, sleep, type User } from '../support/fixtures';
 import { backendEnv, DASHBOARD_REDIRECT, startBackendProcess, startPostgres, type TestPostgres } from '../support/fleet';
-import { type ApiAnswer, call, connect, connectAll } from '../support/signed-calls';
+import { type ApiAnswer, call, connectAll } from '../support/signed-calls';
 import { type Stack, stackSuite, startStack, storedSecrets, untilDue } from '../support/stack';
 import { expectOnly, type Outcomes, tally } from '../support/soak';
 import { startTokenGate, type TokenGate } from '../support/token-gate';
@@ -61,12 +61,12 @@ async function twoInstances(): Promise<RunningCommand[]> {
   return Promise.all([startBackendProcess(env), startBackendProcess(env)]);
 }
 
-/** A connected user whose access token is due. */
-async function dueConnection(via: RunningCommand) {
-  const user = newUser('lease');
-  expect((await connect(stack, via, user, { redirectUri: DASHBOARD_REDIRECT })).status).toBe(200);
-  await untilDue(stack, [user]);
-  return user;
+/** Connected users whose access tokens are due, one for each test (connected at once: one wait for expiry). */
+async function dueConnections(via: RunningCommand, count: number): Promise<User[]> {
+  const users = Array.from({ length: count }, () => newUser('lease'));
+  await connectAll(stack, via, users, { redirectUri: DASHBOARD_REDIRECT });
+  await untilDue(stack, users);
+  return users;
 }
 
 async function stopAll(...backends: RunningCommand[]): Promise<void> {
@@ -102,13 +102,17 @@ async function frozenDuringRefresh(holder: RunningCommand, other: RunningCommand
 }
 
 describe('pauses past the lease, on one pair of instances', () => {
-  beforeAll(async () => void (pair = await twoInstances()));
+  let due: User[];
+  beforeAll(async () => {
+    pair = await twoInstances();
+    due = await dueConnections(pair[0], 4);
+  });
   afterEach(resume);
   afterAll(() => stopAll(...pair));
 
   test('a holder paused after its read, past its lease: the other instance refreshes, the holder resumes and sends nothing', async () => {
     const [holder, other] = pair;
-    const user = await dueConnection(holder);
+    const user = due.pop()!;
     const [refreshed, refused] = [await refreshCount(stack), await refreshCount(stack, '400')];
     slowRefreshRead();
     const paused = call(holder, '/api/token', user);
@@ -136,7 +140,7 @@ describe('pauses past the lease, on one pair of instances', () => {
 
   test('a holder paused between two attempts of its Secret Store write, past its lease: the other instance refreshes on, and the resumed holder writes nothing older', async () => {
     const [holder, other] = pair;
-    const user = await dueConnection(holder);
+    const user = due.pop()!;
     // The holder's first write of its new refresh secret (generation 2) fails after 1.5 s: a retry would follow.
     const { faults } = stack.emulator;
     const taken = faults.taken;
@@ -159,7 +163,7 @@ describe('pauses past the lease, on one pair of instances', () => {
 
   test('the database frozen past the lease while a holder is between its read and its send: one refresh, nothing lost', async () => {
     const [holder, other] = pair;
-    const user = await dueConnection(holder);
+    const user = due.pop()!;
     const [refreshed, refused] = [await refreshCount(stack), await refreshCount(stack, '400')];
     slowRefreshRead();
     // Frozen while its read (1.5 s) is under way: the lock is held, nothing sent yet.
@@ -172,7 +176,7 @@ describe('pauses past the lease, on one pair of instances', () => {
 
   test('the database frozen while the refresh is at the provider: the answer is committed after the thaw, through the fence, and nothing is lost', async () => {
     const [holder, other] = pair;
-    const user = await dueConnection(holder);
+    const user = due.pop()!;
     const [refreshed, refused] = [await refreshCount(stack), await refreshCount(stack, '400')];
     // The provider processes the refresh at once and answers 0.7 s later (within the 1 s timeout); the database freezes meanwhile.
     await stack.provider.control('/dev/faults', { kind: 'late', delayMs: 700 });
@@ -221,26 +225,30 @@ test('a soak: three instances, continuous refreshes, random pauses past the leas
         await sleep(150 + Math.random() * 150);
       }
     });
-    for (let round = 0; round < 6; round++) {
-      await sleep(200 + Math.random() * 600);
-      const i = Math.floor(Math.random() * fleet.length);
-      const release = await gates[i].refuse();
-      if (round % 3 === 2) {
-        outputs.push(fleet[i].output());
-        await fleet[i].kill();
-        fleet[i] = await startBackendProcess(envs[i]);
-      } else {
-        pauses[i]++;
-        process.kill(fleet[i].pid, 'SIGSTOP');
-        await sleep(5300 + Math.random() * 1000);
-        process.kill(fleet[i].pid, 'SIGCONT');
-        pauses[i]++;
-        // The gate opens once the resumed instance answers again: a send it was about to make when
-        // paused has met the closed gate by then, never a provider after its lease.
-        await call(fleet[i], '/api/connection/status', users[0]).catch(() => undefined);
+    // The three instances are disrupted at once, each on its own: two pauses past the lease and a
+    // kill with a restart, in random order (so at times all three are paused together).
+    const disrupt = async (i: number) => {
+      for (const step of ['pause', 'pause', 'kill'].sort(() => Math.random() - 0.5)) {
+        await sleep(200 + Math.random() * 600);
+        const release = await gates[i].refuse();
+        if (step === 'kill') {
+          outputs.push(fleet[i].output());
+          await fleet[i].kill();
+          fleet[i] = await startBackendProcess(envs[i]);
+        } else {
+          pauses[i]++;
+          process.kill(fleet[i].pid, 'SIGSTOP');
+          await sleep(5300 + Math.random() * 1000);
+          process.kill(fleet[i].pid, 'SIGCONT');
+          pauses[i]++;
+          // The gate opens once the resumed instance answers again: a send it was about to make when
+          // paused has met the closed gate by then, never a provider after its lease.
+          await call(fleet[i], '/api/connection/status', users[0]).catch(() => undefined);
+        }
+        release();
       }
-      release();
-    }
+    };
+    await Promise.all(fleet.map((_, i) => disrupt(i)));
     running = false;
     await Promise.all(callers);
     // Waits for a paused holder's lease, a refused gate, a killed instance, and a caller's wait (for
