@@ -106,11 +106,13 @@ test('a receiver that hangs, then is down, then back gets every event, in order 
   receiver.hanging = false;
   receiver.down = true;
   stack.clock.offset += 120;
+  broker.deliveries.wake(); // the retries are due now: not at the next poll
   expect(await eventually(() => receiver.deliveries.filter((d) => d.status === 503).length >= 3, 8000)).toBe(true);
   expect(receiver.accepted()).toEqual([]);
   receiver.down = false;
   receiver.delayMs = 200;
   stack.clock.offset += 7200;
+  broker.deliveries.wake();
   expect(await eventually(() => receiver.accepted().length === 7, 10_000)).toBe(true);
 
   const accepted = receiver.accepted();
