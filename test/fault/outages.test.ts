@@ -33,13 +33,14 @@ test('Secret Store writes down 2 s of every 4.5 s during continuous refresh cycl
     await connectAll(fast, broker, all);
     const refreshesBefore = await refreshCount(fast);
     const outcomes: Outcomes = {};
-    const deadline = Date.now() + 9_000;
+    // Two outages, 4.5 s apart; the callers go on until the second ends.
+    const deadline = Date.now() + 6_500;
     const outages = (async () => {
-      while (Date.now() < deadline) {
+      for (let outage = 0; outage < 2; outage++) {
+        if (outage > 0) await sleep(2500);
         fast.emulator.faults.inject({ kind: 'http500', count: 1_000_000, route: 'POST /v1/apps/secrets' });
         await sleep(2000);
         fast.emulator.faults.clear();
-        await sleep(2500);
       }
     })();
     const callers = all.flatMap((user) => [0, 1].map(async () => {
@@ -69,11 +70,13 @@ test('a provider that answers after the caller gave up: the caller gets 503, the
     await connect(stack, broker, user);
     const before = await storedSecrets(stack, user);
     const refreshes = await refreshCount(stack);
-    await stack.provider.control('/dev/faults', { kind: 'late', delayMs: 2500 });
+    // The provider refreshes, and holds its answer until the caller has given up.
+    await stack.provider.control('/dev/faults', { kind: 'held', delayMs: 8000 });
     stack.clock.offset += 5; // the access token expired
     const gaveUp = await call(broker, '/api/token', user);
     expect(gaveUp.status).toBe(503);
     expect(gaveUp.body.error!.code).toBe('refresh_pending');
+    await stack.provider.control('/dev/release', {});
     for (let i = 0; i < 100 && (await storedSecrets(stack, user)).refresh?.payload.generation !== 2; i++) await sleep(50);
     const after = await storedSecrets(stack, user);
     expect(after.refresh!.payload.generation).toBe(2);
@@ -168,7 +171,7 @@ test('Secret Store writes slower than the caller waits: the caller gets the new 
     await connect(stack, broker, user);
     const before = await storedSecrets(stack, user);
     stack.clock.offset += 5;
-    stack.emulator.faults.inject({ kind: 'delay', delayMs: 2000, count: 2, route: 'POST /v1/apps/secrets' });
+    stack.emulator.faults.inject({ kind: 'delay', delayMs: 1000, count: 2, route: 'POST /v1/apps/secrets' });
     const answer = await call(broker, '/api/token', user);
     expect(answer.status).toBe(200);
     expect(answer.body.access_token).not.toBe(before.access!.payload.access_token);
