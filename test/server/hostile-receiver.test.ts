@@ -12,7 +12,7 @@ import { eventually, newUser } from '../support/fixtures';
 import { startBroker, type TestBroker } from '../support/in-process-broker';
 import { logLines } from '../support/leak-check';
 import { connect, connectAll } from '../support/signed-calls';
-import { EVENT_SECRETS } from '../support/event-receiver';
+import { deliverLater, EVENT_SECRETS } from '../support/event-receiver';
 import { type Stack, stackSuite } from '../support/stack';
 
 const MB = 1024 * 1024;
@@ -104,11 +104,6 @@ afterEach(async () => {
   expect(unhandled).toEqual([]);
 });
 
-/** The clock `seconds` on, and the deliverer woken: what is due then goes now, not at its next poll. */
-const later = (seconds: number) => {
-  stack.clock.offset += seconds;
-  broker.deliveries.wake();
-};
 const deliveredIds = async () => (await broker.storage.events.list('delivered', 100)).map((event) => event.id);
 const pendingEvent = async (id: string) => (await broker.storage.events.list('pending', 100)).find((event) => event.id === id);
 const retryLines = (outcome: string) => logLines.filter((line) => line.includes('event delivery failed; will retry') && line.includes(`"outcome":"${outcome}"`));
@@ -141,13 +136,13 @@ test('an answer that stalls, or is cut off, after its headers is a failed attemp
   expect(retryLines('timeout').some((line) => line.includes(id))).toBe(true);
 
   receiver.answer = 'cut off';
-  later(120);
+  deliverLater(stack, broker, 120);
   expect(await eventually(async () => (await pendingEvent(id))?.lastError === 'answer cut off')).toBe(true);
   expect(retryLines('answer cut off').some((line) => line.includes(id))).toBe(true);
   expect(await pendingEvent(id)).toMatchObject({ attempts: 2 });
 
   receiver.answer = 'normal';
-  later(7200);
+  deliverLater(stack, broker, 7200);
   expect(await eventually(async () => (await deliveredIds()).includes(id))).toBe(true);
   expect(receiver.exchanges.map((e) => [e.eventId, e.answer])).toEqual([[id, 'stall'], [id, 'cut off'], [id, 'normal']]);
 });
@@ -161,7 +156,7 @@ test('at most 10 deliveries are open at once, however many events are due', asyn
 
   // Now no request is ever answered: each open one stays open until its 1 s timeout.
   receiver.answer = 'never';
-  later(120);
+  deliverLater(stack, broker, 120);
   const unanswered = () => new Set(receiver.exchanges.filter((e) => e.answer === 'never').map((e) => e.eventId));
   expect(await eventually(() => unanswered().size === 12, 20_000)).toBe(true);
   expect(receiver.maxOpen).toBe(10);
