@@ -158,6 +158,9 @@ test('at most 10 deliveries are open at once, however many events are due', asyn
   receiver.answer = 'never';
   deliverLater(stack, broker, 120);
   const unanswered = () => new Set(receiver.exchanges.filter((e) => e.answer === 'never').map((e) => e.eventId));
+  // A round's deliveries timed out: the deliverer is woken for the rest, not left to its next poll.
+  expect(await eventually(async () => (await broker.storage.events.list('pending', 100)).filter((e) => e.lastError === 'timeout').length >= 10, 20_000)).toBe(true);
+  broker.deliveries.wake();
   expect(await eventually(() => unanswered().size === 12, 20_000)).toBe(true);
   expect(receiver.maxOpen).toBe(10);
 });
