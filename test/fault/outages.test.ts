@@ -9,7 +9,7 @@ import type { ConnectionId } from '../../src/common/connection-id';
 import { eventually, newUser, sleep, User } from '../support/fixtures';
 import { startBroker, TestBroker } from '../support/in-process-broker';
 import { call, connect, connectAll } from '../support/signed-calls';
-import { Stack, stackSuite, startStack, storedSecrets } from '../support/stack';
+import { Stack, stackSuite, storedSecrets } from '../support/stack';
 import { expectAllAlive } from '../support/alive';
 import { refreshCount } from '../support/dev-provider';
 import { logLines } from '../support/leak-check';
@@ -18,28 +18,28 @@ import { expectOnly, type Outcomes, tally } from '../support/soak';
 let stack: Stack;
 const idOf = (u: User): ConnectionId => ({ accountId: u.account_id, userId: u.user_id, mode: u.mode });
 
-stackSuite(['--access-ttl', '4'], (started) => (stack = started));
+// 3 s tokens (shorter ones leave less than the broker's whole-second clock can keep apart from expiry).
+stackSuite(['--access-ttl', '3'], (started) => (stack = started));
 
 /** Every user's stored refresh token is the live one, once the outbox is empty. */
-const expectAllAliveOn = (broker: TestBroker, all: User[], on: Stack = stack) => expectAllAlive(on, all, async () => (await broker.storage.outbox.connections()).length === 0);
+const expectAllAliveOn = (broker: TestBroker, all: User[]) => expectAllAlive(stack, all, async () => (await broker.storage.outbox.connections()).length === 0);
 
 test('Secret Store writes down 2 s of every 4.5 s during continuous refresh cycles (3 s tokens, due every 1.5 s): 0 connections lost', async () => {
-  // Outages longer than a refresh cycle, so writes fail for whole cycles: a stack of its own with 3 s
-  // tokens (shorter ones leave less than the broker's whole-second clock can keep apart from expiry).
-  const fast = await startStack(['--access-ttl', '3']);
-  const broker = await startBroker(fast);
+  // Outages longer than a refresh cycle, so writes fail for whole cycles.
+  const broker = await startBroker(stack);
   const all = Array.from({ length: 8 }, () => newUser('outage'));
   try {
-    await connectAll(fast, broker, all);
-    const refreshesBefore = await refreshCount(fast);
+    await connectAll(stack, broker, all);
+    const refreshesBefore = await refreshCount(stack);
     const outcomes: Outcomes = {};
-    const deadline = Date.now() + 9_000;
+    // Two outages, 4.5 s apart; the callers go on until the second ends.
+    const deadline = Date.now() + 6_500;
     const outages = (async () => {
-      while (Date.now() < deadline) {
-        fast.emulator.faults.inject({ kind: 'http500', count: 1_000_000, route: 'POST /v1/apps/secrets' });
+      for (let outage = 0; outage < 2; outage++) {
+        if (outage > 0) await sleep(2500);
+        stack.emulator.faults.inject({ kind: 'http500', count: 1_000_000, route: 'POST /v1/apps/secrets' });
         await sleep(2000);
-        fast.emulator.faults.clear();
-        await sleep(2500);
+        stack.emulator.faults.clear();
       }
     })();
     const callers = all.flatMap((user) => [0, 1].map(async () => {
@@ -49,16 +49,15 @@ test('Secret Store writes down 2 s of every 4.5 s during continuous refresh cycl
       }
     }));
     await Promise.all([outages, ...callers]);
-    fast.emulator.faults.clear();
+    stack.emulator.faults.clear();
     // Nobody was told to reconnect (a caller waits out a write outage at most: tokens are served from
     // the outbox), every stored refresh token is alive, and many refreshes happened.
     expectOnly(outcomes, ['refresh_pending', 'secret_store_unavailable'], () => logLines);
     for (const user of all) expect((await call(broker, '/api/connection/status', user)).body.status).toBe('connected');
-    await expectAllAliveOn(broker, all, fast);
-    expect(await refreshCount(fast)).toBeGreaterThan(refreshesBefore + all.length * 2);
+    await expectAllAliveOn(broker, all);
+    expect(await refreshCount(stack)).toBeGreaterThan(refreshesBefore + all.length * 2);
   } finally {
     await broker.stop();
-    await fast.close();
   }
 });
 
@@ -69,11 +68,13 @@ test('a provider that answers after the caller gave up: the caller gets 503, the
     await connect(stack, broker, user);
     const before = await storedSecrets(stack, user);
     const refreshes = await refreshCount(stack);
-    await stack.provider.control('/dev/faults', { kind: 'late', delayMs: 2500 });
+    // The provider refreshes, and holds its answer until the caller has given up.
+    await stack.provider.control('/dev/faults', { kind: 'held', delayMs: 8000 });
     stack.clock.offset += 5; // the access token expired
     const gaveUp = await call(broker, '/api/token', user);
     expect(gaveUp.status).toBe(503);
     expect(gaveUp.body.error!.code).toBe('refresh_pending');
+    await stack.provider.control('/dev/release', {});
     for (let i = 0; i < 100 && (await storedSecrets(stack, user)).refresh?.payload.generation !== 2; i++) await sleep(50);
     const after = await storedSecrets(stack, user);
     expect(after.refresh!.payload.generation).toBe(2);
@@ -120,7 +121,7 @@ test('an outbox entry whose access token expired before the Secret Store came ba
     stack.clock.offset += 5;
     stack.emulator.faults.inject({ kind: 'http500', count: 1_000_000, route: 'POST /v1/apps/secrets' });
     expect((await call(broker, '/api/token', user)).status).toBe(200);
-    stack.clock.offset += 5; // the refreshed access token (4 s) expired too, still only in the outbox
+    stack.clock.offset += 5; // the refreshed access token (3 s) expired too, still only in the outbox
     stack.emulator.faults.clear();
     expect(await eventually(async () => (await broker.storage.outbox.connections()).length === 0)).toBe(true);
     const stored = await storedSecrets(stack, user);
@@ -168,7 +169,7 @@ test('Secret Store writes slower than the caller waits: the caller gets the new 
     await connect(stack, broker, user);
     const before = await storedSecrets(stack, user);
     stack.clock.offset += 5;
-    stack.emulator.faults.inject({ kind: 'delay', delayMs: 2000, count: 2, route: 'POST /v1/apps/secrets' });
+    stack.emulator.faults.inject({ kind: 'delay', delayMs: 1000, count: 2, route: 'POST /v1/apps/secrets' });
     const answer = await call(broker, '/api/token', user);
     expect(answer.status).toBe(200);
     expect(answer.body.access_token).not.toBe(before.access!.payload.access_token);

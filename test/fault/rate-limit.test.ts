@@ -119,7 +119,7 @@ test('keep-alive has no quota per tick: 45 idle connections overdue are all refr
 }, 60_000);
 
 test('while the budget is spent, a due token with time left is served at once, and refreshed when its turn comes', async () => {
-  const { users, broker } = await connectedBehindLimit(13, 12, 8);
+  const { users, broker } = await connectedBehindLimit(9, 12, 8);
   const [watched, ...others] = users;
   const first = await call(broker, '/api/token', watched);
   expect(first.status).toBe(200);

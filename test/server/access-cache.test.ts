@@ -156,8 +156,9 @@ describe('across instances on PostgreSQL', () => {
   });
 
   test('while the notification connection is down nothing is cached: a disconnect elsewhere then is never undone', async () => {
-    const user = newUser('cache');
+    const [user, probe] = [newUser('cache'), newUser('cache')];
     await connect(stack, a, user);
+    await connect(stack, a, probe);
     const warm = (await call(b, '/api/token', user)).body.access_token as string;
     // Every instance's LISTEN connection is cut, as a network blip or a database restart would.
     const admin = new Client({ connectionString: postgres.url });
@@ -167,11 +168,16 @@ describe('across instances on PostgreSQL', () => {
     // While they reconnect, b reads the token again (and must not keep it), then a disconnects: b misses the notice.
     expect((await call(b, '/api/token', user)).body.access_token).toBe(warm);
     expect((await call(a, '/api/oauth/disconnect', user)).status).toBe(200);
+    // Read until b caches again (the probe's token, read alongside): its LISTEN connection is back; then once more.
+    const probeCached = () => b.cache.get(`test/${probe.account_id}/${probe.user_id}`, stack.now()) !== undefined;
     const served: string[] = [];
-    for (const until = Date.now() + 2500; Date.now() < until; await sleep(50)) {
+    for (let reads = 0, back = false; reads < 200 && !back; reads++, await sleep(50)) {
+      back = probeCached();
       const answer = await call(b, '/api/token', user);
       if (answer.body.access_token === warm) served.push('the disconnected token');
+      await call(b, '/api/token', probe);
     }
+    expect(probeCached()).toBe(true);
     expect(served).toEqual([]);
   });
 

@@ -204,7 +204,7 @@ describe('npm run backend', () => {
     chmodSync(dataDir, 0o755);
     writeFileSync(path.join(dataDir, 'left-over.sqlite'), '', { mode: 0o644 });
     try {
-      const backend = await startCommand(script, [], { ...base, OAUTH_ISSUER: provider.issuer, PORT: '0', DATA_DIR: dataDir, HTTP_REQUEST_TIMEOUT_SECONDS: '2' });
+      const backend = await startCommand(script, [], { ...base, OAUTH_ISSUER: provider.issuer, PORT: '0', DATA_DIR: dataDir, HTTP_REQUEST_TIMEOUT_SECONDS: '1' });
       try {
         expect(backend.output()).toMatch(/^Broker backend listening on http:\/\/127\.0\.0\.1:\d+$/m);
         expect(await (await fetch(`${backend.url}/healthz`)).json()).toEqual({ ok: true });

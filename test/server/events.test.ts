@@ -9,7 +9,7 @@ import { eventually, newUser, User } from '../support/fixtures';
 import { startBroker, type TestBroker } from '../support/in-process-broker';
 import { seenSecrets } from '../support/leak-check';
 import { call, connect, postStripeEvent } from '../support/signed-calls';
-import { type EventReceiver, startEventReceiver } from '../support/event-receiver';
+import { deliverLater, type EventReceiver, startEventReceiver } from '../support/event-receiver';
 import { type Stack, stackSuite, storedSecrets } from '../support/stack';
 
 let stack: Stack;
@@ -105,13 +105,17 @@ test('a receiver that hangs, then is down, then back gets every event, in order 
   expect(await eventually(async () => (await broker.storage.events.list('pending', 10)).some((e) => e.lastError === 'timeout'), 8000)).toBe(true);
   receiver.hanging = false;
   receiver.down = true;
-  stack.clock.offset += 120;
+  deliverLater(stack, broker, 120);
   expect(await eventually(() => receiver.deliveries.filter((d) => d.status === 503).length >= 3, 8000)).toBe(true);
   expect(receiver.accepted()).toEqual([]);
   receiver.down = false;
   receiver.delayMs = 200;
-  stack.clock.offset += 7200;
-  expect(await eventually(() => receiver.accepted().length === 7, 10_000)).toBe(true);
+  deliverLater(stack, broker, 7200);
+  // Woken while we wait: each connection's next event goes once the one before it is delivered, not at the next poll.
+  expect(await eventually(() => {
+    broker.deliveries.wake();
+    return receiver.accepted().length === 7;
+  }, 10_000)).toBe(true);
 
   const accepted = receiver.accepted();
   expect(new Set(accepted.map((e) => e.id)).size).toBe(7);
@@ -126,7 +130,7 @@ test('an event still refused after the retry window is kept as failed, and redel
   const user = newUser('events');
   await connect(stack, broker, user);
   expect(await eventually(() => receiver.deliveries.length >= 1)).toBe(true);
-  stack.clock.offset += 3600;
+  deliverLater(stack, broker, 3600);
   expect(await eventually(async () => (await broker.storage.events.summary()).failed === 1, 8000)).toBe(true);
   const [failed] = await broker.storage.events.list('failed', 10);
   expect(failed).toMatchObject({ type: 'connection.connected', lastError: 'HTTP 503', attempts: 2 });

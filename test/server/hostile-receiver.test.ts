@@ -11,8 +11,8 @@ import { closeServer } from '../../server/http/close-server';
 import { eventually, newUser } from '../support/fixtures';
 import { startBroker, type TestBroker } from '../support/in-process-broker';
 import { logLines } from '../support/leak-check';
-import { connect } from '../support/signed-calls';
-import { EVENT_SECRETS } from '../support/event-receiver';
+import { connect, connectAll } from '../support/signed-calls';
+import { deliverLater, EVENT_SECRETS } from '../support/event-receiver';
 import { type Stack, stackSuite } from '../support/stack';
 
 const MB = 1024 * 1024;
@@ -95,7 +95,7 @@ beforeEach(async () => {
   stack.clock.offset = 0;
   process.on('unhandledRejection', onUnhandled);
   receiver = await startHostileReceiver();
-  broker = await startBroker(stack, { events: { webhook: { url: new URL(receiver.url), secrets: EVENT_SECRETS, timeoutMs: 2000, retrySeconds: 3600 } } });
+  broker = await startBroker(stack, { events: { webhook: { url: new URL(receiver.url), secrets: EVENT_SECRETS, timeoutMs: 1000, retrySeconds: 3600 } } });
 });
 afterEach(async () => {
   await broker.stop();
@@ -111,7 +111,7 @@ const retryLines = (outcome: string) => logLines.filter((line) => line.includes(
 test('a receiver answering each delivery with 300 MB: each is delivered, and drops its connection after a few MB left the receiver', async () => {
   receiver.answer = 'huge';
   const users = Array.from({ length: 5 }, () => newUser('hugeanswer'));
-  for (const user of users) expect((await connect(stack, broker, user)).status).toBe(200);
+  await connectAll(stack, broker, users);
   expect(await eventually(async () => (await deliveredIds()).length === 5, 20_000)).toBe(true);
   expect(await eventually(() => receiver.open === 0)).toBe(true);
 
@@ -136,13 +136,13 @@ test('an answer that stalls, or is cut off, after its headers is a failed attemp
   expect(retryLines('timeout').some((line) => line.includes(id))).toBe(true);
 
   receiver.answer = 'cut off';
-  stack.clock.offset += 120;
+  deliverLater(stack, broker, 120);
   expect(await eventually(async () => (await pendingEvent(id))?.lastError === 'answer cut off')).toBe(true);
   expect(retryLines('answer cut off').some((line) => line.includes(id))).toBe(true);
   expect(await pendingEvent(id)).toMatchObject({ attempts: 2 });
 
   receiver.answer = 'normal';
-  stack.clock.offset += 7200;
+  deliverLater(stack, broker, 7200);
   expect(await eventually(async () => (await deliveredIds()).includes(id))).toBe(true);
   expect(receiver.exchanges.map((e) => [e.eventId, e.answer])).toEqual([[id, 'stall'], [id, 'cut off'], [id, 'normal']]);
 });
@@ -151,13 +151,16 @@ test('at most 10 deliveries are open at once, however many events are due', asyn
   // Twelve connections' events fail once, so all twelve are due again together.
   receiver.answer = 'unavailable';
   const users = Array.from({ length: 12 }, () => newUser('concurrent'));
-  for (const user of users) expect((await connect(stack, broker, user)).status).toBe(200);
+  await connectAll(stack, broker, users);
   expect(await eventually(async () => (await broker.storage.events.list('pending', 100)).filter((e) => e.attempts === 1).length === 12, 10_000)).toBe(true);
 
-  // Now no request is ever answered: each open one stays open until its 2 s timeout.
+  // Now no request is ever answered: each open one stays open until its 1 s timeout.
   receiver.answer = 'never';
-  stack.clock.offset += 120;
+  deliverLater(stack, broker, 120);
   const unanswered = () => new Set(receiver.exchanges.filter((e) => e.answer === 'never').map((e) => e.eventId));
+  // A round's deliveries timed out: the deliverer is woken for the rest, not left to its next poll.
+  expect(await eventually(async () => (await broker.storage.events.list('pending', 100)).filter((e) => e.lastError === 'timeout').length >= 10, 20_000)).toBe(true);
+  broker.deliveries.wake();
   expect(await eventually(() => unanswered().size === 12, 20_000)).toBe(true);
   expect(receiver.maxOpen).toBe(10);
 });

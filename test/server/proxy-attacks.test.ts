@@ -36,9 +36,9 @@ const pastCooldown = () => (stack.clock.offset += REFRESH_COOLDOWN_SECONDS);
 const refreshesSent = async () => (await broker.metrics.provider.get()).values.filter((v) => v.labels.grant === 'refresh_token').reduce((sum, v) => sum + v.value, 0);
 const apiAnswers = async () => (await providerStats(stack)).api;
 
-async function connected(): Promise<User> {
+async function connected(via: TestBroker = broker): Promise<User> {
   const user = newUser('attack');
-  await connect(stack, broker, user);
+  await connect(stack, via, user);
   // Its access token joins the leak check.
   await storedSecrets(stack, user);
   return user;
@@ -103,20 +103,21 @@ describe('a path that keeps answering 401', () => {
 
   test('401s that come while the refresh a 401 caused is under way wait for it and retry with its token', async () => {
     // A provider timeout longer than the refresh is held.
-    const patient = await startBroker(stack, { provider: { timeoutSeconds: 10 } });
+    const patient = await startBroker(stack, { provider: { timeoutSeconds: 20 } });
     try {
       const user = newUser('attack');
       await connect(stack, patient, user);
       pastCooldown();
       const refreshes = await refreshCount(stack);
       await stack.provider.control('/dev/api-faults', { kind: 'http401', count: 3 });
-      // The refresh is held at the provider while the other two calls meet their 401s.
-      await stack.provider.control('/dev/faults', { kind: 'slow', delayMs: 5000 });
+      // The refresh is held at the provider while the other two calls meet their 401s, then let go.
+      await stack.provider.control('/dev/faults', { kind: 'held', delayMs: 15_000 });
       const first = proxy(user, ME, patient);
       await untilAtProvider(stack);
       const others = [proxy(user, ME, patient), proxy(user, ME, patient)];
       expect(await eventually(async () => (await apiAnswers())['GET /api/me']?.[401] === 3, 10_000)).toBe(true);
       expect((await providerStats(stack)).tokenInFlight).toBe(1);
+      await stack.provider.control('/dev/release', {});
       const answers = await Promise.all([first, ...others]);
       expect(answers.map((answer) => answer.body)).toEqual(Array(3).fill(expect.objectContaining({ status: 200, body: expect.objectContaining({ sub: 'alice' }) })));
       expect(await refreshCount(stack)).toBe(refreshes + 1);
@@ -127,21 +128,26 @@ describe('a path that keeps answering 401', () => {
 });
 
 describe('answers that break off after their headers', () => {
+  // A backend that waits a second for the API (not three): a stalled answer ends sooner.
+  let brisk: TestBroker;
+  beforeAll(async () => (brisk = await startBroker(stack, { api: { bases: [new URL(`${stack.provider.issuer}/api`)], timeoutMs: 1000 } })));
+  afterAll(() => brisk.stop());
+
   test.each([
     ['stalls', 'stall_after_headers', 504, 'upstream_timeout'],
     ['is cut', 'reset_after_headers', 502, 'upstream_unreachable'],
   ])('an answer that %s after its headers (%s) is %i %s with a warning, not a 500', async (_label, kind, status, code) => {
-    const user = await connected();
+    const user = await connected(brisk);
     const logged = logLines.length;
     await stack.provider.control('/dev/api-faults', { kind });
-    const answer = await proxy(user, ME);
+    const answer = await proxy(user, ME, brisk);
     expect([answer.status, answer.body.error?.code]).toEqual([status, code]);
     // A warning (pino's level 40) for the call; a 500 would have logged an error (50).
     const lines = logLines.slice(logged).map((line) => JSON.parse(line) as { level: number; msg: string; outcome?: string });
     expect(lines.filter((line) => line.msg === 'proxy').map((line) => [line.level, line.outcome])).toEqual([[40, code]]);
     expect(lines.filter((line) => line.level >= 50)).toEqual([]);
     // The API is fine again: the connection is untouched.
-    expect((await proxy(user, ME)).body).toMatchObject({ status: 200, body: { sub: 'alice' } });
+    expect((await proxy(user, ME, brisk)).body).toMatchObject({ status: 200, body: { sub: 'alice' } });
   });
 });
 
