@@ -1,13 +1,17 @@
 /**
  * The arithmetic of a RequestBudget bucket, the same in memory and in PostgreSQL's statement
- * (postgres-budget.ts spells it in SQL): refill at the rate in force, a burst of a quarter
+ * (postgres-budget.ts spells it in SQL): refill at the rate in force, a burst of a tenth of a
  * second's requests, additive increase back to the limit, multiplicative decrease on a 429.
  */
 
 /** Requests a second the rate grows back by, each second without a 429. */
 export const INCREASE_PER_SECOND = 1;
-/** A bucket holds at most this share of a second's requests: a burst, then the rate. */
-export const BURST_SECONDS = 0.25;
+/**
+ * A bucket holds at most this share of a second's requests: a burst, then the rate. Small, since
+ * a second can hold a burst and a second's rate: the budget (80 % of Stripe's limit) plus a
+ * tenth stays below the limit even when requests bunch up on their way to Stripe.
+ */
+export const BURST_SECONDS = 0.1;
 /** Two 429s closer than this are one signal (the requests of one burst). */
 export const CUT_SPACING_MS = 1000;
 /** The rate never falls below this. */
