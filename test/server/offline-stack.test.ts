@@ -9,80 +9,13 @@ import { type RunningCommand, startCommand } from '../support/commands';
 import type { TestProvider } from '../support/dev-provider';
 import { authorize, call, sign, withNonce } from '../support/signed-calls';
 
-// Several `npm start`s, each slow to come up: every test's starts at once when the file starts,
-// side by side, each with its own ports and DATA_DIR; a test awaits its own.
-jest.setTimeout(90_000);
-const START_TIMEOUT_MS = 60_000;
-
-interface Local {
-  stack: RunningCommand;
-  dataDir: string;
-  /** A URL the stack printed, by its label. */
-  url(label: string): string;
-}
-
-/** `npm start` on free ports in `dataDir` (a new one by default), once it printed its last URL. */
-async function startLocal(env: Record<string, string> = {}, dataDir = mkdtempSync(path.join(os.tmpdir(), 'offline-stack-'))): Promise<Local> {
-  const stack = await startCommand('server/local/start.ts', [], { DATA_DIR: dataDir, CONSOLE_PORT: '0', SECRET_STORE_PORT: '0', OAUTH_PROVIDER_PORT: '0', PORT: '0', LOG_LEVEL: 'info', ...env }, START_TIMEOUT_MS);
-  // The URL line comes first: wait for the last of them.
-  for (let i = 0; i < 100 && !/Broker backend/.test(stack.output()); i++) await new Promise((r) => setTimeout(r, 50));
-  return { stack, dataDir, url: (label) => new RegExp(`${label}\\s+(http://127\\.0\\.0\\.1:\\d+)`).exec(stack.output())![1] };
-}
-
-/** An existing DATA_DIR readable by everyone, with a file readable by everyone. */
-function looseDataDir(): string {
-  const dataDir = mkdtempSync(path.join(os.tmpdir(), 'offline-stack-'));
-  chmodSync(dataDir, 0o755);
-  writeFileSync(path.join(dataDir, 'local-secrets.json'), '{}', { mode: 0o644 });
-  return dataDir;
-}
-
-const PORT_VARIABLES = ['CONSOLE_PORT', 'SECRET_STORE_PORT', 'OAUTH_PROVIDER_PORT', 'PORT'];
-
-/** `npm start` with `variable`'s port taken by another listener: the port, and the start (its blocker and DATA_DIR go once it ends). */
-async function startWithPortTaken(variable: string): Promise<{ port: number; start: Promise<RunningCommand> }> {
-  const blocker = createServer().listen(0, '127.0.0.1');
-  await new Promise((resolve) => blocker.once('listening', resolve));
-  const { port } = blocker.address() as AddressInfo;
-  const dataDir = mkdtempSync(path.join(os.tmpdir(), 'offline-stack-'));
-  const ports = Object.fromEntries(PORT_VARIABLES.map((name) => [name, name === variable ? String(port) : '0']));
-  const start = startCommand('server/local/start.ts', [], { DATA_DIR: dataDir, ...ports }, START_TIMEOUT_MS);
-  void start.catch(() => undefined).finally(() => {
-    blocker.close();
-    rmSync(dataDir, { recursive: true, force: true });
-  });
-  return { port, start };
-}
-
-let starts: {
-  wired: Promise<Local>;
-  loose: Promise<Local>;
-  twoServices: Promise<Local>;
-  oneProvider: Promise<Local>;
-  takenPort: Record<string, Promise<{ port: number; start: Promise<RunningCommand> }>>;
-};
-beforeAll(() => {
-  starts = {
-    wired: startLocal({ LOG_LEVEL: 'warn' }),
-    loose: startLocal({ LOG_LEVEL: 'warn' }, looseDataDir()),
-    twoServices: startLocal(),
-    oneProvider: startLocal({ LOCAL_ONE_PROVIDER: '1' }),
-    takenPort: Object.fromEntries(PORT_VARIABLES.map((variable) => [variable, startWithPortTaken(variable)])),
-  };
-  // A start that fails fails its test (which awaits it), not the file.
-  for (const start of [starts.wired, starts.loose, starts.twoServices, starts.oneProvider, ...Object.values(starts.takenPort)]) void start.catch(() => undefined);
-});
-// What a test did not take (one left out by -t) stops with the file.
-afterAll(async () => {
-  await Promise.all([starts.wired, starts.loose, starts.twoServices, starts.oneProvider].map((start) => start.then(async ({ stack, dataDir }) => {
-    await stack.stop();
-    rmSync(dataDir, { recursive: true, force: true });
-  }, () => undefined)));
-});
-
 test('`npm start` brings up emulator, provider and backend on loopback, wired together, and keeps state in DATA_DIR', async () => {
-  const { stack, dataDir, url } = await starts.wired;
+  const dataDir = mkdtempSync(path.join(os.tmpdir(), 'offline-stack-'));
+  const stack = await startCommand('server/local/start.ts', [], { DATA_DIR: dataDir, CONSOLE_PORT: '0', SECRET_STORE_PORT: '0', OAUTH_PROVIDER_PORT: '0', PORT: '0', LOG_LEVEL: 'warn' });
   try {
+    // Wait for the last of the three lines.
+    for (let i = 0; i < 100 && !/Broker backend/.test(stack.output()); i++) await new Promise((r) => setTimeout(r, 50));
+    const url = (label: string) => new RegExp(`${label}\\s+(http://127\\.0\\.0\\.1:\\d+)`).exec(stack.output())![1];
     const store = url('Secret Store emulator');
     const issuer = url('Dev OAuth provider');
     const backend = url('Broker backend');
@@ -105,12 +38,17 @@ test('`npm start` brings up emulator, provider and backend on loopback, wired to
 });
 
 test('the local stack answers pages on this machine only: other Hosts get 421, the console takes JSON from its own page only', async () => {
-  // An existing DATA_DIR readable by everyone (looseDataDir) is tightened, with a warning.
-  const { stack, dataDir, url } = await starts.loose;
+  // An existing DATA_DIR readable by everyone is tightened, with a warning.
+  const dataDir = mkdtempSync(path.join(os.tmpdir(), 'offline-stack-'));
+  chmodSync(dataDir, 0o755);
+  writeFileSync(path.join(dataDir, 'local-secrets.json'), '{}', { mode: 0o644 });
+  const stack = await startCommand('server/local/start.ts', [], { DATA_DIR: dataDir, CONSOLE_PORT: '0', SECRET_STORE_PORT: '0', OAUTH_PROVIDER_PORT: '0', PORT: '0', LOG_LEVEL: 'warn' });
   try {
+    for (let i = 0; i < 100 && !/Broker backend/.test(stack.output()); i++) await new Promise((r) => setTimeout(r, 50));
     expect(stack.output()).toMatch(/readable by other users; tightened/);
     expect(statSync(dataDir).mode & 0o777).toBe(0o700);
     for (const file of readdirSync(dataDir)) expect([file, statSync(path.join(dataDir, file)).mode & 0o777]).toEqual([file, 0o600]);
+    const url = (label: string) => new RegExp(`${label}\\s+(http://127\\.0\\.0\\.1:\\d+)`).exec(stack.output())![1];
     // A DNS-rebound page: the request reaches 127.0.0.1, but its Host is the page's own name.
     const rebound = (target: string, path: string) => request(`${target}${path}`, { host: 'attacker.example' });
     for (const [label, path] of [['Offline Dashboard', '/console/state'], ['Secret Store emulator', '/v1/apps/secrets?scope[type]=account'], ['Dev OAuth provider', '/.well-known/openid-configuration'], ['Broker backend', '/healthz']]) {
@@ -143,6 +81,14 @@ test('the local stack answers pages on this machine only: other Hosts get 421, t
   }
 });
 
+/** `npm start` on free ports in a new DATA_DIR, once it printed its last URL; `url(label)` reads a printed one. */
+async function startLocal(env: Record<string, string> = {}): Promise<{ stack: RunningCommand; dataDir: string; url(label: string): string }> {
+  const dataDir = mkdtempSync(path.join(os.tmpdir(), 'offline-stack-'));
+  const stack = await startCommand('server/local/start.ts', [], { DATA_DIR: dataDir, CONSOLE_PORT: '0', SECRET_STORE_PORT: '0', OAUTH_PROVIDER_PORT: '0', PORT: '0', LOG_LEVEL: 'info', ...env });
+  for (let i = 0; i < 100 && !/Broker backend/.test(stack.output()); i++) await new Promise((r) => setTimeout(r, 50));
+  return { stack, dataDir, url: (label) => new RegExp(`${label}\\s+(http://127\\.0\\.0\\.1:\\d+)`).exec(stack.output())![1] };
+}
+
 /** The console's own page: what its POST routes take. */
 const consolePost = (consoleUrl: string, route: string, body: object = {}) =>
   fetch(`${consoleUrl}${route}`, { method: 'POST', headers: { 'content-type': 'application/json', origin: consoleUrl, 'sec-fetch-site': 'same-origin' }, body: JSON.stringify(body) });
@@ -156,7 +102,7 @@ interface State {
 const stateOf = async (consoleUrl: string) => (await (await fetch(`${consoleUrl}/console/state`)).json()) as State;
 
 test('`npm start` serves two services: dev by OAuth and notes by API key; the console shows each, makes a dev API key once, never shows a saved key, and acts on the service named', async () => {
-  const { stack, dataDir, url } = await starts.twoServices;
+  const { stack, dataDir, url } = await startLocal();
   try {
     const [consoleUrl, issuer, backend] = [url('Offline Dashboard'), url('Dev OAuth provider'), url('Broker backend')];
     const ana = { user_id: 'usr_console_ana', account_id: 'acct_1RocketRides', mode: 'test' as const };
@@ -210,7 +156,7 @@ test('`npm start` serves two services: dev by OAuth and notes by API key; the co
 });
 
 test('LOCAL_ONE_PROVIDER=1: the one unnamed provider as before, and the views get no SERVICES', async () => {
-  const { stack, dataDir, url } = await starts.oneProvider;
+  const { stack, dataDir, url } = await startLocal({ LOCAL_ONE_PROVIDER: '1' });
   try {
     const state = await stateOf(url('Offline Dashboard'));
     expect(state.services).toEqual([{ kind: 'oauth', connection: 'test/acct_1RocketRides/usr_console_ana' }]);
@@ -234,10 +180,23 @@ function request(target: string, headers: Record<string, string>): Promise<{ sta
   });
 }
 
+const PORT_VARIABLES = ['CONSOLE_PORT', 'SECRET_STORE_PORT', 'OAUTH_PROVIDER_PORT', 'PORT'];
+
 test.each(PORT_VARIABLES)('`npm start` with a taken %s stops with one line naming the variable', async (variable) => {
-  const { port, start } = await starts.takenPort[variable];
-  // The whole output is that one line: no stack trace, no unhandled 'error' event.
-  await expect(start).rejects.toThrow(new RegExp(`before printing its URL:\\nerror: port ${port} is taken; set ${variable} to a free port\\n$`));
+  const blocker = createServer().listen(0, '127.0.0.1');
+  await new Promise((resolve) => blocker.once('listening', resolve));
+  const { port } = blocker.address() as AddressInfo;
+  const dataDir = mkdtempSync(path.join(os.tmpdir(), 'offline-stack-'));
+  const ports = Object.fromEntries(PORT_VARIABLES.map((name) => [name, name === variable ? String(port) : '0']));
+  try {
+    // The whole output is that one line: no stack trace, no unhandled 'error' event.
+    await expect(startCommand('server/local/start.ts', [], { DATA_DIR: dataDir, ...ports })).rejects.toThrow(
+      new RegExp(`before printing its URL:\\nerror: port ${port} is taken; set ${variable} to a free port\\n$`),
+    );
+  } finally {
+    blocker.close();
+    rmSync(dataDir, { recursive: true, force: true });
+  }
 });
 
 test('under `npm start` the backend logs readable lines: time, level, message, then the fields', () => {
