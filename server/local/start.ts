@@ -8,8 +8,7 @@
  * console, refreshes idle connections after KEEP_ALIVE_SECONDS (45 here, so the 60 s access
  * tokens of the dev provider are renewed before they run out) and logs readable lines
  * (LOG_FORMAT=json for JSON). STRIPE_APP_DIR: where the app's manifest and src/ are (this repository);
- * CONSOLE_HOST_CALLS=1: the console plays the older Dashboard, without the app embedded key;
- * CONSOLE_POLL_MS: how often the console's page polls its state (1000; the e2e test polls faster).
+ * CONSOLE_HOST_CALLS=1: the console plays the older Dashboard, without the app embedded key.
  * Two services by default (docs/services.md): the dev provider as the OAuth provider `dev`, and
  * its API as `notes`, an API-key service; LOCAL_ONE_PROVIDER=1 runs the one unnamed provider instead.
  */
@@ -69,13 +68,6 @@ function providerEnv(issuer: string, oneProvider: boolean): Record<string, strin
   };
 }
 
-function pollMs(value: string | undefined): number | undefined {
-  if (value === undefined) return undefined;
-  const ms = Number(value);
-  if (!Number.isInteger(ms) || ms < 50) throw new Error(`CONSOLE_POLL_MS must be a whole number of milliseconds, at least 50 (got '${value}')`);
-  return ms;
-}
-
 /** A port that is taken stops start-up with one line naming the variable that moves it. */
 async function listening<T>(variable: string, port: number, start: () => Promise<T>): Promise<T> {
   try {
@@ -106,7 +98,7 @@ runCommand(async () => {
     for (const stop of stops.splice(0)) await stop();
   };
   try {
-    const offline = await listening('CONSOLE_PORT', ports.console, () => OfflineConsole.listen(ports.console, { appRoot: process.env.STRIPE_APP_DIR, hostCalls: process.env.CONSOLE_HOST_CALLS === '1', pollMs: pollMs(process.env.CONSOLE_POLL_MS) }));
+    const offline = await listening('CONSOLE_PORT', ports.console, () => OfflineConsole.listen(ports.console, { appRoot: process.env.STRIPE_APP_DIR, hostCalls: process.env.CONSOLE_HOST_CALLS === '1' }));
     started(() => offline.close());
     const secretStore = new SecretStoreEmulator({ dbFile: path.join(dataDir, 'secret-store.sqlite') });
     const secretStoreUrl = await listening('SECRET_STORE_PORT', ports.secretStore, () => secretStore.listen(ports.secretStore));

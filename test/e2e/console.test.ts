@@ -23,11 +23,11 @@ let browser: Browser;
 let shots = 0;
 const temporary: string[] = [];
 
-/** `npm start` on free ports with its own DATA_DIR; its page polls five times a second (not once) for what the backend did. */
+/** `npm start` on free ports with its own DATA_DIR. */
 async function startStack(env: Record<string, string> = {}): Promise<RunningCommand> {
   const dataDir = mkdtempSync(path.join(os.tmpdir(), 'console-'));
   temporary.push(dataDir);
-  return startCommand('server/local/start.ts', [], { DATA_DIR: dataDir, ...ALL_PORTS_FREE, CONSOLE_POLL_MS: '200', ...env }, 60_000);
+  return startCommand('server/local/start.ts', [], { DATA_DIR: dataDir, ...ALL_PORTS_FREE, ...env }, 60_000);
 }
 
 /** `npm start` with the one unnamed provider, on a copy of the app so that a test can edit its views. */
@@ -96,7 +96,7 @@ async function signIn(page: Page, connect: string): Promise<Page> {
   return tab;
 }
 
-/** Polls `read` until it gives `expected` (the page polls its server too), then asserts it. */
+/** Polls `read` until it gives `expected` (the page polls its server every second), then asserts it. */
 async function until<T>(read: () => Promise<T>, expected: T): Promise<void> {
   let actual = await read();
   for (let i = 0; i < 100 && actual !== expected; i++) {

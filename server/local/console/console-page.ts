@@ -1,10 +1,9 @@
 /**
  * The console page's HTML and its one stylesheet: a drawer-like frame per view, panels beside
  * them (stacked below 1000 px). Hand-written, close to the Dashboard's look: system fonts, the
- * #635bff accent, subtle borders and 8 px radii; nothing loads from the network. `pollMs`: how
- * often the page asks for the console's state (its body's data-poll-ms).
+ * #635bff accent, subtle borders and 8 px radii; nothing loads from the network.
  */
-export const consolePage = (pollMs: number) => `<!doctype html>
+export const CONSOLE_PAGE = `<!doctype html>
 <html lang="en">
 <head>
 <meta charset="utf-8">
@@ -163,7 +162,7 @@ export const consolePage = (pollMs: number) => `<!doctype html>
   @media (max-width: 1559.98px) { .notice { margin: 16px 24px 0; } }
 </style>
 </head>
-<body data-poll-ms="${pollMs}">
+<body>
 <header class="top"><strong>Offline Dashboard</strong><small>this app's own views from src/views, no Stripe account needed</small></header>
 <div id="console"></div>
 <script src="/host.js"></script>

@@ -27,7 +27,7 @@ import { EmbeddedKeys, OAuthContext, OAuthStates, stripeApiFetchAs, stripeSignat
 import { CONSOLE_API, type ConsoleIdentity, type ConsoleSnapshot, type OfService, type SecretRow, type Service } from './api';
 import { AppSource, BROWSER_BUNDLE } from './app-source';
 import { BackendLog } from './backend-log';
-import { consolePage } from './console-page';
+import { CONSOLE_PAGE } from './console-page';
 import { EventInbox } from './event-inbox';
 import { loopbackHostsOnly } from '../../http/loopback-hosts';
 import { closeServer } from '../../http/close-server';
@@ -100,16 +100,15 @@ export class OfflineConsole {
     readonly url: string,
     private readonly app: AppSource,
     private readonly hostCalls: boolean,
-    private readonly pollMs: number,
   ) {}
 
-  /** Listens first (the provider needs the return URL before it starts), serves once attached. `pollMs`: how often the page polls its state (1000). */
-  static async listen(port: number, options: { appRoot?: string; hostCalls?: boolean; pollMs?: number } = {}): Promise<OfflineConsole> {
+  /** Listens first (the provider needs the return URL before it starts), serves once attached. */
+  static async listen(port: number, options: { appRoot?: string; hostCalls?: boolean } = {}): Promise<OfflineConsole> {
     const server = http.createServer();
     const url = `http://127.0.0.1:${await listen(server, port, '127.0.0.1')}`;
     try {
       const [app, hostJs] = await Promise.all([AppSource.watch(options.appRoot), bundle('host.tsx')]);
-      const offline = new OfflineConsole(server, url, app, options.hostCalls ?? false, options.pollMs ?? 1000);
+      const offline = new OfflineConsole(server, url, app, options.hostCalls ?? false);
       server.on('request', offline.routes(hostJs));
       return offline;
     } catch (err) {
@@ -265,7 +264,7 @@ export class OfflineConsole {
       }
       next();
     });
-    app.get('/', (_req, res) => void res.type('html').send(consolePage(this.pollMs)));
+    app.get('/', (_req, res) => void res.type('html').send(CONSOLE_PAGE));
     app.get('/favicon.ico', (_req, res) => void res.status(204).end());
     app.get('/host.js', (_req, res) => void res.type('js').send(hostJs));
     app.get('/extension.js', (_req, res) => void res.type('js').set('cache-control', 'no-store').send(this.app.current.extensionJs));

@@ -1,5 +1,5 @@
 /**
- * The page's state: the server's snapshot (polled every second unless the server says otherwise, and at once after an action),
+ * The page's state: the server's snapshot (polled every second, and at once after an action),
  * the provider's return the drawer reopens with, the views' contexts, and what makes the views
  * reload — a new session (another user, account or mode), a new revision of the connection (an
  * event, a refresh, a console action: the Dashboard would show it on its next load) or a new
@@ -9,9 +9,6 @@ import { useCallback, useEffect, useMemo, useRef, useState } from 'react';
 import { CONSOLE_API, type ConsoleIdentity, type ConsoleSnapshot } from '../api';
 import { post, snapshot as fetchSnapshot } from './api-client';
 import { PERMISSIONS } from './host-calls';
-
-/** How often the snapshot is polled: the console server's CONSOLE_POLL_MS, on the page's body. */
-const POLL_MS = Number(document.body.dataset.pollMs) || 1000;
 
 export type ConsoleAction = typeof CONSOLE_API.expire | typeof CONSOLE_API.revoke;
 
@@ -70,7 +67,7 @@ export function useConsole() {
     let timer: ReturnType<typeof setInterval> | undefined;
     void start.then(() => {
       void refresh();
-      timer = setInterval(refresh, POLL_MS);
+      timer = setInterval(refresh, 1000);
     });
     return () => clearInterval(timer);
   }, [refresh]);
