@@ -30,12 +30,26 @@ async function startStack(env: Record<string, string> = {}): Promise<RunningComm
   return startCommand('server/local/start.ts', [], { DATA_DIR: dataDir, ...ALL_PORTS_FREE, ...env }, 60_000);
 }
 
+/** `npm start` with the one unnamed provider, on a copy of the app so that a test can edit its views. */
+async function startOneProviderStack(): Promise<{ stack: RunningCommand; appDir: string }> {
+  const appDir = mkdtempSync(path.join(os.tmpdir(), 'console-app-'));
+  temporary.push(appDir);
+  cpSync(path.join(ROOT, 'src'), path.join(appDir, 'src'), { recursive: true });
+  for (const manifest of ['stripe-app.json', 'stripe-app.local.json']) cpSync(path.join(ROOT, manifest), path.join(appDir, manifest));
+  return { stack: await startStack({ STRIPE_APP_DIR: appDir, KEEP_ALIVE_SECONDS: '2', LOCAL_ONE_PROVIDER: '1' }), appDir };
+}
+
+// The browser and both stacks start side by side (each test uses its own stack, so they stay apart).
+// Keep-alive stays out of the way of the first (its own test below): the generations counted are the console's.
+let stack: RunningCommand;
+let oneProvider: { stack: RunningCommand; appDir: string };
 beforeAll(async () => {
   mkdirSync(SHOTS, { recursive: true });
-  browser = await launchBrowser();
+  [browser, stack, oneProvider] = await Promise.all([launchBrowser(), startStack({ KEEP_ALIVE_SECONDS: '3600' }), startOneProviderStack()]);
 });
 afterAll(async () => {
   await browser?.close();
+  await Promise.all([stack?.stop(), oneProvider?.stack.stop()]);
   for (const dir of temporary) rmSync(dir, { recursive: true, force: true });
 });
 
@@ -113,11 +127,6 @@ async function historyRows(page: Page): Promise<string[]> {
 }
 
 describe('one stack', () => {
-  let stack: RunningCommand;
-  // Keep-alive stays out of the way here (its own test below): the generations counted are the console's.
-  beforeAll(async () => void (stack = await startStack({ KEEP_ALIVE_SECONDS: '3600' })));
-  afterAll(async () => void (await stack?.stop()));
-
   test('the whole flow: connect, refresh, isolation, revoke, reconnect, disconnect — the views and panels agree after each', async () => {
     const first = await openConsole(stack.url);
     await drawer(first).getByRole('button', { name: 'Connect Dev provider' }).waitFor();
@@ -241,12 +250,7 @@ describe('one stack', () => {
 });
 
 test('with the one unnamed provider: the backend refreshes on its own, and a view edited while the page is open shows the change', async () => {
-  // The app from a copy, so the test can edit its views.
-  const appDir = mkdtempSync(path.join(os.tmpdir(), 'console-app-'));
-  temporary.push(appDir);
-  cpSync(path.join(ROOT, 'src'), path.join(appDir, 'src'), { recursive: true });
-  for (const manifest of ['stripe-app.json', 'stripe-app.local.json']) cpSync(path.join(ROOT, manifest), path.join(appDir, manifest));
-  const stack = await startStack({ STRIPE_APP_DIR: appDir, KEEP_ALIVE_SECONDS: '2', LOCAL_ONE_PROVIDER: '1' });
+  const { stack, appDir } = oneProvider;
   try {
     const page = await signIn(await openConsole(stack.url), 'Connect Dev provider');
     await agree(page, 'connected');

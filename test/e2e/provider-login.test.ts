@@ -10,9 +10,12 @@ let browser: Browser;
 let config: client.Configuration;
 
 beforeAll(async () => {
-  provider = await startTestProvider();
-  config = await discover(provider.issuer, PUBLIC_CLIENT_ID);
-  browser = await launchBrowser();
+  // The browser launches while the provider starts.
+  const started = startTestProvider().then(async (p) => {
+    provider = p;
+    config = await discover(p.issuer, PUBLIC_CLIENT_ID);
+  });
+  [browser] = await Promise.all([launchBrowser(), started]);
 });
 afterAll(async () => {
   await browser?.close();
@@ -29,10 +32,20 @@ async function startSignIn(page: Page) {
     code_challenge: await client.calculatePKCECodeChallenge(verifier),
     code_challenge_method: 'S256',
   });
-  // Nothing listens at the redirect URI; the browser's arrival there is the result.
+  // Nothing listens at the redirect URI: a route answers the browser there.
   await page.route(`${TEST_REDIRECT_URI}**`, (route) => route.fulfill({ status: 200, contentType: 'text/plain', body: 'back at the client' }));
   await page.goto(url.toString());
   return verifier;
+}
+
+/**
+ * The URL the provider sends the browser back to after `act`: its request for the redirect URI.
+ * (A route does not catch a redirect's request: it fails, and the page gets there only when
+ * Chromium reloads the error page a second later.)
+ */
+async function backAtClient(page: Page, act: () => Promise<void>): Promise<URL> {
+  const [request] = await Promise.all([page.waitForRequest(`${TEST_REDIRECT_URI}**`), act()]);
+  return new URL(request.url());
 }
 
 test('a person signs in, allows access, and the client gets a code it can exchange for tokens', async () => {
@@ -44,9 +57,7 @@ test('a person signs in, allows access, and the client gets a code it can exchan
   await page.getByRole('button', { name: 'Sign in' }).click();
   await page.getByRole('heading', { name: 'Allow access?' }).waitFor();
   expect(await page.locator('li').allTextContents()).toEqual(expect.arrayContaining(['offline_access']));
-  await page.getByRole('button', { name: 'Allow' }).click();
-  await page.waitForURL(`${TEST_REDIRECT_URI}**`);
-  const callback = new URL(page.url());
+  const callback = await backAtClient(page, () => page.getByRole('button', { name: 'Allow' }).click());
   expect(callback.searchParams.get('state')).toBe('browser-state');
   const tokens = await client.genericGrantRequest(config, 'authorization_code', {
     code: callback.searchParams.get('code')!,
@@ -71,9 +82,7 @@ test('a wrong password keeps the person on the login page with an error', async 
 test('Cancel on the login page sends the person back to the client with access_denied', async () => {
   const page = await browser.newPage();
   await startSignIn(page);
-  await page.getByRole('button', { name: 'Cancel' }).click();
-  await page.waitForURL(`${TEST_REDIRECT_URI}**`);
-  const callback = new URL(page.url());
+  const callback = await backAtClient(page, () => page.getByRole('button', { name: 'Cancel' }).click());
   expect(callback.searchParams.get('error')).toBe('access_denied');
   expect(callback.searchParams.get('state')).toBe('browser-state');
   await page.close();
@@ -88,9 +97,7 @@ test('"Use another account" on the consent page asks for the login again, and th
     await page.getByRole('button', { name: 'Sign in' }).click();
   };
   const finish = async (verifier: string) => {
-    await page.getByRole('button', { name: 'Allow' }).click();
-    await page.waitForURL(`${TEST_REDIRECT_URI}**`);
-    const callback = new URL(page.url());
+    const callback = await backAtClient(page, () => page.getByRole('button', { name: 'Allow' }).click());
     expect(callback.searchParams.get('state')).toBe('browser-state');
     const tokens = await client.genericGrantRequest(config, 'authorization_code', { code: callback.searchParams.get('code')!, code_verifier: verifier, redirect_uri: TEST_REDIRECT_URI });
     return tokens.claims()?.sub;

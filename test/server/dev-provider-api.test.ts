@@ -1,7 +1,7 @@
 import * as client from 'openid-client';
 import { PUBLIC_CLIENT_ID } from '../../server/local/oauth-provider/clients';
 import { discover, exchange, type ProviderStats, startTestProvider, type TestProvider } from '../support/dev-provider';
-import { sleep } from '../support/fixtures';
+import { eventually } from '../support/fixtures';
 
 interface Call {
   token?: string;
@@ -79,9 +79,12 @@ describe('dev provider API', () => {
     const [expiring, orphaned] = await Promise.all([tokenOf('alice'), tokenOf('alice', await discover(shortGrants.issuer, PUBLIC_CLIENT_ID))]);
     expect((await api('/api/me', { token: expiring })).status).toBe(200);
     expect((await call(shortGrants.issuer, '/api/me', { token: orphaned })).status).toBe(200);
-    await sleep(2100);
+    // Each refused once its 2 s are up: the access token's, the grant's.
+    const refused = (issuer: string, token: string) => eventually(async () => (await call(issuer, '/api/me', { token })).status === 401, 10_000);
+    expect(await refused(provider.issuer, expiring)).toBe(true);
     expect(await api('/api/me', { token: expiring })).toMatchObject({ status: 401, body: { error: 'invalid_token', error_description: expect.stringMatching(/expired/) } });
     // The access token itself is still stored and unexpired: only the grant check refuses it.
+    expect(await refused(shortGrants.issuer, orphaned)).toBe(true);
     expect(await call(shortGrants.issuer, '/api/me', { token: orphaned })).toMatchObject({ status: 401, body: { error: 'invalid_token', error_description: expect.stringMatching(/grant/) } });
   });
 
