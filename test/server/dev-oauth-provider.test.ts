@@ -63,6 +63,7 @@ describe('dev OAuth provider', () => {
     // A second grant's tokens, never revoked, for the expiry (revoking a refresh token revokes its grant's access tokens too).
     const [tokens, unrevoked] = await Promise.all([exchange(publicClient), exchange(publicClient)]);
     expect((await client.tokenIntrospection(publicClient, tokens.refresh_token!)).active).toBe(true);
+    expect((await client.tokenIntrospection(publicClient, unrevoked.access_token)).active).toBe(true);
     await client.tokenRevocation(publicClient, tokens.refresh_token!, { token_type_hint: 'refresh_token' });
     expect((await client.tokenIntrospection(publicClient, tokens.refresh_token!)).active).toBe(false);
     expect(await grantError(client.refreshTokenGrant(publicClient, tokens.refresh_token!))).toBe('invalid_grant');
