@@ -10,6 +10,7 @@ import path from 'node:path';
 import { unixNow } from '../../src/common/clock';
 import { expectAllAlive } from '../support/alive';
 import type { RunningCommand } from '../support/commands';
+import { refreshCount } from '../support/dev-provider';
 import { newUser } from '../support/fixtures';
 import { advanceUntilDue, type BackendClock, backendClock, backendEnv, DASHBOARD_REDIRECT, startBackendProcess, startPostgres, type TestPostgres } from '../support/fleet';
 import { call, connect } from '../support/signed-calls';
@@ -92,7 +93,9 @@ test("an hour ahead, on SQLite: the provider's clock is the reference, its ID to
     await expectExpiryByRealClock(user, before);
     // Corrected to the provider's clock at the connect, so moved from there, until the refresh's answer.
     await advanceUntilDue(stack, clock, [ahead], [user]);
+    const refreshes = await refreshCount(stack);
     expect((await call(ahead, '/api/token', user)).status).toBe(200);
+    expect(await refreshCount(stack)).toBe(refreshes + 1);
     expect((await call(ahead, '/api/connection/status', user)).body).toMatchObject({ status: 'connected', degraded: false });
     await expectAllAlive(stack, [user]);
   } finally {
