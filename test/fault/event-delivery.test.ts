@@ -83,7 +83,7 @@ describe('on PostgreSQL', () => {
       await clock.advance(fleet, 6);
       expect(await eventually(() => receiver.accepted().length >= 16, 20_000)).toBe(true);
       // Stopped, each has had the answer to every delivery it sent: a duplicate would be in by now.
-      for (const backend of fleet) expect(await backend.stop()).toBe(0);
+      expect(await Promise.all(fleet.map((backend) => backend.stop()))).toEqual([0, 0]);
       const accepted = receiver.accepted();
       expect(accepted).toHaveLength(16);
       expect(new Set(accepted.map((e) => e.id)).size).toBe(16);

@@ -43,12 +43,13 @@ export const startBackendProcess = (env: Record<string, string>): Promise<Runnin
 /**
  * A clock for backends started as child processes (the preload test/support/shift-clock.cjs), to
  * move past an expiry, a retry or a claim instead of waiting for it. A backend started with `env`
- * runs `offset` seconds ahead of the real clock; `advance` moves the running ones further.
+ * runs `offsetSeconds` ahead of the real clock; `advance` moves the running ones further.
  *
  * A backend's broker corrects its clock to the fleet's reference (broker/clock.ts): with
- * PostgreSQL measured at start and every minute, else from each quick provider answer. So a move
- * holds until then: use it in PostgreSQL backends within a test, and in SQLite backends only up
- * to their next call to the provider (one refresh, not several side by side). The stack's other
+ * PostgreSQL measured at start and every minute, else from each quick provider answer (one at
+ * start). So a move holds until then: use it in PostgreSQL backends within a test, in SQLite
+ * backends only up to their next call to the provider (one refresh, not several side by side),
+ * and move a restarted backend again, after its start: it reads its reference anew. The stack's other
  * parts (emulator, provider, PostgreSQL) keep the real time: a backend ahead of them stores
  * expiries later, which they outlive harmlessly, where moving the emulator too would drop the
  * secrets of a backend that re-anchored. Move only while no refresh is under way: the lock lease
@@ -57,8 +58,6 @@ export const startBackendProcess = (env: Record<string, string>): Promise<Runnin
 export interface BackendClock {
   /** For backendEnv's `extra`: the preload and its file (a backend started after a move takes the current offset). */
   env: Record<string, string>;
-  /** Seconds ahead of the real clock. */
-  readonly offset: number;
   /** Moves `backends`' clocks `seconds` ahead; resolves once each has taken the move. */
   advance(backends: RunningCommand[], seconds: number): Promise<void>;
 }
@@ -72,9 +71,6 @@ export function backendClock(offsetSeconds = 0): BackendClock {
   const took = (backend: RunningCommand) => existsSync(`${file}.${backend.pid}`) && readFileSync(`${file}.${backend.pid}`, 'utf8') === String(offset);
   return {
     env: { NODE_OPTIONS: `--require ${path.join(ROOT, 'test', 'support', 'shift-clock.cjs')}`, TEST_CLOCK_FILE: file },
-    get offset() {
-      return offset;
-    },
     advance: async (backends, seconds) => {
       offset += seconds;
       writeFileSync(file, String(offset));
