@@ -62,10 +62,14 @@ export interface BackendClock {
   advance(backends: RunningCommand[], seconds: number): Promise<void>;
 }
 
+let clocksDir: string | undefined;
+
 export function backendClock(offsetSeconds = 0): BackendClock {
-  const dir = mkdtempSync(path.join(os.tmpdir(), 'backend-clock-'));
-  process.once('exit', () => rmSync(dir, { recursive: true, force: true }));
-  const file = path.join(dir, 'offset');
+  if (!clocksDir) {
+    const dir = (clocksDir = mkdtempSync(path.join(os.tmpdir(), 'backend-clocks-')));
+    process.once('exit', () => rmSync(dir, { recursive: true, force: true }));
+  }
+  const file = path.join(clocksDir, randomBytes(6).toString('hex'));
   let offset = offsetSeconds;
   writeFileSync(file, String(offset));
   const took = (backend: RunningCommand) => existsSync(`${file}.${backend.pid}`) && readFileSync(`${file}.${backend.pid}`, 'utf8') === String(offset);
