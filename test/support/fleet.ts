@@ -86,11 +86,13 @@ export function backendClock(offsetSeconds = 0): BackendClock {
 
 /**
  * untilDue for backends on `clock` whose brokers read the real time (no move since they last met
- * their reference): their clocks moved to the users' due time instead of waiting for it.
+ * their reference): their clocks moved to the users' due time instead of waiting for it, and a
+ * second more, as a broker that read the provider's clock (a `Date` header, whole seconds) may
+ * be up to that far behind. Past due is due all the same.
  */
 export async function advanceUntilDue(stack: Pick<Stack, 'emulatorUrl'>, clock: BackendClock, backends: RunningCommand[], users: User[]): Promise<void> {
   const ahead = (await dueTime(stack, users)) - Date.now();
-  if (ahead > 0) await clock.advance(backends, ahead / 1000);
+  await clock.advance(backends, Math.max(0, ahead) / 1000 + 1);
 }
 
 export interface TestPostgres {
