@@ -9,9 +9,10 @@ import os from 'node:os';
 import path from 'node:path';
 import { unixNow } from '../../src/common/clock';
 import { expectAllAlive } from '../support/alive';
-import { ROOT, type RunningCommand } from '../support/commands';
+import type { RunningCommand } from '../support/commands';
+import { refreshCount } from '../support/dev-provider';
 import { newUser } from '../support/fixtures';
-import { backendEnv, DASHBOARD_REDIRECT, startBackendProcess, startPostgres, type TestPostgres } from '../support/fleet';
+import { advanceUntilDue, type BackendClock, backendClock, backendEnv, DASHBOARD_REDIRECT, startBackendProcess, startPostgres, type TestPostgres } from '../support/fleet';
 import { call, connect } from '../support/signed-calls';
 import { type Stack, stackSuite, storedSecrets, untilDue } from '../support/stack';
 
@@ -29,15 +30,14 @@ afterAll(async () => {
   for (const dir of dirs) rmSync(dir, { recursive: true, force: true });
 });
 
-/** A backend as in production whose clock runs `offsetSeconds` off; with PostgreSQL, or SQLite in a DATA_DIR of its own. */
-async function skewedBackend(offsetSeconds: number, database: 'postgres' | 'sqlite'): Promise<RunningCommand> {
+/** A backend as in production whose clock runs `clock.offset` off; with PostgreSQL, or SQLite in a DATA_DIR of its own. */
+async function skewedBackend(clock: BackendClock, database: 'postgres' | 'sqlite'): Promise<RunningCommand> {
   const dataDir = mkdtempSync(path.join(os.tmpdir(), 'broker-clock-'));
   dirs.push(dataDir);
   return startBackendProcess(backendEnv(stack, {
     DATA_DIR: dataDir,
     ...(database === 'postgres' && { DATABASE_URL: postgres.url }),
-    NODE_OPTIONS: `--require ${path.join(ROOT, 'test', 'support', 'shift-clock.cjs')}`,
-    TEST_CLOCK_OFFSET_SECONDS: String(offsetSeconds),
+    ...clock.env,
   }));
 }
 
@@ -56,7 +56,7 @@ async function expectExpiryByRealClock(user: ReturnType<typeof newUser>, issuedB
 }
 
 test('two minutes ahead, on PostgreSQL: expiries are stored by the database clock, not two minutes late', async () => {
-  const ahead = await skewedBackend(120, 'postgres');
+  const ahead = await skewedBackend(backendClock(120), 'postgres');
   try {
     const user = newUser('clock');
     const before = unixNow();
@@ -72,7 +72,7 @@ test('two minutes ahead, on PostgreSQL: expiries are stored by the database cloc
 });
 
 test("two minutes behind, on PostgreSQL: Stripe's signature timestamps are accepted", async () => {
-  const behind = await skewedBackend(-120, 'postgres');
+  const behind = await skewedBackend(backendClock(-120), 'postgres');
   try {
     const user = newUser('clock');
     expect((await connect(stack, behind, user, { redirectUri: DASHBOARD_REDIRECT })).status).toBe(200);
@@ -83,15 +83,19 @@ test("two minutes behind, on PostgreSQL: Stripe's signature timestamps are accep
 });
 
 test("an hour ahead, on SQLite: the provider's clock is the reference, its ID tokens pass, and nothing is lost", async () => {
-  const ahead = await skewedBackend(3600, 'sqlite');
+  const clock = backendClock(3600);
+  const ahead = await skewedBackend(clock, 'sqlite');
   try {
     const user = newUser('clock');
     const before = unixNow();
     const connected = await connect(stack, ahead, user, { redirectUri: DASHBOARD_REDIRECT });
     expect(connected.body).toMatchObject({ status: 'connected', degraded: false });
     await expectExpiryByRealClock(user, before);
-    await untilDue(stack, [user]);
+    // Corrected to the provider's clock at the connect, so moved from there, until the refresh's answer.
+    await advanceUntilDue(stack, clock, [ahead], [user]);
+    const refreshes = await refreshCount(stack);
     expect((await call(ahead, '/api/token', user)).status).toBe(200);
+    expect(await refreshCount(stack)).toBe(refreshes + 1);
     expect((await call(ahead, '/api/connection/status', user)).body).toMatchObject({ status: 'connected', degraded: false });
     await expectAllAlive(stack, [user]);
   } finally {

@@ -20,7 +20,7 @@ import { call, connect, connectAll } from '../support/signed-calls';
 import { expectOnly, type Outcomes, tally } from '../support/soak';
 import { Stack, stackSuite, untilDue } from '../support/stack';
 import type { RunningCommand } from '../support/commands';
-import { backendEnv, DASHBOARD_REDIRECT, startBackendProcess } from '../support/fleet';
+import { advanceUntilDue, backendClock, backendEnv, DASHBOARD_REDIRECT, startBackendProcess } from '../support/fleet';
 import { startTokenGate, TokenGate } from '../support/token-gate';
 
 const outputs: string[] = [];
@@ -107,15 +107,15 @@ describe('SIGKILL and restart', () => {
   }, 60_000); // eight kills and restarts: over 30 s on a loaded machine
 
   test('SIGTERM with a backlog in the outbox and the Secret Store hanging stops at once; the next start writes it all', async () => {
-    const env = backendEnv(stack, { DATA_DIR: dataDir, REFRESH_WAIT_SECONDS: '2' });
+    const env = backendEnv(stack, { DATA_DIR: dataDir, REFRESH_WAIT_SECONDS: '1' });
     let backend = await startBackendProcess(env);
     const users = Array.from({ length: 12 }, () => newUser('term'));
     await connectAll(stack, backend, users, { redirectUri: DASHBOARD_REDIRECT });
     await untilDue(stack, users);
-    // Writes now take a minute each: the refreshed tokens wait in the outbox.
+    // Writes now take a minute each: the refreshed tokens wait in the outbox (callers stop waiting after a second).
     stack.emulator.faults.inject({ kind: 'delay', delayMs: 60_000, count: 1_000_000, route: 'POST /v1/apps/secrets' });
     await Promise.all(users.map((user) => call(backend, '/api/token', user).catch(() => undefined)));
-    expect(outboxDepth()).toBe(12);
+    expect(await eventually(() => outboxDepth() === 12)).toBe(true);
     const stopping = Date.now();
     expect(await backend.stop()).toBe(0);
     // Long before a single hanging write would have ended.
@@ -152,11 +152,13 @@ describe('SIGKILL and restart', () => {
 
 describe('the window no backend can close', () => {
   test('a crash while the refresh is at the provider loses the connection, and it is recorded as lost after an unknown outcome', async () => {
-    const env = backendEnv(stack, { DATA_DIR: dataDir, REFRESH_WAIT_SECONDS: '10' });
+    // One refresh: the backend's moved clock holds until the provider's answer (fleet.ts).
+    const clock = backendClock();
+    const env = backendEnv(stack, { DATA_DIR: dataDir, REFRESH_WAIT_SECONDS: '10', ...clock.env });
     let backend = await startBackendProcess(env);
     const user = newUser('crash');
     await connect(stack, backend, user, { redirectUri: DASHBOARD_REDIRECT });
-    await untilDue(stack, [user]);
+    await advanceUntilDue(stack, clock, [backend], [user]);
     // The provider rotates the token and holds its answer back; the backend dies waiting for it.
     await stack.provider.control('/dev/faults', { kind: 'late', delayMs: 2000 });
     const rotated = (await refreshCount(stack)) + 1;
@@ -167,6 +169,8 @@ describe('the window no backend can close', () => {
     outputs.push(backend.output());
     backend = await startBackendProcess(env);
     try {
+      // Restarted, it reads the provider's clock again: due by moving it again.
+      await advanceUntilDue(stack, clock, [backend], [user]);
       const answer = await call(backend, '/api/token', user);
       expect(answer.body.error?.code).toBe('reconnect_required');
       expect((await call(backend, '/api/connection/status', user)).body).toMatchObject({ status: 'reconnect_required', reason: 'lost_after_unknown_outcome' });

@@ -20,7 +20,7 @@ import { backendEnv, DASHBOARD_REDIRECT, startBackendProcess, startPostgres, typ
 import { startBroker } from '../support/in-process-broker';
 import { logLines } from '../support/leak-check';
 import { call, connect } from '../support/signed-calls';
-import { type Stack, stackSuite, untilDue } from '../support/stack';
+import { clockUntilDue, type Stack, stackSuite, untilDue } from '../support/stack';
 
 let stack: Stack;
 let postgres: TestPostgres;
@@ -34,6 +34,7 @@ beforeAll(async () => {
 });
 afterAll(() => postgres.stop());
 beforeEach(async () => {
+  stack.clock.offset = 0;
   await stack.provider.control('/dev/reset', {});
   dataDir = mkdtempSync(path.join(os.tmpdir(), 'broker-window-'));
 });
@@ -66,6 +67,7 @@ test('PostgreSQL: SIGKILL after the answer is kept, while its commit waits at th
   await Promise.all([db.connect(), observer.connect()]);
   try {
     expect((await connect(stack, backend, user, { redirectUri: DASHBOARD_REDIRECT })).status).toBe(200);
+    // Waited for, not moved: the restarted backend reads the database's clock, and only a token due by it sends it to the kept answer.
     await untilDue(stack, [user]);
     // While this transaction holds the outbox, no write gets in (reads do): the commit waits there.
     await db.query('BEGIN');
@@ -118,7 +120,7 @@ async function crashingBroker(method: 'put' | 'dropAnswer') {
 async function dueConnection(broker: { url: string }): Promise<User> {
   const user = newUser('window');
   expect((await connect(stack, broker, user)).status).toBe(200);
-  await untilDue(stack, [user]);
+  await clockUntilDue(stack, [user]);
   return user;
 }
 

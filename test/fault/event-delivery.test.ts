@@ -7,12 +7,12 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { eventually, newUser, sleep } from '../support/fixtures';
+import { eventually, newUser } from '../support/fixtures';
 import { call, connect } from '../support/signed-calls';
 import { Stack, stackSuite } from '../support/stack';
 import type { RunningCommand } from '../support/commands';
 import { type EventReceiver, startEventReceiver } from '../support/event-receiver';
-import { backendEnv, DASHBOARD_REDIRECT, startBackendProcess, startPostgres } from '../support/fleet';
+import { backendClock, backendEnv, DASHBOARD_REDIRECT, startBackendProcess, startPostgres } from '../support/fleet';
 
 let stack: Stack;
 let receiver: EventReceiver;
@@ -30,8 +30,10 @@ afterEach(async () => {
   rmSync(dataDir, { recursive: true, force: true });
 });
 
+// Retries and lapsed claims come by moving the backends' clocks, not by waiting for them.
+const clock = backendClock();
 // A 2 s delivery timeout: a delivery the killed backend had under way is taken up again 7 s later, not 15.
-const eventEnv = () => backendEnv(stack, { DATA_DIR: dataDir, EVENTS_WEBHOOK_URL: receiver.url, EVENTS_WEBHOOK_SECRET: receiver.secrets.join(','), EVENTS_TIMEOUT_SECONDS: '2' });
+const eventEnv = () => backendEnv(stack, { DATA_DIR: dataDir, EVENTS_WEBHOOK_URL: receiver.url, EVENTS_WEBHOOK_SECRET: receiver.secrets.join(','), EVENTS_TIMEOUT_SECONDS: '2', ...clock.env });
 
 test('a backend SIGKILLed right after a connect delivers the connected event once it is back', async () => {
   receiver.down = true;
@@ -44,7 +46,9 @@ test('a backend SIGKILLed right after a connect delivers the connected event onc
     expect(receiver.accepted()).toEqual([]);
     receiver.down = false;
     backend = await startBackendProcess(eventEnv());
-    // A delivery the killed backend had under way keeps its claim for the request timeout and 5 s more.
+    // A delivery the killed backend had under way keeps its claim for the request timeout and 5 s more;
+    // a failed one is retried 4-6 s later. Past both by this backend's clock (it meets no provider that would correct it):
+    await clock.advance([backend], 8);
     expect(await eventually(() => receiver.accepted().length === 1, 25_000)).toBe(true);
     expect(receiver.accepted()[0]).toMatchObject({ type: 'connection.connected', data: { user_id: user.user_id, status: 'connected' } });
   } finally {
@@ -75,9 +79,11 @@ describe('on PostgreSQL', () => {
       expect(await eventually(() => receiver.deliveries.length >= 8, 10_000)).toBe(true);
       receiver.delayMs = 300;
       receiver.down = false;
-      // The first retry comes 4-6 s after the failed attempt.
+      // The first retry comes 4-6 s after the failed attempt: by the backends' clocks (the database's, corrected), now.
+      await clock.advance(fleet, 6);
       expect(await eventually(() => receiver.accepted().length >= 16, 20_000)).toBe(true);
-      await sleep(1500); // a duplicate would arrive now
+      // Stopped, each has had the answer to every delivery it sent: a duplicate would be in by now.
+      expect(await Promise.all(fleet.map((backend) => backend.stop()))).toEqual([0, 0]);
       const accepted = receiver.accepted();
       expect(accepted).toHaveLength(16);
       expect(new Set(accepted.map((e) => e.id)).size).toBe(16);

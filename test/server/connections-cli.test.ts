@@ -18,7 +18,7 @@ import { eventually, newUser, ROTATED_KEY_TEXT, SEALING_KEYS_TEXT, type User } f
 import { call, connectAll as connectEach } from '../support/signed-calls';
 import { ROOT, type RunningCommand } from '../support/commands';
 import { type EventReceiver, startEventReceiver } from '../support/event-receiver';
-import { backendEnv, DASHBOARD_REDIRECT, startBackendProcess } from '../support/fleet';
+import { advanceUntilDue, backendClock, backendEnv, DASHBOARD_REDIRECT, startBackendProcess } from '../support/fleet';
 import { type Stack, stackSuite, storedSecrets, untilDue } from '../support/stack';
 
 const ADMIN_TOKEN = 'admin-token-for-the-cli-suite';
@@ -42,8 +42,12 @@ afterAll(async () => {
   rmSync(dataDir, { recursive: true, force: true });
 });
 
+// Moved to a token's due time where no refresh answer (which corrects the clock) comes between.
+const clock = backendClock();
+
 function startBackend(sealingKeys: string): Promise<RunningCommand> {
   return startBackendProcess(backendEnv(stack, {
+    ...clock.env,
     DATA_DIR: dataDir,
     ADMIN_TOKEN,
     TOKEN_SEALING_KEYS: sealingKeys,
@@ -99,15 +103,20 @@ test('a wrong or missing ADMIN_TOKEN gets 401 and nothing else: no data, nothing
 test('list, show, refresh, stats and disconnect drive the running backend', async () => {
   const users = [newUser('cli'), newUser('cli')];
   await connectAll(users);
-  const listed = await cli(['list', '--account', users[0].account_id]);
+  // Reads, side by side: none changes what another shows.
+  const [listed, listedJson, reconnecting, shown] = await Promise.all([
+    cli(['list', '--account', users[0].account_id]),
+    cli(['list', '--json', '--status', 'connected']),
+    cli(['list', '--status', 'reconnect_required']),
+    cli(['show', keyOf(users[0])]),
+  ]);
   expect(listed.code).toBe(0);
   expect(listed.stdout.split('\n')[0]).toMatch(/^CONNECTION\s+STATUS\s+REASON\s+REFRESHED\s+ACCESS EXPIRES\s+SEALED WITH$/);
   for (const user of users) expect(listed.stdout).toMatch(new RegExp(`^${keyOf(user).replace(/[()]/g, '\\$&')}\\s+connected\\s+-\\s+\\d+s ago\\s+(in \\ds|\\d+s ago)\\s+suite1$`, 'm'));
-  const json = JSON.parse((await cli(['list', '--json', '--status', 'connected'])).stdout) as Array<{ connection: string }>;
+  const json = JSON.parse(listedJson.stdout) as Array<{ connection: string }>;
   expect(json.map((c) => c.connection)).toEqual(expect.arrayContaining(users.map(keyOf)));
-  expect((await cli(['list', '--status', 'reconnect_required'])).stdout.trim()).toBe('no connections');
+  expect(reconnecting.stdout.trim()).toBe('no connections');
 
-  const shown = await cli(['show', keyOf(users[0])]);
   expect(shown.stdout).toMatch(/^live status\s+connected \(from the Secret Store now\)$/m);
   expect(shown.stdout).toMatch(/^sealed with\s+suite1$/m);
 
@@ -121,10 +130,10 @@ test('list, show, refresh, stats and disconnect drive the running backend', asyn
   expect((await call(backend, '/api/connection/status', users[1])).body.status).toBe('not_connected');
   expect(await eventually(() => receiver.accepted().some((e) => e.type === 'connection.disconnected' && e.data.user_id === users[1].user_id && e.data.by === 'operator'))).toBe(true);
 
-  const stats = await cli(['stats']);
+  const [stats, statsJson] = await Promise.all([cli(['stats']), cli(['stats', '--json'])]);
   expect(stats.stdout).toMatch(/^connections\s+\d+: \d+ connected \(0 degraded\), 0 reconnect required$/m);
   expect(stats.stdout).toMatch(/^events\s+0 undelivered, 0 failed$/m);
-  expect(JSON.parse((await cli(['stats', '--json'])).stdout)).toMatchObject({ sealing: { current_key: 'suite1' }, outbox_depth: 0, events: { delivery: 'on', pending: 0 } });
+  expect(JSON.parse(statsJson.stdout)).toMatchObject({ sealing: { current_key: 'suite1' }, outbox_depth: 0, events: { delivery: 'on', pending: 0 } });
 });
 
 test('events lists what waits for delivery; redeliver sends it now', async () => {
@@ -167,22 +176,24 @@ test('the admin API answers malformed input with a 4xx JSON error and changes no
 });
 
 test('one-line errors in the operator\'s words: an unknown command, connection or event, a bad filter, no backend', async () => {
-  const lines = async (args: string[], env?: Record<string, string>) => {
-    const run = await cli(args, env);
-    return [run.code, run.stderr.trim()];
-  };
-  expect(await lines(['frobnicate'])).toEqual([1, 'error: unknown command frobnicate; see --help']);
-  expect(await lines(['show', 'test/acct_nobody/usr_nobody'])).toEqual([1, 'error: No connection test/acct_nobody/usr_nobody: list connections with `npm run connections -- list`']);
-  expect(await lines(['refresh', 'test/acct_nobody/usr_nobody'])).toEqual([1, 'error: No connection test/acct_nobody/usr_nobody: list connections with `npm run connections -- list`']);
+  const noConnection = 'error: No connection test/acct_nobody/usr_nobody: list connections with `npm run connections -- list`';
   const listEvents = 'list events with `npm run connections -- events` (or `events --failed`)';
-  expect(await lines(['redeliver', 'evt_nope'])).toEqual([1, `error: No event evt_nope: ${listEvents}`]);
-  expect(await lines(['redeliver', `evt_${'0'.repeat(32)}`])).toEqual([1, `error: No event evt_${'0'.repeat(32)}: ${listEvents}`]);
-  expect(await lines(['show', 'not-a-connection'])).toEqual([1, 'error: not-a-connection is not a connection: mode/account/user[/provider], e.g. test/acct_123/usr_456 (or test/acct_123/(account), test/acct_123/usr_456/crm)']);
-  expect(await lines(['list', '--after'])).toEqual([1, 'error: unknown option --after; see --help']);
-  expect(await lines(['list', '--status', 'happy'])).toEqual([1, 'error: --status must be connected, degraded or reconnect_required (got happy)']);
-  expect(await lines(['list', '--mode', 'demo'])).toEqual([1, 'error: --mode must be test or live (got demo)']);
-  expect(await lines(['stats'], { BROKER_URL: 'http://127.0.0.1:9' })).toEqual([1, 'error: no backend answers at http://127.0.0.1:9 (is it running? --url sets where)']);
-  expect((await cli(['--help'])).stdout).toContain('usage: npm run connections -- <command>');
+  const cases: Array<[string[], string, Record<string, string>?]> = [
+    [['frobnicate'], 'error: unknown command frobnicate; see --help'],
+    [['show', 'test/acct_nobody/usr_nobody'], noConnection],
+    [['refresh', 'test/acct_nobody/usr_nobody'], noConnection],
+    [['redeliver', 'evt_nope'], `error: No event evt_nope: ${listEvents}`],
+    [['redeliver', `evt_${'0'.repeat(32)}`], `error: No event evt_${'0'.repeat(32)}: ${listEvents}`],
+    [['show', 'not-a-connection'], 'error: not-a-connection is not a connection: mode/account/user[/provider], e.g. test/acct_123/usr_456 (or test/acct_123/(account), test/acct_123/usr_456/crm)'],
+    [['list', '--after'], 'error: unknown option --after; see --help'],
+    [['list', '--status', 'happy'], 'error: --status must be connected, degraded or reconnect_required (got happy)'],
+    [['list', '--mode', 'demo'], 'error: --mode must be test or live (got demo)'],
+    [['stats'], 'error: no backend answers at http://127.0.0.1:9 (is it running? --url sets where)', { BROKER_URL: 'http://127.0.0.1:9' }],
+  ];
+  // Side by side: each run is refused, nothing changes.
+  const [help, ...runs] = await Promise.all([cli(['--help']), ...cases.map(([args, , env]) => cli(args, env))]);
+  expect(runs.map((run, i) => [cases[i][0], run.code, run.stderr.trim()])).toEqual(cases.map(([args, line]) => [args, 1, line]));
+  expect(help.stdout).toContain('usage: npm run connections -- <command>');
 });
 
 test('after a key rotation, reseal leaves nothing on the old key, which can then be removed with every connection working', async () => {
@@ -218,11 +229,12 @@ test('an instance lacking a key the registry uses warns at start, stats mark it 
   await restartBackend(SEALING_KEYS_TEXT);
   // Logged before it listens, but its log stream may reach the pipe after the URL line.
   expect(await eventually(() => /"level":40,.*"missingKeys":\["suite2"\].*sealing_key_missing/.test(backend.output()))).toBe(true);
-  expect(JSON.parse((await cli(['stats', '--json'])).stdout).sealing).toMatchObject({ current_key: 'suite1', missing_here: ['suite2'] });
-  expect((await cli(['stats'])).stdout).toMatch(/^sealing keys\s+.*suite2 \(missing here\) \d+/m);
+  const [statsJson, stats] = await Promise.all([cli(['stats', '--json']), cli(['stats'])]);
+  expect(JSON.parse(statsJson.stdout).sealing).toMatchObject({ current_key: 'suite1', missing_here: ['suite2'] });
+  expect(stats.stdout).toMatch(/^sealing keys\s+.*suite2 \(missing here\) \d+/m);
 
   const refreshes = await refreshCount(stack);
-  await untilDue(stack, users);
+  await advanceUntilDue(stack, clock, [backend], users);
   for (const user of users) {
     const token = await call(backend, '/api/token', user);
     expect([token.status, token.body.error?.code]).toEqual([503, 'sealing_key_missing']);
@@ -235,6 +247,11 @@ test('an instance lacking a key the registry uses warns at start, stats mark it 
   // The key put back: no warning, and the same connections work.
   await restartBackend(`${SEALING_KEYS_TEXT},${ROTATED_KEY_TEXT}`);
   expect(backend.output()).not.toContain('missingKeys');
-  for (const user of users) expect((await call(backend, '/api/token', user)).status).toBe(200);
+  for (const user of users) {
+    // One at a time: each refresh's answer sets this backend's clock back to the provider's.
+    await advanceUntilDue(stack, clock, [backend], [user]);
+    expect((await call(backend, '/api/token', user)).status).toBe(200);
+  }
+  expect(await refreshCount(stack)).toBe(refreshes + users.length);
   await expectAllAlive(stack, users);
 }, 60_000); // three restarts

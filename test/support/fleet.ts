@@ -7,10 +7,14 @@ import { APP_ID } from '../../src/common/app-id';
 import { dashboardRedirectUri } from '../../src/common/redirect-uri';
 import { PUBLIC_CLIENT_ID } from '../../server/local/oauth-provider/clients';
 import { KEYS, SEALING_KEYS_TEXT, SIGNING_SECRET } from './fixtures';
-import { Stack } from './stack';
+import { dueTime, Stack } from './stack';
 import { randomBytes } from 'node:crypto';
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
 import { Client } from 'pg';
-import { RunningCommand, startCommand } from './commands';
+import { ROOT, RunningCommand, startCommand } from './commands';
+import { eventually, type User } from './fixtures';
 import { POSTGRES_SERVICE, sharedService, sharing } from './shared-services';
 
 /** What a backend started as in production takes: the Dashboard's redirect URI, never loopback. */
@@ -35,6 +39,61 @@ export function backendEnv(stack: Pick<Stack, 'emulatorUrl' | 'provider'>, extra
 
 /** `npm run backend`: the compiled backend (server/production.js builds it when needed). */
 export const startBackendProcess = (env: Record<string, string>): Promise<RunningCommand> => startCommand('server/production.js', [], env);
+
+/**
+ * A clock for backends started as child processes (the preload test/support/shift-clock.cjs), to
+ * move past an expiry, a retry or a claim instead of waiting for it. A backend started with `env`
+ * runs `offsetSeconds` ahead of the real clock; `advance` moves the running ones further.
+ *
+ * A backend's broker corrects its clock to the fleet's reference (broker/clock.ts): with
+ * PostgreSQL measured at start and every minute, else from each quick provider answer (one at
+ * start). So a move holds until then: use it in PostgreSQL backends within a test, in SQLite
+ * backends only up to their next call to the provider (one refresh, not several side by side),
+ * and move a restarted backend again, after its start: it reads its reference anew. The stack's other
+ * parts (emulator, provider, PostgreSQL) keep the real time: a backend ahead of them stores
+ * expiries later, which they outlive harmlessly, where moving the emulator too would drop the
+ * secrets of a backend that re-anchored. Move only while no refresh is under way: the lock lease
+ * is judged by PostgreSQL's clock, the write fence by the process's.
+ */
+export interface BackendClock {
+  /** For backendEnv's `extra`: the preload and its file (a backend started after a move takes the current offset). */
+  env: Record<string, string>;
+  /** Moves `backends`' clocks `seconds` ahead; resolves once each has taken the move. */
+  advance(backends: RunningCommand[], seconds: number): Promise<void>;
+}
+
+let clocksDir: string | undefined;
+
+export function backendClock(offsetSeconds = 0): BackendClock {
+  if (!clocksDir) {
+    const dir = (clocksDir = mkdtempSync(path.join(os.tmpdir(), 'backend-clocks-')));
+    process.once('exit', () => rmSync(dir, { recursive: true, force: true }));
+  }
+  const file = path.join(clocksDir, randomBytes(6).toString('hex'));
+  let offset = offsetSeconds;
+  writeFileSync(file, String(offset));
+  const took = (backend: RunningCommand) => existsSync(`${file}.${backend.pid}`) && readFileSync(`${file}.${backend.pid}`, 'utf8') === String(offset);
+  return {
+    env: { NODE_OPTIONS: `--require ${path.join(ROOT, 'test', 'support', 'shift-clock.cjs')}`, TEST_CLOCK_FILE: file },
+    advance: async (backends, seconds) => {
+      offset += seconds;
+      writeFileSync(file, String(offset));
+      for (const backend of backends) process.kill(backend.pid, 'SIGUSR2');
+      if (!(await eventually(() => backends.every(took), 20_000))) throw new Error(`a backend did not take the clock move to ${offset} s`);
+    },
+  };
+}
+
+/**
+ * untilDue for backends on `clock` whose brokers read the real time (no move since they last met
+ * their reference): their clocks moved to the users' due time instead of waiting for it, and a
+ * second more, as a broker that read the provider's clock (a `Date` header, whole seconds) may
+ * be up to that far behind. Past due is due all the same.
+ */
+export async function advanceUntilDue(stack: Pick<Stack, 'emulatorUrl'>, clock: BackendClock, backends: RunningCommand[], users: User[]): Promise<void> {
+  const ahead = (await dueTime(stack, users)) - Date.now();
+  await clock.advance(backends, Math.max(0, ahead) / 1000 + 1);
+}
 
 export interface TestPostgres {
   /** The suite's own database. */

@@ -91,11 +91,23 @@ export async function storedSecrets(stack: Pick<Stack, 'emulatorUrl'>, user: Use
  * token's whole lifetime.
  */
 export async function untilDue(stack: Pick<Stack, 'emulatorUrl'>, users: User[]): Promise<void> {
+  const latest = await dueTime(stack, users);
+  while (Date.now() < latest) await new Promise((resolve) => setTimeout(resolve, Math.min(50, latest - Date.now())));
+}
+
+/** When (ms, by the clock the tokens were issued on) every user's stored access token is due, as untilDue waits for it. */
+export async function dueTime(stack: Pick<Stack, 'emulatorUrl'>, users: User[]): Promise<number> {
   let latest = 0;
   for (const user of users) {
     // None stored: it has expired (and the Secret Store dropped it), so it is due already.
     const { access } = await storedSecrets(stack, user);
     if (access) latest = Math.max(latest, Math.ceil(dueAt(access.payload, DEFAULTS.refreshMarginSeconds, 1)) * 1000 + 100);
   }
-  while (Date.now() < latest) await new Promise((resolve) => setTimeout(resolve, Math.min(50, latest - Date.now())));
+  return latest;
+}
+
+/** untilDue for backends on the stack's clock (in process): the clock moved to the users' due time instead of waiting for it. */
+export async function clockUntilDue(stack: Stack, users: User[]): Promise<void> {
+  // dueTime is a whole second (the broker's clock counts them) and a tenth.
+  stack.clock.offset += Math.max(0, Math.floor((await dueTime(stack, users)) / 1000) - stack.now());
 }
