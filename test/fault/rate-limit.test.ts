@@ -100,10 +100,10 @@ test('a budget above the store limit: its 429s halve the rate, the status says t
 
 test('keep-alive has no quota per tick: 45 idle connections overdue are all refreshed, once each, as fast as the budget allows', async () => {
   // Made with the default idle time (a day); this backend's hour is a new policy, so their due times are computed again.
-  const { users, broker } = await connectedBehindLimit(45, 40, 30, { background: { keepAliveIdleSeconds: 3600, keepAliveIntervalMs: 500 } });
+  const { users, broker } = await connectedBehindLimit(45, 80, 60, { background: { keepAliveIdleSeconds: 3600, keepAliveIntervalMs: 500 } });
   const before = await refreshCount(stack);
   stack.clock.offset += 4000;
-  // 135 requests at 30/s: under five seconds (20 a tick every 60 s would take two minutes).
+  // 135 requests at 60/s: under three seconds (20 a tick every 60 s would take two minutes).
   expect(await eventually(async () => (await refreshCount(stack)) === before + 45, 20_000)).toBe(true);
   // Nothing is refreshed twice: once each is done, every one is due again only in an hour.
   const ours = async () => (await broker.storage.records.list({ accountId: users[0].account_id, limit: 1000 })).filter((r) => users.some((u) => u.user_id === r.userId));
