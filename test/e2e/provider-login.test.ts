@@ -90,7 +90,7 @@ test('Cancel on the login page sends the person back to the client with access_d
 
 test('"Use another account" on the consent page asks for the login again, and the code is for the other account', async () => {
   const context = await browser.newContext();
-  const page = await context.newPage();
+  let page = await context.newPage();
   const signIn = async (user: string) => {
     await page.getByLabel('User').fill(user);
     await page.getByLabel('Password').fill('dev-password');
@@ -105,7 +105,11 @@ test('"Use another account" on the consent page asks for the login again, and th
   const first = await startSignIn(page);
   await signIn('alice');
   expect(await finish(first)).toBe('alice');
-  // The browser's session remembers alice: the next sign-in goes straight to consent, which offers the switch.
+  // The browser's session remembers alice: the next sign-in (in a new tab, away from the first's
+  // failed navigation to the redirect URI, which Chromium may still be loading) goes straight to
+  // consent, which offers the switch.
+  await page.close();
+  page = await context.newPage();
   const verifier = await startSignIn(page);
   await page.getByText('Alice Example').waitFor();
   await page.getByRole('button', { name: 'Use another account' }).click();
