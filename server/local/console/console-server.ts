@@ -149,7 +149,7 @@ export class OfflineConsole {
       const subject = (await parts.records.get(this.connection(parts, service)))?.subject;
       if (!subject) return [];
       const others = USERS.filter((u) => u.id !== this.identity.user.id);
-      const same = await Promise.all(others.map(async (u) => (await parts.records.get({ accountId: this.identity.account.id, userId: u.id, mode: this.identity.mode, ...(service.name && { provider: service.name }) }))?.subject === subject));
+      const same = await Promise.all(others.map(async (u) => (await parts.records.get(connectionOf({ ...this.user, userId: u.id }, 'user', service.name)))?.subject === subject));
       const users = others.filter((_, i) => same[i]).map((u) => u.name);
       return users.length > 0 ? [{ service: service.name ?? '', subject, users }] : [];
     }));
