@@ -44,6 +44,8 @@ async function startOneProviderStack(): Promise<{ stack: RunningCommand; appDir:
 let stack: RunningCommand;
 let oneProvider: { stack: RunningCommand; appDir: string };
 beforeAll(async () => {
+  // This run's screenshots only: a step's number can differ from an earlier run's.
+  rmSync(SHOTS, { recursive: true, force: true });
   mkdirSync(SHOTS, { recursive: true });
   [browser, stack, oneProvider] = await Promise.all([launchBrowser(), startStack({ KEEP_ALIVE_SECONDS: '3600' }), startOneProviderStack()]);
 });
