@@ -18,7 +18,7 @@ const MB = 1024 * 1024;
 /** DEFAULTS.cacheBytes for a heap limit (below). */
 export function cacheShare(heapLimit: number): number {
   const young = (Number(process.versions.v8.split('.')[0]) >= 13 ? 192 : 48) * MB;
-  return Math.floor(Math.max(0, Math.min(heapLimit / 8, (heapLimit - young) / 8)));
+  return Math.floor(Math.max(0, (heapLimit - young) / 8));
 }
 
 export const DEFAULTS = {
@@ -31,15 +31,15 @@ export const DEFAULTS = {
   keepAliveIntervalMs: 5_000,
   outboxFlushIntervalMs: 1000,
   /**
-   * Warm access tokens' share of the heap: an eighth of V8's limit, and at most an eighth of the old
-   * generation, where the cache lives. The limit counts the young generation too, 48 MB up to
-   * Node 22 and 192 MB from Node 24 (V8 13; measured with --max-old-space-size=64, where the limit
-   * is 112 and 256 MB): at --max-old-space-size=64 the cache gets 8 MB of the 64 on either (12.8 MB
+   * Warm access tokens' share of the heap: an eighth of the old generation, where the cache lives
+   * (V8's limit less the young generation, which the limit counts too: 48 MB up to Node 22 and
+   * 192 MB from Node 24, V8 13; measured with --max-old-space-size=64, where the limit is 112 and
+   * 256 MB). At --max-old-space-size=64 the cache gets 8 MB of the 64 on either (12.8 MB
    * ran Node 24 out of memory once: its own code and state take more of the old generation). The
    * rest holds the code (about 17 MB), what else grows with connections (without PostgreSQL their
    * request-count windows, about 470 bytes each in a busy minute), requests in flight, and the
    * collector's headroom; a quarter of the limit ran out of memory there with 50,000 connections
-   * (test/server/access-cache-memory.test.ts). A 4 GB heap caches 518 MB.
+   * (test/server/access-cache-memory.test.ts). A 4 GB heap caches 512 MB.
    */
   cacheBytes: cacheShare(getHeapStatistics().heap_size_limit),
   /** Requests per minute on each signed route: generous where a view reads, tight where tokens change. */
