@@ -284,7 +284,7 @@ test('a transient 429 from the provider is retried within the call', async () =>
 
 test('a provider timeout answers 503 without a retry, keeps the tokens, and recovers', async () => {
   const before = await expiredConnection();
-  await stack.provider.control('/dev/faults', { kind: 'hang', delayMs: 2500 });
+  await stack.provider.control('/dev/faults', { kind: 'hang', delayMs: 1500 });
   const failed = await call(broker, '/api/token', user);
   expect(failed.status).toBe(503);
   expect(await storedSecrets(stack, user)).toEqual(before);
