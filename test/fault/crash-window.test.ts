@@ -101,7 +101,7 @@ test('PostgreSQL: SIGKILL after the answer is kept, while its commit waits at th
 /**
  * A backend in process on the test's registry file whose outbox, once `crash()` is called, never
  * returns from its next `method` call: the process stops there for good, as a crash would.
- * `reached` resolves when it has.
+ * `reached` resolves when it has. Stopped, it waits for none of its refreshes, as a dead process would not.
  */
 async function crashingBroker(method: 'put' | 'dropAnswer') {
   const storage = openSqliteStorage(path.join(dataDir, 'registry.sqlite'));
@@ -115,7 +115,7 @@ async function crashingBroker(method: 'put' | 'dropAnswer') {
       return new Promise<void>(() => undefined);
     },
   });
-  const broker = await startBroker(stack, { storage: { ...storage, outbox }, refresh: { callerWaitMs: 500 } });
+  const broker = await startBroker(stack, { storage: { ...storage, outbox }, refresh: { callerWaitMs: 500 }, shutdownSettleMs: 0 });
   return { broker, crash: () => (crashing = true), reached: stopped };
 }
 
