@@ -84,13 +84,13 @@ test('40 connections due at once, a budget of 48/s before a store limit of 60/s:
 }, 60_000);
 
 test('a budget above the store limit: its 429s halve the rate, the status says the store throttles, and every connection is refreshed', async () => {
-  const { users, broker } = await connectedBehindLimit(20, 48, 320);
+  const { users, broker } = await connectedBehindLimit(20, 24, 160);
   stack.clock.offset += 601;
   const answers = await Promise.all(users.map((user) => tokenFor(broker, user)));
   expect(answers.map((a) => a.status)).toEqual(users.map(() => 200));
   expect(store.refused).toBeGreaterThan(0);
-  expect(broker.budget.rate('test')).toBeLessThan(320);
-  // 40 writes at 48/s, behind the 429s' back-off; then the status still says the store throttles,
+  expect(broker.budget.rate('test')).toBeLessThan(160);
+  // 40 writes at 24/s, behind the 429s' back-off; then the status still says the store throttles,
   // for 30 s after the last 429 (a status read that meets a 429 itself is told to wait, 503 secret_store_busy).
   expect(await eventually(written(broker), 40_000)).toBe(true);
   const status = await tokenFor(broker, users[0], '/api/connection/status');
