@@ -48,6 +48,8 @@ export interface BrokerCoreOptions {
   secretStoreRequestsPerSecond?: Partial<Record<StripeMode, number>>;
   /** Connection events: delivered to a webhook (`webhook`), and heard in this process (`onEvent`). */
   events?: { webhook?: EventWebhook; onEvent?: (event: ConnectionEvent) => void };
+  /** How long `close` gives refreshes under way (DEFAULTS.shutdownSettleMs); a test's backend that crashes takes none. */
+  shutdownSettleMs?: number;
 }
 
 export interface BrokerCore {
@@ -146,7 +148,7 @@ export function createBrokerCore(options: BrokerCoreOptions): BrokerCore {
     close: async () => {
       measuring.stop();
       budget.close();
-      await engine.settle(DEFAULTS.shutdownSettleMs);
+      await engine.settle(options.shutdownSettleMs ?? DEFAULTS.shutdownSettleMs);
       await background.stop();
       await storage.close();
     },

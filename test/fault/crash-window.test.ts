@@ -16,11 +16,11 @@ import { openSqliteStorage } from '../../server/storage/sqlite';
 import { expectAllAlive } from '../support/alive';
 import { providerStats, refreshCount } from '../support/dev-provider';
 import { eventually, newUser, type User } from '../support/fixtures';
-import { backendEnv, DASHBOARD_REDIRECT, startBackendProcess, startPostgres, type TestPostgres } from '../support/fleet';
+import { advanceUntilDue, backendClock, backendEnv, DASHBOARD_REDIRECT, startBackendProcess, startPostgres, type TestPostgres } from '../support/fleet';
 import { startBroker } from '../support/in-process-broker';
 import { logLines } from '../support/leak-check';
 import { call, connect } from '../support/signed-calls';
-import { clockUntilDue, type Stack, stackSuite, untilDue } from '../support/stack';
+import { clockUntilDue, type Stack, stackSuite } from '../support/stack';
 
 let stack: Stack;
 let postgres: TestPostgres;
@@ -59,7 +59,9 @@ async function expectIntact(backend: { url: string }, user: User): Promise<void>
 
 test('PostgreSQL: SIGKILL after the answer is kept, while its commit waits at the outbox; the restarted backend takes the kept answer and the connection lives', async () => {
   // A 1 s provider timeout and one attempt make the dead holder's lease short: 1 s + 2 s.
-  const env = backendEnv(stack, { DATABASE_URL: postgres.url, DATA_DIR: dataDir, OAUTH_TIMEOUT_SECONDS: '1', OAUTH_RETRY_ATTEMPTS: '1', REFRESH_WAIT_SECONDS: '2' });
+  // The backends' clocks move (fleet.ts): each measures the database's clock at its start, and the move holds past it.
+  const clock = backendClock();
+  const env = backendEnv(stack, { DATABASE_URL: postgres.url, DATA_DIR: dataDir, OAUTH_TIMEOUT_SECONDS: '1', OAUTH_RETRY_ATTEMPTS: '1', REFRESH_WAIT_SECONDS: '2', ...clock.env });
   let backend = await startBackendProcess(env);
   const user = newUser('window');
   // One client holds the outbox, the other watches (a transaction sees pg_stat_activity as it first read it).
@@ -67,8 +69,7 @@ test('PostgreSQL: SIGKILL after the answer is kept, while its commit waits at th
   await Promise.all([db.connect(), observer.connect()]);
   try {
     expect((await connect(stack, backend, user, { redirectUri: DASHBOARD_REDIRECT })).status).toBe(200);
-    // Waited for, not moved: the restarted backend reads the database's clock, and only a token due by it sends it to the kept answer.
-    await untilDue(stack, [user]);
+    await advanceUntilDue(stack, clock, [backend], [user]);
     // While this transaction holds the outbox, no write gets in (reads do): the commit waits there.
     await db.query('BEGIN');
     await db.query('LOCK TABLE broker_outbox IN EXCLUSIVE MODE');
@@ -85,6 +86,8 @@ test('PostgreSQL: SIGKILL after the answer is kept, while its commit waits at th
     await db.query('ROLLBACK');
     outputs.push(backend.output());
     backend = await startBackendProcess(env);
+    // Restarted, it reads the database's clock again, and only a token due by it sends it to the kept answer: moved again.
+    await advanceUntilDue(stack, clock, [backend], [user]);
     await expectIntact(backend, user);
     expect(recoveredLines(backend.output().split('\n').filter((l) => l.startsWith('{')), user)).toEqual([expect.objectContaining({ outcome: 'refreshed' })]);
     expect((await observer.query('SELECT count(*)::int AS n FROM broker_outbox_answers')).rows[0].n).toBe(0);
@@ -98,7 +101,7 @@ test('PostgreSQL: SIGKILL after the answer is kept, while its commit waits at th
 /**
  * A backend in process on the test's registry file whose outbox, once `crash()` is called, never
  * returns from its next `method` call: the process stops there for good, as a crash would.
- * `reached` resolves when it has.
+ * `reached` resolves when it has. Stopped, it waits for none of its refreshes, as a dead process would not.
  */
 async function crashingBroker(method: 'put' | 'dropAnswer') {
   const storage = openSqliteStorage(path.join(dataDir, 'registry.sqlite'));
@@ -112,7 +115,7 @@ async function crashingBroker(method: 'put' | 'dropAnswer') {
       return new Promise<void>(() => undefined);
     },
   });
-  const broker = await startBroker(stack, { storage: { ...storage, outbox }, refresh: { callerWaitMs: 500 } });
+  const broker = await startBroker(stack, { storage: { ...storage, outbox }, refresh: { callerWaitMs: 500 }, shutdownSettleMs: 0 });
   return { broker, crash: () => (crashing = true), reached: stopped };
 }
 

@@ -169,7 +169,7 @@ test('Secret Store writes slower than the caller waits: the caller gets the new 
     await connect(stack, broker, user);
     const before = await storedSecrets(stack, user);
     stack.clock.offset += 5;
-    stack.emulator.faults.inject({ kind: 'delay', delayMs: 1000, count: 2, route: 'POST /v1/apps/secrets' });
+    stack.emulator.faults.inject({ kind: 'delay', delayMs: 700, count: 2, route: 'POST /v1/apps/secrets' });
     const answer = await call(broker, '/api/token', user);
     expect(answer.status).toBe(200);
     expect(answer.body.access_token).not.toBe(before.access!.payload.access_token);

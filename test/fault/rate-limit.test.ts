@@ -68,8 +68,8 @@ async function tokenFor(broker: TestBroker, user: User, route = '/api/token'): P
   }
 }
 
-test('40 connections due at once, a budget of 32/s before a store limit of 40/s: each refreshed once with three requests, no 429, none lost', async () => {
-  const { users, broker } = await connectedBehindLimit(40, 40, 32);
+test('40 connections due at once, a budget of 48/s before a store limit of 60/s: each refreshed once with three requests, no 429, none lost', async () => {
+  const { users, broker } = await connectedBehindLimit(40, 60, 48);
   const before = await refreshCount(stack);
   stack.clock.offset += 601;
   const answers = await Promise.all(users.map((user) => tokenFor(broker, user)));
@@ -119,7 +119,7 @@ test('keep-alive has no quota per tick: 45 idle connections overdue are all refr
 }, 60_000);
 
 test('while the budget is spent, a due token with time left is served at once, and refreshed when its turn comes', async () => {
-  const { users, broker } = await connectedBehindLimit(9, 12, 8);
+  const { users, broker } = await connectedBehindLimit(9, 24, 16);
   const [watched, ...others] = users;
   const first = await call(broker, '/api/token', watched);
   expect(first.status).toBe(200);
