@@ -74,10 +74,11 @@ export interface BrokerParts {
   logger: Logger;
 }
 
-/** One refresh under way: `done` when it ends; `committed` once its new tokens are in the outbox. */
+/** One refresh under way: `done` when it ends; `committed` (and `kept` settles) once its new tokens are in the outbox. */
 interface Flight {
   done: Promise<AccessPayload>;
   committed?: AccessPayload;
+  kept: Promise<void>;
 }
 
 /** Held by the work of a flight: its lease, and how it says its new tokens are committed. */
@@ -210,9 +211,10 @@ export class RefreshEngine {
   /**
    * Shutdown: waits up to `ms` for refreshes under way, so an answer already on its way from the
    * provider reaches the outbox; what is still waiting after that sent nothing, or left its intent.
+   * One whose tokens are in the outbox is not waited for: the next start writes them.
    */
   async settle(ms: number): Promise<void> {
-    const flights = [...this.inFlight.values()].map((flight) => flight.done.catch(() => undefined));
+    const flights = [...this.inFlight.values()].map((flight) => Promise.race([flight.done.catch(() => undefined), flight.kept]));
     await Promise.race([Promise.all(flights), new Promise((resolve) => setTimeout(resolve, ms).unref())]);
   }
 
@@ -285,10 +287,18 @@ export class RefreshEngine {
     let flight = this.inFlight.get(key);
     if (!flight) {
       const waiting = Date.now();
+      let kept = () => {};
       const started: Flight = {
+        kept: new Promise<void>((resolve) => (kept = resolve)),
         done: withLock(this.parts.locks, connection, this.options.lock, (lease) => {
           this.metrics.lockWaitSeconds.observe((Date.now() - waiting) / 1000);
-          return work({ lease, ready: (access) => (started.committed = access) });
+          return work({
+            lease,
+            ready: (access) => {
+              started.committed = access;
+              kept();
+            },
+          });
         }).finally(() => this.inFlight.delete(key)),
       };
       flight = started;

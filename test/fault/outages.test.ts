@@ -5,7 +5,11 @@
  * refresh token is no longer accepted by the provider (with rotation, a spent token sent again
  * revokes the whole grant).
  */
+import { mkdtempSync, rmSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
 import type { ConnectionId } from '../../src/common/connection-id';
+import { openSqliteStorage } from '../../server/storage/sqlite';
 import { eventually, newUser, sleep, User } from '../support/fixtures';
 import { startBroker, TestBroker } from '../support/in-process-broker';
 import { call, connect, connectAll } from '../support/signed-calls';
@@ -161,6 +165,32 @@ test('a write the Secret Store refuses (the access token expired while stripe-no
     await broker.stop();
   }
 });
+
+test('a stop while a refresh writes to a hanging Secret Store does not wait for the write: its tokens are in the outbox, and the next start writes them', async () => {
+  const dir = mkdtempSync(path.join(os.tmpdir(), 'outage-stop-'));
+  const file = path.join(dir, 'registry.sqlite');
+  // Shutdown may wait as long as it likes for refreshes under way: only their tokens being kept ends it.
+  const first = await startBroker(stack, { storage: openSqliteStorage(file), refresh: { callerWaitMs: 500 }, shutdownSettleMs: 600_000 });
+  const user = newUser('outage');
+  let next: TestBroker | undefined;
+  try {
+    await connect(stack, first, user);
+    stack.clock.offset += 5;
+    // The write hangs past the test's own timeout (its client gives up after 20 s): a stop that waited for it would not end in time.
+    stack.emulator.faults.inject({ kind: 'delay', delayMs: 60_000, count: 2, route: 'POST /v1/apps/secrets' });
+    expect((await call(first, '/api/token', user)).status).toBe(200);
+    await first.stop();
+    stack.emulator.faults.clear();
+    expect((await storedSecrets(stack, user)).refresh!.payload.generation).toBe(1);
+    next = await startBroker(stack, { storage: openSqliteStorage(file) });
+    expect(await eventually(async () => (await storedSecrets(stack, user)).refresh?.payload.generation === 2)).toBe(true);
+    await expectAllAliveOn(next, [user]);
+  } finally {
+    stack.clock.offset = 0;
+    await next?.stop();
+    rmSync(dir, { recursive: true, force: true });
+  }
+}, 15_000);
 
 test('Secret Store writes slower than the caller waits: the caller gets the new tokens once they are in the outbox, not refresh_pending', async () => {
   const broker = await startBroker(stack, { refresh: { callerWaitMs: 500 } });

@@ -153,7 +153,8 @@ export class SecretStoreEmulator {
 
       const fault = this.faults.take(route, typeof form.name === 'string' ? form.name : undefined);
       const retryHeader: Record<string, string> = fault?.shouldRetry === undefined ? {} : { 'Stripe-Should-Retry': String(fault.shouldRetry) };
-      if (fault?.delayMs !== undefined || fault?.kind === 'delay') await new Promise((resolve) => setTimeout(resolve, fault.delayMs ?? 1000));
+      // Unref'd: a delay still running when the emulator closes does not keep its process alive.
+      if (fault?.delayMs !== undefined || fault?.kind === 'delay') await new Promise((resolve) => setTimeout(resolve, fault.delayMs ?? 1000).unref());
       if (fault?.kind === 'drop') return void req.socket.destroy();
       if (fault?.kind === 'http500') {
         return this.send(res, 500, { error: { type: 'api_error', message: 'An unknown error occurred (injected fault).' } }, retryHeader);
