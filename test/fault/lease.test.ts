@@ -246,7 +246,7 @@ test('a soak: three instances, continuous refreshes, random pauses past the leas
     // kill with a restart, in random order (so at times all three are paused together).
     const disrupt = async (i: number) => {
       for (const step of ['pause', 'pause', 'kill'].sort(() => Math.random() - 0.5)) {
-        await sleep(200 + Math.random() * 600);
+        await sleep(100 + Math.random() * 400);
         const release = await gates[i].refuse();
         if (step === 'kill') {
           outputs.push(fleet[i].output());
