@@ -108,7 +108,7 @@ export async function startBackend(config: Config, extras: BackendExtras = {}): 
       marginSeconds: config.refreshMarginSeconds,
       providerRetry: { ...DEFAULTS.providerRetry, attempts: config.retryAttempts },
       // The lease outlasts the slowest provider's attempts (an API-key provider's calls are to its API).
-      lock: lockTimes(Math.max(...config.providers.map((p) => p.oauth?.timeoutSeconds ?? p.api.timeoutSeconds)), config.retryAttempts),
+      lock: lockTimes(Math.max(...config.providers.map((p) => p.oauth?.timeoutSeconds ?? p.api.timeoutSeconds)), config.retryAttempts, config.lockLeaseMarginSeconds),
       callerWaitMs: config.refreshWaitSeconds * 1000,
     },
     background: { keepAliveIdleSeconds: config.keepAliveSeconds },

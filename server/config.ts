@@ -51,6 +51,8 @@ export interface Config {
   providers: ProviderConfig[];
   /** OAUTH_RETRY_ATTEMPTS: token-endpoint attempts (any provider's) while the provider processed nothing. */
   retryAttempts: number;
+  /** LOCK_LEASE_MARGIN_SECONDS: the connection lock's lease beyond the provider's timeout × attempts. */
+  lockLeaseMarginSeconds: number;
   refreshMarginSeconds: number;
   /** How long `/api/token` waits for a refresh before a 503 (the refresh goes on). */
   refreshWaitSeconds: number;
@@ -121,6 +123,15 @@ function integer(env: Env, name: string, fallback: number, min: number, max: num
   if (value === undefined) return fallback;
   const n = Number(value);
   if (!Number.isInteger(n) || n < min || n > max) throw new ConfigError(`${name} must be a whole number from ${min} to ${max}`);
+  return n;
+}
+
+/** A number of seconds to a tenth (`2`, `0.5`). */
+function tenths(env: Env, name: string, fallback: number, min: number, max: number): number {
+  const value = optional(env, name);
+  if (value === undefined) return fallback;
+  const n = Number(value);
+  if (!/^\d+(\.\d)?$/.test(value) || n < min || n > max) throw new ConfigError(`${name} must be a number of seconds from ${min} to ${max}, to a tenth`);
   return n;
 }
 
@@ -444,6 +455,7 @@ export function loadConfig(given: Env = process.env): Config {
     stripeApiBase: check(() => stripeApiBase(env)),
     providers,
     retryAttempts: check(() => integer(env, 'OAUTH_RETRY_ATTEMPTS', DEFAULTS.providerRetry.attempts, 1, 5)),
+    lockLeaseMarginSeconds: check(() => tenths(env, 'LOCK_LEASE_MARGIN_SECONDS', DEFAULTS.lockLeaseMarginSeconds, 0.5, 60)),
     refreshMarginSeconds: check(() => integer(env, 'REFRESH_MARGIN_SECONDS', DEFAULTS.refreshMarginSeconds, 0, 86_400)),
     refreshWaitSeconds: check(() => integer(env, 'REFRESH_WAIT_SECONDS', DEFAULTS.refreshWaitSeconds, 1, 120)),
     keepAliveSeconds: check(() => integer(env, 'KEEP_ALIVE_SECONDS', DEFAULTS.keepAliveIdleSeconds, 0, 365 * 86_400)),

@@ -26,6 +26,8 @@ export const DEFAULTS = {
   defaultAccessLifetimeSeconds: 3600,
   providerTimeoutSeconds: 30,
   providerRetry: { attempts: 3, baseDelayMs: 300 } satisfies RetryPolicy,
+  /** The connection lock's lease beyond the provider's attempts: room to keep the last answer (lockTimes). */
+  lockLeaseMarginSeconds: 2,
   refreshWaitSeconds: 10,
   keepAliveIdleSeconds: 86_400,
   keepAliveIntervalMs: 5_000,
@@ -72,10 +74,10 @@ export const DEFAULTS = {
 };
 
 /**
- * The connection lock's lease outlasts every attempt at the provider (and is renewed while a
- * refresh runs); a waiter gives up a little after a holder would have.
+ * The connection lock's lease outlasts every attempt at the provider, by a margin to keep the last
+ * answer in (and is renewed while a refresh runs); a waiter gives up a little after a holder would have.
  */
-export function lockTimes(providerTimeoutSeconds: number, attempts = DEFAULTS.providerRetry.attempts): LockTimes {
-  const leaseMs = (providerTimeoutSeconds * attempts + 2) * 1000;
+export function lockTimes(providerTimeoutSeconds: number, attempts = DEFAULTS.providerRetry.attempts, marginSeconds = DEFAULTS.lockLeaseMarginSeconds): LockTimes {
+  const leaseMs = Math.round((providerTimeoutSeconds * attempts + marginSeconds) * 1000);
   return { leaseMs, waitMs: leaseMs + 3000 };
 }

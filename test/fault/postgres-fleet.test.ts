@@ -71,8 +71,9 @@ test('four backends, 100 concurrent /api/token calls spread over them at expiry:
 });
 
 test('a lock holder killed mid-refresh: another instance refreshes after the lease, nothing lost', async () => {
-  // A 1 s provider timeout and one attempt make the lease short: 1 s + 2 s.
-  const [holder, other] = await startFleet(2, { OAUTH_TIMEOUT_SECONDS: '1', OAUTH_RETRY_ATTEMPTS: '1' });
+  // A 1 s provider timeout, one attempt and a 1 s margin make the lease short: 2 s, renewed every
+  // third of it, so more than a second of it is left when the holder dies.
+  const [holder, other] = await startFleet(2, { OAUTH_TIMEOUT_SECONDS: '1', OAUTH_RETRY_ATTEMPTS: '1', LOCK_LEASE_MARGIN_SECONDS: '1' });
   try {
     const user = newUser('fleet');
     expect((await connect(stack, holder, user, { redirectUri: DASHBOARD_REDIRECT })).status).toBe(200);
