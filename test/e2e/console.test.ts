@@ -6,7 +6,8 @@
  * the console, saved in the drawer for the `notes` service and never shown again; ten switches
  * of identity that each start the views clean; and, with the one unnamed provider
  * (LOCAL_ONE_PROVIDER=1), the backend refreshing on its own and a view edited while the page is
- * open. Screenshots of each step go to test-results/console/ (git-ignored).
+ * open. With CONSOLE_SCREENSHOTS=1, screenshots of each step go to test-results/console/
+ * (git-ignored): each costs the run CPU, and no assertion reads them.
  */
 import { cpSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
@@ -18,6 +19,7 @@ import { ROOT, RunningCommand, startCommand } from '../support/commands';
 jest.setTimeout(120_000);
 
 const SHOTS = path.join(ROOT, 'test-results', 'console');
+const SCREENSHOTS = process.env.CONSOLE_SCREENSHOTS === '1';
 const ALL_PORTS_FREE = { CONSOLE_PORT: '0', SECRET_STORE_PORT: '0', OAUTH_PROVIDER_PORT: '0', PORT: '0' };
 let browser: Browser;
 let shots = 0;
@@ -46,7 +48,7 @@ let oneProvider: { stack: RunningCommand; appDir: string };
 beforeAll(async () => {
   // This run's screenshots only: a step's number can differ from an earlier run's.
   rmSync(SHOTS, { recursive: true, force: true });
-  mkdirSync(SHOTS, { recursive: true });
+  if (SCREENSHOTS) mkdirSync(SHOTS, { recursive: true });
   [browser, stack, oneProvider] = await Promise.all([launchBrowser(), startStack({ KEEP_ALIVE_SECONDS: '3600' }), startOneProviderStack()]);
 });
 afterAll(async () => {
@@ -55,7 +57,9 @@ afterAll(async () => {
   for (const dir of temporary) rmSync(dir, { recursive: true, force: true });
 });
 
-const shot = (page: Page, name: string) => page.screenshot({ path: path.join(SHOTS, `${String(++shots).padStart(2, '0')}-${name}.png`), fullPage: true });
+const shot = async (page: Page, name: string) => {
+  if (SCREENSHOTS) await page.screenshot({ path: path.join(SHOTS, `${String(++shots).padStart(2, '0')}-${name}.png`), fullPage: true });
+};
 const drawer = (page: Page): Locator => page.locator('[data-view="drawer"]');
 const settings = (page: Page): Locator => page.locator('[data-view="settings"]');
 const panel = (page: Page, name: string): Locator => page.locator(`[data-panel="${name}"]`);

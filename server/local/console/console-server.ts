@@ -92,29 +92,42 @@ export class OfflineConsole {
   private readonly revisions = new Map<string, number>();
   private readonly states = new OAuthStates();
   private readonly returns = new Map<string, OAuthContext>();
-  /** The backend's log as the panels show it: start.ts hands `log.tap` to the backend's logger. */
+  /** The backend's log as the panels show it: offline-stack.ts hands `log.tap` to the backend's logger. */
   readonly log = new BackendLog((key) => this.changed(key));
+
+  private source?: AppSource;
+  /** The page and the views, built from the start: the console serves once they are. */
+  private readonly building: Promise<void>;
 
   private constructor(
     private readonly server: http.Server,
     readonly url: string,
-    private readonly app: AppSource,
+    appRoot: string | undefined,
     private readonly hostCalls: boolean,
-  ) {}
+  ) {
+    this.building = Promise.all([AppSource.watch(appRoot), bundle('host.tsx')]).then(([app, hostJs]) => {
+      this.source = app;
+      server.on('request', this.routes(hostJs));
+    });
+    // Awaited by built() or close(): a failed build is no unhandled rejection meanwhile.
+    this.building.catch(() => undefined);
+  }
 
-  /** Listens first (the provider needs the return URL before it starts), serves once attached. */
+  /** Listens at once: the provider and the backend start with its URLs while it builds (built()). */
   static async listen(port: number, options: { appRoot?: string; hostCalls?: boolean } = {}): Promise<OfflineConsole> {
     const server = http.createServer();
     const url = `http://127.0.0.1:${await listen(server, port, '127.0.0.1')}`;
-    try {
-      const [app, hostJs] = await Promise.all([AppSource.watch(options.appRoot), bundle('host.tsx')]);
-      const offline = new OfflineConsole(server, url, app, options.hostCalls ?? false);
-      server.on('request', offline.routes(hostJs));
-      return offline;
-    } catch (err) {
-      await closeServer(server);
-      throw err;
-    }
+    return new OfflineConsole(server, url, options.appRoot, options.hostCalls ?? false);
+  }
+
+  /** Resolves once the page and the views are built; rejects when the views do not build. */
+  built(): Promise<void> {
+    return this.building;
+  }
+
+  private get app(): AppSource {
+    if (!this.source) throw fail(503, 'The console is still starting.');
+    return this.source;
   }
 
   get returnUrl(): string {
@@ -398,7 +411,8 @@ export class OfflineConsole {
   }
 
   async close(): Promise<void> {
-    await this.app.close();
+    await this.building.catch(() => undefined);
+    await this.source?.close();
     await closeServer(this.server);
   }
 }

@@ -6,8 +6,9 @@
  */
 import Database from 'better-sqlite3';
 import express from 'express';
-import { generateKeyPairSync, randomBytes } from 'node:crypto';
+import { generateKeyPair, randomBytes } from 'node:crypto';
 import http from 'node:http';
+import { promisify } from 'node:util';
 import type { JWK } from 'oidc-provider';
 import { apiRoutes } from './api';
 import { ApiKeyStore } from './api-keys';
@@ -45,29 +46,31 @@ export interface DevProvider {
   close(): Promise<void>;
 }
 
-/** Signing and cookie keys are made once and kept, so tokens and sessions outlive a restart. */
-function persistentKeys(db: Database.Database): { jwks: { keys: JWK[] }; cookieKeys: string[] } {
+/**
+ * Signing and cookie keys are made once and kept, so tokens and sessions outlive a restart. The
+ * RSA key is made in the thread pool: a start goes on loading oidc-provider meanwhile.
+ */
+async function persistentKeys(db: Database.Database): Promise<{ jwks: { keys: JWK[] }; cookieKeys: string[] }> {
   db.exec('CREATE TABLE IF NOT EXISTS dev_provider_keys (name TEXT PRIMARY KEY, value TEXT NOT NULL)');
-  const load = (name: string, make: () => unknown) => {
+  const load = async (name: string, make: () => unknown) => {
     const row = db.prepare('SELECT value FROM dev_provider_keys WHERE name = ?').get(name) as { value: string } | undefined;
     if (row) return JSON.parse(row.value);
-    const value = make();
+    const value = await make();
     db.prepare('INSERT INTO dev_provider_keys (name, value) VALUES (?, ?)').run(name, JSON.stringify(value));
     return value;
   };
-  const jwks = load('jwks', () => {
-    const { privateKey } = generateKeyPairSync('rsa', { modulusLength: 2048 });
+  const jwks = await load('jwks', async () => {
+    const { privateKey } = await promisify(generateKeyPair)('rsa', { modulusLength: 2048 });
     return { keys: [{ ...privateKey.export({ format: 'jwk' }), kid: randomBytes(8).toString('hex'), use: 'sig', alg: 'RS256' }] };
   });
-  const cookieKeys = load('cookies', () => [randomBytes(32).toString('hex')]);
+  const cookieKeys = await load('cookies', () => [randomBytes(32).toString('hex')]);
   return { jwks, cookieKeys };
 }
 
 export async function startDevProvider(options: DevProviderOptions = {}): Promise<DevProvider> {
-  const Provider = await loadOidcProvider();
   const db = new Database(options.dbFile ?? ':memory:');
   db.pragma('journal_mode = WAL');
-  const { jwks, cookieKeys } = persistentKeys(db);
+  const [Provider, { jwks, cookieKeys }] = await Promise.all([loadOidcProvider(), persistentKeys(db)]);
   const refreshTtl = options.refreshTokenTtlSeconds ?? 14 * 24 * 3600;
   const keys = new ApiKeyStore(db);
   const notes = new NoteStore(db);
