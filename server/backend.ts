@@ -6,7 +6,7 @@ import type { Writable } from 'node:stream';
 import type { ConnectionEvent } from '../src/common/connection-event';
 import { type Broker, type BrokerOptions, createBroker } from './app';
 import { fleetClock } from './broker/broker';
-import { DEFAULTS, lockTimes } from './broker/defaults';
+import { DEFAULTS, keepAliveIntervalMs, lockTimes } from './broker/defaults';
 import { OAuthClient } from './broker/oauth-client';
 import { TokenSealer } from './broker/token-sealing';
 import type { BrokerClock } from './broker/clock';
@@ -111,7 +111,7 @@ export async function startBackend(config: Config, extras: BackendExtras = {}): 
       lock: lockTimes(Math.max(...config.providers.map((p) => p.oauth?.timeoutSeconds ?? p.api.timeoutSeconds)), config.retryAttempts, config.lockLeaseMarginSeconds),
       callerWaitMs: config.refreshWaitSeconds * 1000,
     },
-    background: { keepAliveIdleSeconds: config.keepAliveSeconds },
+    background: { keepAliveIdleSeconds: config.keepAliveSeconds, keepAliveIntervalMs: keepAliveIntervalMs(config.keepAliveSeconds) },
     maxProxyRequestBytes: Math.max(...config.providers.map((p) => p.api.maxRequestBytes)),
     connectionScope: config.connectionScope,
     limits: config.limits,

@@ -73,6 +73,11 @@ export const DEFAULTS = {
   resealPageSize: 20,
 };
 
+/** Keep-alive's pause between rounds: 5 s, or half the idle time when that is shorter (a demo's few seconds). */
+export function keepAliveIntervalMs(idleSeconds: number): number {
+  return idleSeconds > 0 ? Math.min(DEFAULTS.keepAliveIntervalMs, idleSeconds * 500) : DEFAULTS.keepAliveIntervalMs;
+}
+
 /**
  * The connection lock's lease outlasts every attempt at the provider, by a margin to keep the last
  * answer in (and is renewed while a refresh runs); a waiter gives up a little after a holder would have.

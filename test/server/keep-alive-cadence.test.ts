@@ -4,6 +4,7 @@
  * out, on SQLite and on PostgreSQL. The clock moves only to each due time, never past it.
  */
 import type { ConnectionId } from '../../src/common/connection-id';
+import { keepAliveIntervalMs } from '../../server/broker/defaults';
 import { connectPostgresStorage } from '../../server/storage/postgres';
 import { openSqliteStorage } from '../../server/storage/sqlite';
 import type { Storage } from '../../server/storage/ports';
@@ -47,3 +48,7 @@ test.each(storages)('%s: three keep-alive refreshes in a row, each when due (45 
     await broker.stop();
   }
 }, 120_000);
+
+test('keep-alive looks every 5 s, or every half of an idle time shorter than 10 s, so a short one is not overshot by a whole round', () => {
+  expect([keepAliveIntervalMs(86_400), keepAliveIntervalMs(45), keepAliveIntervalMs(10), keepAliveIntervalMs(2), keepAliveIntervalMs(0)]).toEqual([5000, 5000, 5000, 1000, 5000]);
+});
