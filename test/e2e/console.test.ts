@@ -102,7 +102,7 @@ async function signIn(page: Page, connect: string): Promise<Page> {
   return tab;
 }
 
-/** Polls `read` until it gives `expected` (the page polls its server every second), then asserts it. */
+/** Polls `read` until it gives `expected` (the page polls its server every half second), then asserts it. */
 async function until<T>(read: () => Promise<T>, expected: T): Promise<void> {
   let actual = await read();
   for (let i = 0; i < 100 && actual !== expected; i++) {

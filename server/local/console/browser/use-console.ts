@@ -1,5 +1,5 @@
 /**
- * The page's state: the server's snapshot (polled every second, and at once after an action),
+ * The page's state: the server's snapshot (polled every half second, and at once after an action),
  * the provider's return the drawer reopens with, the views' contexts, and what makes the views
  * reload — a new session (another user, account or mode), a new revision of the connection (an
  * event, a refresh, a console action: the Dashboard would show it on its next load) or a new
@@ -67,7 +67,7 @@ export function useConsole() {
     let timer: ReturnType<typeof setInterval> | undefined;
     void start.then(() => {
       void refresh();
-      timer = setInterval(refresh, 1000);
+      timer = setInterval(refresh, 500);
     });
     return () => clearInterval(timer);
   }, [refresh]);
