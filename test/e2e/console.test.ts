@@ -279,7 +279,8 @@ test('with the one unnamed provider: the backend refreshes on its own, and a vie
     writeFileSync(details, `${source}\nexport const broken = ;\n`);
     await page.locator('[data-build-error]').waitFor();
     await shot(page, 'build-error');
-    expect(await settings(page).getByText('Access token valid until').count()).toBe(1);
+    // (Read until it holds: keep-alive refreshes every few seconds here, and each refresh reloads the views.)
+    await until(() => settings(page).getByText('Access token valid until').count(), 1);
     writeFileSync(details, source);
     await settings(page).getByText('Access token expires').waitFor();
     await until(() => page.locator('[data-build-error]').count(), 0);
