@@ -1,4 +1,4 @@
-import { mkdtempSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import * as client from 'openid-client';
@@ -127,8 +127,12 @@ describe('Secret Store requests per refresh, counted at the emulator', () => {
     expect(await requestsDuring(() => call(broker, '/api/token', user))).toEqual({});
   });
 
+  // A registry on disk, for a backend that starts again (removed after the suite).
+  const registryDir = mkdtempSync(path.join(os.tmpdir(), 'broker-registry-'));
+  afterAll(() => rmSync(registryDir, { recursive: true, force: true }));
+
   test('three too for a backend that has never seen the token (its registry knows it is due), and for keep-alive', async () => {
-    const file = path.join(mkdtempSync(path.join(os.tmpdir(), 'broker-registry-')), 'registry.sqlite');
+    const file = path.join(registryDir, 'registry.sqlite');
     await broker.stop();
     broker = await startBroker(stack, { storage: openSqliteStorage(file) });
     await connect(stack, broker, user);

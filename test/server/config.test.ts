@@ -1,4 +1,4 @@
-import { cacheShare } from '../../server/broker/defaults';
+import { cacheShare, DEFAULTS, lockTimes } from '../../server/broker/defaults';
 import { spawnSync } from 'node:child_process';
 import { chmodSync, mkdirSync, mkdtempSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { connect } from 'node:net';
@@ -233,4 +233,20 @@ describe('npm run backend', () => {
       rmSync(parent, { recursive: true, force: true });
     }
   });
+});
+
+// The connection lock's lease: the provider's timeout × attempts and a margin (LOCK_LEASE_MARGIN_SECONDS).
+test('the default lease: 30 s × 3 attempts + 2 s, and a waiter gives up 3 s after it', () => {
+  expect(loadConfig(base).lockLeaseMarginSeconds).toBe(2);
+  expect(lockTimes(DEFAULTS.providerTimeoutSeconds)).toEqual({ leaseMs: 92_000, waitMs: 95_000 });
+});
+
+test('LOCK_LEASE_MARGIN_SECONDS: 0.5 to 60 seconds, to a tenth, added to the timeout × attempts', () => {
+  const margin = loadConfig({ ...base, LOCK_LEASE_MARGIN_SECONDS: '0.5' }).lockLeaseMarginSeconds;
+  expect(margin).toBe(0.5);
+  expect(lockTimes(2, 1, margin)).toEqual({ leaseMs: 2500, waitMs: 5500 });
+  expect(loadConfig({ ...base, LOCK_LEASE_MARGIN_SECONDS: '60' }).lockLeaseMarginSeconds).toBe(60);
+  for (const value of ['0.4', '0', '60.1', '1.25', '-1', '1e1', 'x', '.5']) {
+    expect(() => loadConfig({ ...base, LOCK_LEASE_MARGIN_SECONDS: value })).toThrow(/^LOCK_LEASE_MARGIN_SECONDS must be a number of seconds from 0.5 to 60/);
+  }
 });

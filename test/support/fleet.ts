@@ -9,13 +9,12 @@ import { PUBLIC_CLIENT_ID } from '../../server/local/oauth-provider/clients';
 import { KEYS, SEALING_KEYS_TEXT, SIGNING_SECRET } from './fixtures';
 import { dueTime, Stack } from './stack';
 import { randomBytes } from 'node:crypto';
-import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import os from 'node:os';
+import { existsSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { Client } from 'pg';
 import { ROOT, RunningCommand, startCommand } from './commands';
 import { eventually, type User } from './fixtures';
-import { POSTGRES_SERVICE, sharedService, sharing } from './shared-services';
+import { POSTGRES_SERVICE, runDir, sharedService, sharing } from './shared-services';
 
 /** What a backend started as in production takes: the Dashboard's redirect URI, never loopback. */
 export const DASHBOARD_REDIRECT = dashboardRedirectUri(APP_ID, 'test');
@@ -65,10 +64,8 @@ export interface BackendClock {
 let clocksDir: string | undefined;
 
 export function backendClock(offsetSeconds = 0): BackendClock {
-  if (!clocksDir) {
-    const dir = (clocksDir = mkdtempSync(path.join(os.tmpdir(), 'backend-clocks-')));
-    process.once('exit', () => rmSync(dir, { recursive: true, force: true }));
-  }
+  // In the run's folder, removed after the run (an exit handler in a test file never ran under jest).
+  clocksDir ??= mkdtempSync(path.join(runDir(), 'backend-clocks-'));
   const file = path.join(clocksDir, randomBytes(6).toString('hex'));
   let offset = offsetSeconds;
   writeFileSync(file, String(offset));

@@ -48,6 +48,13 @@ export const alive = (pid: number) => {
 /** Whether this process runs under the suite's jest configuration (a run folder exists). */
 export const sharing = () => Boolean(process.env[RUN_DIR_VARIABLE]);
 
+/** The run's folder (global-setup.ts makes it, global-teardown.ts removes it with what is in it). */
+export function runDir(): string {
+  const dir = process.env[RUN_DIR_VARIABLE];
+  if (!dir) throw new Error(`${RUN_DIR_VARIABLE} is not set: run the suite through jest (npm test)`);
+  return dir;
+}
+
 /** The dev provider (test controls on) with `args`, as a service of the run: its name, script and arguments. */
 export function providerService(args: string[]): ServiceSpec {
   return [`provider${args.join('')}`, 'server/local/oauth-provider-cli.ts', ['--port', '0', '--data', ':memory:', '--test-controls', 'true', ...args]];
@@ -72,9 +79,7 @@ function register(file: string, entry: Partial<Entry>): void {
  * project command, as commands.ts starts them).
  */
 export async function sharedService(name: string, script: string, args: string[], timeoutMs = 60_000): Promise<SharedService> {
-  const runDir = process.env[RUN_DIR_VARIABLE];
-  if (!runDir) throw new Error(`${RUN_DIR_VARIABLE} is not set: run the suite through jest (npm test)`);
-  const file = path.join(runDir, `w${process.env.JEST_WORKER_ID ?? '1'}-${name.replace(/[^a-z0-9-]/gi, '_')}.json`);
+  const file = path.join(runDir(), `w${process.env.JEST_WORKER_ID ?? '1'}-${name.replace(/[^a-z0-9-]/gi, '_')}.json`);
   if (existsSync(file)) {
     const entry = JSON.parse(readFileSync(file, 'utf8')) as Entry;
     if (alive(entry.pid)) return entry.url ? { url: entry.url, pid: entry.pid, output: () => readFileSync(entry.log, 'utf8') } : untilListening(file, entry, script, timeoutMs);
