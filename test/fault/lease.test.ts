@@ -2,7 +2,7 @@
  * Pauses: a lock holder that stops (SIGSTOP) or whose database freezes past its lease never
  * presents a refresh token — another instance has refreshed meanwhile, and with rotation the
  * spent token would revoke the grant. Two backends started as in production on one PostgreSQL,
- * rotation on, a 2 s provider timeout and one attempt (so a 4 s lease). "Lost" means the stored
+ * rotation on, a 2 s provider timeout, one attempt and a half-second margin (so a 2.5 s lease). "Lost" means the stored
  * refresh token no longer works at the provider; the backends' logs tell which of them refreshed.
  */
 import { mkdtempSync, rmSync } from 'node:fs';
@@ -55,8 +55,8 @@ const outboxEmpty = async () => (await count('SELECT count(*) AS n FROM broker_o
 /** Whether a connection lock is held (its lease not lapsed, by the database's clock). */
 const lockHeld = async () => (await count('SELECT count(*) AS n FROM broker_locks WHERE expires_at > now()')) > 0;
 
-/** The pair's lease: 2 s × 1 attempt + 2 s. */
-const LEASE_MS = 4000;
+/** The pair's lease: 2 s × 1 attempt + 0.5 s. */
+const LEASE_MS = 2500;
 
 /**
  * How often `backend` logged a refresh of `user`'s tokens that the provider answered with new ones.
@@ -69,7 +69,7 @@ const refreshesBy = (backend: RunningCommand, user: User) =>
 
 /** The holder and the other instance. */
 async function twoInstances(): Promise<RunningCommand[]> {
-  const env = backendEnv(stack, { DATABASE_URL: postgres.url, DATA_DIR: dataDir, OAUTH_TIMEOUT_SECONDS: '2', OAUTH_RETRY_ATTEMPTS: '1', REFRESH_WAIT_SECONDS: '20' });
+  const env = backendEnv(stack, { DATABASE_URL: postgres.url, DATA_DIR: dataDir, OAUTH_TIMEOUT_SECONDS: '2', OAUTH_RETRY_ATTEMPTS: '1', LOCK_LEASE_MARGIN_SECONDS: '0.5', REFRESH_WAIT_SECONDS: '20' });
   return Promise.all([startBackendProcess(env), startBackendProcess(env)]);
 }
 
@@ -159,11 +159,11 @@ describe('pauses past the lease, on one pair of instances', () => {
   test('a holder paused between two attempts of its Secret Store write, past its lease: the other instance refreshes on, and the resumed holder writes nothing older', async () => {
     const [holder, other] = pair;
     const user = due.pop()!;
-    // The holder's first write of its new refresh secret (generation 2) fails after 1.5 s (within the attempt's
+    // The holder's first write of its new refresh secret (generation 2) fails after 1 s (within the attempt's
     // timeout, half a lease): a retry would follow.
     const { faults } = stack.emulator;
     const taken = faults.taken;
-    faults.inject({ kind: 'http500', delayMs: 1500, route: 'POST /v1/apps/secrets', name: 'oauth.refresh' });
+    faults.inject({ kind: 'http500', delayMs: 1000, route: 'POST /v1/apps/secrets', name: 'oauth.refresh' });
     const paused = call(holder, '/api/token', user);
     expect(await eventually(async () => faults.taken > taken)).toBe(true);
     process.kill(holder.pid, 'SIGSTOP');
