@@ -1,5 +1,6 @@
 /** Starts one of the project's stand-alone commands as a child process and waits for its URL line. */
 import { type ChildProcess, spawn } from 'node:child_process';
+import type { Socket } from 'node:net';
 import path from 'node:path';
 
 export const ROOT = path.resolve(__dirname, '..', '..');
@@ -33,7 +34,12 @@ export function startCommand(script: string, args: string[], env: NodeJS.Process
   children.set(child, typeof expect === 'undefined' ? undefined : expect.getState().currentTestName);
   let output = '';
   const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
-  void exited.then(() => children.delete(child));
+  void exited.then(() => {
+    children.delete(child);
+    // A process the command started may outlive it with the same output (an orphaned esbuild service
+    // held a whole run open for minutes): its last lines are still read, but they keep nothing alive.
+    for (const stream of [child.stdout, child.stderr]) (stream as Socket).unref();
+  });
   const stop = async () => {
     if (child.exitCode === null && child.signalCode === null) child.kill('SIGTERM');
     return exited;
