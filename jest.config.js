@@ -4,7 +4,8 @@
 const esmPackages = ['@stripe/ui-extension-sdk', 'openid-client', 'oauth4webapi', 'jose'];
 
 module.exports = {
-  testEnvironment: 'node',
+  // Node's, killing what a file's hooks left running after its own afterAll hooks (test/support/node-environment.cjs).
+  testEnvironment: '<rootDir>/test/support/node-environment.cjs',
   testMatch: ['<rootDir>/test/**/*.test.ts?(x)'],
   transform: {
     '^.+\\.[tj]sx?$': '<rootDir>/test/support/esbuild-transform.cjs',

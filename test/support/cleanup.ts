@@ -1,7 +1,8 @@
 /**
  * Loaded into every test file (jest's setupFilesAfterEnv): a child process a test started and
  * left running (a test that failed or timed out before its own clean-up) is killed after that
- * test, and whatever a file's hooks started is killed after the file, so nothing a test started
+ * test, and whatever a file's hooks started and left running is killed after the file's own
+ * afterAll hooks (test/support/node-environment.cjs), so nothing a test started
  * outlives it to disturb the next one. SIGCONT first, for one left paused.
  */
 import { children } from './commands';
@@ -21,4 +22,5 @@ afterEach(() => {
   const test = expect.getState().currentTestName;
   return killAll((startedBy) => startedBy !== undefined && startedBy === test);
 });
-afterAll(() => killAll(() => true));
+// After the file's own afterAll hooks (node-environment.cjs calls this), not before them.
+(globalThis as Record<symbol, unknown>)[Symbol.for('broker-test.killLeftovers')] = () => killAll(() => true);
