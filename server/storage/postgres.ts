@@ -1,6 +1,6 @@
 /**
  * The broker's storage in PostgreSQL (`DATABASE_URL`), for any number of backend instances.
- * Migrations run at start-up when the schema is behind, serialized by an advisory lock; keep-alive claims use
+ * Migrations run at start-up when the schema lacks one, serialized by an advisory lock; keep-alive claims use
  * `FOR UPDATE SKIP LOCKED`, so each due connection goes to exactly one instance. Locks
  * (postgres-locks.ts), change notices (postgres-notices.ts) and request counts
  * (postgres-request-counts.ts) are their own classes.
@@ -355,30 +355,36 @@ class PostgresKeepAliveClaims implements KeepAliveClaims {
   }
 }
 
-/** The schema the migrations make, named by their text: any change to them is a new version. */
-const SCHEMA_VERSION = createHash('sha256').update(MIGRATIONS.join('\n')).digest('hex').slice(0, 16);
+/** Each migration named by its text: a changed one is a new migration. */
+const MIGRATION_IDS = MIGRATIONS.map((sql) => createHash('sha256').update(sql).digest('hex').slice(0, 12));
 
-/** The version the database's schema was migrated to; none before the first start. */
-async function schemaVersion(db: Pick<Pool, 'query'>): Promise<string | undefined> {
+/** The migrations the schema has had, from any version of this code (none before the first start). */
+async function appliedMigrations(db: Pick<Pool, 'query'>): Promise<Set<string>> {
   const { rows } = await db.query<{ made: boolean }>("SELECT to_regclass('broker_settings') IS NOT NULL AS made");
-  if (!rows[0].made) return undefined;
-  return (await db.query<{ value: string }>("SELECT value FROM broker_settings WHERE name = 'schema_version'")).rows[0]?.value;
+  if (!rows[0].made) return new Set();
+  const { rows: [applied] } = await db.query<{ value: string }>("SELECT value FROM broker_settings WHERE name = 'migrations_applied'");
+  return new Set(applied?.value.split(',') ?? []);
 }
 
+const behind = (applied: Set<string>) => MIGRATION_IDS.some((id) => !applied.has(id));
+
 /**
- * Only when the schema is behind: the migrations lock whole tables (an ALTER TABLE does even
- * when it changes nothing), and an instance starting beside a running fleet must not hold up
- * its requests — with them it deadlocked (a flush's two-table statement against the ALTERs).
+ * Only when the schema lacks one of this code's migrations (an older instance on a newer schema,
+ * in a rolling deploy or a rollback, finds none lacking): the migrations lock whole tables (an
+ * ALTER TABLE does even when it changes nothing), and an instance starting beside a running fleet
+ * must not hold up its requests — with them it deadlocked (a flush's two-table statement against the ALTERs).
  */
 async function migrate(pool: Pool): Promise<void> {
-  if ((await schemaVersion(pool)) === SCHEMA_VERSION) return;
+  if (!behind(await appliedMigrations(pool))) return;
   const client = await pool.connect();
   try {
     await client.query('BEGIN');
     await client.query("SELECT pg_advisory_xact_lock(hashtext('oauth-broker-migrations'))");
-    if ((await schemaVersion(client)) !== SCHEMA_VERSION) {
+    const applied = await appliedMigrations(client);
+    if (behind(applied)) {
       for (const sql of MIGRATIONS) await client.query(sql);
-      await client.query("INSERT INTO broker_settings (name, value) VALUES ('schema_version', $1) ON CONFLICT (name) DO UPDATE SET value = EXCLUDED.value", [SCHEMA_VERSION]);
+      const all = [...new Set([...applied, ...MIGRATION_IDS])].join(',');
+      await client.query("INSERT INTO broker_settings (name, value) VALUES ('migrations_applied', $1) ON CONFLICT (name) DO UPDATE SET value = EXCLUDED.value", [all]);
     }
     await client.query('COMMIT');
   } catch (err) {
